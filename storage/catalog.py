@@ -1,0 +1,176 @@
+"""The catalog schema: SQLAlchemy 2 models for units, procedures, results, documents, pages, audit.
+
+A *result* (kết quả giải quyết TTHC) is the legal act: a decision, a certificate. A *document* is
+one digitized copy of it moving through the pipeline. Admin units carry validity dates because
+codes were reused after the 2025 reorganisation; a row is identified by (code, valid_from).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+LEVELS = ("city", "district", "commune")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AdminUnit(Base):
+    __tablename__ = "admin_units"
+    __table_args__ = (
+        UniqueConstraint("code", "valid_from", name="uq_admin_units_code_from"),
+        Index("ix_admin_units_code", "code"),
+        Index("ix_admin_units_province_level", "province_code", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))  # Thành phố, Tỉnh, Quận, Huyện, Phường, Xã …
+    level: Mapped[str] = mapped_column(String(10))  # city | district | commune
+    province_code: Mapped[str] = mapped_column(String(2))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)  # inclusive; None = still valid
+    source: Mapped[str] = mapped_column(String(40))  # which list it came from
+
+    parent: Mapped[AdminUnit | None] = relationship(remote_side="AdminUnit.id")
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class Procedure(Base):
+    __tablename__ = "procedures"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)  # e.g. 1.001193
+    name: Mapped[str] = mapped_column(String(400))
+    level: Mapped[str | None] = mapped_column(String(10))
+
+
+class Result(Base):
+    __tablename__ = "results"
+    __table_args__ = (
+        Index("ix_results_unit_issued", "unit_id", "issued_on"),
+        Index("ix_results_number", "document_number"),
+        Index("ix_results_dossier", "dossier_code"),
+        Index("ix_results_subject", "subject_id"),
+        Index("ix_results_procedure", "procedure_code"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dossier_code: Mapped[str | None] = mapped_column(String(64))
+    procedure_code: Mapped[str | None] = mapped_column(ForeignKey("procedures.code"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"))
+    document_number: Mapped[str | None] = mapped_column(String(80))
+    document_type: Mapped[str | None] = mapped_column(String(40))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    in_force: Mapped[bool] = mapped_column(Boolean, default=True)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    issuer: Mapped[str | None] = mapped_column(String(300))
+    subject_name: Mapped[str | None] = mapped_column(String(200))
+    subject_id: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[AdminUnit] = relationship()
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("source_sha256", name="uq_documents_source_sha256"),
+        Index("ix_documents_state", "state"),
+        Index("ix_documents_unit", "unit_id", "created_at"),
+        Index("ix_documents_result", "result_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    state: Mapped[str] = mapped_column(String(20))
+    failed_stage: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    source_name: Mapped[str] = mapped_column(String(400))
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_size: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"))
+    procedure_code: Mapped[str | None] = mapped_column(String(20))
+    dossier_code: Mapped[str | None] = mapped_column(String(64))
+    result_id: Mapped[str | None] = mapped_column(ForeignKey("results.id"))
+    original_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    signed_key: Mapped[str | None] = mapped_column(String(300))
+    signed_sha256: Mapped[str | None] = mapped_column(String(64))
+    document_type: Mapped[str | None] = mapped_column(String(40))
+    type_confidence: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    fields: Mapped[dict | None] = mapped_column(JSON)
+    field_confidence: Mapped[dict | None] = mapped_column(JSON)
+    ocr_text: Mapped[str | None] = mapped_column(Text)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    unit: Mapped[AdminUnit] = relationship()
+    result: Mapped[Result | None] = relationship()
+    pages: Mapped[list[Page]] = relationship(
+        back_populates="document", order_by="Page.index", cascade="all, delete-orphan"
+    )
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("document_id", "index", name="uq_pages_document_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    dpi: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    blank: Mapped[bool] = mapped_column(Boolean, default=False)
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    words: Mapped[list | None] = mapped_column(JSON)
+
+    document: Mapped[Document] = relationship(back_populates="pages")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_document", "document_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    document_id: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict | None] = mapped_column(JSON)
