@@ -1,0 +1,215 @@
+"""Verification of the signatures in a PDF against given trust roots.
+
+Owns: :func:`verify_pdf` and its :class:`VerificationReport`. It never raises on bad input:
+a missing file, corrupt bytes or an unsigned PDF give ``valid=False`` with readable problems.
+
+``valid`` means: at least one signature, every signature cryptographically intact and made
+with a certificate that chains to a given trust root, and nothing but signature maintenance
+(DSS / document timestamps, as added for PAdES B-LT/B-LTA) appended after the last signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pyhanko.keys import load_certs_from_pemder
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SignatureInfo:
+    """What was found about one signature (regular or document timestamp)."""
+
+    field_name: str
+    kind: str  # "signature" or "timestamp"
+    intact: bool = False
+    trusted: bool = False
+    coverage: str | None = None
+    modification_level: str | None = None
+    signer: str | None = None
+    signing_time: str | None = None
+    timestamp: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VerificationReport:
+    valid: bool
+    intact: bool
+    trusted: bool
+    coverage: str | None
+    modified_after_signing: bool
+    signer: str | None
+    signing_time: str | None
+    signature_count: int
+    problems: list[str] = field(default_factory=list)
+    signatures: list[SignatureInfo] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fail(problem: str) -> VerificationReport:
+    return VerificationReport(
+        valid=False, intact=False, trusted=False, coverage=None,
+        modified_after_signing=False, signer=None, signing_time=None,
+        signature_count=0, problems=[problem],
+    )
+
+
+def _load_trust_roots(paths: list[Path]) -> tuple[list, list[str]]:
+    certs, problems = [], []
+    for p in paths:
+        try:
+            certs.extend(load_certs_from_pemder([str(p)]))
+        except (OSError, ValueError) as exc:
+            problems.append(f"{p}: cannot read trust root: {exc}")
+    return certs, problems
+
+
+def _cn(cert) -> str:
+    name = cert.subject.native
+    return name.get("common_name") or cert.subject.human_friendly
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _run_sync(fn, *args, **kwargs):
+    """pyHanko's sync validators call asyncio.run(): go to a thread if a loop is running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
+        return ex.submit(fn, *args, **kwargs).result()
+
+
+def _check_one(emb, vc: ValidationContext, index: int) -> SignatureInfo:
+    is_ts = emb.sig_object_type == "/DocTimeStamp"
+    info = SignatureInfo(
+        field_name=str(emb.field_name or f"#{index + 1}"),
+        kind="timestamp" if is_ts else "signature",
+    )
+    label = f"signature {info.field_name}"
+    try:
+        if is_ts:
+            status = _run_sync(validate_pdf_timestamp, emb, validation_context=vc)
+        else:
+            status = _run_sync(validate_pdf_signature, emb, signer_validation_context=vc)
+    except Exception as exc:  # pyHanko raises many kinds on malformed CMS; report, don't crash
+        log.debug("validation of %s failed", label, exc_info=True)
+        info.problems.append(f"{label}: cannot be validated: {exc}")
+        return info
+    info.intact = bool(status.intact and status.valid)
+    info.trusted = bool(status.trusted)
+    info.coverage = status.coverage.name if status.coverage is not None else None
+    level = status.modification_level
+    info.modification_level = level.name if level is not None else None
+    try:
+        info.signer = _cn(status.signing_cert)
+    except Exception:  # noqa: BLE001 - a name we cannot read is not a reason to fail
+        info.signer = None
+    if is_ts:
+        info.timestamp = _iso(getattr(status, "timestamp", None))
+        info.signing_time = info.timestamp
+    else:
+        info.signing_time = _iso(status.signer_reported_dt)
+        tsv = status.timestamp_validity
+        if tsv is not None:
+            info.timestamp = _iso(tsv.timestamp)
+            if not tsv.trusted:
+                info.problems.append(f"{label}: its timestamp token is not trusted")
+    if not status.intact:
+        info.problems.append(f"{label}: the signed bytes were changed (digest mismatch)")
+    elif not status.valid:
+        info.problems.append(f"{label}: the cryptographic signature is invalid")
+    if status.intact and status.valid and not status.trusted:
+        why = status.trust_problem_indic.name if status.trust_problem_indic else "no path"
+        if status.revoked:
+            why = "certificate revoked"
+        info.problems.append(
+            f"{label}: certificate '{info.signer}' is not trusted ({why})"
+        )
+    if not is_ts and status.docmdp_ok is False:
+        info.problems.append(f"{label}: changes after signing break its modification policy")
+    return info
+
+
+def verify_pdf(data: bytes | Path | str, trust_roots: list[Path]) -> VerificationReport:
+    """Check every signature in ``data`` (PDF bytes or a path) against ``trust_roots``."""
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return _fail(f"{path}: cannot read: {exc}")
+    data = bytes(data)
+    if data.lstrip()[:5] != b"%PDF-":
+        return _fail("not a PDF file (no %PDF- header)")
+    roots, root_problems = _load_trust_roots([Path(p) for p in trust_roots])
+    if not roots:
+        root_problems.append("no trust roots given: no signature can be trusted")
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        embedded = list(reader.embedded_signatures)
+    except Exception as exc:  # corrupt structure: report, never a traceback
+        return _fail(f"cannot read the PDF structure: {exc}")
+    if not embedded:
+        report = _fail("the PDF has no signature")
+        report.problems.extend(root_problems)
+        return report
+
+    vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+    infos = [_check_one(emb, vc, i) for i, emb in enumerate(embedded)]
+    regular = [i for i in infos if i.kind == "signature"]
+    problems = list(root_problems)
+    for info in infos:
+        problems.extend(info.problems)
+
+    modified = False
+    maintenance = {ModificationLevel.NONE.name, ModificationLevel.LTA_UPDATES.name}
+    later_ok = maintenance | {ModificationLevel.FORM_FILLING.name}
+    for idx, info in enumerate(infos):
+        last = idx == len(infos) - 1
+        if info.coverage == SignatureCoverageLevel.ENTIRE_FILE.name:
+            continue
+        is_last_regular = bool(regular) and info is regular[-1]
+        allowed = maintenance if (is_last_regular or last) else later_ok
+        if info.modification_level not in allowed:
+            modified = True
+            problems.append(
+                f"signature {info.field_name}: the document was changed after signing "
+                f"(coverage {info.coverage}, changes: {info.modification_level or 'unknown'})"
+            )
+
+    main = regular[-1] if regular else infos[-1]
+    intact = all(i.intact for i in infos)
+    trusted = all(i.trusted for i in infos)
+    valid = bool(regular) and intact and trusted and not modified and not root_problems
+    if not regular:
+        problems.append("the PDF has only document timestamps, no signature")
+    return VerificationReport(
+        valid=valid,
+        intact=intact,
+        trusted=trusted,
+        coverage=main.coverage,
+        modified_after_signing=modified,
+        signer=main.signer,
+        signing_time=main.signing_time,
+        signature_count=len(regular),
+        problems=problems,
+        signatures=infos,
+    )
