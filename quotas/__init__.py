@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Quota plans as data, progress per unit/level/year, forecasts, report rendering."""

@@ -1,0 +1,46 @@
+# sohoa: `make demo` runs the main job on the embedded default; `make test` runs the tests.
+# Both install everything they need on a fresh Debian machine (apt packages, the venv).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SOHOA := $(VENV)/bin/sohoa
+PYTHON ?= python3
+DEMO_HOME ?= var/demo
+PYTEST_ARGS ?=
+
+.PHONY: setup apt venv demo test lint services bench-ocr bench-signing bench clean
+
+setup: apt venv
+
+apt:
+	@bash scripts/install-apt.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+demo: setup
+	rm -rf $(DEMO_HOME)
+	SOHOA_HOME=$(DEMO_HOME) $(PY) scripts/demo.py
+
+services:
+	@bash scripts/services.sh
+
+test: setup services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench-ocr: setup
+	$(PY) bench/ocr.py
+
+bench-signing: setup
+	$(PY) bench/signing.py
+
+clean:
+	rm -rf var bench/out test-artifacts

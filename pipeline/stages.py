@@ -1,0 +1,187 @@
+"""The pipeline stages. Each takes a document id, reads what the previous stage stored, writes
+its own output, then advances the document's state. A stage whose work is already done returns
+without doing it again, so redelivered or repeated calls never duplicate objects or rows.
+Nothing is marked done before its bytes are stored and their checksum verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from pipeline import states
+from pipeline.runtime import Runtime
+from storage.catalog import AuditEvent, Document, Page, Procedure, Result, utcnow
+from storage.objects import CHUNK
+from storage.units import UnknownUnit, find_unit
+
+log = logging.getLogger(__name__)
+
+
+def object_prefix(doc: Document) -> str:
+    unit = doc.unit
+    return f"{unit.province_code}/{unit.code}/{doc.created_at:%Y}/{doc.id}"
+
+
+def _advance(doc: Document, new_state: str) -> None:
+    states.check_transition(doc.state, new_state)
+    doc.state = new_state
+
+
+def _store_verified(rt: Runtime, key: str, data: bytes, content_type: str) -> str:
+    stored = rt.objects.put_bytes(key, data, content_type)
+    check = rt.objects.stat(key)
+    if check is None or check.sha256 != stored.sha256 or check.size != len(data):
+        raise OSError(f"object {key}: stored copy does not match what was written")
+    return stored.sha256
+
+
+def _fetch_to(rt: Runtime, key: str, target: Path) -> None:
+    with rt.objects.open(key) as stream, open(target, "wb") as out:
+        shutil.copyfileobj(stream, out, CHUNK)
+
+
+def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
+    from ocr.engine import recognize_pages
+    from ocr.pages import load_pages
+    from ocr.pdf import assemble_pdf
+
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        if doc.state != states.RECEIVED:
+            return
+        original_key, source_name = doc.original_key, doc.source_name
+        pdf_key = f"{object_prefix(doc)}/searchable.pdf"
+
+    settings = rt.settings
+    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
+        local = Path(tmp) / Path(source_name).name
+        _fetch_to(rt, original_key, local)
+        pages = load_pages(local, max_pixels=settings.max_image_pixels,
+                           max_side=settings.max_image_side)
+        results = recognize_pages(pages, lang=settings.ocr_lang,
+                                  workers=workers or settings.ocr_workers)
+    pdf = assemble_pdf(results, title=source_name, author=None, subject=None)
+    pdf_sha = _store_verified(rt, pdf_key, pdf, "application/pdf")
+
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        if doc.state != states.RECEIVED:
+            return
+        doc.pages.clear()
+        session.flush()
+        for result in results:
+            doc.pages.append(Page(
+                index=result.index, width=result.width, height=result.height, dpi=result.dpi,
+                confidence=result.confidence, blank=getattr(result, "blank", False),
+                rotation=getattr(result, "rotation", 0),
+                words=[[w.text, round(w.conf, 3), w.left, w.top, w.width, w.height]
+                       for w in result.words],
+            ))
+        doc.page_count = len(results)
+        doc.ocr_text = "\f".join(r.text for r in results)
+        confidences = [r.confidence for r in results if r.words]
+        doc.ocr_confidence = sum(confidences) / len(confidences) if confidences else 0.0
+        doc.pdf_key, doc.pdf_sha256 = pdf_key, pdf_sha
+        _advance(doc, states.OCR_DONE)
+
+
+def _issue_date(fields: dict) -> date | None:
+    try:
+        return date.fromisoformat(fields["issued_on"]) if fields.get("issued_on") else None
+    except ValueError:
+        return None
+
+
+def classify_stage(rt: Runtime, doc_id: str) -> None:
+    from ocr.classify import classify_document
+
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        if doc.state != states.OCR_DONE:
+            return
+        found = classify_document(doc.ocr_text or "")
+        doc.document_type = found.document_type
+        doc.type_confidence = found.type_confidence
+        doc.fields = {k: v for k, v in found.fields.items()}
+        doc.field_confidence = dict(found.field_confidence)
+        doc.confidence = found.confidence
+        # A result stays under the unit that carried the code when it was issued.
+        issued = _issue_date(doc.fields)
+        if issued is not None:
+            try:
+                doc.unit = find_unit(session, doc.unit.code, issued)
+            except UnknownUnit as exc:
+                log.warning("document %s: %s; keeping unit %s", doc_id, exc, doc.unit_id)
+        low = found.confidence < rt.settings.review_threshold
+        _advance(doc, states.NEEDS_REVIEW if low else states.CLASSIFIED)
+
+
+def _ensure_procedure(session, code: str | None) -> None:
+    if code and session.get(Procedure, code) is None:
+        session.add(Procedure(code=code, name=f"Thủ tục {code}"))
+        session.flush()
+
+
+def sign_stage(rt: Runtime, doc_id: str) -> None:
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        if doc.state != states.CLASSIFIED:
+            return
+        pdf_key, unit_code, unit_name = doc.pdf_key, doc.unit.code, doc.unit.name
+        signed_key = f"{object_prefix(doc)}/signed.pdf"
+        fields = dict(doc.fields or {})
+
+    signer = rt.signers.for_unit(unit_code, unit_name)
+    pdf = rt.objects.get_bytes(pdf_key)
+    signed = signer.sign(
+        pdf,
+        reason="Bản sao điện tử từ bản chính",
+        location=unit_name,
+        signer_name=unit_name,
+    )
+    signed_sha = _store_verified(rt, signed_key, signed, "application/pdf")
+
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        if doc.state != states.CLASSIFIED:
+            return
+        _ensure_procedure(session, doc.procedure_code)
+        result = doc.result or Result(
+            dossier_code=doc.dossier_code, procedure_code=doc.procedure_code, unit=doc.unit)
+        result.unit = doc.unit
+        result.document_type = doc.document_type
+        result.document_number = fields.get("number")
+        result.issued_on = _issue_date(fields)
+        result.issuer = fields.get("issuer")
+        result.subject_name = fields.get("subject_name")
+        result.subject_id = fields.get("subject_id")
+        doc.result = result
+        doc.signed_key, doc.signed_sha256 = signed_key, signed_sha
+        doc.stored_at = utcnow()
+        _advance(doc, states.STORED)
+        session.add(AuditEvent(actor="pipeline", action="stored", document_id=doc.id,
+                               detail={"signed_sha256": signed_sha, "signer": signer.subject_cn}))
+
+
+STAGES = {"ocr": ocr_stage, "classify": classify_stage, "sign": sign_stage}
+
+
+def mark_failed(rt: Runtime, doc_id: str, stage: str, reason: str) -> None:
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        if doc is None or doc.state in (states.STORED, states.FAILED):
+            return
+        doc.state, doc.failed_stage, doc.error = states.FAILED, stage, reason
+        session.add(AuditEvent(actor="pipeline", action="failed", document_id=doc_id,
+                               detail={"stage": stage, "reason": reason}))
+
+
+def documents_in(rt: Runtime, state: str) -> list[str]:
+    with rt.session() as session:
+        return list(session.scalars(select(Document.id).where(Document.state == state)))

@@ -1,0 +1,277 @@
+"""The `sohoa` command: one entry point wiring settings, pipeline, storage and signing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from sohoa import __version__
+
+app = typer.Typer(help="sohoa: digitize, sign, store and index administrative results.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Catalog database.", no_args_is_help=True)
+keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _runtime():
+    from pipeline.runtime import get_runtime
+
+    return get_runtime()
+
+
+def _jsonl(record: dict) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output.")):
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+@app.command()
+def digitize(
+    paths: list[Path] = typer.Argument(..., help="Scans: PDF, TIFF, PNG or JPEG files."),
+    unit: str = typer.Option(..., "--unit", help="Issuing admin unit code (e.g. 00004)."),
+    procedure: str | None = typer.Option(None, "--procedure", help="Procedure code, e.g. 1.001193"),
+    dossier: str | None = typer.Option(None, "--dossier", help="Dossier (hồ sơ) code."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per file on stdout."),
+) -> None:
+    """Scan files → OCR → searchable PDF → signature → storage → catalog."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from pipeline.inline import digitize as run
+
+    rt = _runtime()
+    results: list[dict] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total}"), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("digitizing", total=len(paths))
+
+        def done(record: dict) -> None:
+            results.append(record)
+            bar.advance(task)
+            if as_json:
+                _jsonl(record)
+            else:
+                line = f"{record['status']:<12} {record['file']}"
+                if record["document_id"]:
+                    line += f"  id={record['document_id']}"
+                if record["error"]:
+                    line += f"  error: {record['error']}"
+                out.print(line, markup=False, highlight=False)
+
+        run(rt, paths, unit_code=unit, procedure=procedure, dossier=dossier, on_done=done)
+    if any(r["status"] == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def _document(rt, document_id: str):
+    from storage.catalog import Document
+
+    with rt.session() as session:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            err.print(f"no document {document_id}")
+            raise typer.Exit(2)
+        session.expunge(doc)
+        return doc
+
+
+@app.command()
+def export(document_id: str, out_pdf: Path = typer.Argument(..., metavar="OUT.pdf")) -> None:
+    """Write a document's signed PDF (or its unsigned searchable PDF while under review)."""
+    rt = _runtime()
+    doc = _document(rt, document_id)
+    key = doc.signed_key or doc.pdf_key
+    if key is None:
+        err.print(f"document {document_id} has no PDF yet (state {doc.state})")
+        raise typer.Exit(1)
+    if doc.signed_key is None:
+        err.print(f"document {document_id} is {doc.state}: writing the UNSIGNED searchable PDF")
+    import shutil
+
+    tmp = out_pdf.with_name(out_pdf.name + ".part")
+    with rt.objects.open(key) as stream, open(tmp, "wb") as handle:
+        shutil.copyfileobj(stream, handle, 1024 * 1024)
+    tmp.replace(out_pdf)
+    err.print(f"wrote {out_pdf}")
+
+
+def _record(doc) -> dict:
+    return {
+        "document_id": doc.id, "file": doc.source_name, "state": doc.state,
+        "failed_stage": doc.failed_stage, "error": doc.error,
+        "unit_code": doc.unit.code if doc.unit else None,
+        "unit_name": doc.unit.name if doc.unit else None,
+        "level": doc.unit.level if doc.unit else None,
+        "procedure_code": doc.procedure_code, "dossier_code": doc.dossier_code,
+        "document_type": doc.document_type, "confidence": doc.confidence,
+        "ocr_confidence": doc.ocr_confidence, "fields": doc.fields,
+        "field_confidence": doc.field_confidence, "pages": doc.page_count,
+        "source_sha256": doc.source_sha256, "sha256": doc.signed_sha256,
+        "original_key": doc.original_key, "pdf_key": doc.pdf_key, "signed_key": doc.signed_key,
+        "created_at": doc.created_at, "stored_at": doc.stored_at,
+    }
+
+
+@app.command()
+def show(document_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Print a document's catalog record."""
+    from sqlalchemy.orm import joinedload
+
+    from storage.catalog import Document
+
+    rt = _runtime()
+    with rt.session() as session:
+        doc = session.get(Document, document_id, options=[joinedload(Document.unit)])
+        if doc is None:
+            err.print(f"no document {document_id}")
+            raise typer.Exit(2)
+        record = _record(doc)
+    if as_json:
+        _jsonl(record)
+        return
+    for key, value in record.items():
+        out.print(f"[bold]{key:>16}[/bold]  {value if value is not None else '—'}",
+                  highlight=False)
+
+
+@app.command("list")
+def list_documents(
+    state: str | None = typer.Option(None, "--state"),
+    unit: str | None = typer.Option(None, "--unit"),
+    as_json: bool = typer.Option(False, "--json"),
+    limit: int = typer.Option(1000, "--limit"),
+) -> None:
+    """List documents (newest first)."""
+    from rich.table import Table
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from storage.catalog import AdminUnit, Document
+
+    rt = _runtime()
+    with rt.session() as session:
+        query = select(Document).options(joinedload(Document.unit)).order_by(
+            Document.created_at.desc()).limit(limit)
+        if state:
+            query = query.where(Document.state == state)
+        if unit:
+            query = query.join(AdminUnit, Document.unit_id == AdminUnit.id).where(
+                AdminUnit.code == unit)
+        docs = session.scalars(query).all()
+        rows = [{"document_id": d.id, "file": d.source_name, "state": d.state,
+                 "unit_code": d.unit.code, "document_type": d.document_type,
+                 "sha256": d.signed_sha256, "error": d.error} for d in docs]
+    if as_json:
+        for row in rows:
+            _jsonl(row)
+        return
+    table = Table("document_id", "file", "state", "unit", "type", "error")
+    for row in rows:
+        table.add_row(row["document_id"], row["file"], row["state"], row["unit_code"],
+                      row["document_type"] or "", row["error"] or "")
+    out.print(table)
+
+
+@app.command()
+def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Check a signed PDF: integrity, signer, time, chain to the trust roots. Exit 0 = valid."""
+    from signing.verify import verify_pdf
+
+    if not file.is_file():
+        err.print(f"{file}: no such file")
+        raise typer.Exit(2)
+    rt = _runtime()
+    report = verify_pdf(file, rt.signers.trust_roots())
+    if as_json:
+        _jsonl(report.to_dict())
+    else:
+        verdict = "[green]VALID[/green]" if report.valid else "[red]NOT VALID[/red]"
+        out.print(f"{file}: {verdict}")
+        out.print(f"  signer: {report.signer}\n  signing time: {report.signing_time}\n"
+                  f"  intact: {report.intact}  trusted: {report.trusted}  "
+                  f"coverage: {report.coverage}", highlight=False)
+        for problem in report.problems:
+            out.print(f"  problem: {problem}", markup=False)
+    raise typer.Exit(0 if report.valid else 1)
+
+
+@app.command()
+def progress(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Digitized results per level and unit."""
+    from quotas.progress import digitized_counts, render_counts
+
+    rt = _runtime()
+    with rt.session() as session:
+        rows = digitized_counts(session)
+    if as_json:
+        for row in rows:
+            _jsonl(row)
+        return
+    out.print(render_counts(rows))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply catalog migrations (and seed admin units)."""
+    from storage import db
+    from storage.units import seed_procedures, seed_units
+
+    rt = _runtime()
+    url = rt.settings.catalog_url
+    db.upgrade(url, revision)
+    with db.session_scope(url) as session:
+        seeded = seed_units(session)
+        seed_procedures(session)
+    err.print(f"catalog at {db.current_revision(url)}; {seeded} admin units seeded")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the catalog's migration revision."""
+    from storage import db
+
+    out.print(db.current_revision(_runtime().settings.catalog_url) or "(empty)")
+
+
+@keys_app.command("dev")
+def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certificates "
+                                             "for these unit codes.")) -> None:
+    """Generate the TEST PKI (never for real documents) in SOHOA_HOME/keys."""
+    from signing.dev_pki import ensure_dev_pki
+    from storage.units import find_unit
+
+    rt = _runtime()
+    pki = ensure_dev_pki(rt.settings.keys_dir)
+    err.print(f"TEST root certificate: {pki.root_cert_path}")
+    with rt.session() as session:
+        for code in unit:
+            path = pki.unit_pkcs12(code, find_unit(session, code).name)
+            err.print(f"TEST certificate for {code}: {path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
