@@ -1,0 +1,335 @@
+"""Page loading: turn an input file (PDF, TIFF, PNG, JPEG) into page images with their dpi.
+
+This module owns input validation for OCR. The file type is detected from its magic bytes,
+never from its extension. Image sizes are checked from the file header *before* any pixel is
+decoded (decompression bombs). Every problem becomes an `InputError` naming the file, with an
+English message for logs and a Vietnamese one (`.vi`) for counter staff.
+
+Decisions worth knowing:
+- A PDF that needs a password to open (user password) is refused. A PDF with only an owner
+  password (permission restrictions, opens without a password) is accepted: we only render its
+  pages, like any viewer does, and the original file is kept unchanged by the caller.
+- Resolution: PNG pHYs, JPEG JFIF/EXIF and TIFF resolution tags are used when they look like a
+  scan resolution (100..2400 dpi). Values below 100 dpi (72 and 96 are what screen software
+  writes by default) or missing values fall back to `default_dpi`.
+- PDF pages are rasterized at the native resolution of their largest image (image pixels /
+  page inches), clamped to 150..600 dpi; pages without images use `default_dpi`.
+- Image modes: 1-bit stays 1-bit, gray stays L, colour becomes RGB (palette, CMYK, alpha and
+  16-bit images are converted); the file's mode is kept in `Page.original_mode`.
+- JPEG EXIF orientation is applied, so pages are upright as the camera/scanner declared.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+PDF_DPI_MIN = 150
+PDF_DPI_MAX = 600
+FILE_DPI_MIN = 100
+FILE_DPI_MAX = 2400
+
+_KIND_NAMES_VI = {"pdf": "PDF", "tiff": "TIFF", "png": "PNG", "jpeg": "JPEG"}
+
+
+class InputError(Exception):
+    """An input file cannot be used: `str(e)` is English and names the file, `e.vi` Vietnamese."""
+
+    def __init__(self, message: str, vi: str, *, path: Path | str | None = None):
+        super().__init__(message)
+        self.vi = vi
+        self.path = str(path) if path is not None else None
+
+
+@dataclass
+class Page:
+    """One page image ready for OCR. `dpi` gives its physical size: inches = pixels / dpi."""
+
+    index: int
+    image: Image.Image
+    dpi: int
+    source: str
+    original_mode: str = ""
+    dpi_from_file: bool = True
+
+
+def sniff_kind(head: bytes) -> str | None:
+    """Return 'pdf', 'tiff', 'png' or 'jpeg' from the first bytes of a file, else None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
+        return "tiff"
+    # The PDF header may be preceded by junk (up to 1024 bytes is tolerated by readers).
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    return None
+
+
+def _err(path: Path, en: str, vi: str) -> InputError:
+    return InputError(f"{path.name}: {en}", f"Tệp {path.name}: {vi}", path=path)
+
+
+def load_pages(
+    path: Path,
+    *,
+    max_pixels: int = 100_000_000,
+    max_side: int = 30_000,
+    default_dpi: int = 300,
+) -> list[Page]:
+    """Load every page of `path` as an image with its dpi. Raises `InputError`, never returns []."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except FileNotFoundError:
+        raise _err(path, "file not found", "không tìm thấy tệp") from None
+    except OSError as e:
+        raise _err(path, f"cannot read file ({e.strerror or e})", "không đọc được tệp") from e
+    if not head:
+        raise _err(path, "file is empty (0 bytes)", "tệp rỗng (0 byte), hãy quét lại")
+    kind = sniff_kind(head)
+    if kind is None:
+        raise _err(
+            path,
+            "unsupported file type (expected PDF, TIFF, PNG or JPEG)",
+            "định dạng tệp không được hỗ trợ (chỉ nhận PDF, TIFF, PNG hoặc JPEG)",
+        )
+    if kind == "pdf":
+        pages = _load_pdf(path, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi)
+    else:
+        pages = _load_image(
+            path, kind, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi
+        )
+    if not pages:
+        raise _err(path, "file has no pages", "tệp không có trang nào")
+    return pages
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def _check_size(path: Path, width: int, height: int, max_pixels: int, max_side: int, where=""):
+    if width <= 0 or height <= 0:
+        raise _err(
+            path, f"invalid image size {width}x{height}{where}", "kích thước ảnh không hợp lệ"
+        )
+    if width > max_side or height > max_side or width * height > max_pixels:
+        raise _err(
+            path,
+            f"image too large: {width}x{height} pixels{where} "
+            f"(limit {max_side} pixels per side, {max_pixels:,} pixels in total)",
+            f"ảnh quá lớn ({width}x{height} điểm ảnh), hãy quét lại với độ phân giải thấp hơn",
+        )
+
+
+def _file_dpi(img: Image.Image, default_dpi: int) -> tuple[int, bool]:
+    dpi = img.info.get("dpi")
+    value = None
+    if dpi:
+        try:
+            x = float(dpi[0]) if isinstance(dpi, tuple | list) else float(dpi)
+            y = float(dpi[1]) if isinstance(dpi, tuple | list) and len(dpi) > 1 else x
+            value = round(max(x, y))
+        except (TypeError, ValueError, ZeroDivisionError):
+            value = None
+    if value is not None and FILE_DPI_MIN <= value <= FILE_DPI_MAX:
+        return value, True
+    return default_dpi, False
+
+
+def _normalize_mode(img: Image.Image) -> Image.Image:
+    """Return an image in a mode tesseract reads well: 1, L or RGB."""
+    mode = img.mode
+    if mode in ("1", "L", "RGB"):
+        return img
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        flat = Image.alpha_composite(background, rgba)
+        return flat.convert("L" if mode == "LA" else "RGB")
+    if mode == "P":
+        rgb = img.convert("RGB")
+        # a palette of pure grays (common in scans saved as 8-bit palette) becomes L
+        palette = img.getpalette() or []
+        triples = [palette[i : i + 3] for i in range(0, len(palette), 3)]
+        if triples and all(t[0] == t[1] == t[2] for t in triples):
+            return rgb.convert("L")
+        return rgb
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # 16-bit / 32-bit gray: scale to 8 bits
+        arr_img = img.convert("I") if mode != "F" else img
+        lo, hi = arr_img.getextrema()
+        if hi <= lo:
+            return Image.new("L", img.size, 255)
+        scale = 255.0 / (hi - lo)
+        return arr_img.point(lambda v: (v - lo) * scale).convert("L")
+    return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV ...
+
+
+def _load_image(path, kind, *, max_pixels, max_side, default_dpi) -> list[Page]:
+    pages: list[Page] = []
+    try:
+        with Image.open(path, formats=[kind.upper()]) as img:
+            # Image.open reads the header only; check the size before decoding any pixel.
+            _check_size(path, img.width, img.height, max_pixels, max_side)
+            frames = ImageSequence.Iterator(img) if kind == "tiff" else [img]
+            for i, frame in enumerate(frames):
+                where = f" on page {i + 1}" if kind == "tiff" else ""
+                _check_size(path, frame.width, frame.height, max_pixels, max_side, where)
+                dpi, from_file = _file_dpi(frame, default_dpi)
+                original_mode = frame.mode
+                frame.load()
+                im = ImageOps.exif_transpose(frame) if kind == "jpeg" else frame.copy()
+                im = _normalize_mode(im)
+                im.info.pop("dpi", None)
+                pages.append(Page(i, im, dpi, path.name, original_mode, from_file))
+    except InputError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise _err(
+            path,
+            f"image too large to decode safely ({e})",
+            "ảnh quá lớn, hãy quét lại với độ phân giải thấp hơn",
+        ) from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+        raise _err(
+            path,
+            f"{_KIND_NAMES_VI[kind]} file is corrupt or truncated ({e})",
+            f"tệp {_KIND_NAMES_VI[kind]} bị hỏng hoặc không đầy đủ, hãy quét lại",
+        ) from e
+    return pages
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+
+def _pdf_page_dpi(page, default_dpi: int) -> int:
+    """Native resolution of the page's largest image, clamped to PDF_DPI_MIN..PDF_DPI_MAX."""
+    box = page.mediabox
+    width_in = abs(float(box[2]) - float(box[0])) / 72.0
+    height_in = abs(float(box[3]) - float(box[1])) / 72.0
+    if width_in <= 0 or height_in <= 0:
+        return default_dpi
+    best = None
+    try:
+        images = list(page.get_images().values())
+    except Exception:  # broken resources: render at the default resolution
+        images = []
+    for xobj in images:
+        try:
+            w, h = int(xobj.Width), int(xobj.Height)
+        except Exception:
+            continue
+        if best is None or w * h > best[0] * best[1]:
+            best = (w, h)
+    if best is None:
+        return default_dpi
+    # compare long side to long side so images drawn rotated still give their resolution
+    dpi = max(best) / max(width_in, height_in)
+    return int(round(min(max(dpi, PDF_DPI_MIN), PDF_DPI_MAX)))
+
+
+def _check_images_decode(path: Path, pdf) -> None:
+    from pikepdf import PdfImage
+
+    for i, page in enumerate(pdf.pages):
+        for xobj in page.get_images().values():
+            try:
+                PdfImage(xobj).as_pil_image().load()
+            except Exception as e:
+                raise _err(
+                    path,
+                    f"PDF is damaged: an image on page {i + 1} cannot be decoded ({e})",
+                    f"tệp PDF bị hỏng: không đọc được ảnh ở trang {i + 1}, hãy quét lại",
+                ) from e
+
+
+def _load_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[Page]:
+    import pikepdf
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+
+    plan: list[tuple[int, int]] = []  # (page index, dpi)
+    try:
+        with pikepdf.open(path) as pdf:
+            if len(pdf.pages) == 0:
+                raise _err(path, "PDF has no pages", "tệp PDF không có trang nào")
+            for i, page in enumerate(pdf.pages):
+                dpi = _pdf_page_dpi(page, default_dpi)
+                box = page.mediabox
+                w_in = abs(float(box[2]) - float(box[0])) / 72.0
+                h_in = abs(float(box[3]) - float(box[1])) / 72.0
+                # lower the dpi for oversized pages rather than allocate a bomb
+                fit = min(
+                    max_side / max(w_in, h_in, 1e-9),
+                    (max_pixels / max(w_in * h_in, 1e-9)) ** 0.5,
+                )
+                if dpi > fit:
+                    if fit < 72:
+                        raise _err(
+                            path,
+                            f"PDF page {i + 1} is too large ({w_in:.0f}x{h_in:.0f} inches)",
+                            f"trang {i + 1} của tệp PDF quá lớn",
+                        )
+                    dpi = int(fit)
+                plan.append((i, dpi))
+            warnings = pdf.get_warnings()
+            if warnings:
+                # qpdf repaired the structure (bad xref, missing trailer ...): acceptable if
+                # every image still decodes in full, otherwise a page would silently be partial
+                log.warning("%s: damaged PDF repaired: %s", path.name, warnings[:3])
+                _check_images_decode(path, pdf)
+    except InputError:
+        raise
+    except pikepdf.PasswordError as e:
+        raise _err(
+            path,
+            "PDF is encrypted with a password; export it without a password",
+            "tệp PDF có mật khẩu, hãy xuất lại tệp không đặt mật khẩu",
+        ) from e
+    except (pikepdf.PdfError, OSError, ValueError, RuntimeError) as e:
+        raise _err(
+            path,
+            f"PDF file is corrupt or truncated ({e})",
+            "tệp PDF bị hỏng hoặc không đầy đủ, hãy quét lại",
+        ) from e
+
+    pages: list[Page] = []
+    # render runs of consecutive pages that share a dpi in one pdftoppm call
+    runs: list[tuple[int, int, int]] = []  # (first, last, dpi), 0-based inclusive
+    for i, dpi in plan:
+        if runs and runs[-1][2] == dpi and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i, dpi)
+        else:
+            runs.append((i, i, dpi))
+    for first, last, dpi in runs:
+        try:
+            images = convert_from_path(
+                str(path), dpi=dpi, first_page=first + 1, last_page=last + 1, thread_count=1
+            )
+        except (PDFPageCountError, PDFSyntaxError) as e:
+            raise _err(
+                path,
+                f"PDF pages {first + 1}-{last + 1} cannot be rendered ({e})",
+                "không hiển thị được trang của tệp PDF, tệp có thể bị hỏng",
+            ) from e
+        except PDFInfoNotInstalledError as e:
+            raise RuntimeError("poppler-utils (pdftoppm, pdfinfo) is not installed") from e
+        if len(images) != last - first + 1:
+            raise _err(
+                path,
+                f"PDF pages {first + 1}-{last + 1}: rendered {len(images)} images",
+                "không hiển thị được đủ các trang của tệp PDF",
+            )
+        for offset, im in enumerate(images):
+            original_mode = im.mode
+            im = _normalize_mode(im)
+            pages.append(Page(first + offset, im, dpi, path.name, original_mode, True))
+    return pages

@@ -1,0 +1,148 @@
+"""recognize_pages: one tesseract run per page gives the page PDF, words and text."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from ocr import engine
+from ocr.engine import OcrError, parse_tsv, recognize_pages
+from ocr.pages import Page
+from tests.ocr.conftest import PHRASE, render_lines
+
+
+def _page_size_pt(pdf: bytes) -> tuple[float, float]:
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        with pikepdf.open(f.name) as doc:
+            box = doc.pages[0].mediabox
+            return float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+
+
+def test_vietnamese_line_is_read_with_diacritics(ocr_results):
+    colour, bilevel = ocr_results
+    for r in (colour, bilevel):
+        assert PHRASE in r.text
+        assert "Trang số" in r.text
+        assert 0.6 < r.confidence <= 1.0
+        assert r.pdf.startswith(b"%PDF-")
+    assert "Trang số 1" in colour.text and "Trang số 2" in bilevel.text
+    assert colour.image_format == "jpeg" and bilevel.image_format == "png"
+
+
+def test_words_have_boxes_in_page_pixels(ocr_results):
+    r = ocr_results[0]
+    first = r.words[0]
+    assert first.text == "Quyết"
+    assert 0.0 <= first.conf <= 1.0
+    # the line was drawn at x=100, y=80 with a 40 px font
+    assert 90 <= first.left <= 115 and 75 <= first.top <= 100
+    assert 20 <= first.height <= 60
+    assert all(0 <= w.left < r.width and 0 <= w.top < r.height for w in r.words)
+    assert " ".join(w.text for w in r.words[:9]) == PHRASE
+
+
+def test_page_pdf_is_at_100_percent_scale(ocr_results):
+    for r in ocr_results:
+        w, h = _page_size_pt(r.pdf)
+        assert w == pytest.approx(r.width * 72 / r.dpi, abs=0.6)
+        assert h == pytest.approx(r.height * 72 / r.dpi, abs=0.6)
+    assert ocr_results[1].dpi == 200
+
+
+def test_results_keep_page_order_with_workers():
+    pages = [
+        Page(i, render_lines([f"Trang số {n}"], size=(900, 200)), 300, "order.png")
+        for i, n in enumerate((7, 3, 9))
+    ]
+    results = recognize_pages(pages, workers=2)
+    assert [r.index for r in results] == [0, 1, 2]
+    assert [r.text.strip() for r in results] == ["Trang số 7", "Trang số 3", "Trang số 9"]
+
+
+def test_blank_page_has_no_text_and_zero_confidence():
+    (r,) = recognize_pages([Page(0, render_lines([], size=(600, 400), mode="L"), 300, "b.png")])
+    assert r.text == "" and r.words == [] and r.confidence == 0.0
+    assert r.pdf.startswith(b"%PDF-")
+
+
+def test_missing_language_is_a_clear_error():
+    page = Page(0, render_lines(["a"], size=(200, 100)), 300, "x.png")
+    with pytest.raises(OcrError, match="klingon"):
+        recognize_pages([page], lang="vie+klingon")
+
+
+TSV_HEADER = (
+    "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\t"
+    "left\ttop\twidth\theight\tconf\ttext"
+)
+
+
+def test_parse_tsv_builds_lines_and_paragraphs():
+    rows = [
+        "1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t",
+        "5\t1\t1\t1\t1\t1\t10\t10\t20\t10\t90.5\tSố:",
+        "5\t1\t1\t1\t1\t2\t40\t10\t20\t10\t80\t12/UBND",
+        "5\t1\t1\t1\t2\t1\t10\t30\t20\t10\t70\tngày",
+        "5\t1\t2\t1\t1\t1\t10\t60\t20\t10\t60\tKính",
+        "5\t1\t2\t1\t1\t2\t10\t60\t20\t10\t-1\t ",
+    ]
+    words, text = parse_tsv("\n".join([TSV_HEADER, *rows]) + "\n")
+    assert [w.text for w in words] == ["Số:", "12/UBND", "ngày", "Kính"]
+    assert words[0].conf == pytest.approx(0.905)
+    assert text == "Số: 12/UBND\nngày\n\nKính"
+
+
+def _fake_tesseract(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "tesseract"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def test_tesseract_runs_single_threaded_once_with_pdf_and_tsv(tmp_path, monkeypatch):
+    log = tmp_path / "calls.log"
+    header = tmp_path / "header.tsv"
+    header.write_text(TSV_HEADER + "\n")
+    fake = _fake_tesseract(
+        tmp_path,
+        f"""if [ "$1" = "--list-langs" ]; then echo 'List of languages:'; echo vie; exit 0; fi
+echo "OMP=$OMP_THREAD_LIMIT args=$*" >> {log}
+printf '%s' '%PDF-1.4 fake' > "$2.pdf"
+cp {header} "$2.tsv"
+""",
+    )
+    monkeypatch.setattr(engine, "TESSERACT", fake)
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "8")
+    pages = [Page(i, render_lines(["a"], size=(200, 100)), 240, "f.png") for i in range(3)]
+    results = recognize_pages(pages, workers=2)
+    calls = log.read_text().splitlines()
+    assert len(calls) == 3
+    for call in calls:
+        assert call.startswith("OMP=1 ")
+        assert "--dpi 240" in call and call.endswith("pdf tsv") and "-l vie" in call
+    assert [r.pdf for r in results] == [b"%PDF-1.4 fake"] * 3
+
+
+def test_tesseract_failure_names_the_page(tmp_path, monkeypatch):
+    fake = _fake_tesseract(
+        tmp_path,
+        """if [ "$1" = "--list-langs" ]; then echo vie; exit 0; fi
+echo "Error in pixReadStream: boom" >&2; exit 1
+""",
+    )
+    monkeypatch.setattr(engine, "TESSERACT", fake)
+    page = Page(4, render_lines(["a"], size=(200, 100)), 300, "scan.tif")
+    with pytest.raises(OcrError, match=r"page 5 of scan\.tif.*boom"):
+        recognize_pages([page])
+
+
+def test_real_tesseract_is_installed_with_vietnamese():
+    out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
+    assert "vie" in out.stdout.split()

@@ -1,0 +1,242 @@
+"""load_pages: type detected by content, dpi from the file, bad input refused (InputError)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pikepdf
+import pytest
+from PIL import Image
+
+from ocr.pages import InputError, load_pages, sniff_kind
+from tests.ocr.conftest import render_lines
+
+
+def _save(img: Image.Image, path: Path, **kw) -> Path:
+    img.save(path, **kw)
+    return path
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims width x height, with a tiny (invalid) IDAT: nothing allocated."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+# --- formats and dpi ------------------------------------------------------------------------
+
+
+def test_png_dpi_from_phys(tmp_path):
+    path = _save(render_lines(["a"], size=(400, 300)), tmp_path / "a.png", dpi=(200, 200))
+    pages = load_pages(path)
+    assert len(pages) == 1
+    p = pages[0]
+    assert (p.index, p.dpi, p.source, p.dpi_from_file) == (0, 200, "a.png", True)
+    assert p.image.size == (400, 300)
+    assert p.image.mode == "RGB"
+
+
+def test_png_without_or_with_screen_dpi_falls_back_to_default(tmp_path):
+    none = _save(render_lines(["a"], size=(400, 300)), tmp_path / "none.png")
+    screen = _save(render_lines(["a"], size=(400, 300)), tmp_path / "s.png", dpi=(72, 72))
+    for path in (none, screen):
+        (p,) = load_pages(path, default_dpi=250)
+        assert p.dpi == 250
+        assert p.dpi_from_file is False
+
+
+def test_jpeg_dpi_from_jfif_and_exif(tmp_path):
+    img = render_lines(["a"], size=(400, 300))
+    jfif = _save(img, tmp_path / "jfif.jpg", dpi=(240, 240))
+    assert load_pages(jfif)[0].dpi == 240
+
+    exif = Image.Exif()
+    exif[0x0128] = 2  # ResolutionUnit: inch
+    exif[0x011A] = 400.0  # XResolution
+    exif[0x011B] = 400.0  # YResolution
+    exif_only = _save(img, tmp_path / "exif.jpg", exif=exif.tobytes())
+    (p,) = load_pages(exif_only)
+    assert p.dpi == 400
+
+
+def test_jpeg_exif_orientation_is_applied(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW to display
+    path = _save(render_lines(["a"], size=(400, 300)), tmp_path / "o.jpg", exif=exif.tobytes())
+    (p,) = load_pages(path)
+    assert p.image.size == (300, 400)
+
+
+def test_multipage_tiff_keeps_modes_and_dpi(tmp_path):
+    frames = [
+        render_lines(["one"], size=(300, 200), mode="1"),
+        render_lines(["two"], size=(310, 200), mode="L"),
+        render_lines(["three"], size=(320, 200), mode="RGB"),
+    ]
+    path = tmp_path / "scan.tif"
+    frames[0].save(
+        path, save_all=True, append_images=frames[1:], dpi=(300, 300), compression="tiff_lzw"
+    )
+    pages = load_pages(path)
+    assert [p.index for p in pages] == [0, 1, 2]
+    assert [p.image.mode for p in pages] == ["1", "L", "RGB"]
+    assert [p.image.width for p in pages] == [300, 310, 320]
+    assert all(p.dpi == 300 for p in pages)
+
+
+def test_palette_and_alpha_images_are_normalized(tmp_path):
+    rgba = Image.new("RGBA", (100, 80), (0, 0, 0, 0))  # fully transparent -> white page
+    (p,) = load_pages(_save(rgba, tmp_path / "t.png"))
+    assert p.image.mode == "RGB" and p.original_mode == "RGBA"
+    assert p.image.getpixel((5, 5)) == (255, 255, 255)
+    gray_palette = render_lines(["a"], size=(100, 80), mode="L").convert("P")
+    (q,) = load_pages(_save(gray_palette, tmp_path / "p.png"))
+    assert q.original_mode == "P" and q.image.mode in ("L", "RGB")
+
+
+def test_two_page_pdf_rendered_at_native_image_resolution(tmp_path):
+    a = render_lines(["một"], size=(800, 1000))
+    b = render_lines(["hai"], size=(800, 1000))
+    path = tmp_path / "two.pdf"
+    a.save(path, save_all=True, append_images=[b], resolution=200.0)
+    pages = load_pages(path)
+    assert [p.index for p in pages] == [0, 1]
+    assert all(p.dpi == 200 for p in pages)
+    assert all(abs(p.image.width - 800) <= 2 and abs(p.image.height - 1000) <= 2 for p in pages)
+    assert pages[0].image.mode == "RGB"
+
+
+def test_pdf_dpi_is_clamped_and_imageless_pages_use_default(tmp_path):
+    low = tmp_path / "low.pdf"
+    render_lines(["a"], size=(300, 400)).save(low, resolution=50.0)  # 6x8 inch page
+    (p,) = load_pages(low)
+    assert p.dpi == 150
+    assert abs(p.image.width - 900) <= 2
+
+    blank = tmp_path / "blank.pdf"
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(72 * 2, 72 * 3))  # 2x3 inches, no images
+    pdf.save(blank)
+    (q,) = load_pages(blank, default_dpi=100)
+    assert q.dpi == 100
+    assert (q.image.width, q.image.height) == (200, 300)
+
+
+def test_owner_password_only_pdf_is_accepted(tmp_path):
+    path = tmp_path / "restricted.pdf"
+    src = tmp_path / "src.pdf"
+    render_lines(["a"], size=(300, 400)).save(src, resolution=200.0)
+    with pikepdf.open(src) as pdf:
+        pdf.save(
+            path,
+            encryption=pikepdf.Encryption(
+                owner="owner-secret", user="", allow=pikepdf.Permissions(extract=False)
+            ),
+        )
+    assert len(load_pages(path)) == 1
+
+
+def test_type_is_detected_by_content_not_extension(tmp_path):
+    path = _save(render_lines(["a"], size=(120, 90)), tmp_path / "looks-like.pdf", format="PNG")
+    (p,) = load_pages(path)
+    assert p.image.size == (120, 90)
+    assert sniff_kind(b"%PDF-1.7\n") == "pdf"
+    assert sniff_kind(b"PK\x03\x04") is None
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def _assert_input_error(path: Path, *words: str, **kw) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_pages(path, **kw)
+    err = info.value
+    assert path.name in str(err)
+    assert path.name in err.vi
+    for w in words:
+        assert w in str(err).lower()
+    return err
+
+
+def test_zero_byte_file(tmp_path):
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(b"")
+    err = _assert_input_error(path, "empty")
+    assert "rỗng" in err.vi
+
+
+def test_missing_file(tmp_path):
+    _assert_input_error(tmp_path / "nope.png", "not found")
+
+
+def test_unsupported_types(tmp_path):
+    docx = tmp_path / "letter.docx"
+    docx.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    err = _assert_input_error(docx, "unsupported")
+    assert "không được hỗ trợ" in err.vi
+    text = tmp_path / "notes.txt"
+    text.write_text("Quyết định số 1", encoding="utf-8")
+    _assert_input_error(text, "unsupported")
+
+
+def test_truncated_png_and_jpeg(tmp_path):
+    img = render_lines(["a"], size=(600, 400))
+    for fmt, name in (("PNG", "cut.png"), ("JPEG", "cut.jpg")):
+        buf = io.BytesIO()
+        img.save(buf, format=fmt)
+        data = buf.getvalue()
+        path = tmp_path / name
+        path.write_bytes(data[: len(data) // 2])
+        err = _assert_input_error(path, "corrupt")
+        assert "hỏng" in err.vi
+
+
+def test_corrupt_and_truncated_pdf(tmp_path):
+    garbage = tmp_path / "garbage.pdf"
+    garbage.write_bytes(b"%PDF-1.4\n" + b"this is not a pdf at all\n" * 20)
+    _assert_input_error(garbage)
+
+    src = tmp_path / "src.pdf"
+    render_lines(["a"], size=(600, 800)).save(src, resolution=200.0)
+    data = src.read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(data[: len(data) // 3])
+    _assert_input_error(cut)
+
+
+def test_encrypted_pdf(tmp_path):
+    src = tmp_path / "src.pdf"
+    render_lines(["a"], size=(300, 400)).save(src, resolution=200.0)
+    path = tmp_path / "locked.pdf"
+    with pikepdf.open(src) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(owner="o", user="user-secret"))
+    err = _assert_input_error(path, "password")
+    assert "mật khẩu" in err.vi
+
+
+def test_decompression_bomb_is_refused_from_header(tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header_only(60_000, 60_000))
+    err = _assert_input_error(path, "too large")
+    assert "quá lớn" in err.vi
+
+
+def test_image_limits_are_configurable(tmp_path):
+    wide = tmp_path / "wide.png"
+    wide.write_bytes(_png_header_only(31_000, 10))  # few pixels, but one side too long
+    _assert_input_error(wide, "too large")
+    small = _save(render_lines(["a"], size=(400, 300)), tmp_path / "small.png")
+    _assert_input_error(small, "too large", max_pixels=100_000)

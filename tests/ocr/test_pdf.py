@@ -1,0 +1,104 @@
+"""assemble_pdf: pages merged in order, text searchable, 100% scale, PDF/A-2b metadata."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pikepdf
+import pytest
+
+from ocr.pdf import PdfAssemblyError, assemble_pdf, pdf_text, pdfa_report
+from tests.ocr.conftest import PHRASE
+
+WHEN = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def document(ocr_results) -> bytes:
+    return assemble_pdf(
+        list(reversed(ocr_results)),  # order comes from PageResult.index, not list order
+        title="Quyết định cấp giấy phép xây dựng",
+        author="UBND phường Ba Đình",
+        subject="Kết quả giải quyết TTHC",
+        keywords="1.001193; 123/QĐ-UBND",
+        created=WHEN,
+    )
+
+
+def test_text_is_searchable_and_pages_in_order(document, ocr_results):
+    text = pdf_text(document)
+    assert PHRASE in text
+    assert text.index("Trang số 1") < text.index("Trang số 2")
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        assert len(pdf.pages) == len(ocr_results)
+
+
+def test_page_sizes_are_pixels_over_dpi(document, ocr_results):
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        for page, r in zip(pdf.pages, ocr_results, strict=True):
+            box = [float(v) for v in page.mediabox]
+            assert box[2] - box[0] == pytest.approx(r.width * 72 / r.dpi, abs=0.6)
+            assert box[3] - box[1] == pytest.approx(r.height * 72 / r.dpi, abs=0.6)
+
+
+def test_document_metadata(document):
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        assert pdf.pdf_version >= "1.4"
+        info = pdf.docinfo
+        assert str(info["/Title"]) == "Quyết định cấp giấy phép xây dựng"
+        assert str(info["/Author"]) == "UBND phường Ba Đình"
+        assert str(info["/Producer"]) == "sohoa"
+        meta = pdf.open_metadata()
+        assert meta["dc:title"] == "Quyết định cấp giấy phép xây dựng"
+        assert meta["pdf:Producer"] == "sohoa"
+        assert meta["pdf:Keywords"] == "1.001193; 123/QĐ-UBND"
+        assert meta["xmp:CreateDate"].startswith("2025-03-01T08:30:00")
+
+
+def test_pdfa_2b_declared_with_srgb_output_intent_and_validates(document):
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        assert pdf.open_metadata().pdfa_status == "2B"
+        (intent,) = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFA1"
+        icc = intent.DestOutputProfile
+        assert int(icc.N) == 3
+        assert icc.read_bytes()[36:40] == b"acsp"  # ICC profile signature
+    report = pdfa_report(document)
+    assert report.passed, report.summary()
+
+
+def test_fonts_embedded_and_shared(document):
+    fonts = set()
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        for page in pdf.pages:
+            for font in page.Resources.Font.values():
+                fonts.add(font.objgen)
+                for desc in font.DescendantFonts:
+                    assert "/FontFile2" in desc.FontDescriptor
+    assert len(fonts) == 1  # tesseract's GlyphLessFont embedded once, not once per page
+
+
+def test_deterministic_for_same_input_and_time(ocr_results, document):
+    again = assemble_pdf(
+        ocr_results,
+        title="Quyết định cấp giấy phép xây dựng",
+        author="UBND phường Ba Đình",
+        subject="Kết quả giải quyết TTHC",
+        keywords="1.001193; 123/QĐ-UBND",
+        created=WHEN,
+    )
+    assert again == document
+
+
+def test_plain_pdf_without_pdfa(ocr_results):
+    data = assemble_pdf(ocr_results, pdfa=False, created=WHEN)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert pdf.open_metadata().pdfa_status == ""
+        assert len(pdf.pages) == 2
+    assert PHRASE in pdf_text(data)
+
+
+def test_no_pages_is_an_error():
+    with pytest.raises(PdfAssemblyError):
+        assemble_pdf([])
