@@ -53,23 +53,12 @@ def ingest_file(
     if size == 0:
         raise PermanentError(f"{path}: file is empty (0 bytes)")
 
-    with rt.session() as session:
-        existing = session.scalar(select(Document.id).where(Document.source_sha256 == sha))
-        if existing:
-            return Accepted(existing, duplicate=True)
-        try:
-            unit = find_unit(session, unit_code)
-        except UnknownUnit as exc:
-            raise PermanentError(f"{path}: {exc}") from None
-        doc = Document(id=new_id(), state=states.RECEIVED, source_name=path.name,
-                       source_sha256=sha, source_size=size, unit=unit,
-                       procedure_code=procedure, dossier_code=dossier)
-        session.add(doc)
-        session.flush()
-        from pipeline.stages import object_prefix
-
-        key = f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}"
-        doc_id = doc.id
+    try:
+        doc_id, key = _create(rt, path, sha, size, unit_code, procedure, dossier)
+    except IntegrityError:  # the same bytes were accepted concurrently
+        return Accepted(_find_by_sha(rt, sha), duplicate=True)
+    if key is None:
+        return Accepted(doc_id, duplicate=True)
 
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     try:
@@ -82,16 +71,32 @@ def ingest_file(
         rt.objects.delete(key)
         raise
 
-    try:
-        with rt.session() as session:
-            doc = session.get(Document, doc_id)
-            doc.original_key = key
-            session.add(AuditEvent(actor=actor, action="received", document_id=doc_id,
-                                   detail={"file": path.name, "sha256": sha, "size": size}))
-    except IntegrityError:  # pragma: no cover - concurrent ingest of the same bytes
-        existing = _find_by_sha(rt, sha)
-        return Accepted(existing, duplicate=True)
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        doc.original_key = key
+        session.add(AuditEvent(actor=actor, action="received", document_id=doc_id,
+                               detail={"file": path.name, "sha256": sha, "size": size}))
     return Accepted(doc_id, duplicate=False)
+
+
+def _create(rt, path, sha, size, unit_code, procedure, dossier) -> tuple[str, str | None]:
+    """Insert the document row; (existing id, None) when these bytes are already known."""
+    with rt.session() as session:
+        existing = session.scalar(select(Document.id).where(Document.source_sha256 == sha))
+        if existing:
+            return existing, None
+        try:
+            unit = find_unit(session, unit_code)
+        except UnknownUnit as exc:
+            raise PermanentError(f"{path}: {exc}") from None
+        doc = Document(id=new_id(), state=states.RECEIVED, source_name=path.name,
+                       source_sha256=sha, source_size=size, unit=unit,
+                       procedure_code=procedure, dossier_code=dossier)
+        session.add(doc)
+        session.flush()
+        from pipeline.stages import object_prefix
+
+        return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}"
 
 
 def _find_by_sha(rt: Runtime, sha: str) -> str:

@@ -87,20 +87,30 @@ def digitize(
     parallel_files = min(workers, len(paths)) or 1
     ocr_workers = max(1, workers // parallel_files)
 
-    def one(path: Path) -> dict:
+    duplicates: dict[int, str] = {}
+
+    def one(item: tuple[int, Path]) -> dict | None:
+        index, path = item
         try:
             accepted = ingest_file(rt, path, unit_code=unit_code, procedure=procedure,
                                    dossier=dossier)
         except Exception as exc:  # noqa: BLE001
             result = outcome(rt, path, None, error=describe(exc))
         else:
-            if not accepted.duplicate:
-                process_document(rt, accepted.document_id, ocr_workers=ocr_workers)
-            result = outcome(rt, path, accepted.document_id, duplicate=accepted.duplicate)
+            if accepted.duplicate:  # reported once the batch is done: it may still be running
+                duplicates[index] = accepted.document_id
+                return None
+            process_document(rt, accepted.document_id, ocr_workers=ocr_workers)
+            result = outcome(rt, path, accepted.document_id)
         if on_done:
             on_done(result)
         return result
 
     rt.database_url  # migrate and seed once, before threads race for it  # noqa: B018
     with ThreadPoolExecutor(max_workers=parallel_files) as pool:
-        return list(pool.map(one, paths))
+        results = list(pool.map(one, enumerate(paths)))
+    for index, doc_id in sorted(duplicates.items()):
+        results[index] = outcome(rt, paths[index], doc_id, duplicate=True)
+        if on_done:
+            on_done(results[index])
+    return results

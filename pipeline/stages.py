@@ -6,6 +6,7 @@ Nothing is marked done before its bytes are stored and their checksum verified.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -33,12 +34,17 @@ def _advance(doc: Document, new_state: str) -> None:
     doc.state = new_state
 
 
-def _store_verified(rt: Runtime, key: str, data: bytes, content_type: str) -> str:
+def _store_verified(rt: Runtime, prefix: str, name: str, data: bytes, content_type: str):
+    """Store under a key carrying the content hash, so two racing runs of one stage never
+    overwrite each other's bytes: the catalog always points at the object it verified."""
+    sha = hashlib.sha256(data).hexdigest()
+    stem, _, ext = name.rpartition(".")
+    key = f"{prefix}/{stem}-{sha[:16]}.{ext}"
     stored = rt.objects.put_bytes(key, data, content_type)
     check = rt.objects.stat(key)
     if check is None or check.sha256 != stored.sha256 or check.size != len(data):
         raise OSError(f"object {key}: stored copy does not match what was written")
-    return stored.sha256
+    return key, stored.sha256
 
 
 def _fetch_to(rt: Runtime, key: str, target: Path) -> None:
@@ -56,7 +62,7 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
         if doc.state != states.RECEIVED:
             return
         original_key, source_name = doc.original_key, doc.source_name
-        pdf_key = f"{object_prefix(doc)}/searchable.pdf"
+        prefix = object_prefix(doc)
 
     settings = rt.settings
     with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
@@ -67,7 +73,7 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
         results = recognize_pages(pages, lang=settings.ocr_lang,
                                   workers=workers or settings.ocr_workers)
     pdf = assemble_pdf(results, title=source_name, author=None, subject=None)
-    pdf_sha = _store_verified(rt, pdf_key, pdf, "application/pdf")
+    pdf_key, pdf_sha = _store_verified(rt, prefix, "searchable.pdf", pdf, "application/pdf")
 
     with rt.session() as session:
         doc = session.get(Document, doc_id)
@@ -134,7 +140,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         if doc.state != states.CLASSIFIED:
             return
         pdf_key, unit_code, unit_name = doc.pdf_key, doc.unit.code, doc.unit.name
-        signed_key = f"{object_prefix(doc)}/signed.pdf"
+        prefix = object_prefix(doc)
         fields = dict(doc.fields or {})
 
     signer = rt.signers.for_unit(unit_code, unit_name)
@@ -145,7 +151,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         location=unit_name,
         signer_name=unit_name,
     )
-    signed_sha = _store_verified(rt, signed_key, signed, "application/pdf")
+    signed_key, signed_sha = _store_verified(rt, prefix, "signed.pdf", signed, "application/pdf")
 
     with rt.session() as session:
         doc = session.get(Document, doc_id)

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from storage.objects import (
     CHUNK,
+    OCTET,
     ObjectNotFound,
     StoredObject,
     VerifyingReader,
@@ -77,7 +78,7 @@ class LocalObjectStore:
         _fsync_dir(path.parent)
         return StoredObject(key=key, size=size, sha256=sha)
 
-    def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> StoredObject:
+    def put_file(self, key: str, path: Path, content_type: str = OCTET) -> StoredObject:
         def chunks():
             with open(path, "rb") as handle:
                 while chunk := handle.read(CHUNK):
@@ -85,7 +86,7 @@ class LocalObjectStore:
 
         return self._write(key, chunks())
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
+    def put_bytes(self, key: str, data: bytes, content_type: str = OCTET) -> StoredObject:
         return self._write(key, [data])
 
     def _recorded_sha(self, path: Path, key: str) -> str:
@@ -97,7 +98,7 @@ class LocalObjectStore:
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         try:
-            raw = open(path, "rb")
+            raw = open(path, "rb")  # noqa: SIM115 - closed by the VerifyingReader
         except FileNotFoundError:
             raise ObjectNotFound(f"object {key} not found in {self.url}") from None
         return VerifyingReader(raw, key, self._recorded_sha(path, key))

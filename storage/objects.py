@@ -16,6 +16,7 @@ from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
 CHUNK = 1024 * 1024
+OCTET = "application/octet-stream"
 
 
 class ObjectStoreError(Exception):
@@ -44,9 +45,9 @@ class StoredObject:
 class ObjectStore(Protocol):
     url: str
 
-    def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> StoredObject: ...
+    def put_file(self, key: str, path: Path, content_type: str = OCTET) -> StoredObject: ...
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject: ...
+    def put_bytes(self, key: str, data: bytes, content_type: str = OCTET) -> StoredObject: ...
 
     def open(self, key: str) -> BinaryIO:
         """A readable stream of the object; reading it to the end verifies the checksum."""
