@@ -5,12 +5,15 @@ Knows nothing of the database. Entry points: :class:`SignerProvider` (key spec -
 """
 
 from signing.dev_pki import DevPKI, DevPKIError, ensure_dev_pki
+from signing.seal import SealError, SealInfo
 from signing.signer import SignerProvider, SigningError, UnitSigner
 from signing.verify import VerificationReport, verify_pdf
 
 __all__ = [
     "DevPKI",
     "DevPKIError",
+    "SealError",
+    "SealInfo",
     "SignerProvider",
     "SigningError",
     "UnitSigner",

@@ -42,6 +42,7 @@ from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.dev_pki import DevPKIError, ensure_dev_pki
+from signing.seal import SealError, SealInfo, prepare_seal
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class UnitSigner:
         self._signer = signer
         self._source = source
         self._timestamper = timestamper
+        self._level_meta: dict = {}
         self._lock = threading.Lock()
         self._bytes_reserved = _estimate_bytes_reserved(
             signer, extra=12288 if timestamper is not None else 0
@@ -182,8 +184,14 @@ class UnitSigner:
         location: str | None = None,
         signer_name: str,
         field_name: str = "Signature1",
+        seal: SealInfo | None = None,
     ) -> bytes:
-        """Return ``pdf`` with a PAdES B-B signature appended as an incremental update."""
+        """Return ``pdf`` with a PAdES signature appended as an incremental update.
+
+        With ``seal`` (see :mod:`signing.seal`), a QR code is first drawn top-left of page 1
+        and the signature gets a visible box top-right (kind of copy, agency, ISO 8601 time),
+        both inside the signed revision.
+        """
         check_signing_certificate(self.certificate, source=self._source)
         meta = signers.PdfSignatureMetadata(
             field_name=field_name,
@@ -192,15 +200,31 @@ class UnitSigner:
             name=signer_name,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
+            **self._meta_extra(),
         )
         with self._lock:
             for _attempt in range(3):
                 writer = _open_pdf(pdf)
-                pdf_signer = signers.PdfSigner(
-                    meta, signer=self._signer, timestamper=self._timestamper
+                kwargs: dict = {}
+                signing_time = None
+                text_params = None
+                if seal is not None:
+                    try:
+                        style, spec, text_params, signing_time = prepare_seal(
+                            writer, seal, field_name=field_name
+                        )
+                    except SealError as exc:
+                        raise SigningError(f"cannot draw the seal: {exc}") from exc
+                    kwargs = {"stamp_style": style, "new_field_spec": spec}
+                pdf_signer = _TimedPdfSigner(
+                    meta, signer=self._signer, timestamper=self._timestamper,
+                    signing_time=signing_time, **kwargs,
                 )
                 try:
-                    out = pdf_signer.sign_pdf(writer, bytes_reserved=self._bytes_reserved)
+                    out = pdf_signer.sign_pdf(
+                        writer, bytes_reserved=self._bytes_reserved,
+                        appearance_text_params=text_params,
+                    )
                 except (PdfError, ValueError) as exc:
                     if "larger than expected" not in str(exc):
                         raise SigningError(f"cannot sign the PDF: {exc}") from exc
@@ -210,6 +234,24 @@ class UnitSigner:
                     continue
                 return out.getvalue()
         raise SigningError("cannot sign the PDF: the signature never fit the reserved space")
+
+    def _meta_extra(self) -> dict:
+        """Extra PdfSignatureMetadata settings (PAdES level); overridden by level config."""
+        return dict(self._level_meta)
+
+
+class _TimedPdfSigner(signers.PdfSigner):
+    """PdfSigner whose signing time is fixed up front, so the seal shows the signed time."""
+
+    def __init__(self, *args, signing_time: dt.datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._signing_time = signing_time
+
+    def init_signing_session(self, *args, **kwargs):
+        session = super().init_signing_session(*args, **kwargs)
+        if self._signing_time is not None:
+            session.system_time = self._signing_time
+        return session
 
 
 def _open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
