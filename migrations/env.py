@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import storage.models  # noqa: F401 - registers every model module on Base.metadata
 from storage.catalog import Base
 
 config = context.config

@@ -231,7 +231,7 @@ def progress(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply catalog migrations (and seed admin units)."""
     from storage import db
     from storage.units import seed_procedures, seed_units
@@ -269,7 +269,27 @@ def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certi
             err.print(f"TEST certificate for {code}: {path}")
 
 
+# Each part that has commands of its own registers them here (`<package>/cli.py: register(app)`),
+# so parts grow their commands without editing this file.
+COMMAND_MODULES = ("quotas.cli", "pipeline.cli", "api.cli", "station.cli", "storage.cli",
+                   "signing.cli", "scanners.cli")
+
+
+def _register_parts() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(app)
+
+
 def main() -> None:
+    _register_parts()
     app()
 
 

@@ -65,7 +65,7 @@ def alembic_config(url: str):
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
@@ -78,16 +78,19 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def current_revision(url: str) -> str | None:
+    """The applied revision(s), comma-joined and sorted when branches are applied side by side."""
     from alembic.runtime.migration import MigrationContext
 
     with get_engine(url).connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision(url: str) -> str | None:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    heads = ScriptDirectory.from_config(alembic_config(url)).get_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def ensure_schema(url: str) -> None:

@@ -1,0 +1,7 @@
+"""Imports every module that defines catalog tables, so Alembic and tests see the whole schema.
+
+A part that adds tables defines them in its own module on `storage.catalog.Base` and adds one
+import line here.
+"""
+
+from storage import catalog  # noqa: F401
