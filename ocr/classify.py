@@ -1,0 +1,179 @@
+"""Document-type classification of OCR text, with confidences, plus the extracted fields.
+
+Owns `Classification` and `classify_document`. Rules only (no trained model): each type is
+scored from its title line (fuzzy, diacritic-insensitive), hints in its number ("/QĐ-") and
+body keywords; the type confidence reflects both the best score and its margin over the
+runner-up. Fields come from `ocr.extract`. The overall confidence is the minimum over the
+type confidence and the confidences of the type's required fields; a required field that was
+not found counts as 0, so such a document goes to review.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from ocr import extract as ex
+from ocr.doctypes import DocType, load_doctypes
+
+FIELD_NAMES = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
+TITLE_MIN = 0.78  # a title line must be at least this similar to count as the type's title
+
+# score weights
+W_TITLE, W_NUMBER, W_KEYWORDS = 0.65, 0.2, 0.15
+
+
+@dataclass
+class Classification:
+    document_type: str
+    type_confidence: float
+    fields: dict[str, str | None]
+    field_confidence: dict[str, float]
+    confidence: float
+    issuer_place: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _keyword_score(folded_lower: str, dtype: DocType) -> float:
+    if not dtype.keywords:
+        return 0.0
+    hits = sum(1 for kw in dtype.keywords if ex.fold(kw).lower() in folded_lower)
+    return min(1.0, hits / max(2.0, len(dtype.keywords) / 2))
+
+
+def _number_hint(number: str | None, dtype: DocType) -> float:
+    if not number:
+        return 0.0
+    k = ex.fold(number).upper()
+    return 1.0 if any(re.search(p, k) for p in dtype.number_patterns) else 0.0
+
+
+def _type_confidence(best: float, second: float) -> float:
+    margin = best - second
+    strength = min(1.0, best / 0.75)
+    return round(max(0.0, min(1.0, strength * min(1.0, 0.35 + 2.0 * margin))), 3)
+
+
+def classify_document(text: str) -> Classification:
+    """Classify the whole OCR text of one document and extract its fields."""
+    if not isinstance(text, str):
+        raise TypeError("classify_document expects the OCR text as str")
+    doctypes = load_doctypes()
+    lines = ex.split_lines(text)
+    folded_lower = ex.fold("\n".join(lines)).lower()
+    cands = ex.title_candidates(lines)
+
+    # a raw number first (no type yet) for the number hints
+    raw_number = ex.extract_number(lines).value
+    summary = ex.extract_summary(lines)
+    has_vv = summary.value is not None and summary.value.startswith("V/v")
+    has_kinh_gui = "kinh gui" in folded_lower
+
+    titles: dict[str, tuple[float, int, str]] = {}
+    scores: dict[str, float] = {}
+    for code, dtype in doctypes.items():
+        t_best, t_line, t_pat = 0.0, -1, ""
+        for pattern in dtype.title_patterns:
+            s, at = ex.match_title(cands, pattern)
+            if s > t_best:
+                t_best, t_line, t_pat = s, at, pattern
+        titles[code] = (t_best, t_line, t_pat)
+        title_part = t_best if t_best >= TITLE_MIN else t_best * 0.5
+        score = (
+            W_TITLE * title_part
+            + W_NUMBER * _number_hint(raw_number, dtype)
+            + W_KEYWORDS * _keyword_score(folded_lower, dtype)
+        )
+        scores[code] = score
+
+    # an official letter has no type title: "V/v …" under the number, "Kính gửi: …"
+    best_listed_title = max(
+        (titles[c][0] for c in doctypes if c not in ("cong_van", "khac")), default=0.0
+    )
+    if "cong_van" in scores:
+        letter = 0.0
+        if has_vv:
+            letter += 0.5
+        if has_kinh_gui:
+            letter += 0.2
+        if raw_number and "/" in raw_number and not any(
+            _number_hint(raw_number, d) for c, d in doctypes.items() if c not in ("cong_van",)
+            and d.abbreviation
+        ):
+            letter += 0.15
+        if best_listed_title >= TITLE_MIN:
+            letter *= 0.4
+        scores["cong_van"] = letter + W_KEYWORDS * _keyword_score(folded_lower, doctypes["cong_van"])
+    # the fallback: other results get a floor when nothing listed matches well
+    if "khac" in scores:
+        floor = 0.45 if best_listed_title < TITLE_MIN and not has_vv else 0.0
+        scores["khac"] = max(scores["khac"], floor)
+
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    best_code, best_score = ranked[0]
+    second_score = ranked[1][1] if len(ranked) > 1 else 0.0
+    type_conf = _type_confidence(best_score, second_score)
+    dtype = doctypes[best_code]
+
+    # fields
+    title_score, title_line, title_pat = titles.get(best_code, (0.0, -1, ""))
+    fields: dict[str, str | None] = dict.fromkeys(FIELD_NAMES)
+    conf: dict[str, float] = dict.fromkeys(FIELD_NAMES, 0.0)
+
+    if best_code != "cong_van" and title_score >= TITLE_MIN and title_pat:
+        fields["title"] = title_pat
+        conf["title"] = round(min(0.95, title_score), 2)
+    elif best_code == "khac":
+        t = _first_caps_title(lines, cands)
+        if t:
+            fields["title"], conf["title"] = t, 0.5
+
+    number = ex.extract_number(lines, dtype)
+    fields["number"], conf["number"] = number.value, number.confidence
+    date = ex.extract_date(lines)
+    fields["issued_on"], conf["issued_on"] = date.value, date.confidence
+    stop = title_line if title_line > 0 else None
+    issuer = ex.extract_issuer(lines, stop)
+    fields["issuer"], conf["issuer"] = issuer.value, issuer.confidence
+    name = ex.extract_subject_name(lines, dtype)
+    fields["subject_name"], conf["subject_name"] = name.value, name.confidence
+    pid = ex.extract_subject_id(lines)
+    fields["subject_id"], conf["subject_id"] = pid.value, pid.confidence
+    fields["summary"], conf["summary"] = summary.value, summary.confidence
+    if best_code == "cong_van" and summary.value:
+        fields["title"] = None
+
+    required = dtype.required or ["number", "issued_on", "issuer"]
+    missing = [f for f in required if not fields.get(f)]
+    overall = min([type_conf] + [conf[f] for f in required])
+    return Classification(
+        document_type=best_code,
+        type_confidence=type_conf,
+        fields=fields,
+        field_confidence={k: round(v, 3) for k, v in conf.items()},
+        confidence=round(overall, 3),
+        issuer_place=issuer.place,
+        scores={k: round(v, 3) for k, v in scores.items()},
+        missing=missing,
+    )
+
+
+def _first_caps_title(lines: list[str], cands: list[tuple[int, str]]) -> str | None:
+    """For other documents: the first capitals line after the header that is not the motto."""
+    for i, _k in cands:
+        line = lines[i]
+        if i < 2 or ex.split_motto(line)[1]:
+            continue
+        if ex._NUMBER_LABEL.search(ex.fold(line)) or ex._DATE_WORDS.search(ex.fold(line)):
+            continue
+        words = line.split()
+        if 1 <= len(words) <= 10 and ex.upper_ratio(line) > 0.9:
+            header = ex.header_block(lines)
+            if line in header:
+                continue
+            return line
+    return None

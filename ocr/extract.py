@@ -1,0 +1,703 @@
+"""Field extraction from the OCR text of a result laid out per Decree 30/2020/NĐ-CP.
+
+Owns the text helpers (diacritic folding that keeps character positions, line splitting) and
+one extractor per field. Each extractor returns `Found(value, confidence)`; confidence reflects
+how strong the rule that fired is and whether the value validates (a real calendar date, a
+personal ID with a valid province code, a place found in the admin-unit gazetteer).
+
+Issuer normalization (what `issuer` looks like):
+  * a People's Committee: "UBND <place>", e.g. "UBND phường Trúc Bạch", "UBND quận Ba Đình";
+  * an agency (sở, phòng, chi cục …): "<agency> <place of its unit>", e.g.
+    "Sở Kế hoạch và Đầu tư thành phố Hà Nội", "Phòng Tư pháp quận Ba Đình";
+  * place = unit kind in lower case + proper name as in the admin-unit list ("phường Trúc Bạch");
+    agency = kind and first word capitalized, and the first word after "và" / "-"
+    ("Sở Lao động - Thương binh và Xã hội"), restored from the vocabulary when it matches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+from pathlib import Path
+
+from ocr.doctypes import DocType, load_vocabulary
+
+# Province codes of the personal ID number (Circular 59/2021/TT-BCA, appendix): the 63
+# provinces' codes; the 4th digit encodes century and sex (0-3 for 1900-2099).
+_CODES = (
+    "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 "
+    "035 036 037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 "
+    "070 072 074 075 077 079 080 082 083 084 086 087 089 091 092 093 094 095 096"
+)
+PROVINCE_CODES = frozenset(_CODES.split())
+
+
+@dataclass(frozen=True)
+class Found:
+    value: str | None
+    confidence: float
+
+    @staticmethod
+    def none() -> Found:
+        return Found(None, 0.0)
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def _fold_char(c: str) -> str:
+    if c in "đĐ":
+        return "d" if c == "đ" else "D"
+    base = unicodedata.normalize("NFD", c)
+    return base[0] if base else c
+
+
+_FOLD_TABLE: dict[int, str] = {}
+
+
+def fold(text: str) -> str:
+    """Strip Vietnamese diacritics ("Quyết định" -> "Quyet dinh"), keeping the length and so
+    every character position, so a match in the folded text slices the original."""
+    out = []
+    for c in text:
+        o = ord(c)
+        if o < 128:
+            out.append(c)
+            continue
+        f = _FOLD_TABLE.get(o)
+        if f is None:
+            f = _fold_char(c)
+            _FOLD_TABLE[o] = f
+        out.append(f)
+    return "".join(out)
+
+
+def key(text: str) -> str:
+    """Matching key: folded, upper case, only letters/digits and single spaces."""
+    return " ".join(re.sub(r"[^0-9A-Z]+", " ", fold(text).upper()).split())
+
+
+def clean_text(text: str) -> str:
+    """NFC, no stray combining marks, unified dashes/quotes, form feeds kept as line breaks."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'")
+    text = text.replace("\u2019", "'").replace("\f", "\n").replace("\r", "\n")
+    return text
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of the cleaned text, stripped; blank lines kept (they separate blocks)."""
+    return [re.sub(r"[ \t]+", " ", ln).strip() for ln in clean_text(text).split("\n")]
+
+
+def similarity(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def upper_ratio(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if c.isupper()) / len(letters)
+
+
+# --------------------------------------------------------------------------- header / motto
+
+# Motto anchors on folded upper text; tolerant to the usual OCR slips.
+_MOTTO = re.compile(
+    r"C\W?[O0Q]\W?N\W?G\s*H\W?[O0Q]\W?A\b|XA\s*H[O0]I\s*CH|CHU\s*NGH[IL1]A|NGHIA\s*VI[EF]T"
+    r"|D[O0]C\s*L[A4]P\b|T[UƯ]\s*D[O0]\s*-|H[A4]NH\s*PH[UV]C"
+)
+_SEPARATOR = re.compile(r"^[\s\-_=~.·*—–]+$")
+
+
+def split_motto(line: str) -> tuple[str, bool]:
+    """Return (left part, has_motto): the issuer column of a line merged with the motto."""
+    m = _MOTTO.search(fold(line).upper())
+    if not m:
+        return line, False
+    return line[: m.start()].rstrip(" -_|,"), True
+
+
+# --------------------------------------------------------------------------- number
+
+_NUMBER_LABEL = re.compile(r"(?<![A-Za-z])(?:S[O0o6ôơ]|SO|So)\s*[:;.,]\s*|(?<![A-Za-z])S[o6]\s+(?=\d)")
+_DIGITISH = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "l": "1", "I": "1", "|": "1",
+                           "i": "1", "S": "5", "B": "8", "Z": "2"})
+
+
+@lru_cache(maxsize=1)
+def _number_codes() -> dict[str, str]:
+    return {key(c).replace(" ", "-"): c for c in load_vocabulary().number_codes}
+
+
+def normalize_number(raw: str, doctype: DocType | None = None) -> str:
+    """'123 / QD - UBND' -> '123/QĐ-UBND'; digit slips fixed in numeric parts."""
+    s = re.sub(r"\s*([/\-])\s*", r"\1", raw.strip())
+    s = s.strip(".,;:")
+    parts = re.split(r"([/\-])", s)
+    codes = _number_codes()
+    out = []
+    for part in parts:
+        if part in "/-" and part:
+            out.append(part)
+            continue
+        digits = sum(c.isdigit() for c in part)
+        if digits and digits >= len(part) - 1 and len(part) >= 2 or part.isdigit():
+            part = part.translate(_DIGITISH)
+        else:
+            part = part.upper()
+            if doctype and doctype.abbreviation and key(part) == key(doctype.abbreviation):
+                part = doctype.abbreviation
+            elif key(part) in codes:
+                part = codes[key(part)]
+        out.append(part)
+    return "".join(out)
+
+
+def extract_number(lines: list[str], doctype: DocType | None = None) -> Found:
+    """The number after 'Số:' in the header (first match in the first lines wins)."""
+    limit = min(len(lines), 40)
+    for i in range(limit):
+        line = lines[i]
+        for m in _NUMBER_LABEL.finditer(fold(line)):
+            before = fold(line[max(0, m.start() - 8): m.start()]).lower()
+            if "quyen" in before or "ma" in before.split()[-1:] or "dinh danh" in before:
+                continue
+            rest = line[m.end():]
+            rest = re.sub(r"\s*([/\-])\s*", r"\1", rest)
+            tok = re.match(r"[0-9OolI|][0-9A-Za-zĐđ/\-.]*", rest)
+            if not tok:
+                continue
+            raw = tok.group(0).rstrip(".-/")
+            value = normalize_number(raw, doctype)
+            if not re.match(r"^[0-9]", value):
+                continue
+            conf = 0.9 if re.fullmatch(r"[0-9]+(/[0-9]{4})?(/[A-ZĐ0-9]+(-[A-ZĐa-z0-9]+)*)?", value) \
+                else 0.6
+            if len(value) < 2:
+                conf = min(conf, 0.5)
+            return Found(value, conf)
+    return Found.none()
+
+
+# --------------------------------------------------------------------------- date
+
+_D = r"[0-9OoIl|]"
+_DATE_WORDS = re.compile(
+    rf"ng[aà]y\W{{0,2}}({_D}(?:\s?{_D})?)\W{{0,2}}th[aá]ng\W{{0,2}}({_D}(?:\s?{_D})?)\W{{0,2}}"
+    rf"n[aă]m\W{{0,2}}({_D}\s?{_D}\s?{_D}\s?{_D})",
+    re.IGNORECASE,
+)
+_DATE_NUMERIC = re.compile(
+    r"(?<![0-9])([0-3]?[0-9])\s?[/.\-]\s?([01]?[0-9])\s?[/.\-]\s?((?:19|20)[0-9]{2})(?![0-9])"
+)
+
+
+def _to_int(s: str) -> int:
+    return int(s.replace(" ", "").translate(_DIGITISH))
+
+
+def _valid_date(d: int, m: int, y: int) -> dt.date | None:
+    if not 1945 <= y <= 2100:
+        return None
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DateFound:
+    value: str | None
+    confidence: float
+    place: str | None = None
+
+
+def extract_date(lines: list[str]) -> DateFound:
+    """The issue date: '<place>, ngày dd tháng mm năm yyyy' in the header is preferred,
+    then any 'ngày … tháng … năm …', then a numeric dd/mm/yyyy after 'ngày cấp'."""
+    best: DateFound | None = None
+    for i, line in enumerate(lines[:80]):
+        folded = fold(line)
+        for m in _DATE_WORDS.finditer(folded):
+            try:
+                d, mo, y = (_to_int(g) for g in m.groups())
+            except ValueError:
+                continue
+            date = _valid_date(d, mo, y)
+            before = folded[: m.start()].rstrip()
+            has_place = before.endswith(",") and len(before) > 2
+            low_before = before.lower()
+            is_birth = "sinh" in low_before[-25:] or "sinh" in folded[m.end(): m.end() + 6].lower()
+            if date is None:
+                cand = DateFound(None, 0.0)
+                conf = 0.0
+            else:
+                conf = 0.95 if has_place else (0.6 if is_birth else 0.8)
+                if i > 30 and not has_place:
+                    conf -= 0.1
+                place = None
+                if has_place:
+                    left, _ = split_motto(line[: m.start()])
+                    seg = re.split(r"\s{2,}|[:;]", left.rstrip(" ,"))[-1]
+                    place = _tail_place(seg) or None
+                cand = DateFound(date.isoformat(), conf, place)
+            if best is None or cand.confidence > best.confidence:
+                best = cand
+            if best.confidence >= 0.95:
+                return best
+    if best is not None and best.value:
+        return best
+    for line in lines[:80]:
+        folded = fold(line).lower()
+        if not re.search(r"ngay cap|cap ngay|ngay dang ky|dang ky lan dau", folded):
+            continue
+        m = _DATE_NUMERIC.search(line)
+        if m:
+            date = _valid_date(*(int(g) for g in m.groups()))
+            if date:
+                return DateFound(date.isoformat(), 0.6)
+    return best or DateFound(None, 0.0)
+
+
+def _tail_place(text: str) -> str:
+    """The place before ', ngày': drop a leading 'Số: …' token group of a merged line."""
+    text = text.strip(" ,")
+    m = re.search(r"S\S{0,2}\s*[:;]\s*\S+\s+(.*)$", text)
+    if m:
+        text = m.group(1)
+    return text.strip(" ,")
+
+
+# --------------------------------------------------------------------------- issuer
+
+_UBND = ("UBND", "UY BAN NHAN DAN", "UY BAN ND", "UBNĐ")
+_KINDS = ("THANH PHO", "THI XA", "THI TRAN", "QUAN", "HUYEN", "PHUONG", "XA", "TINH")
+_AGENCY_STARTS = ("VAN PHONG", "CHI CUC", "TRUNG TAM", "CONG AN", "BO PHAN", "SO", "PHONG",
+                  "CUC", "BAN")
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> dict[str, str]:
+    """Folded key of a unit's full name ("PHUONG TRUC BACH") -> "phường Trúc Bạch".
+
+    Built from the admin-unit list of the `vietnamadminunits` package (before and after 2025);
+    Hanoi's spelling wins when two units fold to the same key."""
+    try:
+        import vietnamadminunits
+    except ImportError:  # pragma: no cover - dependency of the distribution
+        return {}
+    db = Path(vietnamadminunits.__file__).parent / "data" / "dataset.db"
+    rows: list[tuple[str, str]] = []
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        for prov, dist, ward, code in conn.execute(
+            "SELECT DISTINCT province, district, ward, provinceCode FROM admin_units_legacy"
+        ):
+            rows += [(n, code) for n in (prov, dist, ward) if n]
+        for prov, ward, code in conn.execute(
+            "SELECT DISTINCT province, ward, provinceCode FROM admin_units"
+        ):
+            rows += [(n, code) for n in (prov, ward) if n]
+    out: dict[str, str] = {}
+    hanoi: set[str] = set()
+    for name, code in rows:
+        k = key(name)
+        canon = _lower_kind(name)
+        if k in out and (k in hanoi or code != "01"):
+            continue
+        out[k] = canon
+        if code == "01":
+            hanoi.add(k)
+    return out
+
+
+def _lower_kind(name: str) -> str:
+    words = name.split()
+    for kind in _KINDS:
+        n = len(kind.split())
+        if key(" ".join(words[:n])) == kind:
+            return " ".join(w.lower() for w in words[:n]) + " " + " ".join(words[n:])
+    return name
+
+
+def _title_word(w: str) -> str:
+    return w[:1].upper() + w[1:].lower() if w else w
+
+
+@lru_cache(maxsize=1)
+def _agencies() -> dict[str, str]:
+    return {key(a): a for a in load_vocabulary().agencies}
+
+
+def _agency_case(words: list[str]) -> tuple[str, float]:
+    """Normal case of an agency name printed in capitals; vocabulary spelling if known."""
+    joined = " ".join(words)
+    k = key(joined)
+    known = _agencies()
+    if k in known:
+        return known[k], 0.95
+    best, score = None, 0.0
+    for kk, canon in known.items():
+        s = similarity(k, kk)
+        if s > score:
+            best, score = canon, s
+    if best and score >= 0.9:
+        return best, 0.85
+    out, cap_next = [], True
+    kind_len = 1
+    for start in _AGENCY_STARTS:
+        if k.startswith(start + " "):
+            kind_len = len(start.split())
+            break
+    for idx, w in enumerate(words):
+        if w in ("-", "&"):
+            out.append(w)
+            cap_next = True
+            continue
+        if idx < kind_len or cap_next:
+            out.append(_title_word(w))
+            cap_next = idx < kind_len
+            if idx == kind_len - 1:
+                cap_next = True
+        else:
+            out.append(w.lower())
+        if key(w) == "VA":
+            cap_next = True
+    return " ".join(out), 0.6
+
+
+@dataclass(frozen=True)
+class IssuerFound:
+    value: str | None
+    confidence: float
+    place: str | None = None
+    lines: tuple[str, ...] = ()
+
+
+def header_block(lines: list[str], stop: int | None = None) -> list[str]:
+    """The issuer column: capitals at the top, motto cut off, before the number/date/title."""
+    stop = min(len(lines), stop if stop is not None else 14)
+    out: list[str] = []
+    for line in lines[:stop]:
+        if not line:
+            continue
+        left, has_motto = split_motto(line)
+        folded = fold(left)
+        m = _NUMBER_LABEL.search(folded)
+        if m and m.start() <= 2:
+            break
+        if _DATE_WORDS.search(folded):
+            left = left[: _DATE_WORDS.search(folded).start()]
+        left = left.strip(" -_|:;,.")
+        if not left or _SEPARATOR.match(left):
+            continue
+        if upper_ratio(left) < 0.7 or sum(c.isalpha() for c in left) < 2:
+            if out:
+                break
+            continue
+        if re.match(r"^V\s*/\s*V\b", fold(left), re.IGNORECASE):
+            break
+        out.append(re.sub(r"^[^0-9A-Za-zÀ-ỹĐđ]+", "", left))
+    return out
+
+
+def _segments(words: list[str]) -> list[tuple[str, list[str]]]:
+    """Split header words into ('ubnd'|'place'|'agency'|'other', words) segments."""
+    keys = [key(w) for w in words]
+    segs: list[tuple[str, list[str]]] = []
+    i = 0
+
+    def starts(seq: str, at: int) -> bool:
+        parts = seq.split()
+        return keys[at: at + len(parts)] == parts
+
+    while i < len(words):
+        if not keys[i]:
+            if segs:
+                segs[-1][1].append(words[i])
+            i += 1
+            continue
+        hit = next((u for u in _UBND if starts(u, i)), None)
+        if hit:
+            segs.append(("ubnd", words[i: i + len(hit.split())]))
+            i += len(hit.split())
+            continue
+        kind = next((k for k in _KINDS if starts(k, i)), None)
+        if kind:
+            # a known unit ("QUẬN BA ĐÌNH") is a place; an unknown one only outside an agency
+            # name, where "QUẢN LÝ" or "XÃ HỘI" are ordinary words
+            n_kind = len(kind.split())
+            known = next(
+                (n for n in range(6, 0, -1)
+                 if i + n_kind + n <= len(words)
+                 and " ".join(keys[i: i + n_kind + n]) in gazetteer()),
+                None,
+            )
+            if known:
+                segs.append(("place", words[i: i + n_kind + known]))
+                segs.append(("end", []))
+                i += n_kind + known
+                continue
+            if not (segs and segs[-1][0] == "agency"):
+                segs.append(("place", words[i: i + n_kind]))
+                i += n_kind
+                continue
+        agency = next((a for a in _AGENCY_STARTS if starts(a, i)), None)
+        if agency and not (segs and segs[-1][0] == "place" and agency == "BAN"):
+            segs.append(("agency", words[i: i + len(agency.split())]))
+            i += len(agency.split())
+            continue
+        if not segs or segs[-1][0] == "end":
+            segs.append(("other", []))
+        segs[-1][1].append(words[i])
+        i += 1
+    return segs
+
+
+def _place(words: list[str]) -> tuple[str, float]:
+    k = key(" ".join(words))
+    gaz = gazetteer()
+    if k in gaz:
+        return gaz[k], 0.95
+    # tolerate one garbled letter: closest gazetteer entry with the same kind
+    kind = next((kd for kd in _KINDS if k.startswith(kd + " ")), None)
+    if kind and len(k) > len(kind) + 2:
+        best, score = None, 0.0
+        for kk, canon in gaz.items():
+            if kk.startswith(kind + " ") and abs(len(kk) - len(k)) <= 2:
+                s = similarity(k, kk)
+                if s > score:
+                    best, score = canon, s
+        if best and score >= 0.88:
+            return best, 0.8
+    n = len(kind.split()) if kind else 0
+    text = " ".join(w.lower() for w in words[:n]) + " " + " ".join(
+        _title_word(w) for w in words[n:]
+    )
+    return text.strip(), 0.5
+
+
+def extract_issuer(lines: list[str], stop: int | None = None) -> IssuerFound:
+    block = header_block(lines, stop)
+    if not block:
+        return IssuerFound(None, 0.0)
+    words = " ".join(block).replace(" - ", " - ").split()
+    segs = _segments(words)
+    place_txt, place_conf = None, 0.0
+    agency_txt, agency_conf = None, 0.0
+    has_ubnd = False
+    for kind, ws in segs:
+        if kind == "ubnd":
+            has_ubnd = True
+        elif kind == "place":
+            place_txt, place_conf = _place(ws)
+        elif kind == "agency":
+            agency_txt, agency_conf = _agency_case(ws)
+    if agency_txt:
+        value = f"{agency_txt} {place_txt}" if place_txt else agency_txt
+        conf = min(agency_conf, place_conf) if place_txt else agency_conf * 0.8
+        return IssuerFound(value, round(conf, 2), place_txt, tuple(block))
+    if has_ubnd and place_txt:
+        return IssuerFound(f"UBND {place_txt}", round(place_conf, 2), place_txt, tuple(block))
+    if place_txt:
+        return IssuerFound(place_txt, 0.4, place_txt, tuple(block))
+    text = " ".join(block)
+    return IssuerFound(text, 0.3, None, tuple(block))
+
+
+# --------------------------------------------------------------------------- personal ID
+
+_ID_RUN = re.compile(r"(?<![0-9A-Za-z])([0-9OoIl](?:[ .]?[0-9OoIl]){11})(?![0-9])")
+_ID_LABEL = re.compile(
+    r"dinh danh|cccd|can cuoc|cmnd|chung minh|giay to tuy than|ho chieu|so giay to", re.I
+)
+
+
+def valid_personal_id(number: str) -> bool:
+    """12 digits, a province code of Circular 59/2021 and a century/sex digit 0-3."""
+    return (
+        len(number) == 12
+        and number.isdigit()
+        and number[:3] in PROVINCE_CODES
+        and number[3] in "0123"
+    )
+
+
+def extract_subject_id(lines: list[str]) -> Found:
+    """The first personal ID: after an ID label if any, else any 12-digit run."""
+    candidates: list[tuple[float, int, str]] = []
+    for i, line in enumerate(lines):
+        folded = fold(line)
+        label = _ID_LABEL.search(folded)
+        for m in _ID_RUN.finditer(folded):
+            raw = m.group(1)
+            if sum(c.isdigit() for c in raw) < 10:
+                continue
+            number = re.sub(r"[ .]", "", raw).translate(_DIGITISH)
+            labelled = bool(label and label.start() < m.start())
+            prev = fold(lines[i - 1]) if i else ""
+            labelled = labelled or bool(_ID_LABEL.search(prev) and not _ID_RUN.search(prev))
+            if valid_personal_id(number):
+                conf = 0.95 if labelled else 0.8
+                if raw != number:
+                    conf -= 0.1
+            else:
+                conf = 0.3
+            candidates.append((conf, -i, number))
+    if not candidates:
+        return Found.none()
+    # first valid labelled ID in reading order wins; an invalid one only if nothing valid
+    best_conf = max(c[0] for c in candidates)
+    first = next(c for c in candidates if c[0] == best_conf)
+    return Found(first[2], first[0])
+
+
+# --------------------------------------------------------------------------- subject name
+
+_ORG_LABELS = ("ten ho kinh doanh", "ten doanh nghiep", "ten cong ty")
+_NAME_LABELS = [
+    (r"ten ho kinh doanh", 0.9),
+    (r"ten doanh nghiep(?: viet bang tieng viet)?", 0.9),
+    (r"ten cong ty viet bang tieng viet", 0.9),
+    (r"ho,? chu dem,? (?:va )?ten(?! (?:nguoi )?(?:cha|me|vo|chong))(?: nguoi [a-z ]{0,20})?", 0.9),
+    (r"ho,? chu dem,? (?:va )?ten (?:nguoi )?(?:chong|vo)", 0.85),
+    (r"ho va ten(?: nguoi [a-z ]{0,20})?|ho ten", 0.9),
+    (r"(?:cap cho|chu dau tu|chu ho|kinh gui)?\s*:?\s*[o0]ng\s*[/(]\s*ba\s*\)?|ba\s*/\s*[o0]ng", 0.85),
+    (r"chu dau tu|chu ho|nguoi dai dien theo phap luat", 0.7),
+    (r"(?<![a-z])(?:[o0]ng|ba)(?= [A-ZĐ])", 0.6),
+]
+_NAME_STOP = re.compile(
+    r"\s(?:gioi tinh|ngay sinh|sinh ngay|nam sinh|dan toc|quoc tich|so dinh danh|cccd|cmnd|"
+    r"noi cu tru|dia chi|chuc vu|ma so)\b|\s{2,}|[,;:(]",
+    re.I,
+)
+_NAME_WORD = re.compile(r"^[A-ZÀ-ỸĐ][A-Za-zÀ-ỹĐđ]*$")
+
+
+def _name_value(rest: str, organisation: bool = False) -> tuple[str | None, float]:
+    rest = rest.strip(" :.-\t")
+    if organisation:
+        rest = re.split(r"\s{2,}", rest)[0].strip(" .,;")
+        return (rest, 0.9) if len(rest) >= 3 else (None, 0.0)
+    stop = _NAME_STOP.search(fold(rest))
+    if stop:
+        rest = rest[: stop.start()]
+    rest = rest.strip(" .,-")
+    words = rest.split()
+    if not words:
+        return None, 0.0
+    good = [w for w in words if _NAME_WORD.match(w)]
+    if len(words) > 8:
+        return rest, 0.3
+    all_caps = upper_ratio(rest) > 0.9
+    value = " ".join(_title_word(w) for w in words) if all_caps else rest
+    if 2 <= len(words) <= 7 and len(good) == len(words):
+        return value, 0.9
+    if len(good) >= len(words) - 1 and len(words) >= 2:
+        return value, 0.6
+    return value, 0.3
+
+
+def extract_subject_name(lines: list[str], doctype: DocType | None = None) -> Found:
+    best = Found.none()
+    for pattern, strength in _NAME_LABELS:
+        rx = re.compile(r"(?:^|(?<=[\s:.,;]))" + pattern + r"\s*:?", re.I)
+        for i, line in enumerate(lines):
+            folded = fold(line)
+            m = rx.search(folded)
+            if not m:
+                continue
+            rest = line[m.end():]
+            if not rest.strip(" :") and i + 1 < len(lines):
+                rest = lines[i + 1]
+            value, vconf = _name_value(rest, pattern.startswith(_ORG_LABELS))
+            if not value:
+                continue
+            conf = round(strength * vconf / 0.9, 2) if vconf else 0.0
+            if conf > best.confidence:
+                best = Found(value, min(conf, 0.95))
+            break
+        if best.confidence >= 0.8:
+            return best
+    return best
+
+
+# --------------------------------------------------------------------------- title / summary
+
+@dataclass(frozen=True)
+class TitleFound:
+    value: str | None
+    confidence: float
+    line: int = -1
+    code: str | None = None
+
+
+def title_candidates(lines: list[str], limit: int = 45) -> list[tuple[int, str]]:
+    """Lines that may hold the document-type title (and each line joined with the next)."""
+    out: list[tuple[int, str]] = []
+    rng = lines[:limit]
+    for i, line in enumerate(rng):
+        left, has_motto = split_motto(line)
+        text = line if not has_motto else left
+        if not text or upper_ratio(text) < 0.6:
+            continue
+        k = key(text)
+        if len(k) < 4:
+            continue
+        out.append((i, k))
+        nxt = next((j for j in range(i + 1, min(i + 3, len(rng))) if rng[j]), None)
+        if nxt is not None and upper_ratio(rng[nxt]) >= 0.6 and not split_motto(rng[nxt])[1]:
+            out.append((i, k + " " + key(rng[nxt])))
+    return out
+
+
+def match_title(cands: list[tuple[int, str]], pattern: str) -> tuple[float, int]:
+    """Best similarity of a title pattern against the candidates, and the line index."""
+    pk = key(pattern)
+    best, at = 0.0, -1
+    for i, k in cands:
+        s = similarity(k, pk)
+        if pk in k.split(" - ")[0] and len(k) <= len(pk) + 6:
+            s = max(s, 0.97)
+        if s > best:
+            best, at = s, i
+    return best, at
+
+
+_SUMMARY = re.compile(r"^\s*(?:[VW]\s*[/|l1I]\s*[vV]\b\.?|V[eề]\s*vi[eệ]c\b|Ve viec\b)", re.I)
+_SECTION = re.compile(
+    r"^(?:can cu|kinh gui|dieu \d|quyet dinh|chu tich|giam doc|uy ban|ubnd|noi nhan|"
+    r"truong phong|\d+\.|[-+•])",
+    re.I,
+)
+
+
+def extract_summary(lines: list[str], start: int = 0) -> Found:
+    """The 'V/v …' or 'Về việc …' line (with its continuation lines)."""
+    for i in range(start, min(len(lines), start + 40)):
+        line = lines[i]
+        left, _ = split_motto(line) if _SUMMARY.match(fold(line)) else (line, False)
+        m = _SUMMARY.match(fold(left))
+        if not m:
+            continue
+        text = left.strip()
+        j = i + 1
+        while j < len(lines) and lines[j] and j <= i + 3:
+            nxt = lines[j]
+            if _SECTION.match(fold(nxt)) or upper_ratio(nxt) > 0.8 or _DATE_WORDS.search(
+                fold(nxt)
+            ):
+                break
+            text += " " + nxt
+            j += 1
+        text = re.sub(r"^[VW]\s*[/|l1I]\s*[vV]\.?\s*:?\s*", "V/v ", text)
+        text = re.sub(r"\s+", " ", text).strip(" .;")
+        return Found(text, 0.85 if len(text) > 8 else 0.4)
+    return Found.none()

@@ -1,0 +1,164 @@
+"""Field extractors: number, date, issuer, personal ID, names, summary, motto splitting."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocr import extract as ex
+from ocr.doctypes import load_doctypes
+
+
+def lines(text: str) -> list[str]:
+    return ex.split_lines(text)
+
+
+def test_fold_keeps_positions():
+    s = "Quyết định số 12/QĐ-UBND, ngày"
+    f = ex.fold(s)
+    assert f == "Quyet dinh so 12/QD-UBND, ngay"
+    assert len(f) == len(s)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Số: 123/QĐ-UBND", "123/QĐ-UBND"),
+        ("Số: 123 / QD - UBND Ba Đình, ngày 05 tháng 01 năm 2020", "123/QĐ-UBND"),
+        ("S6: 12/UBND-VX", "12/UBND-VX"),
+        ("Sô:  4O5/QĐ-UBND", "405/QĐ-UBND"),
+        ("SỐ: 7/2021/QĐ-UBND", "7/2021/QĐ-UBND"),
+        ("Số:01A8012345", "01A8012345"),
+        ("Số: 33/QLDT-GPXD", "33/QLĐT-GPXD"),
+    ],
+)
+def test_number_variants(line, expected):
+    qd = load_doctypes()["quyet_dinh"]
+    assert ex.extract_number([line], qd).value == expected
+
+
+def test_number_ignores_book_number_and_id_labels():
+    found = ex.extract_number(["Quyển số: 01/2020", "Số định danh cá nhân: 001090012345",
+                               "Số: 15/TLKS"])
+    assert found.value == "15/TLKS"
+    assert ex.extract_number(["no number here"]).value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("Ba Đình, ngày 05 tháng 01 năm 2020", "2020-01-05"),
+        ("Ba Dinh, ngay 05 thang 01 nam 2020", "2020-01-05"),
+        ("Hà Nội, ngày O5 thảng l2 năm 2O19", "2019-12-05"),
+        ("Số: 1/QĐ-UBND Hà Nội, ngày 3 tháng 4 năm 2024", "2024-04-03"),
+        ("Tây Hồ, ngày 0 5 tháng 0 1 năm 2 0 2 0", "2020-01-05"),
+    ],
+)
+def test_dates_tolerate_slips(text, iso):
+    found = ex.extract_date(lines(text))
+    assert found.value == iso
+    assert found.confidence >= 0.9
+
+
+def test_invalid_dates_are_rejected():
+    assert ex.extract_date(lines("Hà Nội, ngày 31 tháng 02 năm 2020")).value is None
+    assert ex.extract_date(lines("Hà Nội, ngày 12 tháng 13 năm 2020")).value is None
+    assert ex.extract_date(lines("Hà Nội, ngày 12 tháng 03 năm 1820")).value is None
+
+
+def test_header_date_beats_birth_date():
+    text = "Sinh ngày 01 tháng 02 năm 1990\nBa Đình, ngày 05 tháng 01 năm 2020"
+    found = ex.extract_date(lines(text))
+    assert found.value == "2020-01-05"
+    assert found.place == "Ba Đình"
+
+
+@pytest.mark.parametrize(
+    ("header", "issuer", "place"),
+    [
+        ("UBND QUẬN BA ĐÌNH CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "UBND quận Ba Đình",
+         "quận Ba Đình"),
+        ("ỦY BAN NHÂN DÂN CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+         "PHƯỜNG TRÚC BẠCH Độc lập - Tự do - Hạnh phúc", "UBND phường Trúc Bạch",
+         "phường Trúc Bạch"),
+        ("UBND THÀNH PHỐ HÀ NỘI CONG HOA XA HOI CHU NGHIA VIET NAM\n"
+         "SO KE HOACH VA DAU TU Doc lap - Tu do - Hanh phuc",
+         "Sở Kế hoạch và Đầu tư thành phố Hà Nội", "thành phố Hà Nội"),
+        ("UBND QUAN BA ĐINH\nPHÒNG QUẢN LÝ ĐÔ THỊ\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+         "Phòng Quản lý đô thị quận Ba Đình", "quận Ba Đình"),
+        ("UBND HUYỆN GIA LÂM\nPHÒNG LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI",
+         "Phòng Lao động - Thương binh và Xã hội huyện Gia Lâm", "huyện Gia Lâm"),
+    ],
+)
+def test_issuer_normalised(header, issuer, place):
+    found = ex.extract_issuer(lines(header + "\nSố: 1/QĐ-UBND\nQUYẾT ĐỊNH"))
+    assert found.value == issuer
+    assert found.place == place
+    assert found.confidence >= 0.8
+
+
+def test_unknown_issuer_kept_with_low_confidence():
+    found = ex.extract_issuer(lines("CÔNG TY ĐIỆN LỰC XYZ CỘNG HÒA XÃ HỘI\nSố: 1/ABC"))
+    assert found.value == "CÔNG TY ĐIỆN LỰC XYZ"
+    assert found.confidence < 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "ok"),
+    [
+        ("Số định danh cá nhân: 001090012345", "001090012345", True),
+        ("Số định danh cá nhân: 001 090 012 345", "001090012345", True),
+        ("CCCD số O01090012345", "001090012345", True),
+        ("Số định danh cá nhân: 003090012345", "003090012345", False),  # no province 003
+        ("Số định danh cá nhân: 001590012345", "001590012345", False),  # century digit 5
+        ("Số định danh cá nhân: 099090012345", "099090012345", False),
+    ],
+)
+def test_personal_id_validation(text, value, ok):
+    found = ex.extract_subject_id([text])
+    assert found.value == value
+    assert (found.confidence >= 0.8) is ok
+    if not ok:
+        assert found.confidence <= 0.3
+
+
+def test_valid_id_preferred_over_invalid_and_short_numbers_ignored():
+    found = ex.extract_subject_id(["Điện thoại: 0912345678", "Mã: 123456789012",
+                                   "Số định danh cá nhân: 001090012345"])
+    assert found.value == "001090012345"
+    assert ex.extract_subject_id(["Mã số doanh nghiệp: 0109876543"]).value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Ông/Bà: Nguyễn Văn An", "Nguyễn Văn An"),
+        ("Cấp cho: Ông (Bà) TRẦN THỊ BÍCH NGỌC", "Trần Thị Bích Ngọc"),
+        ("Họ và tên: Lê Văn Cường Giới tính: Nam", "Lê Văn Cường"),
+        ("Họ, chữ đệm, tên: Phạm Minh Khôi", "Phạm Minh Khôi"),
+        ("Họ, chữ đệm, tên:\nĐỗ Thị Lan", "Đỗ Thị Lan"),
+        ("Tên hộ kinh doanh: Tạp hóa Minh Anh", "Tạp hóa Minh Anh"),
+    ],
+)
+def test_subject_names(text, name):
+    assert ex.extract_subject_name(lines(text)).value == name
+
+
+def test_parents_are_not_the_subject():
+    text = "Họ, chữ đệm, tên người mẹ: Đỗ Thị Lan\nHọ, chữ đệm, tên: Phạm Minh Khôi"
+    assert ex.extract_subject_name(lines(text)).value == "Phạm Minh Khôi"
+
+
+def test_summary_with_continuation_line():
+    text = "QUYẾT ĐỊNH\nVề việc cấp giấy phép\nxây dựng nhà ở riêng lẻ\n\nCăn cứ Luật"
+    assert ex.extract_summary(lines(text)).value == (
+        "Về việc cấp giấy phép xây dựng nhà ở riêng lẻ"
+    )
+    assert ex.extract_summary(lines("W/v: báo cáo số liệu")).value == "V/v báo cáo số liệu"
+
+
+def test_split_motto():
+    left, has = ex.split_motto("UBND QUẬN BA ĐÌNH CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    assert (left, has) == ("UBND QUẬN BA ĐÌNH", True)
+    left, has = ex.split_motto("PHÒNG TƯ PHÁP Độc lập - Tự do - Hạnh phúc")
+    assert (left, has) == ("PHÒNG TƯ PHÁP", True)
+    assert ex.split_motto("QUYẾT ĐỊNH") == ("QUYẾT ĐỊNH", False)
