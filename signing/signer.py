@@ -117,7 +117,15 @@ def _estimate_bytes_reserved(signer: Signer, extra: int = 0) -> int:
 class UnitSigner:
     """Signs PDFs for one issuing unit with a key that stays loaded; safe across threads."""
 
-    def __init__(self, signer: Signer, *, source: str, timestamper=None) -> None:
+    def __init__(
+        self,
+        signer: Signer,
+        *,
+        source: str,
+        timestamper=None,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        """``lock`` lets signers that share a device (one PKCS#11 session) serialise."""
         if signer.signing_cert is None:
             raise SigningError(f"{source}: the signer has no certificate")
         check_signing_certificate(signer.signing_cert, source=source)
@@ -125,7 +133,7 @@ class UnitSigner:
         self._source = source
         self._timestamper = timestamper
         self._level_meta: dict = {}
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
         self._bytes_reserved = _estimate_bytes_reserved(
             signer, extra=12288 if timestamper is not None else 0
         )
@@ -366,4 +374,15 @@ class SignerProvider:
             return self._shared
 
     def trust_roots(self) -> list[Path]:
+        """PEM files of the roots that verify this provider's signatures."""
         return list(self._trust)
+
+    def close(self) -> None:
+        """Forget cached signers and close PKCS#11 sessions (call at shutdown)."""
+        with self._lock:
+            self._signers.clear()
+            self._shared = None
+        if self.keys_spec.startswith("pkcs11:"):
+            from signing.pkcs11 import close_sessions
+
+            close_sessions()
