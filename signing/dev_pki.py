@@ -9,6 +9,7 @@ Layout under ``keys_dir`` (created with mode 0700)::
     intermediate-ca.pem, intermediate-ca.key.pem TEST intermediate
     units/<unit_code>.p12                        unit key + cert + intermediate (0600)
     units/<unit_code>.p12.pass                   random passphrase of that PKCS#12 (0600)
+    tsa.pem, tsa.key.pem                         TEST time-stamping authority (on demand)
 
 The PKCS#12 files carry a passphrase so that the dev path exercises the same loading code as a
 real, passphrase-protected file; the passphrase sits beside it because this PKI protects nothing.
@@ -192,6 +193,49 @@ class DevPKI:
         """CA certificates (root first) for tools that want the whole chain (e.g. NSS)."""
         return [self.root_cert_path, self.intermediate_cert_path]
 
+    def tsa_credentials(self) -> tuple[Path, Path]:
+        """(certificate, key) PEM paths of the TEST time-stamping authority, made on demand."""
+        cert_path, key_path = self.keys_dir / "tsa.pem", self.keys_dir / "tsa.key.pem"
+        if cert_path.exists() and key_path.exists():
+            return cert_path, key_path
+        with _locked(self.keys_dir):
+            if cert_path.exists() and key_path.exists():
+                return cert_path, key_path
+            ca_key = _load_key(self.keys_dir / "intermediate-ca.key.pem")
+            ca_cert = _load_cert(self.intermediate_cert_path)
+            key = _new_key()
+            now = _now()
+            cert = (
+                x509.CertificateBuilder()
+                .subject_name(_name("sohoa TEST time-stamping authority — not real"))
+                .issuer_name(ca_cert.subject)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(hours=1))
+                .not_valid_after(now + dt.timedelta(days=5 * 365))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(
+                    x509.KeyUsage(
+                        digital_signature=True, content_commitment=True,
+                        key_encipherment=False, data_encipherment=False, key_agreement=False,
+                        key_cert_sign=False, crl_sign=False, encipher_only=False,
+                        decipher_only=False,
+                    ),
+                    critical=True,
+                )
+                .add_extension(
+                    x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+                )
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                    critical=False,
+                )
+                .sign(ca_key, hashes.SHA256())
+            )
+            _write_atomic(key_path, _key_pem(key))
+            _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+        return cert_path, key_path
+
     def unit_passphrase(self, unit_code: str) -> bytes:
         path = self.units_dir / f"{check_unit_code(unit_code)}.p12.pass"
         try:
@@ -315,7 +359,7 @@ def ensure_dev_pki(keys_dir: Path) -> DevPKI:
             _name(INTERMEDIATE_CN), inter_key, root_name, root_key, days=8 * 365, path_length=0
         )
         # any unit certificates from an older root would no longer chain: drop them
-        for old in (keys_dir / "units").glob("*.p12*"):
+        for old in [*(keys_dir / "units").glob("*.p12*"), *keys_dir.glob("tsa*.pem")]:
             old.unlink()
         _write_atomic(keys_dir / "root-ca.key.pem", _key_pem(root_key))
         _write_atomic(keys_dir / "intermediate-ca.key.pem", _key_pem(inter_key))

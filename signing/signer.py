@@ -139,7 +139,9 @@ class UnitSigner:
         )
 
     @classmethod
-    def from_pkcs12(cls, path: Path | str, passphrase: bytes | None = None) -> UnitSigner:
+    def from_pkcs12(
+        cls, path: Path | str, passphrase: bytes | None = None, *, timestamper=None
+    ) -> UnitSigner:
         """Load a PKCS#12 file once; raise :class:`SigningError` naming the file on failure."""
         path = Path(path)
         try:
@@ -170,7 +172,7 @@ class UnitSigner:
         signer = _KeptKeySigner(
             signing_cert=asn1_cert, signing_key=kinfo, cert_registry=registry, pyca_key=key
         )
-        return cls(signer, source=str(path))
+        return cls(signer, source=str(path), timestamper=timestamper)
 
     @property
     def certificate(self) -> asn1_x509.Certificate:
@@ -312,7 +314,9 @@ def _parse_pkcs12_spec(spec: str) -> _Pkcs12Spec:
 class SignerProvider:
     """Gives the :class:`UnitSigner` for a unit from a key spec; caches one signer per unit."""
 
-    def __init__(self, keys_spec: str, keys_dir: Path) -> None:
+    def __init__(self, keys_spec: str, keys_dir: Path, *, tsa: str | None = None) -> None:
+        """``tsa``: None for PAdES B-B; ``"dev"`` for the TEST TSA of the dev PKI (B-T,
+        no network); an ``http(s)://`` URL of an RFC 3161 time-stamping service (B-T)."""
         self.keys_spec = (keys_spec or "").strip()
         self.keys_dir = Path(keys_dir)
         self._lock = threading.Lock()
@@ -341,6 +345,31 @@ class SignerProvider:
                 f"signing key spec {spec!r} is not understood: use 'dev', "
                 "'pkcs12:/path/file.p12?pass_env=VAR' or 'pkcs11:module=...;token=...;key=...'"
             )
+        self._timestamper = self._make_timestamper(tsa)
+
+    def _make_timestamper(self, tsa: str | None):
+        if not tsa:
+            return None
+        if tsa == "dev":
+            from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+            from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+            pki = self._pki or ensure_dev_pki(self.keys_dir)
+            cert_path, key_path = pki.tsa_credentials()
+            registry = SimpleCertificateStore()
+            registry.register(load_cert_from_pemder(str(pki.intermediate_cert_path)))
+            if pki.root_cert_path not in self._trust:
+                self._trust.append(pki.root_cert_path)
+            return DummyTimeStamper(
+                tsa_cert=load_cert_from_pemder(str(cert_path)),
+                tsa_key=load_private_key_from_pemder(str(key_path), passphrase=None),
+                certs_to_embed=registry,
+            )
+        if tsa.startswith(("http://", "https://")):
+            from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+            return RequestsHTTPTimeStamper(tsa, https=tsa.startswith("https://"), timeout=10)
+        raise SigningError(f"time-stamping service {tsa!r}: use 'dev' or an http(s):// URL")
 
     @property
     def is_test_pki(self) -> bool:
@@ -356,7 +385,8 @@ class SignerProvider:
                     try:
                         path = self._pki.unit_pkcs12(unit_code, unit_name)
                         signer = UnitSigner.from_pkcs12(
-                            path, self._pki.unit_passphrase(unit_code)
+                            path, self._pki.unit_passphrase(unit_code),
+                            timestamper=self._timestamper,
                         )
                     except DevPKIError as exc:
                         raise SigningError(str(exc)) from exc
@@ -365,12 +395,15 @@ class SignerProvider:
             if self._shared is None:
                 if self.keys_spec.startswith("pkcs12:"):
                     self._shared = UnitSigner.from_pkcs12(
-                        self._pkcs12.path, self._pkcs12.passphrase
+                        self._pkcs12.path, self._pkcs12.passphrase,
+                        timestamper=self._timestamper,
                     )
                 else:
                     from signing.pkcs11 import open_pkcs11_signer
 
-                    self._shared = open_pkcs11_signer(self._pkcs11)
+                    self._shared = open_pkcs11_signer(
+                        self._pkcs11, timestamper=self._timestamper
+                    )
             return self._shared
 
     def trust_roots(self) -> list[Path]:

@@ -55,6 +55,7 @@ class VerificationReport:
     signature_count: int
     problems: list[str] = field(default_factory=list)
     signatures: list[SignatureInfo] = field(default_factory=list)
+    timestamp: str | None = None  # RFC 3161 time of the main signature (PAdES B-T and up)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -212,4 +213,5 @@ def verify_pdf(data: bytes | Path | str, trust_roots: list[Path]) -> Verificatio
         signature_count=len(regular),
         problems=problems,
         signatures=infos,
+        timestamp=main.timestamp,
     )

@@ -209,3 +209,28 @@ def test_pdfsig_certificate_trusted_with_nss(signed_pdf, pki, tmp_path):
                          timeout=60)
     assert "Signature is Valid" in out.stdout, out.stdout + out.stderr
     assert "Certificate is Trusted" in out.stdout, out.stdout + out.stderr
+
+
+def test_pades_b_t_with_dev_tsa(keys_dir, pki, tmp_path):
+    prov = SignerProvider("dev", keys_dir, tsa="dev")
+    signer = prov.for_unit("00011", "UBND phường Điện Biên")
+    out = signer.sign(make_pdf(), reason="r", signer_name="x")
+    report = verify_pdf(out, prov.trust_roots())
+    assert report.valid, report.problems
+    assert report.timestamp is not None
+    ts = dt.datetime.fromisoformat(report.timestamp)
+    assert abs((ts - dt.datetime.now(dt.UTC)).total_seconds()) < 120
+    reader = PdfFileReader(io.BytesIO(out))
+    (sig,) = reader.embedded_signatures
+    unsigned = sig.signer_info["unsigned_attrs"]
+    assert any(a["type"].native == "signature_time_stamp_token" for a in unsigned)
+    if shutil.which("pdfsig"):
+        f = tmp_path / "t.pdf"
+        f.write_bytes(out)
+        res = subprocess.run(["pdfsig", str(f)], capture_output=True, text=True, timeout=60)
+        assert "Signature is Valid" in res.stdout
+
+
+def test_bad_tsa_option(keys_dir):
+    with pytest.raises(SigningError, match="time-stamping"):
+        SignerProvider("dev", keys_dir, tsa="ftp://x")
