@@ -1,0 +1,1 @@
+"""Benchmarks for sohoa and the synthetic corpus they (and the tests and demo) run on."""
