@@ -4,4 +4,5 @@ A part that adds tables defines them in its own module on `storage.catalog.Base`
 import line here.
 """
 
+import api.models  # noqa: F401
 from storage import catalog  # noqa: F401
