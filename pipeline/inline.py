@@ -80,7 +80,7 @@ def digitize(
     unit_code: str,
     procedure: str | None = None,
     dossier: str | None = None,
-    on_done: Callable[[dict], None] | None = None,
+    on_done: Callable[[int, dict], None] | None = None,
 ) -> list[dict]:
     paths = [Path(p) for p in paths]
     workers = max(1, rt.settings.ocr_workers)
@@ -103,7 +103,7 @@ def digitize(
             process_document(rt, accepted.document_id, ocr_workers=ocr_workers)
             result = outcome(rt, path, accepted.document_id)
         if on_done:
-            on_done(result)
+            on_done(index, result)
         return result
 
     rt.database_url  # migrate and seed once, before threads race for it  # noqa: B018
@@ -112,5 +112,5 @@ def digitize(
     for index, doc_id in sorted(duplicates.items()):
         results[index] = outcome(rt, paths[index], doc_id, duplicate=True)
         if on_done:
-            on_done(results[index])
+            on_done(index, results[index])
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 
 import typer
@@ -65,9 +66,18 @@ def digitize(
                   "{task.total}"), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("digitizing", total=len(paths))
 
-        def done(record: dict) -> None:
-            results.append(record)
-            bar.advance(task)
+        pending: dict[int, dict] = {}
+        lock = threading.Lock()
+
+        def done(index: int, record: dict) -> None:
+            with lock:  # print in input order, each as soon as those before it are done
+                results.append(record)
+                bar.advance(task)
+                pending[index] = record
+                while (following := len(results) - len(pending)) in pending:
+                    emit(pending.pop(following))
+
+        def emit(record: dict) -> None:
             if as_json:
                 _jsonl(record)
             else:

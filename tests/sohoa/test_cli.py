@@ -1,0 +1,80 @@
+"""The command-line contract other issues and outside checks rely on, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.conftest import render_decision
+
+SOHOA = [str(Path(sys.executable).with_name("sohoa"))]
+
+
+@pytest.fixture
+def env(sohoa_home):
+    return {**os.environ, "SOHOA_HOME": str(sohoa_home)}
+
+
+def sohoa(env, *args, check=True):
+    run = subprocess.run([*SOHOA, *map(str, args)], env=env, capture_output=True, text=True,
+                         timeout=300)
+    if check and run.returncode != 0:
+        raise AssertionError(f"sohoa {args} exited {run.returncode}: {run.stderr}")
+    return run
+
+
+def test_digitize_export_verify_show_list(env, tmp_path):
+    scan = render_decision(tmp_path / "qd.png", dpi=300)
+    bad = tmp_path / "hong.pdf"
+    bad.write_bytes(b"%PDF-1.4 broken")
+    run = sohoa(env, "digitize", scan, bad, "--unit", "00004", "--procedure", "1.001193",
+                "--dossier", "000.00.04.H26-210105-0001", "--json", check=False)
+    assert run.returncode == 1  # one file failed
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["file"] for r in records] == [str(scan), str(bad)]
+    good, failed = records
+    assert set(good) >= {"file", "document_id", "status", "document_type", "confidence",
+                         "fields", "pages", "sha256", "error"}
+    assert good["status"] == "stored" and good["error"] is None and good["pages"] == 1
+    assert good["document_type"] == "quyet_dinh"
+    assert set(good["fields"]) == {"number", "issued_on", "issuer", "subject_name", "subject_id"}
+    assert good["fields"]["issued_on"] == "2021-01-05"
+    assert failed["status"] == "failed" and "hong.pdf" in failed["error"]
+
+    out = tmp_path / "export.pdf"
+    sohoa(env, "export", good["document_id"], out)
+    import hashlib
+
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == good["sha256"]
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    assert "Công nhận ông Nguyễn Văn Hùng" in text
+    assert "Signature is Valid" in subprocess.run(["pdfsig", str(out)], capture_output=True,
+                                                  text=True).stdout
+    verified = json.loads(sohoa(env, "verify", out, "--json").stdout)
+    assert verified["valid"] is True and verified["trusted"] is True
+
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(out.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    assert sohoa(env, "verify", tampered, check=False).returncode == 1
+
+    shown = json.loads(sohoa(env, "show", good["document_id"], "--json").stdout)
+    assert shown["state"] == "stored" and shown["unit_code"] == "00004"
+    listed = [json.loads(line) for line in sohoa(env, "list", "--json").stdout.splitlines()]
+    assert {r["state"] for r in listed} == {"stored", "failed"}
+    assert set(listed[0]) >= {"document_id", "file", "state", "unit_code", "document_type",
+                              "sha256"}
+    only_failed = sohoa(env, "list", "--state", "failed", "--json").stdout.splitlines()
+    assert len(only_failed) == 1
+    assert "00004" in sohoa(env, "progress").stdout
+
+
+def test_export_unknown_document(env):
+    run = sohoa(env, "export", "nope", "x.pdf", check=False)
+    assert run.returncode == 2 and "no document" in run.stderr
