@@ -69,8 +69,8 @@ def classify_document(text: str) -> Classification:
 
     # a raw number first (no type yet) for the number hints
     raw_number = ex.extract_number(lines).value
-    summary = ex.extract_summary(lines)
-    has_vv = summary.value is not None and summary.value.startswith("V/v")
+    letter_summary = ex.extract_summary(lines)
+    has_vv = letter_summary.value is not None and letter_summary.value.startswith("V/v")
     has_kinh_gui = "kinh gui" in folded_lower
 
     titles: dict[str, tuple[float, int, str]] = {}
@@ -141,10 +141,14 @@ def classify_document(text: str) -> Classification:
     fields["issuer"], conf["issuer"] = issuer.value, issuer.confidence
     name = ex.extract_subject_name(lines, dtype)
     fields["subject_name"], conf["subject_name"] = name.value, name.confidence
-    pid = ex.extract_subject_id(lines)
+    if dtype.subject == "organisation":
+        pid = ex.extract_enterprise_code(lines)
+    else:
+        pid = ex.extract_subject_id(lines)
     fields["subject_id"], conf["subject_id"] = pid.value, pid.confidence
+    summary = ex.extract_summary(lines, title_line if fields["title"] else -1)
     fields["summary"], conf["summary"] = summary.value, summary.confidence
-    if best_code == "cong_van" and summary.value:
+    if best_code == "cong_van":
         fields["title"] = None
 
     required = dtype.required or ["number", "issued_on", "issuer"]

@@ -33,6 +33,7 @@ class DocType:
     number_patterns: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     required: list[str] = field(default_factory=list)
+    subject: str = "person"  # person | organisation: whose name/ID the result is about
 
 
 def _str_list(path: Path, code: str, table: dict, key: str) -> list[str]:
@@ -78,6 +79,11 @@ def _parse(path: Path, data: dict) -> dict[str, DocType]:
                 raise DocTypesError(
                     f"{path}: types.{code}: bad number pattern {pattern!r}: {exc}"
                 ) from exc
+        subject = table.get("subject", "person")
+        if subject not in ("person", "organisation"):
+            raise DocTypesError(
+                f"{path}: types.{code}.subject must be 'person' or 'organisation'"
+            )
         result[code] = DocType(
             code=code,
             name_vi=name,
@@ -88,6 +94,7 @@ def _parse(path: Path, data: dict) -> dict[str, DocType]:
             number_patterns=number_patterns,
             keywords=_str_list(path, code, table, "keywords"),
             required=required,
+            subject=subject,
         )
     if "khac" not in result:
         raise DocTypesError(f"{path}: the fallback type 'khac' must be listed")
@@ -133,7 +140,10 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     table = data.get("vocabulary", {})
     if not isinstance(table, dict):
         raise DocTypesError(f"{path}: [vocabulary] must be a table")
-    return Vocabulary(
-        agencies=_str_list(path, "vocabulary", {"v": table.get("agencies", [])}, "v"),
-        number_codes=_str_list(path, "vocabulary", {"v": table.get("number_codes", [])}, "v"),
-    )
+    lists = {}
+    for name in ("agencies", "number_codes"):
+        value = table.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise DocTypesError(f"{path}: vocabulary.{name} must be a list of strings")
+        lists[name] = list(value)
+    return Vocabulary(**lists)

@@ -493,13 +493,21 @@ def extract_issuer(lines: list[str], stop: int | None = None) -> IssuerFound:
     place_txt, place_conf = None, 0.0
     agency_txt, agency_conf = None, 0.0
     has_ubnd = False
+    place_used = False
     for kind, ws in segs:
         if kind == "ubnd":
             has_ubnd = True
         elif kind == "place":
             place_txt, place_conf = _place(ws)
         elif kind == "agency":
-            agency_txt, agency_conf = _agency_case(ws)
+            name, conf = _agency_case(ws)
+            if agency_txt is not None:  # "SỞ … / PHÒNG ĐĂNG KÝ KINH DOANH": office - parent
+                parent = f"{agency_txt} {place_txt}" if place_txt else agency_txt
+                name, conf = f"{name} - {parent}", min(conf, agency_conf, place_conf or 0.6)
+                place_used = True
+            agency_txt, agency_conf = name, conf
+    if agency_txt and place_used:
+        return IssuerFound(agency_txt, round(agency_conf, 2), place_txt, tuple(block))
     if agency_txt:
         value = f"{agency_txt} {place_txt}" if place_txt else agency_txt
         conf = min(agency_conf, place_conf) if place_txt else agency_conf * 0.8
@@ -561,72 +569,155 @@ def extract_subject_id(lines: list[str]) -> Found:
 
 # --------------------------------------------------------------------------- subject name
 
-_ORG_LABELS = ("ten ho kinh doanh", "ten doanh nghiep", "ten cong ty")
-_NAME_LABELS = [
-    (r"ten ho kinh doanh", 0.9),
-    (r"ten doanh nghiep(?: viet bang tieng viet)?", 0.9),
-    (r"ten cong ty viet bang tieng viet", 0.9),
-    (r"ho,? chu dem,? (?:va )?ten(?! (?:nguoi )?(?:cha|me|vo|chong))(?: nguoi [a-z ]{0,20})?", 0.9),
-    (r"ho,? chu dem,? (?:va )?ten (?:nguoi )?(?:chong|vo)", 0.85),
-    (r"ho va ten(?: nguoi [a-z ]{0,20})?|ho ten", 0.9),
-    (r"(?:cap cho|chu dau tu|chu ho|kinh gui)?\s*:?\s*[o0]ng\s*[/(]\s*ba\s*\)?|ba\s*/\s*[o0]ng", 0.85),
-    (r"chu dau tu|chu ho|nguoi dai dien theo phap luat", 0.7),
-    (r"(?<![a-z])(?:[o0]ng|ba)(?= [A-ZĐ])", 0.6),
+# Name labels (folded, lower case), strongest first. Parents are never the subject; of a
+# married couple the husband comes first on the certificate and is the subject.
+_PERSON_LABELS = [
+    (r"ho,? chu dem,? (?:va )?ten(?! (?:nguoi )?(?:cha|me|vo)\b)(?: chong)?", 0.95),
+    (r"ho va ten(?! (?:nguoi )?(?:cha|me|vo)\b)|ho ten", 0.9),
+    (r"cap cho", 0.9),
+    (r"kinh gui", 0.8),
+    (r"chu ho(?: kinh doanh)?|chu dau tu", 0.8),
+]
+_ORG_NAME_LABELS = [
+    (r"ten (?:cong ty|doanh nghiep) viet bang tieng viet", 0.95),
+    (r"ten (?:cong ty|doanh nghiep)(?! viet bang tieng nuoc ngoai| viet tat)", 0.85),
 ]
 _NAME_STOP = re.compile(
     r"\s(?:gioi tinh|ngay sinh|sinh ngay|nam sinh|dan toc|quoc tich|so dinh danh|cccd|cmnd|"
-    r"noi cu tru|dia chi|chuc vu|ma so)\b|\s{2,}|[,;:(]",
+    r"noi cu tru|dia chi|chuc vu|chuc danh|ma so)\b|\s{2,}|[,;:(]",
     re.I,
 )
-_NAME_WORD = re.compile(r"^[A-ZÀ-ỸĐ][A-Za-zÀ-ỹĐđ]*$")
+# capitalized words that start the next sentence or field, never part of a name
+_NOT_NAMES = frozenset((
+    "CAN", "DIEU", "SO", "HOM", "XET", "KINH", "NOI", "DIA", "GIOI", "SINH", "NGAY", "QUOC",
+    "DAN", "THUA", "THEO", "VAY", "DE", "TRONG", "KET", "TAI", "CAP", "HO", "VE", "VIEC", "MA",
+    "TEN", "UBND", "UY", "BAN",
+))
 
 
-def _name_value(rest: str, organisation: bool = False) -> tuple[str | None, float]:
-    rest = rest.strip(" :.-\t")
-    if organisation:
-        rest = re.split(r"\s{2,}", rest)[0].strip(" .,;")
-        return (rest, 0.9) if len(rest) >= 3 else (None, 0.0)
-    stop = _NAME_STOP.search(fold(rest))
+def _is_name_word(w: str) -> bool:
+    """'Nguyễn' or 'NGUYỄN' (capitalized letters only), not 'đình' or 'Số1'."""
+    return (w.isalpha() and w[0].isupper() and (w[1:].islower() or w.isupper() or len(w) == 1)
+            and len(w) <= 8)
+
+
+_HONORIFIC = re.compile(r"(?<![A-Za-zÀ-ỹĐđ])(?:Ông|Bà|ông|bà|ONG|BÀ|ÔNG)"
+                        r"(?:\s*[/(]\s*(?:Bà|bà|BÀ)\s*\)?)?\s*:?\s+")
+
+
+def _name_run(text: str) -> tuple[str | None, float]:
+    """Leading run of capitalized words ("Nguyễn Văn An, sinh …" -> "Nguyễn Văn An")."""
+    stop = _NAME_STOP.search(fold(text))
     if stop:
-        rest = rest[: stop.start()]
-    rest = rest.strip(" .,-")
-    words = rest.split()
+        text = text[: stop.start() + 1]
+    words = []
+    for raw in text.split():
+        w = raw.strip(",.;:")
+        if not _is_name_word(w) or key(w) in _NOT_NAMES:
+            break
+        words.append(w)
+        if w != raw:  # punctuation ends the name
+            break
+        if len(words) == 6:
+            break
     if not words:
         return None, 0.0
-    good = [w for w in words if _NAME_WORD.match(w)]
-    if len(words) > 8:
-        return rest, 0.3
-    all_caps = upper_ratio(rest) > 0.9
-    value = " ".join(_title_word(w) for w in words) if all_caps else rest
-    if 2 <= len(words) <= 7 and len(good) == len(words):
-        return value, 0.9
-    if len(good) >= len(words) - 1 and len(words) >= 2:
-        return value, 0.6
-    return value, 0.3
+    value = " ".join(_title_word(w) if w.isupper() else w for w in words)
+    conf = 0.9 if 2 <= len(words) <= 5 else 0.4
+    return value, conf
+
+
+def _org_name(lines: list[str], i: int, rest: str) -> tuple[str | None, float]:
+    rest = re.split(r"\s{2,}", rest.strip(" :.-\t"))[0].strip(" .,;")
+    if not rest and i + 1 < len(lines):
+        i, rest = i + 1, lines[i + 1].strip()
+    if len(rest) < 3:
+        return None, 0.0
+    # a name printed in capitals may wrap onto the next line
+    nxt = lines[i + 1] if i + 1 < len(lines) else ""
+    if upper_ratio(rest) > 0.9 and nxt and upper_ratio(nxt) > 0.9 and ":" not in nxt \
+            and len(nxt.split()) <= 4 and not re.match(r"^\d", nxt):
+        rest = f"{rest} {nxt.strip()}"
+    return rest, 0.9
 
 
 def extract_subject_name(lines: list[str], doctype: DocType | None = None) -> Found:
-    best = Found.none()
-    for pattern, strength in _NAME_LABELS:
-        rx = re.compile(r"(?:^|(?<=[\s:.,;]))" + pattern + r"\s*:?", re.I)
+    """The person (or for enterprises the organisation) the result is about."""
+    if doctype is not None and doctype.subject == "organisation":
+        for pattern, strength in _ORG_NAME_LABELS:
+            rx = re.compile(r"(?:^|(?<=[\s:.,;]))" + pattern + r"\s*:", re.I)
+            for i, line in enumerate(lines):
+                m = rx.search(fold(line))
+                if m:
+                    value, conf = _org_name(lines, i, line[m.end():])
+                    if value:
+                        return Found(value, round(min(strength, conf), 2))
+    for pattern, strength in _PERSON_LABELS:
+        rx = re.compile(r"(?:^|(?<=[\s:.,;]))(?:" + pattern + r")\s*:", re.I)
         for i, line in enumerate(lines):
-            folded = fold(line)
-            m = rx.search(folded)
+            m = rx.search(fold(line))
             if not m:
                 continue
-            rest = line[m.end():]
-            if not rest.strip(" :") and i + 1 < len(lines):
+            rest = line[m.end():].strip()
+            if not rest and i + 1 < len(lines):
                 rest = lines[i + 1]
-            value, vconf = _name_value(rest, pattern.startswith(_ORG_LABELS))
-            if not value:
+            h = _HONORIFIC.match(rest)
+            if h:
+                rest = rest[h.end():]
+            value, conf = _name_run(rest)
+            if value:
+                return Found(value, round(min(strength, conf), 2))
+    # free text: "… đối với ông Nguyễn Văn An, …", "Kính gửi: Bà …"
+    weak = Found.none()
+    for i, line in enumerate(lines):
+        for m in _HONORIFIC.finditer(line):
+            before = line[: m.start()].split()
+            if before and _is_name_word(before[-1]):
                 continue
-            conf = round(strength * vconf / 0.9, 2) if vconf else 0.0
-            if conf > best.confidence:
-                best = Found(value, min(conf, 0.95))
-            break
-        if best.confidence >= 0.8:
-            return best
-    return best
+            rest = line[m.end():]
+            value, conf = _name_run(rest)
+            if value and len(value.split()) == len(rest.split()) < 4 and i + 1 < len(lines):
+                # the name wraps onto the next line: "… đối với ông Hoàng Minh" / "Hùng"
+                more = []
+                for w in lines[i + 1].split():
+                    ww = w.strip(",.;:")
+                    if not _is_name_word(ww) or ww.isupper() or key(ww) in _NOT_NAMES:
+                        break
+                    more.append(ww)
+                    if ww != w or len(value.split()) + len(more) == 4:
+                        break
+                if more:
+                    value = f"{value} {' '.join(more)}"
+            if value and conf >= 0.9:
+                return Found(value, 0.8)
+    text = " ".join(ln for ln in lines if ln)
+    for m in _HONORIFIC.finditer(text):
+        before = text[: m.start()].split()
+        if before and _is_name_word(before[-1]):
+            continue  # part of a proper name: "Hai Bà Trưng"
+        value, conf = _name_run(text[m.end():])
+        if value and conf >= 0.9:
+            return Found(value, 0.8)
+        if value and not weak.value:
+            weak = Found(value, round(min(0.4, conf), 2))
+    return weak
+
+
+_ENTERPRISE_CODE = re.compile(r"ma so (?:doanh nghiep|thue)\s*:?\s*([0-9OoIl][0-9OoIl ]{8,12}(?:-[0-9]{3})?)",
+                              re.I)
+
+
+def extract_enterprise_code(lines: list[str]) -> Found:
+    """'Mã số doanh nghiệp: 0101234567' (10 digits, or 13 with a '-NNN' branch suffix)."""
+    for line in lines:
+        m = _ENTERPRISE_CODE.search(fold(line))
+        if not m:
+            continue
+        code = re.sub(r"\s", "", m.group(1)).translate(_DIGITISH)
+        if re.fullmatch(r"[0-9]{10}(-[0-9]{3})?", code):
+            return Found(code, 0.95 if code == m.group(1) else 0.85)
+        return Found(code, 0.3)
+    return Found.none()
 
 
 # --------------------------------------------------------------------------- title / summary
@@ -672,32 +763,53 @@ def match_title(cands: list[tuple[int, str]], pattern: str) -> tuple[float, int]
 
 
 _SUMMARY = re.compile(r"^\s*(?:[VW]\s*[/|l1I]\s*[vV]\b\.?|V[eề]\s*vi[eệ]c\b|Ve viec\b)", re.I)
+# lines that start the body, not a summary (folded, lower case)
 _SECTION = re.compile(
-    r"^(?:can cu|kinh gui|dieu \d|quyet dinh|chu tich|giam doc|uy ban|ubnd|noi nhan|"
-    r"truong phong|\d+\.|[-+•])",
+    r"^(?:can cu|kinh gui|dieu \d|quyet dinh|chu tich|giam doc|uy ban|ubnd|noi nhan|hom nay|"
+    r"truong phong|pho |kt\.|tm\.|tl\.|xet de nghi|ma so|ho,? chu dem|ho va ten|so dinh danh|"
+    r"\d+\s*[.)]|[-+•*])",
     re.I,
 )
+_LABEL = re.compile(r"^[^:]{2,45}:")
 
 
-def extract_summary(lines: list[str], start: int = 0) -> Found:
-    """The 'V/v …' or 'Về việc …' line (with its continuation lines)."""
-    for i in range(start, min(len(lines), start + 40)):
+def _summary_from(lines: list[str], i: int) -> str:
+    """Join line i with its continuation lines (a summary wraps over up to 3 lines)."""
+    first = lines[i].strip()
+    text = first
+    caps = upper_ratio(first) > 0.8
+    closed = (first.startswith("(") and first.endswith(")")) or bool(_LABEL.match(fold(first)))
+    j = i + 1
+    while not closed and j < len(lines) and lines[j] and j <= i + 2:
+        nxt = lines[j].strip()
+        f = fold(nxt).lower()
+        if (_SECTION.match(f) or _LABEL.match(f) or (upper_ratio(nxt) > 0.8) != caps
+                or _DATE_WORDS.search(f) or split_motto(nxt)[1] or _SEPARATOR.match(nxt)):
+            break
+        text += " " + nxt
+        j += 1
+    return re.sub(r"\s+", " ", text).strip(" ;")
+
+
+def extract_summary(lines: list[str], title_line: int = -1) -> Found:
+    """The summary: the line(s) right under the title ("Về việc …", "(Bản sao)", …), or for
+    a letter without title the 'V/v …' line under its number."""
+    if title_line >= 0:
+        i = title_line + 1
+        while i < len(lines) and i <= title_line + 3 and not lines[i]:
+            i += 1
+        if i < len(lines) and lines[i]:
+            line = lines[i].strip()
+            f = fold(line).lower()
+            if not (_SECTION.match(f) and not _SUMMARY.match(f)) and not _SEPARATOR.match(line):
+                text = _summary_from(lines, i)
+                if len(text) >= 3:
+                    return Found(text, 0.85)
+    for i in range(min(len(lines), 40)):
         line = lines[i]
-        left, _ = split_motto(line) if _SUMMARY.match(fold(line)) else (line, False)
-        m = _SUMMARY.match(fold(left))
-        if not m:
+        if not _SUMMARY.match(fold(line)):
             continue
-        text = left.strip()
-        j = i + 1
-        while j < len(lines) and lines[j] and j <= i + 3:
-            nxt = lines[j]
-            if _SECTION.match(fold(nxt)) or upper_ratio(nxt) > 0.8 or _DATE_WORDS.search(
-                fold(nxt)
-            ):
-                break
-            text += " " + nxt
-            j += 1
+        text = _summary_from(lines, i)
         text = re.sub(r"^[VW]\s*[/|l1I]\s*[vV]\.?\s*:?\s*", "V/v ", text)
-        text = re.sub(r"\s+", " ", text).strip(" .;")
         return Found(text, 0.85 if len(text) > 8 else 0.4)
     return Found.none()

@@ -136,7 +136,11 @@ def test_valid_id_preferred_over_invalid_and_short_numbers_ignored():
         ("Họ và tên: Lê Văn Cường Giới tính: Nam", "Lê Văn Cường"),
         ("Họ, chữ đệm, tên: Phạm Minh Khôi", "Phạm Minh Khôi"),
         ("Họ, chữ đệm, tên:\nĐỗ Thị Lan", "Đỗ Thị Lan"),
-        ("Tên hộ kinh doanh: Tạp hóa Minh Anh", "Tạp hóa Minh Anh"),
+        ("Kính gửi: Bà Vũ Thị Mai", "Vũ Thị Mai"),
+        ("Về việc hỗ trợ cho hộ gia đình ông Nguyễn Xuân Khánh, sinh năm 1970",
+         "Nguyễn Xuân Khánh"),
+        ("quận Hai Bà Trưng\nKết quả giải quyết hồ sơ của ông Trịnh Minh Phúc\nCăn cứ",
+         "Trịnh Minh Phúc"),
     ],
 )
 def test_subject_names(text, name):
