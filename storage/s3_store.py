@@ -3,7 +3,9 @@
 Each object carries its sha256 as user metadata (`x-amz-meta-sha256`); uploads are hashed while
 they stream and reads are verified against the recorded value. Network trouble (refused or
 dropped connections, timeouts, 5xx answers) is retried a bounded number of times with exponential
-backoff and then raised as `ObjectStoreUnavailable` naming the endpoint. At start the store reads
+backoff and then raised as `ObjectStoreUnavailable` naming the endpoint. A write that ends in
+`ObjectStoreUnavailable` has an unknown outcome (the server may still apply it): callers retry
+the same key, and writes are whole-object, so a retry is idempotent. At start the store reads
 the bucket's versioning and object-lock configuration and remembers what the server supports;
 with object lock on, writes can carry a retention period (`retention_days`, off by default).
 

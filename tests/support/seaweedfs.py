@@ -68,6 +68,7 @@ class SeaweedS3:
     workdir: Path
     args: list[str] = field(repr=False)
     process: subprocess.Popen | None = field(default=None, repr=False)
+    grpc_ports: tuple[int, ...] = ()
     log_path: Path | None = None
 
     @property
@@ -133,6 +134,14 @@ class SeaweedS3:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             proc.wait(timeout=10)
+        self._remove_stale_sockets()
+
+    def _remove_stale_sockets(self) -> None:
+        """A killed weed leaves its gRPC unix sockets in the temp dir; remove ours."""
+        tmp = Path(tempfile.gettempdir())
+        for port in self.grpc_ports:
+            for sock in tmp.glob(f"seaweedfs-*-grpc-{port}.sock"):
+                sock.unlink(missing_ok=True)
 
     def restart(self, timeout: float = START_TIMEOUT) -> None:
         """Start again on the same ports and data (after `stop()`)."""
@@ -170,6 +179,9 @@ def start_seaweedfs(workdir: Path, timeout: float = START_TIMEOUT) -> SeaweedS3:
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }]
     }))
+    # weed reads master.toml from its working directory: grow one volume at a time (not 7), so
+    # a bucket per test (a collection each) fits in a small -volume.max.
+    (workdir / "master.toml").write_text("[master.volume_growth]\ncopy_1 = 1\n")
     # unix socket paths must stay short (108 bytes)
     sock_dir = workdir if len(str(workdir)) < 80 else Path(tempfile.mkdtemp(prefix="weed-"))
     (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc) = _free_ports(8)
@@ -182,12 +194,12 @@ def start_seaweedfs(workdir: Path, timeout: float = START_TIMEOUT) -> SeaweedS3:
         "-s3", "-s3.port", str(s3), "-s3.port.grpc", str(s3_grpc),
         "-s3.localSocket", str(sock_dir / "s3.sock"),
         "-s3.config", str(config), "-s3.port.iceberg", "0", "-s3.port.lance", "0",
-        "-volume.max", "8", "-master.volumeSizeLimitMB", "64", "-volume.preStopSeconds", "0",
+        "-volume.max", "200", "-master.volumeSizeLimitMB", "64", "-volume.preStopSeconds", "0",
         "-master.telemetry=false",
     ]
     server = SeaweedS3(
         endpoint=f"127.0.0.1:{s3}", access_key=access_key, secret_key=secret_key,
-        workdir=workdir, args=args,
+        workdir=workdir, args=args, grpc_ports=(master_grpc, volume_grpc, filer_grpc, s3_grpc),
     )
     server._launch()
     try:
