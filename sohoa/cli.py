@@ -225,21 +225,6 @@ def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     raise typer.Exit(0 if report.valid else 1)
 
 
-@app.command()
-def progress(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Digitized results per level and unit."""
-    from quotas.progress import digitized_counts, render_counts
-
-    rt = _runtime()
-    with rt.session() as session:
-        rows = digitized_counts(session)
-    if as_json:
-        for row in rows:
-            _jsonl(row)
-        return
-    out.print(render_counts(rows))
-
-
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply catalog migrations (and seed admin units)."""

@@ -5,4 +5,5 @@ import line here.
 """
 
 import api.models  # noqa: F401
+import quotas.models  # noqa: F401
 from storage import catalog  # noqa: F401
