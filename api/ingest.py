@@ -1,0 +1,150 @@
+"""Ingest for scanner stations: a multipart upload of one scan, idempotent by content hash.
+
+The upload is streamed to a temporary file (bounded size), accepted with
+`pipeline.ingest.ingest_file`, and processed in the background; the answer is 202 with a status
+URL (200 for bytes already known: the same document id comes back).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from api.deps import require
+from api.keys import ClientInfo
+from api.problems import Problem, problem_responses
+from api.schemas import IngestAccepted, IngestStatus
+from storage.catalog import AdminUnit, Document
+from storage.objects import CHUNK
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+MAX_UPLOAD = 200 * 1024 * 1024
+MAGIC = {b"%PDF-": ".pdf", b"II*\x00": ".tif", b"MM\x00*": ".tif",
+         b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
+TERMINAL = ("stored", "needs_review", "failed")
+
+
+class Processor:
+    """Runs the inline pipeline for accepted documents, one at a time, off the request path."""
+
+    def __init__(self, runtime):
+        self._rt = runtime
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-ingest")
+        self.futures: dict[str, object] = {}
+
+    def submit(self, doc_id: str):
+        from pipeline.inline import process_document
+
+        future = self._pool.submit(process_document, self._rt, doc_id)
+        self.futures[doc_id] = future
+        future.add_done_callback(lambda _f: self.futures.pop(doc_id, None))
+        return future
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _safe_name(name: str | None, suffix: str) -> str:
+    stem = Path(name or "scan").stem
+    stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip(".-")[:80] or "scan"
+    return stem + suffix
+
+
+def _sniff(head: bytes) -> str | None:
+    return next((ext for magic, ext in MAGIC.items() if head.startswith(magic)), None)
+
+
+def _status(doc_id: str) -> str:
+    return f"/v1/ingest/{doc_id}"
+
+
+@router.post("/ingest", response_model=IngestAccepted, status_code=202,
+             responses={200: {"model": IngestAccepted, "description": "already received"},
+                        **problem_responses(401, 403, 409, 413, 415, 422)},
+             summary="Upload one scan (PDF, TIFF, PNG, JPEG)")
+def ingest(
+    request: Request,
+    info: Annotated[ClientInfo, Depends(require("ingest"))],
+    file: Annotated[UploadFile, File(description="the scan")],
+    unit: Annotated[str, Form(min_length=2, max_length=5, description="issuing unit code")],
+    procedure: Annotated[str | None, Form(max_length=20)] = None,
+    dossier: Annotated[str | None, Form(max_length=64)] = None,
+):
+    from pipeline.errors import PermanentError
+    from pipeline.ingest import ingest_file
+    from storage.units import UnknownUnit, find_unit
+
+    rt = request.app.state.rt
+    with rt.session() as session:
+        try:
+            target = find_unit(session, unit)
+        except UnknownUnit as exc:
+            raise Problem(422, str(exc), kind="unknown-unit") from None
+        if not info.sees(target.id, target.parent_id, target.province_code):
+            raise Problem(403, f"this API key may not submit for unit {unit}", kind="forbidden")
+
+    head = file.file.read(16)
+    suffix = _sniff(head)
+    if suffix is None:
+        raise Problem(415, f"{file.filename or 'upload'}: not a PDF, TIFF, PNG or JPEG file",
+                      kind="unsupported-file")
+    with tempfile.TemporaryDirectory(prefix="sohoa-api-") as tmp:
+        path = Path(tmp) / _safe_name(file.filename, suffix)
+        size = len(head)
+        with open(path, "wb") as out:
+            out.write(head)
+            while chunk := file.file.read(CHUNK):
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    raise Problem(413, f"{file.filename}: larger than {MAX_UPLOAD} bytes",
+                                  kind="too-large")
+                out.write(chunk)
+        try:
+            accepted = ingest_file(rt, path, unit_code=unit, procedure=procedure, dossier=dossier,
+                                   actor=f"api:{info.name}")
+        except PermanentError as exc:
+            raise Problem(422, str(exc).replace(str(path), file.filename or path.name),
+                          kind="not-accepted") from None
+    doc_id = accepted.document_id
+    request.state.document_id = doc_id
+    with rt.session() as session:
+        row = session.execute(
+            select(Document.state, AdminUnit.id, AdminUnit.parent_id, AdminUnit.province_code)
+            .join(AdminUnit, AdminUnit.id == Document.unit_id).where(Document.id == doc_id)).one()
+    state = row[0]
+    if accepted.duplicate and not info.sees(*row[1:]):
+        raise Problem(409, "these bytes were already submitted for another unit", kind="conflict")
+    if not accepted.duplicate or (state == "received" and doc_id not in request.app.state.processor.futures):
+        request.app.state.processor.submit(doc_id)
+    body = {"document_id": doc_id, "duplicate": accepted.duplicate, "state": state,
+            "status_url": _status(doc_id)}
+    return JSONResponse(body, status_code=200 if accepted.duplicate else 202,
+                        headers={"Location": _status(doc_id)})
+
+
+@router.get("/ingest/{document_id}", response_model=IngestStatus,
+            responses=problem_responses(401, 403, 404), summary="Where an uploaded scan is")
+def ingest_status(document_id: str, request: Request,
+                  info: Annotated[ClientInfo, Depends(require("ingest"))]):
+    request.state.document_id = document_id[:32]
+    with request.app.state.rt.session() as session:
+        row = session.execute(
+            select(Document.state, Document.result_id, Document.error, AdminUnit.id,
+                   AdminUnit.parent_id, AdminUnit.province_code)
+            .join(AdminUnit, AdminUnit.id == Document.unit_id).where(Document.id == document_id)
+        ).first()
+    if row is None or not info.sees(row[3], row[4], row[5]):
+        raise Problem(404, f"no document {document_id}", kind="not-found")
+    return {"document_id": document_id, "state": row.state, "result_id": row.result_id,
+            "error": row.error, "status_url": _status(document_id),
+            "result_url": f"/v1/results/{row.result_id}" if row.result_id else None}

@@ -1,0 +1,84 @@
+"""RFC 9457 problem details: every error the API returns is application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://sohoa.invalid/problems/"
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str, *, kind: str | None = None,
+                 headers: dict[str, str] | None = None, **extra):
+        super().__init__(detail)
+        self.status, self.detail, self.kind = status, detail, kind
+        self.headers, self.extra = headers or {}, extra
+
+
+def problem_response(request: Request | None, status: int, detail: str, *, kind: str | None = None,
+                     headers: dict[str, str] | None = None, **extra) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body = {
+        "type": TYPE_BASE + (kind or phrase.lower().replace(" ", "-").replace("'", "")),
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+# OpenAPI description shared by every route's error responses.
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+
+def problem_responses(*statuses: int) -> dict:
+    return {s: {"description": HTTPStatus(s).phrase,
+                "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}} for s in statuses}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(request, exc.status, exc.detail, kind=exc.kind,
+                                headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem_response(request, exc.status_code, detail,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        return problem_response(request, 422, "the request is not valid: " + "; ".join(
+            f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors), kind="invalid-request",
+            errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, 500, "internal error; it was logged")

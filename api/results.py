@@ -1,0 +1,358 @@
+"""Routes over stored results: search, metadata, the signed PDF (streamed, ETag, Range) and the
+verification of its signature. A result outside the client's units answers 404, like one that
+does not exist, so unit scope leaks nothing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import and_, exists, or_, select, tuple_
+from sqlalchemy.orm import aliased
+
+from api.deps import require
+from api.keys import ClientInfo
+from api.problems import Problem, problem_responses
+from api.schemas import ResultDetail, ResultPage, Verification
+from api.text import contains_folded
+from pipeline import states
+from storage.catalog import AdminUnit, AuditEvent, Document, Procedure, Result
+from storage.objects import CHUNK, ObjectNotFound
+
+router = APIRouter(prefix="/v1", tags=["results"])
+
+SUMMARY_COLUMNS = (
+    Result.id, Result.dossier_code, Result.procedure_code, Result.document_number,
+    Result.document_type, Result.issued_on, Result.in_force, Result.valid_until, Result.issuer,
+    Result.subject_name, Result.subject_id, Result.created_at,
+    AdminUnit.code.label("unit_code"), AdminUnit.name.label("unit_name"),
+    AdminUnit.level.label("unit_level"),
+)
+
+
+# --- personal data -------------------------------------------------------------------------
+def mask_name(name: str | None) -> str | None:
+    if not name:
+        return name
+    return " ".join(word[:1] + "***" for word in name.split())
+
+
+def mask_id(value: str | None) -> str | None:
+    if not value:
+        return value
+    return "*" * max(0, len(value) - 2) + value[-2:]
+
+
+def _pii(info: ClientInfo, name, ident) -> tuple[str | None, str | None]:
+    if info.has("read:pii"):
+        return name, ident
+    return mask_name(name), mask_id(ident)
+
+
+def _links(result_id: str) -> dict:
+    base = f"/v1/results/{result_id}"
+    return {"self": base, "pdf": f"{base}/pdf", "verification": f"{base}/verification"}
+
+
+def _summary(row, info: ClientInfo) -> dict:
+    name, ident = _pii(info, row.subject_name, row.subject_id)
+    return {
+        "id": row.id, "dossier_code": row.dossier_code, "procedure_code": row.procedure_code,
+        "document_number": row.document_number, "document_type": row.document_type,
+        "issued_on": row.issued_on, "in_force": bool(row.in_force),
+        "valid_until": row.valid_until, "issuer": row.issuer,
+        "subject_name": name, "subject_id": ident,
+        "unit": {"code": row.unit_code, "name": row.unit_name, "level": row.unit_level},
+        "created_at": row.created_at, "links": _links(row.id),
+    }
+
+
+# --- cursor ----------------------------------------------------------------------------------
+def encode_cursor(created_at: datetime, result_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), result_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, result_id = json.loads(raw)
+        return datetime.fromisoformat(stamp), str(result_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise Problem(422, "the cursor is not one this API returned", kind="invalid-cursor") from None
+
+
+# --- search ----------------------------------------------------------------------------------
+@router.get("/results", response_model=ResultPage, responses=problem_responses(401, 403, 422),
+            summary="Search results")
+def search_results(
+    request: Request,
+    info: Annotated[ClientInfo, Depends(require("read:metadata"))],
+    dossier: Annotated[str | None, Query(max_length=64, description="dossier (hồ sơ) code")] = None,
+    number: Annotated[str | None, Query(max_length=80, description="document number")] = None,
+    subject_id: Annotated[str | None, Query(max_length=12, description="needs read:pii")] = None,
+    unit: Annotated[str | None, Query(max_length=5, description=(
+        "unit code: results of that unit and of the units under it"))] = None,
+    level: Annotated[str | None, Query(pattern="^(city|district|commune)$")] = None,
+    procedure: Annotated[str | None, Query(max_length=20)] = None,
+    type: Annotated[str | None, Query(max_length=40, description="document type")] = None,  # noqa: A002
+    issued_from: date | None = None,
+    issued_to: date | None = None,
+    q: Annotated[str | None, Query(min_length=2, max_length=200, description=(
+        "full text in the OCR text, ignoring case and diacritics"))] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+):
+    if subject_id is not None and not info.has("read:pii"):
+        raise Problem(403, "searching by subject_id needs the scope 'read:pii'", kind="forbidden",
+                      required_scope="read:pii")
+    rt = request.app.state.rt
+    query = (select(*SUMMARY_COLUMNS).join(AdminUnit, AdminUnit.id == Result.unit_id)
+             .where(info.unit_filter(AdminUnit)))
+    for column, value in ((Result.dossier_code, dossier), (Result.document_number, number),
+                          (Result.subject_id, subject_id), (AdminUnit.level, level),
+                          (Result.procedure_code, procedure), (Result.document_type, type)):
+        if value is not None:
+            query = query.where(column == value)
+    if unit is not None:
+        if len(unit) <= 2:
+            query = query.where(AdminUnit.province_code == unit)
+        else:
+            wanted = aliased(AdminUnit)
+            named = select(wanted.id).where(wanted.code == unit)
+            query = query.where(or_(AdminUnit.id.in_(named), AdminUnit.parent_id.in_(named)))
+    if issued_from is not None:
+        query = query.where(Result.issued_on >= issued_from)
+    if issued_to is not None:
+        query = query.where(Result.issued_on <= issued_to)
+    if cursor is not None:
+        stamp, last_id = decode_cursor(cursor)
+        query = query.where(tuple_(Result.created_at, Result.id) < tuple_(stamp, last_id))
+    query = query.order_by(Result.created_at.desc(), Result.id.desc()).limit(limit + 1)
+    with rt.session() as session:
+        if q is not None:
+            query = query.where(exists().where(and_(
+                Document.result_id == Result.id, contains_folded(session, Document.ocr_text, q))))
+        rows = session.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [_summary(r, info) for r in rows], "limit": limit,
+            "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None}
+
+
+# --- one result --------------------------------------------------------------------------------
+def _visible_result(session, info: ClientInfo, result_id: str):
+    row = session.execute(
+        select(*SUMMARY_COLUMNS, AdminUnit.id.label("unit_id"), AdminUnit.parent_id,
+               AdminUnit.province_code, Procedure.name.label("procedure_name"))
+        .join(AdminUnit, AdminUnit.id == Result.unit_id)
+        .outerjoin(Procedure, Procedure.code == Result.procedure_code)
+        .where(Result.id == result_id)
+    ).first()
+    if row is None or not info.sees(row.unit_id, row.parent_id, row.province_code):
+        raise Problem(404, f"no result {result_id}", kind="not-found")
+    return row
+
+
+def _stored_document(session, result_id: str) -> Document | None:
+    return session.scalars(
+        select(Document).where(Document.result_id == result_id)
+        .order_by((Document.state == states.STORED).desc(), Document.stored_at.desc(),
+                  Document.id)
+        .limit(1)
+    ).first()
+
+
+def _check_id(result_id: str) -> None:
+    if not re.fullmatch(r"[0-9a-f]{32}", result_id):
+        raise Problem(404, f"no result {result_id}", kind="not-found")
+
+
+@router.get("/results/{result_id}", response_model=ResultDetail,
+            responses=problem_responses(401, 403, 404), summary="A result's metadata")
+def get_result(result_id: str, request: Request,
+               info: Annotated[ClientInfo, Depends(require("read:metadata"))]):
+    _check_id(result_id)
+    request.state.document_id = result_id
+    with request.app.state.rt.session() as session:
+        row = _visible_result(session, info, result_id)
+        doc = _stored_document(session, result_id)
+        signer = None
+        if doc is not None and doc.signed_key:
+            detail = session.scalar(
+                select(AuditEvent.detail).where(AuditEvent.document_id == doc.id,
+                                                AuditEvent.action == "stored")
+                .order_by(AuditEvent.at.desc()).limit(1))
+            signer = (detail or {}).get("signer")
+        body = _summary(row, info)
+        body.update(procedure_name=row.procedure_name, province_code=row.province_code,
+                    state=doc.state if doc else None, pages=doc.page_count if doc else None,
+                    sha256=doc.signed_sha256 if doc else None, document=None)
+        if doc is not None:
+            fields = dict(doc.fields or {})
+            if "subject_name" in fields or "subject_id" in fields:
+                fields["subject_name"], fields["subject_id"] = _pii(
+                    info, fields.get("subject_name"), fields.get("subject_id"))
+            body["document"] = {
+                "id": doc.id, "state": doc.state, "pages": doc.page_count,
+                "sha256": doc.signed_sha256, "source_sha256": doc.source_sha256,
+                "document_type": doc.document_type, "confidence": doc.confidence,
+                "fields": fields, "stored_at": doc.stored_at}
+        body["signature"] = {"signed": bool(doc and doc.signed_key), "signer": signer,
+                             "signed_at": doc.stored_at if doc else None,
+                             "sha256": doc.signed_sha256 if doc else None}
+    return body
+
+
+def _signed_object(request: Request, info: ClientInfo, result_id: str) -> tuple[str, str]:
+    _check_id(result_id)
+    request.state.document_id = result_id
+    with request.app.state.rt.session() as session:
+        _visible_result(session, info, result_id)
+        doc = _stored_document(session, result_id)
+        if doc is None or not doc.signed_key:
+            raise Problem(404, f"result {result_id} has no signed PDF", kind="not-found")
+        return doc.signed_key, doc.signed_sha256
+
+
+# --- the PDF ---------------------------------------------------------------------------------
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) for a single satisfiable range; None to send the whole file.
+    Raises Problem 416 when unsatisfiable."""
+    if not header:
+        return None
+    match = RANGE.match(header.strip().replace(" ", ""))
+    if match is None:
+        return None  # multiple or malformed ranges: ignore the header (RFC 9110 §14.2)
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0 or size == 0:
+            raise _unsatisfiable(size)
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        raise _unsatisfiable(size)
+    return start, end
+
+
+def _unsatisfiable(size: int) -> Problem:
+    return Problem(416, f"the range is outside the file ({size} bytes)",
+                   kind="range-not-satisfiable", headers={"Content-Range": f"bytes */{size}"})
+
+
+def _stream(handle, start: int, length: int, whole: bool):
+    try:
+        skip = start
+        while skip > 0:
+            chunk = handle.read(min(CHUNK, skip))
+            if not chunk:
+                return
+            skip -= len(chunk)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+        if whole:
+            handle.read(CHUNK)  # reach EOF: the store verifies the sha256 there (raises on a mismatch)
+    finally:
+        handle.close()
+
+
+PDF_RESPONSES = {
+    200: {"description": "the signed PDF", "content": {"application/pdf": {}}},
+    206: {"description": "the requested byte range", "content": {"application/pdf": {}}},
+    304: {"description": "not modified (If-None-Match)"},
+    **problem_responses(401, 403, 404, 416),
+}
+
+
+@router.get("/results/{result_id}/pdf", response_class=Response, responses=PDF_RESPONSES,
+            summary="The signed PDF (ETag, Range)")
+def get_pdf(result_id: str, request: Request,
+            info: Annotated[ClientInfo, Depends(require("read:documents"))]):
+    key, sha = _signed_object(request, info, result_id)
+    store = request.app.state.rt.objects
+    stat = store.stat(key)
+    if stat is None:
+        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
+                      kind="object-missing")
+    etag = f'"{sha}"'
+    headers = {"ETag": etag, "Accept-Ranges": "bytes", "X-Content-SHA256": sha,
+               "Cache-Control": "private, no-transform",
+               "Content-Disposition": f'inline; filename="{result_id}.pdf"'}
+    if_none = request.headers.get("if-none-match")
+    if if_none and (if_none.strip() == "*" or etag in [t.strip() for t in if_none.split(",")]):
+        return Response(status_code=304, headers=headers)
+    size = stat.size
+    wanted = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        wanted = None  # the client's copy is another version: send the whole file
+    span = parse_range(wanted, size)
+    try:
+        handle = store.open(key)
+    except ObjectNotFound:
+        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
+                      kind="object-missing") from None
+    if span is None:
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(_stream(handle, 0, size, True), media_type="application/pdf",
+                                 headers=headers)
+    start, end = span
+    headers["Content-Length"] = str(end - start + 1)
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return StreamingResponse(_stream(handle, start, end - start + 1, start == 0 and end == size - 1),
+                             status_code=206, media_type="application/pdf", headers=headers)
+
+
+# --- verification ------------------------------------------------------------------------------
+def verification_body(data: bytes, trust_roots, expected_sha: str | None = None) -> dict:
+    from signing.verify import verify_pdf
+
+    body = verify_pdf(data, trust_roots).to_dict()
+    body["sha256"] = hashlib.sha256(data).hexdigest()
+    body["matches_catalog"] = None if expected_sha is None else body["sha256"] == expected_sha
+    if body["matches_catalog"] is False:
+        body["valid"] = False
+        body["problems"].append("the stored bytes do not match the catalog's sha256")
+    return body
+
+
+@router.get("/results/{result_id}/verification", response_model=Verification,
+            responses=problem_responses(401, 403, 404), summary="Verify a stored result")
+def get_verification(result_id: str, request: Request,
+                     info: Annotated[ClientInfo, Depends(require("read:metadata"))]):
+    key, sha = _signed_object(request, info, result_id)
+    rt = request.app.state.rt
+    try:
+        data = rt.objects.get_bytes(key)
+    except ObjectNotFound:
+        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
+                      kind="object-missing") from None
+    except Exception as exc:  # noqa: BLE001 - a checksum mismatch is a verification result
+        from storage.objects import ObjectIntegrityError
+
+        if not isinstance(exc, ObjectIntegrityError):
+            raise
+        return {"valid": False, "intact": False, "trusted": False, "coverage": None,
+                "modified_after_signing": True, "signer": None, "signing_time": None,
+                "signature_count": 0, "problems": [str(exc)], "signatures": [],
+                "sha256": "", "matches_catalog": False}
+    return verification_body(data, rt.signers.trust_roots(), sha)
