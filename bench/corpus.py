@@ -1281,7 +1281,7 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
         y = yy
     # --- signature block (kept together)
     spt = 13.5
-    sig_h = round(px(spt) * 1.2) * len(content.signer_title) + lay.mm(30) + px(spt)
+    sig_h = round(px(spt) * 1.2) * len(content.signer_title) + lay.mm(33) + px(spt)
     y += lay.mm(5)
     if y + sig_h > lay.bottom:
         pg, y = _new_page(pages, lay)
@@ -1290,12 +1290,12 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
         pg.lines.append(lay.centred(t, "b", spt, rcx, sy, "signer"))
         sy += round(px(spt) * 1.2)
     sign_top = sy
-    sy += lay.mm(28)
+    sy += lay.mm(31)
     pg.lines.append(lay.centred(content.extras.get("_signer_name", ""), "b", spt, rcx, sy,
                                 "signer_name"))
     pg.signature = (rcx - lay.mm(22), sign_top + lay.mm(3), rcx + lay.mm(22), sy - lay.mm(2))
     d = lay.mm(38 if issuer.level == "city" else 35)
-    pg.seal = (rcx - lay.mm(18), sign_top + lay.mm(12), d)
+    pg.seal = (rcx - lay.mm(18), sign_top + lay.mm(11), d)
     if content.receivers:
         ry = y
         lx = lay.left
@@ -1347,15 +1347,17 @@ def _draw_signature(img: Image.Image, box: tuple[int, int, int, int], rng: rando
     strokes.append([(ix - w * 0.02, base + h * 0.15), (ix + w * 0.04, y0 + h * 0.05),
                     (ix + w * 0.06, base + h * 0.2), (ix + w * 0.1, base)])
     loops = rng.randint(3, 6)
-    heights = [rng.uniform(0.15, 0.4) for _ in range(loops + 1)]
+    heights = [rng.uniform(0.1, 0.3) for _ in range(loops + 1)]
     phase = rng.uniform(0, math.pi)
+    slant = rng.uniform(0.15, 0.45)
     run = []
     for k in range(240):
         t = k / 239
+        tau = t + 0.04 * math.sin(2 * math.pi * 1.7 * t + phase)
         amp = heights[min(loops, int(t * loops))] * h
-        x = ix + w * 0.1 + w * 0.6 * t + w * 0.035 * math.cos(2 * math.pi * loops * t + phase)
-        y = base - amp * max(0.0, math.sin(2 * math.pi * loops * t)) + h * 0.05 * t
-        run.append((x, y))
+        x = ix + w * 0.1 + w * 0.6 * t + w * 0.055 * math.cos(2 * math.pi * loops * tau + phase)
+        y = base - amp * max(-0.25, math.sin(2 * math.pi * loops * tau)) + h * 0.05 * t
+        run.append((x + slant * (base - y), y))
     strokes.append(run)
     ex, ey = run[-1]
     sx, sy = x0 + w * rng.uniform(0.0, 0.1), y1 - h * rng.uniform(0.05, 0.15)
@@ -1394,7 +1396,7 @@ def _draw_seal(img: Image.Image, seal: tuple[int, int, int], issuer: Issuer, fon
     fpx = 100
     f100 = _font(fonts.paths[1], fpx)
     total = sum(f100.getlength(ch) for ch in text)
-    fpx = max(8, int(min(fpx * circ * 0.93 / total, (r_out - r_in) * 0.62)))
+    fpx = max(8, int(min(fpx * circ * 0.93 / total, (r_out - r_in) * 0.52)))
     font = _font(fonts.paths[1], fpx)
     adv = [font.getlength(ch) for ch in text]
     scale = 360.0 / sum(adv)
@@ -1460,42 +1462,64 @@ class ScanOptions:
     blank_back: bool = False
 
 
+def _paper(opt: ScanOptions) -> tuple[float, float, float]:
+    return (1.0, 1.0 - 0.05 * opt.tint, 1.0 - 0.12 * opt.tint)
+
+
+def _add_noise(a: np.ndarray, sigma: float, nrng: np.random.Generator) -> np.ndarray:
+    """Add mono Gaussian noise with uint8 saturation (fast path for big pages)."""
+    n = nrng.standard_normal(a.shape[:2], dtype=np.float32) * sigma
+    pos = np.clip(n, 0, 255).astype(np.uint8)
+    neg = np.clip(-n, 0, 255).astype(np.uint8)
+    if a.ndim == 3:
+        pos, neg = cv2.merge([pos] * 3), cv2.merge([neg] * 3)
+    return cv2.subtract(cv2.add(a, pos), neg)
+
+
 def _degrade(img: Image.Image, opt: ScanOptions, nrng: np.random.Generator,
              skew: float) -> np.ndarray:
-    a = np.asarray(img, dtype=np.float32)
+    """Scan the clean page: (gray) → tint → blur → skew → noise and specks, all uint8."""
+    a = np.asarray(img)
+    if opt.color != "color":
+        a = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+    paper = _paper(opt)
     if opt.tint > 0:
-        paper = np.array([255, 250 - 12 * opt.tint, 238 - 30 * opt.tint], np.float32) / 255
-        a = a * paper
+        if a.ndim == 3:
+            a = cv2.multiply(a, (*paper, 1.0))
+        else:
+            a = cv2.multiply(a, (0.299 * paper[0] + 0.587 * paper[1] + 0.114 * paper[2],))
     if opt.blur > 0:
         a = cv2.GaussianBlur(a, (0, 0), opt.blur * opt.dpi / 300)
     if skew:
         h, w = a.shape[:2]
         m = cv2.getRotationMatrix2D((w / 2, h / 2), skew, 1.0)
-        border = tuple(float(v) for v in a[2, 2])
+        border = tuple(float(v) for v in np.atleast_1d(a[2, 2]))
         a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
     if opt.noise > 0:
+        a = _add_noise(a, 3 + 9 * opt.noise, nrng)
         h, w = a.shape[:2]
-        g = nrng.standard_normal((h, w), dtype=np.float32) * (3 + 9 * opt.noise)
-        a += g[..., None]
         k = int(opt.noise * 400 * (opt.dpi / 300) ** 2)
         ys, xs = nrng.integers(0, h, k), nrng.integers(0, w, k)
         rad = max(1, opt.dpi // 150)
-        for yy, xx in zip(ys.tolist(), xs.tolist(), strict=True):
-            a[yy:yy + rad, xx:xx + rad] = nrng.uniform(20, 120)
-    return np.clip(a, 0, 255).astype(np.uint8)
+        vals = nrng.integers(20, 120, k)
+        a = a.copy() if not a.flags.writeable else a
+        for yy, xx, v in zip(ys.tolist(), xs.tolist(), vals.tolist(), strict=True):
+            a[yy:yy + rad, xx:xx + rad] = v
+    return a
 
 
 def _finish(a: np.ndarray, opt: ScanOptions, upside_down: bool) -> Image.Image:
     if upside_down:
-        a = a[::-1, ::-1]
+        a = cv2.rotate(a, cv2.ROTATE_180)
     if opt.color == "color":
         img = Image.fromarray(np.ascontiguousarray(a), "RGB")
     else:
-        g = cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY)
+        g = a if a.ndim == 2 else cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
         if opt.color == "bilevel":
-            img = Image.fromarray(g).point(lambda v: 255 if v > 150 else 0).convert("1")
+            _, g = cv2.threshold(g, 150, 255, cv2.THRESH_BINARY)
+            img = Image.fromarray(g).convert("1", dither=Image.Dither.NONE)
         else:
-            img = Image.fromarray(g, "L")
+            img = Image.fromarray(np.ascontiguousarray(g), "L")
     if opt.jpeg_quality and opt.color != "bilevel":
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=opt.jpeg_quality)
@@ -1507,23 +1531,20 @@ def _finish(a: np.ndarray, opt: ScanOptions, upside_down: bool) -> Image.Image:
 
 def _blank_back(front: Image.Image, opt: ScanOptions, nrng: np.random.Generator) -> np.ndarray:
     """A near-white duplex back: faint mirrored bleed-through, paper noise, a few specks."""
-    g = np.asarray(front.convert("L"), dtype=np.float32)[:, ::-1]
-    sigma = opt.dpi / 60
+    g = cv2.cvtColor(np.asarray(front), cv2.COLOR_RGB2GRAY)[:, ::-1]
     small = cv2.resize(g, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma / 4)
+    small = cv2.GaussianBlur(small, (0, 0), opt.dpi / 240)
     bleed = cv2.resize(small, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
-    a = 255 - (255 - bleed) * 0.06
-    a += nrng.standard_normal(a.shape, dtype=np.float32) * 1.5
+    a = cv2.subtract(255, cv2.multiply(cv2.subtract(255, bleed), (0.06,)))
+    a = _add_noise(a, 1.5, nrng)
     h, w = a.shape
     for _ in range(int(nrng.integers(3, 15))):
         y, x = int(nrng.integers(0, h - 3)), int(nrng.integers(0, w - 3))
         a[y:y + 2, x:x + 2] = 90
-    a = np.clip(a, 0, 255).astype(np.uint8)
-    rgb = np.repeat(a[..., None], 3, axis=2)
-    if opt.tint > 0:
-        paper = np.array([255, 250 - 12 * opt.tint, 238 - 30 * opt.tint], np.float32) / 255
-        rgb = np.clip(rgb.astype(np.float32) * paper, 0, 255).astype(np.uint8)
-    return rgb
+    if opt.color != "color":
+        return a
+    rgb = cv2.merge([a] * 3)
+    return cv2.multiply(rgb, (*_paper(opt), 1.0)) if opt.tint > 0 else rgb
 
 
 # ---------------------------------------------------------------------------
@@ -1677,7 +1698,7 @@ def _encode_page(img: Image.Image, dpi: int, jpeg_quality: int | None) -> tuple[
     if jpeg_quality and img.mode != "1":
         img.save(buf, "JPEG", quality=jpeg_quality, dpi=(dpi, dpi))
         return buf.getvalue(), "jpeg"
-    img.save(buf, "PNG", dpi=(dpi, dpi))
+    img.save(buf, "PNG", dpi=(dpi, dpi), compress_level=1)
     return buf.getvalue(), "png"
 
 
@@ -1716,7 +1737,7 @@ def write_document(doc: SyntheticDocument, out_dir: Path, name: str, fmt: str = 
         for i, p in enumerate(doc.pages):
             pth = out_dir / (f"{name}.{ext}" if i == 0 else f"{name}-p{i + 1}.{ext}")
             if fmt == "png":
-                p.save(pth, "PNG", dpi=(dpi, dpi))
+                p.save(pth, "PNG", dpi=(dpi, dpi), compress_level=1)
             else:
                 q = doc.jpeg_quality or 92
                 (p.convert("L") if p.mode == "1" else p).save(pth, "JPEG", quality=q,
