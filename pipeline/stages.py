@@ -76,7 +76,9 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
     pdf_key, pdf_sha = _store_verified(rt, prefix, "searchable.pdf", pdf, "application/pdf")
 
     with rt.session() as session:
-        doc = session.get(Document, doc_id)
+        # Row lock: two racing runs (a redelivered message) commit one after the other, and
+        # the second sees the state the first wrote.
+        doc = session.get(Document, doc_id, with_for_update=True)
         if doc.state != states.RECEIVED:
             return
         doc.pages.clear()
@@ -108,7 +110,7 @@ def classify_stage(rt: Runtime, doc_id: str) -> None:
     from ocr.classify import classify_document
 
     with rt.session() as session:
-        doc = session.get(Document, doc_id)
+        doc = session.get(Document, doc_id, with_for_update=True)
         if doc.state != states.OCR_DONE:
             return
         found = classify_document(doc.ocr_text or "")
@@ -154,7 +156,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
     signed_key, signed_sha = _store_verified(rt, prefix, "signed.pdf", signed, "application/pdf")
 
     with rt.session() as session:
-        doc = session.get(Document, doc_id)
+        doc = session.get(Document, doc_id, with_for_update=True)
         if doc.state != states.CLASSIFIED:
             return
         _ensure_procedure(session, doc.procedure_code)
@@ -180,7 +182,7 @@ STAGES = {"ocr": ocr_stage, "classify": classify_stage, "sign": sign_stage}
 
 def mark_failed(rt: Runtime, doc_id: str, stage: str, reason: str) -> None:
     with rt.session() as session:
-        doc = session.get(Document, doc_id)
+        doc = session.get(Document, doc_id, with_for_update=True)
         if doc is None or doc.state in (states.STORED, states.FAILED):
             return
         doc.state, doc.failed_stage, doc.error = states.FAILED, stage, reason

@@ -138,6 +138,11 @@ class Document(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Distributed pipeline (migration 0005_pipeline): who runs the current stage, until when,
+    # and how many attempts that stage has had (reset when a stage succeeds).
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     unit: Mapped[AdminUnit] = relationship()
     result: Mapped[Result | None] = relationship()

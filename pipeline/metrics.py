@@ -1,0 +1,83 @@
+"""Pipeline metrics with prometheus-client: per-stage durations and outcome counts.
+
+    sohoa_stage_seconds{stage}            histogram of successful/failed stage run times
+    sohoa_stage_runs_total{stage,outcome} outcome: done | skipped | retry | failed | busy
+
+Metrics are created lazily, on first use: in a worker started with `SOHOA_METRICS_PORT`, dramatiq's
+Prometheus middleware has by then switched prometheus-client to multiprocess mode, so its
+exposition server (on that port) serves these metrics summed over all worker processes, next
+to dramatiq's own message counters.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_metrics: dict | None = None
+
+BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300, 900)
+OUTCOMES = ("done", "skipped", "retry", "failed", "busy")
+
+
+def _get() -> dict:
+    global _metrics
+    with _lock:
+        if _metrics is None:
+            from prometheus_client import Counter, Histogram
+
+            _metrics = {
+                "seconds": Histogram("sohoa_stage_seconds", "Time spent running a pipeline stage",
+                                     ["stage"], buckets=BUCKETS),
+                "runs": Counter("sohoa_stage_runs", "Pipeline stage runs by outcome",
+                                ["stage", "outcome"]),
+            }
+        return _metrics
+
+
+def count(stage: str, outcome: str) -> None:
+    _get()["runs"].labels(stage=stage, outcome=outcome).inc()
+
+
+@contextmanager
+def timed(stage: str):
+    """Observe the duration of the block in sohoa_stage_seconds{stage}."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _get()["seconds"].labels(stage=stage).observe(time.perf_counter() - start)
+
+
+def snapshot() -> dict[str, dict[str, float]]:
+    """{stage: {"count": n, "seconds": total, outcome: n, ...}} from this process's registry."""
+    metrics = _get()
+    result: dict[str, dict[str, float]] = {}
+    for family in metrics["seconds"].collect():
+        for sample in family.samples:
+            stage = sample.labels.get("stage")
+            if sample.name.endswith("_count"):
+                result.setdefault(stage, {})["count"] = sample.value
+            elif sample.name.endswith("_sum"):
+                result.setdefault(stage, {})["seconds"] = sample.value
+    for family in metrics["runs"].collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                result.setdefault(sample.labels["stage"], {})[sample.labels["outcome"]] = \
+                    sample.value
+    return result
+
+
+def prometheus_middleware():
+    """dramatiq's Prometheus middleware serving on SOHOA_METRICS_PORT, or None when unset."""
+    port = os.environ.get("SOHOA_METRICS_PORT")
+    if not port:
+        return None
+    os.environ.setdefault("dramatiq_prom_port", port)
+    os.environ.setdefault("dramatiq_prom_host", os.environ.get("SOHOA_METRICS_HOST", "127.0.0.1"))
+    from dramatiq.middleware.prometheus import Prometheus
+
+    return Prometheus()
