@@ -1,0 +1,52 @@
+"""SANE test-device configuration in a temp dir (no hand edit of /etc/sane.d needed)."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import service_unavailable
+
+TEST_CONF = """number_of_devices 2
+mode Color
+depth 8
+resolution 200
+test-picture "Color pattern"
+read-return-value "Default"
+"""
+
+
+def sane_test_backend_available() -> bool:
+    for folder in ("/usr/lib/x86_64-linux-gnu/sane", "/usr/lib/aarch64-linux-gnu/sane",
+                   "/usr/lib/sane"):
+        if list(Path(folder).glob("libsane-test.so*")):
+            return True
+    return False
+
+
+def write_sane_config(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dll.conf").write_text("test\n")
+    (folder / "test.conf").write_text(TEST_CONF)
+    return folder
+
+
+@pytest.fixture
+def sane_test(tmp_path, monkeypatch):
+    """SANE with only the `test` backend; yields the device URI `sane:test:0`."""
+    try:
+        import sane  # noqa: F401
+    except ImportError:
+        service_unavailable("python-sane is not installed")
+    if not ctypes.util.find_library("sane") or not sane_test_backend_available():
+        service_unavailable("the SANE test backend (libsane1 / sane-backends) is not installed")
+    from scanners import sane_driver
+
+    sane_driver.reset()
+    monkeypatch.setenv("SANE_CONFIG_DIR", str(write_sane_config(tmp_path / "sane.d")))
+    os.environ.pop("SANE_DEFAULT_DEVICE", None)
+    yield "sane:test:0"
+    sane_driver.reset()

@@ -1,0 +1,125 @@
+"""A tiny eSCL scanner on 127.0.0.1 for tests: generated JPEG (or PDF) pages, busy/jam/empty modes."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image, ImageDraw
+
+CAPS = """<?xml version="1.0" encoding="UTF-8"?>
+<scan:ScannerCapabilities xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"
+    xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm">
+ <pwg:Version>2.63</pwg:Version><pwg:MakeAndModel>Loopback eSCL</pwg:MakeAndModel>
+ <scan:Platen><scan:PlatenInputCaps><scan:SettingProfiles><scan:SettingProfile>
+  <scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode><scan:ColorMode>Grayscale8</scan:ColorMode></scan:ColorModes>
+  <scan:DocumentFormats><pwg:DocumentFormat>image/jpeg</pwg:DocumentFormat><pwg:DocumentFormat>application/pdf</pwg:DocumentFormat></scan:DocumentFormats>
+  <scan:SupportedResolutions><scan:DiscreteResolutions>
+   <scan:DiscreteResolution><scan:XResolution>200</scan:XResolution><scan:YResolution>200</scan:YResolution></scan:DiscreteResolution>
+   <scan:DiscreteResolution><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:DiscreteResolution>
+  </scan:DiscreteResolutions></scan:SupportedResolutions>
+ </scan:SettingProfile></scan:SettingProfiles></scan:PlatenInputCaps></scan:Platen>
+ <scan:Adf><scan:AdfSimplexInputCaps><scan:SettingProfiles><scan:SettingProfile>
+  <scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode></scan:ColorModes>
+  <scan:SupportedResolutions><scan:DiscreteResolutions>
+   <scan:DiscreteResolution><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:DiscreteResolution>
+  </scan:DiscreteResolutions></scan:SupportedResolutions>
+ </scan:SettingProfile></scan:SettingProfiles></scan:AdfSimplexInputCaps></scan:Adf>
+</scan:ScannerCapabilities>"""
+
+STATUS = """<?xml version="1.0" encoding="UTF-8"?>
+<scan:ScannerStatus xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"
+    xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm">
+ <pwg:Version>2.63</pwg:Version><pwg:State>{state}</pwg:State><scan:AdfState>{adf}</scan:AdfState>
+</scan:ScannerStatus>"""
+
+
+def make_page(number: int, dpi: int = 100, fmt: str = "JPEG") -> bytes:
+    img = Image.new("RGB", (int(8.27 * dpi), int(11.69 * dpi)), "white")
+    ImageDraw.Draw(img).text((40, 40), f"Trang {number}", fill="black")
+    buf = io.BytesIO()
+    img.save(buf, fmt, dpi=(dpi, dpi), **({"resolution": dpi} if fmt == "PDF" else {}))
+    return buf.getvalue()
+
+
+class EsclResponder:
+    """Serve `pages` scan pages per job; `busy` 503s first; `jam_after` pages then a jam."""
+
+    def __init__(self, pages: int = 2, *, busy: int = 0, jam_after: int | None = None,
+                 empty: bool = False, fmt: str = "JPEG"):
+        self.pages, self.busy, self.jam_after, self.empty, self.fmt = pages, busy, jam_after, empty, fmt
+        self.adf = "ScannerAdfEmpty" if empty else "ScannerAdfLoaded"
+        self.jobs: dict[str, list[bytes]] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.settings: list[str] = []
+        responder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, code: int, body: bytes = b"", ctype="text/xml", headers=None):
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                responder.requests.append(("GET", self.path))
+                if self.path == "/eSCL/ScannerCapabilities":
+                    return self._send(200, CAPS.encode())
+                if self.path == "/eSCL/ScannerStatus":
+                    state = "Processing" if responder.jobs else "Idle"
+                    return self._send(200, STATUS.format(state=state, adf=responder.adf).encode())
+                if self.path.endswith("/NextDocument"):
+                    job = self.path.split("/")[-2]
+                    queue = responder.jobs.get(job)
+                    if not queue:
+                        responder.jobs.pop(job, None)
+                        return self._send(404)
+                    body = queue.pop(0)
+                    return self._send(200, body,
+                                      "application/pdf" if responder.fmt == "PDF" else "image/jpeg")
+                return self._send(404)
+
+            def do_POST(self):
+                responder.requests.append(("POST", self.path))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                if self.path != "/eSCL/ScanJobs":
+                    return self._send(404)
+                if responder.busy > 0:
+                    responder.busy -= 1
+                    return self._send(503)
+                if responder.empty and "<pwg:InputSource>Feeder" in body:
+                    return self._send(409)
+                responder.settings.append(body)
+                job = uuid.uuid4().hex
+                count = responder.pages
+                if responder.jam_after is not None:
+                    count = responder.jam_after
+                    responder.adf = "ScannerAdfJam"
+                if "<pwg:InputSource>Platen" in body:
+                    count = 1
+                responder.jobs[job] = [make_page(i + 1, fmt=responder.fmt) for i in range(count)]
+                return self._send(201, headers={"Location": f"/eSCL/ScanJobs/{job}"})
+
+            def do_DELETE(self):
+                responder.jobs.pop(self.path.split("/")[-1], None)
+                return self._send(200)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/eSCL"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,75 @@
+"""SANE driver against the SANE `test` device: flatbed, feeder runs empty, jam / cover / no paper."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanners import ScannerError, ScanProfile, list_devices, open_scanner
+
+
+def test_lists_the_test_devices(sane_test):
+    uris = [d.uri for d in list_devices()]
+    assert "sane:test:0" in uris and "sane:test:1" in uris
+
+
+def test_flatbed_gives_one_page_at_profile_dpi(sane_test):
+    with open_scanner(sane_test) as scanner:
+        pages = scanner.scan(ScanProfile(dpi=200, source="flatbed", mode="gray"))
+    assert len(pages) == 1
+    page = pages[0]
+    assert page.dpi == 200 and page.mode == "gray" and page.image.mode == "L"
+    # A4 clamped to the test device's 200 mm maximum, at 200 dpi
+    assert page.image.width == pytest.approx(200 / 25.4 * 200, abs=3)
+
+
+def test_feeder_scans_until_empty_then_says_no_paper(sane_test):
+    received = []
+    with open_scanner(sane_test) as scanner:
+        pages = scanner.scan(ScanProfile(dpi=200, source="adf"), on_page=received.append)
+        assert len(pages) == 10  # the test device's feeder holds 10 sheets
+        assert [p.index for p in received] == list(range(10))
+        assert all(p.image.mode == "RGB" for p in pages)
+        scanner.set_option("read-return-value", "SANE_STATUS_NO_DOCS")  # nothing in the tray
+        with pytest.raises(ScannerError) as err:
+            scanner.scan(ScanProfile(dpi=200, source="adf"))
+    assert err.value.kind == "no_docs"
+    assert "hết giấy" in err.value.vi and err.value.pages == []
+
+
+@pytest.mark.parametrize("status, kind, words", [
+    ("SANE_STATUS_JAMMED", "jammed", "Kẹt giấy"),
+    ("SANE_STATUS_COVER_OPEN", "cover_open", "Nắp máy quét đang mở"),
+])
+def test_device_failure_mid_batch_keeps_delivered_pages(sane_test, status, kind, words):
+    stored = []
+    with open_scanner(sane_test) as scanner:
+        def store(page):
+            stored.append(page)
+            if len(stored) == 2:  # the third sheet fails
+                scanner.set_option("read-return-value", status)
+
+        with pytest.raises(ScannerError) as err:
+            scanner.scan(ScanProfile(dpi=200, source="adf", max_pages=5), on_page=store)
+    exc = err.value
+    assert exc.kind == kind and words in exc.vi
+    assert len(exc.pages) == 2 and exc.pages[0] is stored[0] and exc.pages[1] is stored[1]
+    assert exc.to_dict()["pages_kept"] == 2
+
+
+def test_no_docs_after_pages_ends_the_batch(sane_test):
+    with open_scanner(sane_test) as scanner:
+        def store(page):
+            if page.index == 1:
+                scanner.set_option("read-return-value", "SANE_STATUS_NO_DOCS")
+
+        pages = scanner.scan(ScanProfile(dpi=200, source="adf"), on_page=store)
+    assert len(pages) == 2
+
+
+def test_uri_options_and_unknown_device(sane_test):
+    with open_scanner("sane:test:0?test-picture=Solid white") as scanner:
+        page = scanner.scan(ScanProfile(dpi=200, source="flatbed", mode="gray"))[0]
+    assert page.image.getextrema() == (255, 255)
+    with pytest.raises(ScannerError) as err:
+        open_scanner("sane:nosuch:9")
+    assert err.value.kind == "offline"
