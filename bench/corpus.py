@@ -1151,8 +1151,9 @@ class Layouter:
         if b.kind == "cols":
             mid = x0 + (x1 - x0) * 55 // 100
             segs, texts = [], []
+            x = x0
             for cx, col in zip((x0, mid), b.cols, strict=True):
-                x = cx
+                x = max(cx, x + (self.width("  ", "r", pt) if segs else 0))
                 for text, s in col:
                     segs.append(Seg(round(x), text, s))
                     x += self.width(text + " ", s, pt)
@@ -1215,7 +1216,7 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
         ly += round(px(hpt) * 1.2)
     last = issuer.header[-1]
     rule_w = lay.width(last[0], last[1], hpt) / 3
-    pg.rules.append((round(lcx - rule_w / 2), ly + lay.mm(0.8), round(lcx + rule_w / 2),
+    pg.rules.append((round(lcx - rule_w / 2), ly + lay.mm(1.2), round(lcx + rule_w / 2),
                      max(1, lay.mm(0.25))))
     ry = y
     motto = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -1226,7 +1227,7 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
     pg.lines.append(lay.centred(slogan, "b", 13, rcx, ry, "motto"))
     sw = lay.width(slogan, "b", 13)
     ry += round(px(13) * 1.2)
-    pg.rules.append((round(rcx - sw / 2), ry + lay.mm(0.8), round(rcx + sw / 2),
+    pg.rules.append((round(rcx - sw / 2), ry + lay.mm(1.2), round(rcx + sw / 2),
                      max(1, lay.mm(0.25))))
     y = max(ly, ry) + lay.mm(4)
     pg.lines.append(lay.centred(f"Số: {content.number}", "r", 13, lcx, y, "number"))
@@ -1281,7 +1282,8 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
         y = yy
     # --- signature block (kept together)
     spt = 13.5
-    sig_h = round(px(spt) * 1.2) * len(content.signer_title) + lay.mm(33) + px(spt)
+    seal_mm = 38 if issuer.level == "city" else 35
+    sig_h = round(px(spt) * 1.2) * len(content.signer_title) + lay.mm(seal_mm + 2) + px(spt)
     y += lay.mm(5)
     if y + sig_h > lay.bottom:
         pg, y = _new_page(pages, lay)
@@ -1290,12 +1292,12 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
         pg.lines.append(lay.centred(t, "b", spt, rcx, sy, "signer"))
         sy += round(px(spt) * 1.2)
     sign_top = sy
-    sy += lay.mm(31)
+    sy += lay.mm(seal_mm)
     pg.lines.append(lay.centred(content.extras.get("_signer_name", ""), "b", spt, rcx, sy,
                                 "signer_name"))
     pg.signature = (rcx - lay.mm(22), sign_top + lay.mm(3), rcx + lay.mm(22), sy - lay.mm(2))
-    d = lay.mm(38 if issuer.level == "city" else 35)
-    pg.seal = (rcx - lay.mm(18), sign_top + lay.mm(11), d)
+    d = lay.mm(seal_mm)
+    pg.seal = (rcx - lay.mm(18), sign_top + d // 2 - lay.mm(1), d)
     if content.receivers:
         ry = y
         lx = lay.left
@@ -1810,9 +1812,9 @@ def generate_corpus(
         path = write_document(doc, out_dir, name, fmt)
         paths.append(path)
         entry = {k: v for k, v in doc.truth.items() if k != "page_info"}
+        written = json.loads((out_dir / f"{name}.truth.json").read_text(encoding="utf-8"))
         entry.update(file=path.name, truth=f"{name}.truth.json", format=fmt,
-                     files=sorted(p.name for p in out_dir.glob(f"{name}[.-]*")
-                                  if not p.name.endswith(".truth.json")))
+                     files=written["files"])
         docs.append(entry)
     manifest = {"schema": SCHEMA, "seed": seed, "profile": profile, "count": count,
                 "formats": list(formats), "documents": docs}
