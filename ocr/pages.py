@@ -13,7 +13,8 @@ Decisions worth knowing:
   scan resolution (100..2400 dpi). Values below 100 dpi (72 and 96 are what screen software
   writes by default) or missing values fall back to `default_dpi`.
 - PDF pages are rasterized at the native resolution of their largest image (image pixels /
-  page inches), clamped to 150..600 dpi; pages without images use `default_dpi`.
+  page inches), clamped to 150..600 dpi; pages without images use `default_dpi`. They are
+  rendered in colour; a rendered page without any colour pixel is kept as gray (L).
 - Image modes: 1-bit stays 1-bit, gray stays L, colour becomes RGB (palette, CMYK, alpha and
   16-bit images are converted); the file's mode is kept in `Page.original_mode`.
 - JPEG EXIF orientation is applied, so pages are upright as the camera/scanner declared.
@@ -25,7 +26,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, ImageSequence, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,7 @@ def load_pages(
     if kind == "pdf":
         pages = _load_pdf(path, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi)
     else:
-        pages = _load_image(
-            path, kind, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi
-        )
+        pages = _load_image(path, kind, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi)
     if not pages:
         raise _err(path, "file has no pages", "tệp không có trang nào")
     return pages
@@ -117,9 +116,7 @@ def load_pages(
 
 def _check_size(path: Path, width: int, height: int, max_pixels: int, max_side: int, where=""):
     if width <= 0 or height <= 0:
-        raise _err(
-            path, f"invalid image size {width}x{height}{where}", "kích thước ảnh không hợp lệ"
-        )
+        raise _err(path, f"invalid image size {width}x{height}{where}", "kích thước ảnh không hợp lệ")
     if width > max_side or height > max_side or width * height > max_pixels:
         raise _err(
             path,
@@ -162,15 +159,26 @@ def _normalize_mode(img: Image.Image) -> Image.Image:
         if triples and all(t[0] == t[1] == t[2] for t in triples):
             return rgb.convert("L")
         return rgb
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        # 16-bit / 32-bit gray: scale to 8 bits
-        arr_img = img.convert("I") if mode != "F" else img
-        lo, hi = arr_img.getextrema()
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit gray scans: map 0..65535 onto 0..255 (no contrast stretching)
+        return img.convert("I").point(lambda v: v / 257).convert("L")
+    if mode == "F":
+        lo, hi = img.getextrema()
         if hi <= lo:
             return Image.new("L", img.size, 255)
         scale = 255.0 / (hi - lo)
-        return arr_img.point(lambda v: (v - lo) * scale).convert("L")
+        return img.point(lambda v: (v - lo) * scale).convert("L")
     return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV ...
+
+
+def _gray_if_neutral(img: Image.Image) -> Image.Image:
+    """pdftoppm always renders RGB: a page with no colour at all becomes L (smaller, faster)."""
+    if img.mode != "RGB":
+        return img
+    r, g, b = img.split()
+    if ImageChops.difference(r, g).getbbox() is None and ImageChops.difference(g, b).getbbox() is None:
+        return r
+    return img
 
 
 def _load_image(path, kind, *, max_pixels, max_side, default_dpi) -> list[Page]:
@@ -329,7 +337,7 @@ def _load_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[Page]:
                 "không hiển thị được đủ các trang của tệp PDF",
             )
         for offset, im in enumerate(images):
+            im = _gray_if_neutral(_normalize_mode(im))
             original_mode = im.mode
-            im = _normalize_mode(im)
             pages.append(Page(first + offset, im, dpi, path.name, original_mode, True))
     return pages

@@ -22,9 +22,7 @@ def font(size_px: int) -> ImageFont.FreeTypeFont:
     pytest.skip("no Vietnamese-capable TTF font installed")
 
 
-def render_lines(
-    lines: list[str], *, size=(1700, 420), mode: str = "RGB", font_px: int = 40
-) -> Image.Image:
+def render_lines(lines: list[str], *, size=(1700, 420), mode: str = "RGB", font_px: int = 40) -> Image.Image:
     """A white page with black text lines, in `mode`."""
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
@@ -40,12 +38,13 @@ def render_lines(
 
 @pytest.fixture(scope="session")
 def ocr_results():
-    """Two OCR'd pages (colour and bilevel) shared by the pdf tests: OCR is the slow part."""
+    """OCR'd pages (colour 300 dpi, bilevel 200 dpi, gray 300 dpi) shared by the tests."""
     from ocr.engine import recognize_pages
     from ocr.pages import Page
 
     pages = [
         Page(0, render_lines([PHRASE, "Trang số 1"]), 300, "fixture.png"),
         Page(1, render_lines([PHRASE, "Trang số 2"], mode="1"), 200, "fixture.png"),
+        Page(2, render_lines([PHRASE, "Trang số 3"], mode="L"), 300, "fixture.png"),
     ]
     return recognize_pages(pages, lang="vie", workers=2)

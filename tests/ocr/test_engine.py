@@ -26,14 +26,16 @@ def _page_size_pt(pdf: bytes) -> tuple[float, float]:
 
 
 def test_vietnamese_line_is_read_with_diacritics(ocr_results):
-    colour, bilevel = ocr_results
-    for r in (colour, bilevel):
+    colour, bilevel, gray = ocr_results
+    for r in (colour, bilevel, gray):
         assert PHRASE in r.text
         assert "Trang số" in r.text
         assert 0.6 < r.confidence <= 1.0
         assert r.pdf.startswith(b"%PDF-")
     assert "Trang số 1" in colour.text and "Trang số 2" in bilevel.text
+    assert "Trang số 3" in gray.text
     assert colour.image_format == "jpeg" and bilevel.image_format == "png"
+    assert gray.image_format == "jpeg"
 
 
 def test_words_have_boxes_in_page_pixels(ocr_results):
@@ -78,10 +80,7 @@ def test_missing_language_is_a_clear_error():
         recognize_pages([page], lang="vie+klingon")
 
 
-TSV_HEADER = (
-    "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\t"
-    "left\ttop\twidth\theight\tconf\ttext"
-)
+TSV_HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
 
 
 def test_parse_tsv_builds_lines_and_paragraphs():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ocr.pages import InputError, load_pages, sniff_kind
 from tests.ocr.conftest import render_lines
@@ -87,9 +87,7 @@ def test_multipage_tiff_keeps_modes_and_dpi(tmp_path):
         render_lines(["three"], size=(320, 200), mode="RGB"),
     ]
     path = tmp_path / "scan.tif"
-    frames[0].save(
-        path, save_all=True, append_images=frames[1:], dpi=(300, 300), compression="tiff_lzw"
-    )
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(300, 300), compression="tiff_lzw")
     pages = load_pages(path)
     assert [p.index for p in pages] == [0, 1, 2]
     assert [p.image.mode for p in pages] == ["1", "L", "RGB"]
@@ -107,8 +105,29 @@ def test_palette_and_alpha_images_are_normalized(tmp_path):
     assert q.original_mode == "P" and q.image.mode in ("L", "RGB")
 
 
+def test_16_bit_gray_and_cmyk_are_converted_without_stretching(tmp_path):
+    import numpy as np
+
+    ramp = np.linspace(0, 65535, 200 * 100).reshape(100, 200).astype(np.uint16)
+    sixteen = _save(Image.fromarray(ramp), tmp_path / "g16.png")
+    (p,) = load_pages(sixteen)
+    assert p.original_mode.startswith("I") and p.image.mode == "L"
+    assert p.image.getpixel((0, 0)) == 0 and p.image.getpixel((199, 99)) == 255
+    assert abs(p.image.getpixel((100, 50)) - 128) <= 2
+
+    flat = np.full((100, 200), 30000, dtype=np.uint16)  # mid-gray must stay mid-gray
+    (q,) = load_pages(_save(Image.fromarray(flat), tmp_path / "flat16.png"))
+    assert abs(q.image.getpixel((5, 5)) - 30000 // 257) <= 1
+
+    cmyk = _save(Image.new("CMYK", (60, 40), (0, 0, 0, 0)), tmp_path / "c.jpg", dpi=(300, 300))
+    (c,) = load_pages(cmyk)
+    assert (c.original_mode, c.image.mode, c.dpi) == ("CMYK", "RGB", 300)
+    assert c.image.getpixel((3, 3)) == (255, 255, 255)
+
+
 def test_two_page_pdf_rendered_at_native_image_resolution(tmp_path):
     a = render_lines(["một"], size=(800, 1000))
+    ImageDraw.Draw(a).ellipse((300, 500, 500, 700), outline=(200, 20, 20), width=6)  # red seal
     b = render_lines(["hai"], size=(800, 1000))
     path = tmp_path / "two.pdf"
     a.save(path, save_all=True, append_images=[b], resolution=200.0)
@@ -116,7 +135,13 @@ def test_two_page_pdf_rendered_at_native_image_resolution(tmp_path):
     assert [p.index for p in pages] == [0, 1]
     assert all(p.dpi == 200 for p in pages)
     assert all(abs(p.image.width - 800) <= 2 and abs(p.image.height - 1000) <= 2 for p in pages)
-    assert pages[0].image.mode == "RGB"
+    assert pages[0].image.mode == "RGB"  # colour kept
+    assert pages[1].image.mode == "L"  # a page with no colour pixel rendered as gray
+
+    gray = tmp_path / "gray.pdf"
+    render_lines(["ba"], size=(800, 1000), mode="L").save(gray, resolution=300.0)
+    (g,) = load_pages(gray)
+    assert g.dpi == 300 and g.image.mode == "L"
 
 
 def test_pdf_dpi_is_clamped_and_imageless_pages_use_default(tmp_path):
