@@ -37,9 +37,7 @@ def _merge(results: Sequence[PageResult]) -> pikepdf.Pdf:
             raise PdfAssemblyError(f"page {r.index + 1}: tesseract PDF is unreadable ({e})") from e
         sources.append(src)
         if len(src.pages) != 1:
-            raise PdfAssemblyError(
-                f"page {r.index + 1}: expected a one-page PDF, got {len(src.pages)} pages"
-            )
+            raise PdfAssemblyError(f"page {r.index + 1}: expected a one-page PDF, got {len(src.pages)} pages")
         out.pages.extend(src.pages)
     _dedupe_fonts(out)
     # pages are copied (foreign objects resolved) on extend; the sources can be closed now
@@ -128,9 +126,7 @@ def assemble_pdf(
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
     pdf = _merge(results)
-    _set_metadata(
-        pdf, title=title, author=author, subject=subject, keywords=keywords, created=created
-    )
+    _set_metadata(pdf, title=title, author=author, subject=subject, keywords=keywords, created=created)
     buf = io.BytesIO()
     if not pdfa:
         pdf.save(buf, deterministic_id=True, min_version="1.7", compress_streams=True)

@@ -97,6 +97,7 @@ def test_plain_pdf_without_pdfa(ocr_results):
         assert pdf.open_metadata().pdfa_status == ""
         assert len(pdf.pages) == len(ocr_results)
     assert PHRASE in pdf_text(data)
+    assert not pdfa_report(data).passed  # the validator does reject a non-PDF/A file
 
 
 def test_no_pages_is_an_error():
