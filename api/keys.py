@@ -125,7 +125,7 @@ def list_clients(session: Session) -> list[dict]:
 
 def authenticate(session: Session, key: str) -> ClientInfo | None:
     """The active client holding `key`, or None."""
-    parts = key.split("_")
+    parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) > 16:
         return None
     row = session.execute(
