@@ -151,8 +151,21 @@ class SeaweedS3:
 
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections hang, like a store that went away."""
-        if self.process is not None:
-            os.kill(self.process.pid, signal.SIGSTOP)
+        if self.process is None:
+            return
+        os.kill(self.process.pid, signal.SIGSTOP)
+        # SIGSTOP is asynchronous: wait until every thread has really stopped.
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            states = []
+            for stat in tasks.glob("*/stat"):
+                with contextlib.suppress(OSError):
+                    states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+            if states and all(state in "Tt" for state in states):
+                return
+            time.sleep(0.01)
+        raise SeaweedUnavailable(f"weed server {self.process.pid} did not stop on SIGSTOP")
 
     def resume(self) -> None:
         if self.process is not None:
