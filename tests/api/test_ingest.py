@@ -1,0 +1,61 @@
+"""Ingest over HTTP: the real pipeline runs (Tesseract), duplicates return the same id."""
+
+from __future__ import annotations
+
+import time
+
+from tests.pipeline.conftest import render_decision
+
+
+def _wait(http, catalog, doc_id: str, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = http.get(f"/v1/ingest/{doc_id}", headers=catalog.auth("station")).json()
+        if status["state"] in ("stored", "needs_review", "failed"):
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"document {doc_id} still {status['state']} after {timeout}s")
+
+
+def test_ingest_is_idempotent_and_runs_the_pipeline(catalog, tmp_path):
+    http = catalog.client()
+    scan = render_decision(tmp_path / f"scan-{catalog.kind}.png", dpi=200).read_bytes()
+    form = {"unit": "00004", "procedure": "1.001193", "dossier": f"H01.API.{catalog.kind}"}
+    first = http.post("/v1/ingest", data=form, files={"file": ("quyet-dinh.png", scan, "image/png")},
+                      headers=catalog.auth("station"))
+    assert first.status_code == 202, first.text
+    doc_id = first.json()["document_id"]
+    assert first.json()["duplicate"] is False
+    assert first.headers["location"] == first.json()["status_url"] == f"/v1/ingest/{doc_id}"
+
+    again = http.post("/v1/ingest", data=form, files={"file": ("other-name.png", scan)},
+                      headers=catalog.auth("station"))
+    assert again.status_code == 200 and again.json()["document_id"] == doc_id
+    assert again.json()["duplicate"] is True
+
+    status = _wait(http, catalog, doc_id)
+    assert status["state"] in ("stored", "needs_review"), status
+    if status["state"] == "stored":
+        result = http.get(status["result_url"], headers=catalog.auth("admin")).json()
+        assert result["dossier_code"] == form["dossier"]
+        assert result["signature"]["signed"] is True
+        pdf = http.get(f"{status['result_url']}/pdf", headers=catalog.auth("admin"))
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    # other clients' documents are invisible; unknown ids are 404
+    assert http.get("/v1/ingest/" + "f" * 32, headers=catalog.auth("station")).status_code == 404
+
+
+def test_ingest_refuses_bad_input(catalog):
+    http, auth = catalog.client(), catalog.auth("station")
+    junk = http.post("/v1/ingest", data={"unit": "00004"}, files={"file": ("x.png", b"not an image")},
+                     headers=auth)
+    assert junk.status_code == 415 and "x.png" in junk.json()["detail"]
+    elsewhere = http.post("/v1/ingest", data={"unit": "760"},
+                          files={"file": ("x.pdf", b"%PDF-1.4 x")}, headers=auth)
+    assert elsewhere.status_code == 403
+    unknown = http.post("/v1/ingest", data={"unit": "99999"},
+                        files={"file": ("x.pdf", b"%PDF-1.4 x")}, headers=auth)
+    assert unknown.status_code == 422 and "99999" in unknown.json()["detail"]
+    missing = http.post("/v1/ingest", data={"unit": "00004"}, headers=auth)
+    assert missing.status_code == 422
+    assert missing.headers["content-type"].startswith("application/problem+json")
