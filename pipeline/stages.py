@@ -136,6 +136,31 @@ def _ensure_procedure(session, code: str | None) -> None:
         session.flush()
 
 
+def seal_for(rt: Runtime, doc: Document):
+    """What the visible signature shows (Decree 30) and the QR code carries (Circular 01/2023).
+
+    The QR code needs the dossier and procedure codes; without a dossier code only the visible
+    signature text is drawn."""
+    from ocr.doctypes import load_doctypes
+    from signing.seal import SealInfo
+
+    doctype = load_doctypes().get(doc.document_type or "")
+    fields = doc.fields or {}
+    procedure = doc.procedure_code or (doctype.procedures[0] if doctype and doctype.procedures
+                                       else None)
+    name = doctype.name_vi if doctype else "Kết quả giải quyết thủ tục hành chính"
+    if fields.get("number"):
+        name = f"{name} số {fields['number']}"
+    return SealInfo(
+        agency_name=doc.unit.name.upper() if doc.unit.level == "commune" else doc.unit.name,
+        dossier_code=doc.dossier_code, procedure_code=procedure,
+        applicant_id=fields.get("subject_id"), document_name=name,
+        issuing_system=rt.settings.issuing_system, issued_at=fields.get("issued_on"),
+        verify_url=f"{rt.settings.public_url.rstrip('/')}/v1/results/{doc.id}/verification",
+        qr=bool(doc.dossier_code and procedure),
+    )
+
+
 def sign_stage(rt: Runtime, doc_id: str) -> None:
     with rt.session() as session:
         doc = session.get(Document, doc_id)
@@ -144,6 +169,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         pdf_key, unit_code, unit_name = doc.pdf_key, doc.unit.code, doc.unit.name
         prefix = object_prefix(doc)
         fields = dict(doc.fields or {})
+        seal = seal_for(rt, doc)
 
     signer = rt.signers.for_unit(unit_code, unit_name)
     pdf = rt.objects.get_bytes(pdf_key)
@@ -152,6 +178,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         reason="Bản sao điện tử từ bản chính",
         location=unit_name,
         signer_name=unit_name,
+        seal=seal,
     )
     signed_key, signed_sha = _store_verified(rt, prefix, "signed.pdf", signed, "application/pdf")
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     max_image_side: int = 30_000
     review_threshold: float = Field(default=0.6, description="below: needs_review, not signed")
     issuing_system: str = "sohoa"
+    public_url: str = Field(default="http://localhost:8000",
+                            description="where other systems reach the API (QR verify links)")
 
     @property
     def resolved_home(self) -> Path:
