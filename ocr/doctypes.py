@@ -126,6 +126,8 @@ class Vocabulary:
 
     agencies: list[str]
     number_codes: list[str]
+    surnames: list[str] = field(default_factory=list)
+    given_names: list[str] = field(default_factory=list)
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
@@ -141,7 +143,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     if not isinstance(table, dict):
         raise DocTypesError(f"{path}: [vocabulary] must be a table")
     lists = {}
-    for name in ("agencies", "number_codes"):
+    for name in ("agencies", "number_codes", "surnames", "given_names"):
         value = table.get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise DocTypesError(f"{path}: vocabulary.{name} must be a list of strings")

@@ -86,6 +86,7 @@ def clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join(c for c in text if unicodedata.category(c) != "Mn")
     text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
+    text = text.replace("\u00d0", "Đ").replace("\u00f0", "đ")  # Icelandic eth read for Đ
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'")
     text = text.replace("\u2019", "'").replace("\f", "\n").replace("\r", "\n")
     return text
@@ -343,6 +344,13 @@ def _agency_case(words: list[str]) -> tuple[str, float]:
     known = _agencies()
     if k in known:
         return known[k], 0.95
+    for n in range(len(words) - 1, 1, -1):  # known name followed by noise ("… DOANH SE")
+        kk = key(" ".join(words[:n]))
+        if kk in known and all(len(key(w)) <= 3 for w in words[n:]):
+            return known[kk], 0.8
+    squeezed = {kk.replace(" ", ""): canon for kk, canon in known.items()}
+    if k.replace(" ", "") in squeezed:  # "ĐẦUTƯ" read without its space
+        return squeezed[k.replace(" ", "")], 0.9
     best, score = None, 0.0
     for kk, canon in known.items():
         s = similarity(k, kk)
@@ -381,6 +389,24 @@ class IssuerFound:
     lines: tuple[str, ...] = ()
 
 
+def _caps_run(text: str) -> str:
+    """Leading words in capitals of a header line; '' when they are only noise.
+
+    The rule printed under the issuer reads as junk ("SE rõ tyrtioiet…", "TNG An Ôn ng")."""
+    words = text.split()
+    run = []
+    for w in words:
+        letters = [c for c in w if c.isalpha()]
+        if letters and not all(c.isupper() for c in letters):
+            break
+        run.append(w)
+    if len(run) == len(words):
+        return text
+    if len([w for w in run if any(c.isalpha() for c in w)]) < 2:
+        return ""
+    return " ".join(run)
+
+
 def header_block(lines: list[str], stop: int | None = None) -> list[str]:
     """The issuer column: capitals at the top, motto cut off, before the number/date/title."""
     stop = min(len(lines), stop if stop is not None else 14)
@@ -395,7 +421,7 @@ def header_block(lines: list[str], stop: int | None = None) -> list[str]:
             break
         if _DATE_WORDS.search(folded):
             left = left[: _DATE_WORDS.search(folded).start()]
-        left = left.strip(" -_|:;,.")
+        left = _caps_run(left.strip(" -_|:;,."))
         if not left or _SEPARATOR.match(left):
             continue
         if upper_ratio(left) < 0.7 or sum(c.isalpha() for c in left) < 2:
@@ -605,8 +631,46 @@ _HONORIFIC = re.compile(r"(?<![A-Za-zÀ-ỹĐđ])(?:Ông|Bà|ông|bà|ONG|BÀ|Ô
                         r"(?:\s*[/(]\s*(?:Bà|bà|BÀ)\s*\)?)?\s*:?\s+")
 
 
+@lru_cache(maxsize=1)
+def _name_syllables() -> tuple[dict[str, set[str]], dict[str, set[str]], frozenset[str]]:
+    voc = load_vocabulary()
+    sur: dict[str, set[str]] = {}
+    given: dict[str, set[str]] = {}
+    for table, names in ((sur, voc.surnames), (given, voc.given_names)):
+        for n in names:
+            table.setdefault(key(n), set()).add(n)
+    return sur, given, frozenset(voc.surnames) | frozenset(voc.given_names)
+
+
+def restore_name(words: list[str]) -> tuple[list[str], bool]:
+    """Put back diacritics OCR lost in a name when only one listed syllable fits."""
+    sur, given, listed = _name_syllables()
+    out, changed = [], False
+    for i, w in enumerate(words):
+        table = sur if i == 0 and len(words) > 1 else given
+        cands = table.get(key(w), set())
+        if w not in listed and len(cands) == 1:
+            w = next(iter(cands))
+            changed = True
+        out.append(w)
+    return out, changed
+
+
+
+
+def _unglue(w: str) -> str:
+    """'HUYỀNgiới' -> 'HUYỀN giới': capitals read glued to the next (lower-case) word."""
+    for i in range(2, len(w)):
+        if w[i].islower():
+            head = w[:i]
+            return f"{head} {w[i:]}" if len(head) >= 2 and head.isupper() else w
+    return w
+
+
 def _name_run(text: str) -> tuple[str | None, float]:
     """Leading run of capitalized words ("Nguyễn Văn An, sinh …" -> "Nguyễn Văn An")."""
+    text = re.sub(r"['\"`‘’“”|]", "", text)
+    text = " ".join(_unglue(w) for w in text.split())
     stop = _NAME_STOP.search(fold(text))
     if stop:
         text = text[: stop.start() + 1]
@@ -622,9 +686,9 @@ def _name_run(text: str) -> tuple[str | None, float]:
             break
     if not words:
         return None, 0.0
-    value = " ".join(_title_word(w) if w.isupper() else w for w in words)
+    words, restored = restore_name([_title_word(w) if w.isupper() else w for w in words])
     conf = 0.9 if 2 <= len(words) <= 5 else 0.4
-    return value, conf
+    return " ".join(words), conf - (0.1 if restored else 0.0)
 
 
 def _org_name(lines: list[str], i: int, rest: str) -> tuple[str | None, float]:
@@ -773,22 +837,27 @@ _SECTION = re.compile(
 _LABEL = re.compile(r"^[^:]{2,45}:")
 
 
+_JUNK_ENDS = " |_:;'\"`‘’“”~"
+
+
 def _summary_from(lines: list[str], i: int) -> str:
     """Join line i with its continuation lines (a summary wraps over up to 3 lines)."""
-    first = lines[i].strip()
+    first = lines[i].strip(_JUNK_ENDS)
     text = first
     caps = upper_ratio(first) > 0.8
     closed = (first.startswith("(") and first.endswith(")")) or bool(_LABEL.match(fold(first)))
     j = i + 1
     while not closed and j < len(lines) and lines[j] and j <= i + 2:
-        nxt = lines[j].strip()
+        nxt = lines[j].strip(_JUNK_ENDS + "-")
         f = fold(nxt).lower()
         if (_SECTION.match(f) or _LABEL.match(f) or (upper_ratio(nxt) > 0.8) != caps
                 or _DATE_WORDS.search(f) or split_motto(nxt)[1] or _SEPARATOR.match(nxt)):
             break
-        text += " " + nxt
+        text = text.rstrip(_JUNK_ENDS + "-") + " " + nxt
         j += 1
-    return re.sub(r"\s+", " ", text).strip(" ;")
+    text = re.sub(r"\s+", " ", text).strip(_JUNK_ENDS)
+    text = re.sub(r"^Quy[eể]n\s*s[oốỐO0]\s*:", "Quyển số:", text, flags=re.I)
+    return text.rstrip(".") if not text.endswith("./.") else text
 
 
 def extract_summary(lines: list[str], title_line: int = -1) -> Found:
