@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from fastapi import FastAPI
 
@@ -84,7 +85,8 @@ class AccessMiddleware:
         state = scope.get("state") or {}
         client = state.get("client")
         headers = dict(scope.get("headers") or ())
-        purpose = headers.get(b"x-purpose", b"").decode("utf-8", "replace")[:300] or None
+        # X-Purpose is free text; non-ASCII goes percent-encoded UTF-8 (HTTP headers are ASCII)
+        purpose = unquote(headers.get(b"x-purpose", b"").decode("latin-1"))[:300] or None
         remote = scope.get("client")
         self.api.state.audit.record({
             "at": _now(), "client_id": client.id if client else None,
@@ -125,8 +127,8 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
         description=(
             "Find digitized results of administrative procedures, fetch their signed PDFs, verify "
             "signatures, report progress and accept scans. Authenticate with `Authorization: "
-            "Bearer <key>`; send `X-Purpose` to say why you read personal data. Every /v1 "
-            "request is recorded. Errors are RFC 9457 problem+json."),
+            "Bearer <key>`; send `X-Purpose` (percent-encoded UTF-8) to say why you read "
+            "personal data. Every /v1 request is recorded. Errors are RFC 9457 problem+json."),
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
