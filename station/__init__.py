@@ -1,1 +1,6 @@
-"""placeholder"""
+"""The counter staff client: a local Vietnamese web page, a scanner session, and a spool on disk.
+
+`station.spool` keeps every scanned page on disk (fsync) before the page shows it;
+`station.delivery` sends submissions to the embedded pipeline or to a central server's ingest API
+with retries and an idempotency key; `station.app` is the FastAPI app behind `sohoa station`.
+"""

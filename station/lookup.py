@@ -1,0 +1,102 @@
+"""Dossier codes, procedure suggestions, and reading a receipt's QR code from the first page.
+
+The one-stop system prints a receipt (giấy tiếp nhận hồ sơ và hẹn trả kết quả) whose QR code
+carries the dossier code; results made under Circular 01/2023 carry the dossier and procedure
+codes in their QR too. The suggestion table is deliberately simple: a dossier code containing a
+procedure code suggests it; otherwise a keyword of the code (KS, KH, HKD …) does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+from PIL import Image
+
+PROCEDURES = {
+    "1.001193": "Đăng ký khai sinh",
+    "1.000894": "Đăng ký kết hôn",
+    "1.004873": "Cấp Giấy xác nhận tình trạng hôn nhân",
+    "1.001612": "Đăng ký thành lập hộ kinh doanh",
+    "1.009994": "Cấp giấy phép xây dựng",
+    "1.004227": "Cấp bản sao trích lục hộ tịch",
+}
+
+# keyword in the dossier code → procedure
+KEYWORDS = [
+    (r"(^|[-_.])KS([-_.]|\d|$)", "1.001193"),
+    (r"(^|[-_.])KH([-_.]|\d|$)", "1.000894"),
+    (r"(^|[-_.])(TTHN|XNHN)([-_.]|\d|$)", "1.004873"),
+    (r"(^|[-_.])HKD([-_.]|\d|$)", "1.001612"),
+    (r"(^|[-_.])(GPXD|XD)([-_.]|\d|$)", "1.009994"),
+]
+
+PROCEDURE_RE = re.compile(r"\b[1-3]\.\d{6}\b")
+DOSSIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{3,63}$")
+
+
+def valid_dossier(code: str) -> bool:
+    return bool(DOSSIER_RE.match(code or ""))
+
+
+def suggest_procedure(dossier: str) -> str | None:
+    if not dossier:
+        return None
+    found = PROCEDURE_RE.search(dossier)
+    if found:
+        return found.group(0)
+    upper = dossier.upper()
+    for pattern, code in KEYWORDS:
+        if re.search(pattern, upper):
+            return code
+    return None
+
+
+def parse_receipt_payload(text: str) -> dict:
+    """Dossier and procedure from a QR payload: JSON, a URL/query string, key=value lines, or a code."""
+    text = (text or "").strip()
+    out: dict[str, str] = {}
+    keys = {"dossier": ("dossier", "ma_ho_so", "mahoso", "hoso", "code", "dossier_code"),
+            "procedure": ("procedure", "ma_thu_tuc", "mathutuc", "thutuc", "procedure_code")}
+    pairs: dict[str, str] = {}
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict):
+            pairs = {str(k).lower(): str(v) for k, v in data.items()}
+    except ValueError:
+        query = urlparse(text).query if "://" in text else (text if "=" in text else "")
+        if query:
+            pairs = {k.lower(): v[0] for k, v in parse_qs(query.replace(";", "&").replace("\n", "&"))
+                     .items()}
+    for field, names in keys.items():
+        for name in names:
+            if pairs.get(name):
+                out[field] = pairs[name].strip()
+                break
+    if "dossier" not in out and not pairs and valid_dossier(text):
+        out["dossier"] = text
+    if "procedure" not in out:
+        found = PROCEDURE_RE.search(text)
+        if found and found.group(0) != out.get("dossier"):
+            out["procedure"] = found.group(0)
+    return out
+
+
+def read_qr(image: Image.Image) -> str | None:
+    """The text of a QR code on the page, if one can be read (OpenCV's QRCodeDetector)."""
+    import cv2
+
+    gray = np.asarray(image.convert("L"))
+    detector = cv2.QRCodeDetector()
+    for scale in (1.0, 0.5):
+        img = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale,
+                                                    interpolation=cv2.INTER_AREA)
+        try:
+            text, points, _ = detector.detectAndDecode(img)
+        except cv2.error:
+            continue
+        if text:
+            return text
+    return None
