@@ -290,6 +290,9 @@ def run_stage(stage: str, doc_id: str, *, rt: Runtime | None = None,
         raise
 
     kept = release(rt, doc_id, owner, success=True)
+    if not kept:
+        log.warning("lease lost while %s ran (another run took over)", stage,
+                    extra={**ids, "owner": owner})
     if attempt > 1 or not kept:
         sweep_orphans(rt, doc_id, stage)
     metrics.count(stage, "done")

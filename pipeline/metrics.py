@@ -1,4 +1,5 @@
-"""Pipeline metrics with prometheus-client: per-stage durations and outcome counts.
+"""Pipeline observability: Prometheus metrics (per-stage durations and outcome counts) and
+structured (JSON lines) logs carrying the document id.
 
     sohoa_stage_seconds{stage}            histogram of successful/failed stage run times
     sohoa_stage_runs_total{stage,outcome} outcome: done | skipped | retry | failed | busy
@@ -11,10 +12,14 @@ to dramatiq's own message counters.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 _lock = threading.Lock()
 _metrics: dict | None = None
@@ -81,3 +86,41 @@ def prometheus_middleware():
     from dramatiq.middleware.prometheus import Prometheus
 
     return Prometheus()
+
+
+# --- structured logs ------------------------------------------------------------------------
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ts, level, logger, pid, msg, then every `extra=` field."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: int | None = None) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("SOHOA_LOG_FORMAT", "json").lower() == "text":
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level or getattr(logging, os.environ.get("SOHOA_LOG_LEVEL", "INFO").upper(),
+                                   logging.INFO))
+    for noisy in ("pika", "urllib3", "PIL", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
