@@ -106,6 +106,19 @@ def _issue_date(fields: dict) -> date | None:
         return None
 
 
+def _consult_model(rt: Runtime, doc: Document) -> None:
+    """Rules first; the model trained on reviewed documents decides only where it is surer."""
+    from pipeline.doctype_model import predict
+
+    guess = predict(rt, doc.ocr_text or "")
+    if guess is None or guess[1] <= (doc.type_confidence or 0.0):
+        return
+    doc.field_confidence = {**(doc.field_confidence or {}), "model": guess[1]}
+    fields_limit = doc.confidence if (doc.confidence or 0) < (doc.type_confidence or 0) else 1.0
+    doc.document_type, doc.type_confidence = guess
+    doc.confidence = min(guess[1], fields_limit)
+
+
 def classify_stage(rt: Runtime, doc_id: str) -> None:
     from ocr.classify import classify_document
 
@@ -119,6 +132,7 @@ def classify_stage(rt: Runtime, doc_id: str) -> None:
         doc.fields = {k: v for k, v in found.fields.items()}
         doc.field_confidence = dict(found.field_confidence)
         doc.confidence = found.confidence
+        _consult_model(rt, doc)
         # A result stays under the unit that carried the code when it was issued.
         issued = _issue_date(doc.fields)
         if issued is not None:

@@ -5,5 +5,6 @@ import line here.
 """
 
 import api.models  # noqa: F401
+import pipeline.review  # noqa: F401
 import quotas.models  # noqa: F401
 from storage import catalog  # noqa: F401

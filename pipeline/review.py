@@ -1,0 +1,134 @@
+"""The review path: documents below the confidence thresholds wait, unsigned, for a person.
+
+A reviewer approves what was recognized or corrects the type and fields; either way a Review
+row keeps the before/after (training data for `sohoa model train`), the document goes back to
+`classified` and continues to signing (inline, or through the broker when one is configured).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipeline import states
+from pipeline.runtime import Runtime
+from storage.catalog import AuditEvent, Base, Document, utcnow
+from storage.units import UnknownUnit, find_unit
+
+FIELDS = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_document", "document_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    action: Mapped[str] = mapped_column(String(20))  # approve | correct
+    document_type: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+
+
+class ReviewError(ValueError):
+    pass
+
+
+def _validate(fields: dict, document_type: str) -> None:
+    from ocr.doctypes import load_doctypes
+
+    if document_type not in load_doctypes():
+        raise ReviewError(f"unknown document type {document_type!r}")
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise ReviewError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if fields.get("issued_on"):
+        try:
+            date.fromisoformat(fields["issued_on"])
+        except ValueError:
+            raise ReviewError(f"issued_on {fields['issued_on']!r} is not an ISO date") from None
+    subject_id = fields.get("subject_id")
+    if subject_id and not (subject_id.isdigit() and len(subject_id) in (9, 10, 12, 13)):
+        raise ReviewError(f"subject_id {subject_id!r} is not a personal ID or tax code")
+
+
+def pending(rt: Runtime, limit: int = 200) -> list[dict]:
+    with rt.session() as session:
+        docs = session.scalars(select(Document).where(Document.state == states.NEEDS_REVIEW)
+                               .order_by(Document.created_at).limit(limit)).all()
+        return [review_record(d, rt.settings.review_threshold) for d in docs]
+
+
+def review_record(doc: Document, threshold: float) -> dict:
+    confidence = doc.field_confidence or {}
+    return {
+        "document_id": doc.id, "file": doc.source_name, "state": doc.state,
+        "unit_code": doc.unit.code, "document_type": doc.document_type,
+        "type_confidence": doc.type_confidence, "confidence": doc.confidence,
+        "fields": doc.fields or {}, "field_confidence": confidence,
+        "low_confidence": sorted(k for k, v in confidence.items() if v < threshold),
+        "created_at": doc.created_at,
+    }
+
+
+def decide(rt: Runtime, doc_id: str, *, reviewer: str, document_type: str | None = None,
+           fields: dict | None = None) -> str:
+    """Approve (no changes) or correct a document under review; returns the action recorded."""
+    changes = {k: (v or None) for k, v in (fields or {}).items()}
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        if doc is None:
+            raise ReviewError(f"no document {doc_id}")
+        if doc.state != states.NEEDS_REVIEW:
+            raise ReviewError(f"document {doc_id} is {doc.state}, not waiting for review")
+        new_type = document_type or doc.document_type
+        _validate(changes, new_type)
+        before = {"document_type": doc.document_type, "fields": dict(doc.fields or {})}
+        after_fields = {**(doc.fields or {}), **changes}
+        action = "correct" if changes or new_type != doc.document_type else "approve"
+        doc.document_type, doc.fields = new_type, after_fields
+        confirmed = dict.fromkeys(after_fields, 1.0)
+        doc.field_confidence, doc.type_confidence, doc.confidence = confirmed, 1.0, 1.0
+        if changes.get("issued_on"):  # the result belongs to the unit of its issue date
+            with contextlib.suppress(UnknownUnit):
+                doc.unit = find_unit(session, doc.unit.code, date.fromisoformat(changes["issued_on"]))
+        states.check_transition(doc.state, states.CLASSIFIED)
+        doc.state = states.CLASSIFIED
+        session.add(Review(document_id=doc.id, reviewer=reviewer, action=action,
+                           document_type=new_type, before=before,
+                           after={"document_type": new_type, "fields": after_fields}))
+        session.add(AuditEvent(actor=reviewer, action=f"review.{action}", document_id=doc.id,
+                               detail={"changed": sorted(changes)}))
+    return action
+
+
+def continue_processing(rt: Runtime, doc_id: str) -> str:
+    """Sign and store a reviewed document: inline here, or through the configured broker."""
+    if rt.settings.broker_url == "inline":
+        from pipeline.inline import process_document
+
+        return process_document(rt, doc_id)
+    from pipeline.actors import enqueue_document
+    from pipeline.broker import get_broker
+
+    enqueue_document(rt, get_broker(rt.settings.broker_url), doc_id)
+    return "queued"
+
+
+def training_examples(rt: Runtime) -> list[tuple[str, str]]:
+    """(OCR text, confirmed type) for every document a person approved or corrected."""
+    with rt.session() as session:
+        rows = session.execute(
+            select(Document.ocr_text, Review.document_type)
+            .join(Review, Review.document_id == Document.id)
+            .order_by(Review.at)
+        ).all()
+    latest: dict[str, str] = {}
+    for text, doc_type in rows:
+        latest[text or ""] = doc_type
+    return [(text, doc_type) for text, doc_type in latest.items() if text]

@@ -1,0 +1,136 @@
+"""`sohoa review list|show|approve|correct` and `sohoa model train`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+review_app = typer.Typer(help="Documents waiting for a person (needs_review).",
+                         no_args_is_help=True)
+model_app = typer.Typer(help="The trainable document-type classifier.", no_args_is_help=True)
+
+
+def _rt():
+    from pipeline.runtime import get_runtime
+
+    return get_runtime()
+
+
+def _print(record: dict) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+
+@review_app.command("list")
+def review_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Documents waiting for review, oldest first."""
+    from pipeline.review import pending
+
+    rows = pending(_rt())
+    for row in rows:
+        if as_json:
+            _print(row)
+        else:
+            low = ", ".join(row["low_confidence"]) or "—"
+            typer.echo(f"{row['document_id']}  {row['file']}  {row['document_type']} "
+                       f"(confidence {row['confidence']:.2f}; check: {low})")
+    if not rows and not as_json:
+        typer.echo("nothing to review", err=True)
+
+
+@review_app.command("show")
+def review_show(document_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """What was recognized, with each field's confidence and the OCR text."""
+    from pipeline.review import review_record
+    from storage.catalog import Document
+
+    rt = _rt()
+    with rt.session() as session:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            typer.echo(f"no document {document_id}", err=True)
+            raise typer.Exit(2)
+        record = review_record(doc, rt.settings.review_threshold)
+        record["ocr_text"] = doc.ocr_text
+    if as_json:
+        _print(record)
+        return
+    typer.echo(f"{record['file']}  [{record['state']}]  type {record['document_type']} "
+               f"({record['type_confidence'] or 0:.2f})")
+    for name, value in record["fields"].items():
+        conf = record["field_confidence"].get(name)
+        mark = "  <-- check" if name in record["low_confidence"] else ""
+        typer.echo(f"  {name:>13}: {value}  ({conf if conf is not None else '—'}){mark}")
+    typer.echo("\n" + (record["ocr_text"] or "")[:3000])
+
+
+def _finish(rt, document_id: str, action: str) -> None:
+    from pipeline.review import continue_processing
+
+    state = continue_processing(rt, document_id)
+    typer.echo(f"{document_id}: {action}d, now {state}")
+    if state == "failed":
+        raise typer.Exit(1)
+
+
+@review_app.command("approve")
+def review_approve(document_id: str,
+                   reviewer: str = typer.Option("cli", "--reviewer", help="Who confirms.")) -> None:
+    """Confirm what was recognized; the document is then signed and stored."""
+    from pipeline.review import ReviewError, decide
+
+    rt = _rt()
+    try:
+        action = decide(rt, document_id, reviewer=reviewer)
+    except ReviewError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    _finish(rt, document_id, action)
+
+
+@review_app.command("correct")
+def review_correct(
+    document_id: str,
+    document_type: str | None = typer.Option(None, "--type", help="The right document type."),
+    field: list[str] = typer.Option([], "--field", help="NAME=VALUE, repeatable."),
+    reviewer: str = typer.Option("cli", "--reviewer"),
+) -> None:
+    """Correct the type and/or fields; the corrections become training data."""
+    from pipeline.review import ReviewError, decide
+
+    fields = {}
+    for item in field:
+        name, sep, value = item.partition("=")
+        if not sep:
+            typer.echo(f"--field {item!r}: expected NAME=VALUE", err=True)
+            raise typer.Exit(2)
+        fields[name.strip()] = value.strip()
+    rt = _rt()
+    try:
+        action = decide(rt, document_id, reviewer=reviewer, document_type=document_type,
+                        fields=fields)
+    except ReviewError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    _finish(rt, document_id, action)
+
+
+@model_app.command("train")
+def model_train() -> None:
+    """Train the document-type model on every reviewed (approved or corrected) document."""
+    from pipeline.doctype_model import TrainingError, train
+
+    try:
+        report = train(_rt())
+    except TrainingError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"trained on {report.examples} documents "
+               f"({', '.join(f'{k}: {v}' for k, v in sorted(report.classes.items()))}) "
+               f"→ {report.path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(review_app, name="review")
+    app.add_typer(model_app, name="model")
