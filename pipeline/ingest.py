@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,10 +114,11 @@ def quarantine(rt: Runtime, doc_id: str) -> None:
         if not key or key.startswith("quarantine/"):
             return
         target = f"quarantine/{doc.id}/{Path(key).name}"
-    with rt.objects.open(key) as stream:
-        data = stream.read()
-        stream.read()  # reach EOF so the checksum is verified
-    rt.objects.put_bytes(target, data)
+    with tempfile.TemporaryDirectory(prefix="sohoa-quarantine-") as tmp:
+        local = Path(tmp) / "original"
+        with rt.objects.open(key) as stream, open(local, "wb") as out:  # streamed, verified
+            shutil.copyfileobj(stream, out, CHUNK)
+        rt.objects.put_file(target, local)
     with rt.session() as session:
         session.get(Document, doc_id).original_key = target
     rt.objects.delete(key)
