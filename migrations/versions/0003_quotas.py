@@ -1,4 +1,5 @@
-"""quotas: baseline totals per unit and year, progress indexes on results and documents
+"""quotas: baseline totals per unit and year; per-result facts kept by triggers; index for
+stored documents without a result
 
 Revision ID: 0003_quotas
 Revises: 0001
@@ -11,6 +12,113 @@ revision = "0003_quotas"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+FIRST_STORED = ("(SELECT min(d.stored_at) FROM documents d "
+                "WHERE d.result_id = {rid} AND d.state = 'stored')")
+
+POSTGRES_UP = [
+    f"""
+CREATE FUNCTION quota_facts_from_results() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.id <> OLD.id) THEN
+    DELETE FROM quota_result_facts WHERE result_id = OLD.id;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  INSERT INTO quota_result_facts (result_id, unit_id, in_force, issued_on, valid_until,
+                                  digitized_at)
+  VALUES (NEW.id, NEW.unit_id, NEW.in_force, NEW.issued_on, NEW.valid_until,
+          {FIRST_STORED.format(rid="NEW.id")})
+  ON CONFLICT (result_id) DO UPDATE SET unit_id = EXCLUDED.unit_id,
+    in_force = EXCLUDED.in_force, issued_on = EXCLUDED.issued_on,
+    valid_until = EXCLUDED.valid_until, digitized_at = EXCLUDED.digitized_at;
+  RETURN NEW;
+END $$""",
+    """
+CREATE TRIGGER quota_facts_results AFTER INSERT OR DELETE
+  OR UPDATE OF id, unit_id, in_force, issued_on, valid_until ON results
+  FOR EACH ROW EXECUTE FUNCTION quota_facts_from_results()""",
+    f"""
+CREATE FUNCTION quota_facts_from_documents() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.result_id IS NOT NULL THEN
+    UPDATE quota_result_facts SET digitized_at = {FIRST_STORED.format(rid="OLD.result_id")}
+    WHERE result_id = OLD.result_id;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.result_id IS NOT NULL THEN
+    UPDATE quota_result_facts SET digitized_at = {FIRST_STORED.format(rid="NEW.result_id")}
+    WHERE result_id = NEW.result_id;
+  END IF;
+  RETURN NULL;
+END $$""",
+    """
+CREATE TRIGGER quota_facts_documents AFTER INSERT OR DELETE
+  OR UPDATE OF state, stored_at, result_id ON documents
+  FOR EACH ROW EXECUTE FUNCTION quota_facts_from_documents()""",
+]
+POSTGRES_DOWN = [
+    "DROP TRIGGER IF EXISTS quota_facts_documents ON documents",
+    "DROP TRIGGER IF EXISTS quota_facts_results ON results",
+    "DROP FUNCTION IF EXISTS quota_facts_from_documents()",
+    "DROP FUNCTION IF EXISTS quota_facts_from_results()",
+]
+
+_REFRESH = ("UPDATE quota_result_facts SET digitized_at = " + FIRST_STORED.format(rid="{ref}.result_id")
+            + " WHERE result_id = {ref}.result_id;")
+SQLITE_UP = [
+    f"""
+CREATE TRIGGER quota_facts_results_insert AFTER INSERT ON results BEGIN
+  INSERT OR REPLACE INTO quota_result_facts (result_id, unit_id, in_force, issued_on,
+                                             valid_until, digitized_at)
+  VALUES (NEW.id, NEW.unit_id, NEW.in_force, NEW.issued_on, NEW.valid_until,
+          {FIRST_STORED.format(rid="NEW.id")});
+END""",
+    f"""
+CREATE TRIGGER quota_facts_results_update AFTER UPDATE OF id, unit_id, in_force, issued_on,
+  valid_until ON results BEGIN
+  DELETE FROM quota_result_facts WHERE result_id = OLD.id;
+  INSERT OR REPLACE INTO quota_result_facts (result_id, unit_id, in_force, issued_on,
+                                             valid_until, digitized_at)
+  VALUES (NEW.id, NEW.unit_id, NEW.in_force, NEW.issued_on, NEW.valid_until,
+          {FIRST_STORED.format(rid="NEW.id")});
+END""",
+    """
+CREATE TRIGGER quota_facts_results_delete AFTER DELETE ON results BEGIN
+  DELETE FROM quota_result_facts WHERE result_id = OLD.id;
+END""",
+    f"""
+CREATE TRIGGER quota_facts_documents_insert AFTER INSERT ON documents
+  WHEN NEW.result_id IS NOT NULL BEGIN
+  {_REFRESH.format(ref="NEW")}
+END""",
+    f"""
+CREATE TRIGGER quota_facts_documents_update AFTER UPDATE OF state, stored_at, result_id
+  ON documents BEGIN
+  {_REFRESH.format(ref="OLD")}
+  {_REFRESH.format(ref="NEW")}
+END""",
+    f"""
+CREATE TRIGGER quota_facts_documents_delete AFTER DELETE ON documents
+  WHEN OLD.result_id IS NOT NULL BEGIN
+  {_REFRESH.format(ref="OLD")}
+END""",
+]
+SQLITE_DOWN = [
+    f"DROP TRIGGER IF EXISTS {name}" for name in (
+        "quota_facts_results_insert", "quota_facts_results_update", "quota_facts_results_delete",
+        "quota_facts_documents_insert", "quota_facts_documents_update",
+        "quota_facts_documents_delete")
+]
+
+BACKFILL = """
+INSERT INTO quota_result_facts (result_id, unit_id, in_force, issued_on, valid_until, digitized_at)
+SELECT r.id, r.unit_id, r.in_force, r.issued_on, r.valid_until, d.first_at
+FROM results r
+LEFT JOIN (SELECT result_id, min(stored_at) AS first_at FROM documents
+           WHERE state = 'stored' AND result_id IS NOT NULL GROUP BY result_id) d
+       ON d.result_id = r.id
+"""
 
 
 def upgrade() -> None:
@@ -27,14 +135,33 @@ def upgrade() -> None:
         sa.UniqueConstraint("unit_id", "year", name="uq_quota_baselines_unit_year"),
     )
     op.create_index("ix_quota_baselines_year", "quota_baselines", ["year"])
-    op.create_index("ix_quota_results_progress", "results",
-                    ["unit_id", "in_force", "issued_on", "valid_until"])
-    op.create_index("ix_quota_documents_stored", "documents",
-                    ["result_id", "stored_at", "unit_id", "state"])
+    op.create_table(
+        "quota_result_facts",
+        sa.Column("result_id", sa.String(length=32), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("in_force", sa.Boolean(), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=True),
+        sa.Column("valid_until", sa.Date(), nullable=True),
+        sa.Column("digitized_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("result_id"),
+    )
+    op.create_index("ix_quota_result_facts_progress", "quota_result_facts",
+                    ["unit_id", "in_force", "issued_on", "valid_until", "digitized_at"])
+    where = sa.text("state = 'stored' AND result_id IS NULL")
+    op.create_index("ix_quota_documents_unlinked", "documents", ["unit_id", "stored_at"],
+                    postgresql_where=where, sqlite_where=where)
+    op.execute(BACKFILL)
+    dialect = op.get_bind().dialect.name
+    for statement in POSTGRES_UP if dialect == "postgresql" else SQLITE_UP:
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_quota_documents_stored", table_name="documents")
-    op.drop_index("ix_quota_results_progress", table_name="results")
+    dialect = op.get_bind().dialect.name
+    for statement in POSTGRES_DOWN if dialect == "postgresql" else SQLITE_DOWN:
+        op.execute(statement)
+    op.drop_index("ix_quota_documents_unlinked", table_name="documents")
+    op.drop_index("ix_quota_result_facts_progress", table_name="quota_result_facts")
+    op.drop_table("quota_result_facts")
     op.drop_index("ix_quota_baselines_year", table_name="quota_baselines")
     op.drop_table("quota_baselines")
