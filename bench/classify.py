@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import DOC_TYPES, generate_document  # noqa: E402
 from ocr.classify import FIELD_NAMES, classify_document  # noqa: E402
+from ocr.doctypes import load_doctypes  # noqa: E402
 
 THRESHOLD = 0.6
 
@@ -97,6 +98,7 @@ def evaluate(docs: list[dict], threshold: float = THRESHOLD, errors: bool = Fals
     per_type = collections.defaultdict(lambda: [0, 0])
     per_field = collections.defaultdict(lambda: [0, 0])
     review = wrong_passed = 0
+    reasons: collections.Counter = collections.Counter()
     for d in docs:
         truth = d["truth"]
         r = classify_document(d["text"])
@@ -118,10 +120,21 @@ def evaluate(docs: list[dict], threshold: float = THRESHOLD, errors: bool = Fals
                   f"{truth['document_type']} {r.scores}")
         if r.confidence < threshold:
             review += 1
+            low = [f for f in r.missing] + [
+                f for f, c in r.field_confidence.items() if f not in r.missing and c < threshold
+                and f in required_fields(r.document_type)]
+            if r.type_confidence < threshold:
+                low.append("type")
+            for f in low:
+                reasons[f] += 1
         elif not all_ok:
             wrong_passed += 1
     return {"per_type": dict(per_type), "per_field": dict(per_field), "review": review,
-            "wrong_passed": wrong_passed, "count": len(docs)}
+            "wrong_passed": wrong_passed, "count": len(docs), "reasons": dict(reasons)}
+
+
+def required_fields(code: str) -> list[str]:
+    return load_doctypes()[code].required
 
 
 def _pct(ok: int, n: int) -> str:
@@ -142,6 +155,8 @@ def report(res: dict, threshold: float) -> None:
         print(f"  {f:30s} {_pct(*res['per_field'][f])}")
     n = res["count"]
     print(f"to review at confidence < {threshold}: {_pct(res['review'], n)}")
+    why = ", ".join(f"{k} {v}" for k, v in sorted(res["reasons"].items(), key=lambda kv: -kv[1]))
+    print(f"  low or missing: {why or '-'}")
     print(f"passed review but some field or the type wrong: {_pct(res['wrong_passed'], n)}")
 
 

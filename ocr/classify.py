@@ -146,10 +146,18 @@ def classify_document(text: str) -> Classification:
     else:
         pid = ex.extract_subject_id(lines)
     fields["subject_id"], conf["subject_id"] = pid.value, pid.confidence
-    summary = ex.extract_summary(lines, title_line if fields["title"] else -1)
+    summary = ex.extract_summary(lines, title_line if fields["title"] else -1,
+                                 dtype.summary_phrases)
     fields["summary"], conf["summary"] = summary.value, summary.confidence
     if best_code == "cong_van":
         fields["title"] = None
+    # words read badly once are repaired from how the document reads them elsewhere
+    words = ex.DocumentWords(lines)
+    if fields["summary"] and fields["summary"] not in dtype.summary_phrases:
+        fields["summary"] = words.repair_text(fields["summary"])
+    if fields["subject_name"] and dtype.subject == "person":
+        repaired = words.repair_name(fields["subject_name"])
+        fields["subject_name"] = " ".join(ex.restore_name(repaired.split())[0])
 
     required = dtype.required or ["number", "issued_on", "issuer"]
     missing = [f for f in required if not fields.get(f)]

@@ -34,6 +34,7 @@ class DocType:
     keywords: list[str] = field(default_factory=list)
     required: list[str] = field(default_factory=list)
     subject: str = "person"  # person | organisation: whose name/ID the result is about
+    summary_phrases: list[str] = field(default_factory=list)
 
 
 def _str_list(path: Path, code: str, table: dict, key: str) -> list[str]:
@@ -95,6 +96,7 @@ def _parse(path: Path, data: dict) -> dict[str, DocType]:
             keywords=_str_list(path, code, table, "keywords"),
             required=required,
             subject=subject,
+            summary_phrases=_str_list(path, code, table, "summary_phrases"),
         )
     if "khac" not in result:
         raise DocTypesError(f"{path}: the fallback type 'khac' must be listed")

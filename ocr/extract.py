@@ -87,6 +87,7 @@ def clean_text(text: str) -> str:
     text = "".join(c for c in text if unicodedata.category(c) != "Mn")
     text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
     text = text.replace("\u00d0", "Đ").replace("\u00f0", "đ")  # Icelandic eth read for Đ
+    text = text.replace("\u2044", "/").replace("\u2215", "/")  # fraction/division slash
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'")
     text = text.replace("\u2019", "'").replace("\f", "\n").replace("\r", "\n")
     return text
@@ -138,28 +139,101 @@ def _number_codes() -> dict[str, str]:
     return {key(c).replace(" ", "-"): c for c in load_vocabulary().number_codes}
 
 
+def _snap_code(part: str, doctype: DocType | None) -> tuple[str, bool]:
+    """A letter segment of a number -> its canonical code ("QD" -> "QĐ", "ĐĐKKH" -> "ĐKKH").
+
+    Returns (code, exact): exact is False when the segment was repaired fuzzily."""
+    codes = _number_codes()
+    k = key(part)
+    if doctype and doctype.abbreviation and k == key(doctype.abbreviation):
+        return doctype.abbreviation, True
+    if k in codes:
+        return codes[k], True
+    best, score = None, 0.0
+    pool = dict(codes)
+    if doctype and doctype.abbreviation:
+        pool[key(doctype.abbreviation)] = doctype.abbreviation
+    for kk, canon in pool.items():
+        if abs(len(kk) - len(k)) <= 1 and len(kk) >= 2:
+            sc = similarity(k, kk)
+            if sc > score:
+                best, score = canon, sc
+    if best and score >= 0.8:
+        return best, False
+    return part.upper(), True
+
+
+def _digits(part: str) -> str:
+    return part.translate(_DIGITISH)
+
+
+def _number_parts(rest: str) -> list[str]:
+    """Tokens of a document number at the start of `rest`: numeric/code parts and separators.
+
+    Stops before anything that is not part of the number: a place name after it on a merged
+    line ("1106/GPXD - Hà Nội"), a rule read as dashes ("350/XNTTHN —— Ngọc Lâm")."""
+    parts: list[str] = []
+    pos = 0
+    n = len(rest)
+    m = re.match(r"\s*([0-9]{1,6})(?=([A-ZĐ]{2,})(?![A-Za-z0-9]))", rest)
+    if m and key(m.group(2)) in _number_codes():  # "45BB-UBND": the slash was lost
+        parts = [m.group(1), "/"]
+    else:
+        m = re.match(
+            r"\s*([0-9OolI|]{1,7})(?![A-Za-z0-9])|\s*([0-9][0-9A-Z]{3,12})(?![A-Za-z0-9])", rest
+        )
+        if not m:
+            return []
+        parts = [m.group(1) or m.group(2)]
+    pos = m.end()
+    while pos < n:
+        sep = re.match(r"\s*([/\-])\s*", rest[pos:])
+        if parts[-1] in "/-":
+            sep = None
+            seg = re.match(r"[0-9A-ZĐa-zđ]+", rest[pos:])
+        else:
+            if not sep:
+                break
+            seg = re.match(r"[0-9A-ZĐa-zđ]+", rest[pos + sep.end():])
+        if sep and not seg:
+            break
+        start = pos + (sep.end() if sep else 0)
+        word = seg.group(0)
+        after = rest[start + len(word): start + len(word) + 1]
+        if after.isalpha() or not (word.isupper() or word.isdigit()):
+            break  # "H" of "Hà Nội" or a lower-case word: not a code
+        if sep:
+            parts.append(sep.group(1))
+        parts.append(word)
+        pos = start + len(word)
+    while parts and parts[-1] in "/-":
+        parts.pop()
+    return parts
+
+
 def normalize_number(raw: str, doctype: DocType | None = None) -> str:
     """'123 / QD - UBND' -> '123/QĐ-UBND'; digit slips fixed in numeric parts."""
-    s = re.sub(r"\s*([/\-])\s*", r"\1", raw.strip())
-    s = s.strip(".,;:")
-    parts = re.split(r"([/\-])", s)
-    codes = _number_codes()
-    out = []
+    return _normalize_parts(_number_parts(raw) or [raw.strip()], doctype)[0]
+
+
+def _normalize_parts(parts: list[str], doctype: DocType | None) -> tuple[str, bool]:
+    out, exact = [], True
     for part in parts:
-        if part in "/-" and part:
+        if part in ("/", "-"):
             out.append(part)
             continue
         digits = sum(c.isdigit() for c in part)
-        if digits and digits >= len(part) - 1 and len(part) >= 2 or part.isdigit():
-            part = part.translate(_DIGITISH)
+        if part.isdigit() or (digits and digits >= len(part) - 1 and len(part) >= 2):
+            fixed = _digits(part)
+            exact &= fixed == part
+            out.append(fixed)
+        elif digits and not part.isalpha():
+            out.append(part.upper())  # a code such as "01A8012345"
         else:
-            part = part.upper()
-            if doctype and doctype.abbreviation and key(part) == key(doctype.abbreviation):
-                part = doctype.abbreviation
-            elif key(part) in codes:
-                part = codes[key(part)]
-        out.append(part)
-    return "".join(out)
+            code, ok = _snap_code(part, doctype)
+            exact &= ok
+            out.append(code)
+    return "".join(out), exact
 
 
 def extract_number(lines: list[str], doctype: DocType | None = None) -> Found:
@@ -171,20 +245,22 @@ def extract_number(lines: list[str], doctype: DocType | None = None) -> Found:
             before = fold(line[max(0, m.start() - 8): m.start()]).lower()
             if "quyen" in before or "ma" in before.split()[-1:] or "dinh danh" in before:
                 continue
-            rest = line[m.end():]
-            rest = re.sub(r"\s*([/\-])\s*", r"\1", rest)
-            tok = re.match(r"[0-9OolI|][0-9A-Za-zĐđ/\-.]*", rest)
-            if not tok:
+            parts = _number_parts(line[m.end():])
+            if not parts:
                 continue
-            raw = tok.group(0).rstrip(".-/")
-            value = normalize_number(raw, doctype)
+            value, exact = _normalize_parts(parts, doctype)
             if not re.match(r"^[0-9]", value):
                 continue
-            conf = 0.9 if re.fullmatch(r"[0-9]+(/[0-9]{4})?(/[A-ZĐ0-9]+(-[A-ZĐa-z0-9]+)*)?", value) \
-                else 0.6
+            shape = re.fullmatch(r"[0-9]+(/[0-9]{4})?(/[A-ZĐ0-9]+(-[A-ZĐ0-9]+)*)?", value)
+            conf = 0.9 if shape else 0.6
+            if not exact:
+                conf -= 0.2
+            if doctype and doctype.abbreviation and doctype.code != "khac" and \
+                    doctype.abbreviation not in value.split("/")[-1].split("-"):
+                conf = min(conf, 0.7)  # a typed result should carry its abbreviation
             if len(value) < 2:
                 conf = min(conf, 0.5)
-            return Found(value, conf)
+            return Found(value, round(conf, 2))
     return Found.none()
 
 
@@ -279,7 +355,7 @@ def _tail_place(text: str) -> str:
 
 # --------------------------------------------------------------------------- issuer
 
-_UBND = ("UBND", "UY BAN NHAN DAN", "UY BAN ND", "UBNĐ")
+_UBND = ("UBND", "UY BAN NHAN DAN", "UY BAN ND", "UYBANNHANDAN", "UY BANNHANDAN", "UYBAN NHAN DAN")
 _KINDS = ("THANH PHO", "THI XA", "THI TRAN", "QUAN", "HUYEN", "PHUONG", "XA", "TINH")
 _AGENCY_STARTS = ("VAN PHONG", "CHI CUC", "TRUNG TAM", "CONG AN", "BO PHAN", "SO", "PHONG",
                   "CUC", "BAN")
@@ -624,7 +700,7 @@ _NOT_NAMES = frozenset((
 def _is_name_word(w: str) -> bool:
     """'Nguyễn' or 'NGUYỄN' (capitalized letters only), not 'đình' or 'Số1'."""
     return (w.isalpha() and w[0].isupper() and (w[1:].islower() or w.isupper() or len(w) == 1)
-            and len(w) <= 8)
+            and len(w) <= 16)
 
 
 _HONORIFIC = re.compile(r"(?<![A-Za-zÀ-ỹĐđ])(?:Ông|Bà|ông|bà|ONG|BÀ|ÔNG)"
@@ -642,10 +718,32 @@ def _name_syllables() -> tuple[dict[str, set[str]], dict[str, set[str]], frozens
     return sur, given, frozenset(voc.surnames) | frozenset(voc.given_names)
 
 
+def _split_glued_name(words: list[str]) -> list[str]:
+    """'Quangtuấn' -> 'Quang', 'Tuấn' when both halves are listed name syllables."""
+    sur, given, listed = _name_syllables()
+    out = []
+    for i, w in enumerate(words):
+        k = key(w)
+        table = sur if i == 0 else given
+        if len(k) >= 4 and k not in table and k not in given:
+            for cut in range(1, len(w)):
+                a, b = key(w[:cut]), key(w[cut:])
+                if (a in (sur if i == 0 else given) or a in given) and b in given:
+                    out += [_title_word(w[:cut]), _title_word(w[cut:])]
+                    break
+            else:
+                out.append(w)
+        else:
+            out.append(w)
+    return out
+
+
 def restore_name(words: list[str]) -> tuple[list[str], bool]:
     """Put back diacritics OCR lost in a name when only one listed syllable fits."""
     sur, given, listed = _name_syllables()
-    out, changed = [], False
+    split = _split_glued_name(words)
+    out, changed = [], split != words
+    words = split
     for i, w in enumerate(words):
         table = sur if i == 0 and len(words) > 1 else given
         cands = table.get(key(w), set())
@@ -691,17 +789,30 @@ def _name_run(text: str) -> tuple[str | None, float]:
     return " ".join(words), conf - (0.1 if restored else 0.0)
 
 
+_LEGAL_FORMS = ("CÔNG TY TNHH", "CÔNG TY CỔ PHẦN", "CÔNG TY HỢP DANH", "DOANH NGHIỆP TƯ NHÂN",
+                "CÔNG TY TRÁCH NHIỆM HỮU HẠN")
+
+
 def _org_name(lines: list[str], i: int, rest: str) -> tuple[str | None, float]:
     rest = re.split(r"\s{2,}", rest.strip(" :.-\t"))[0].strip(" .,;")
+    rest = re.sub(r"['\"`‘’“”|_~]", " ", rest)
+    rest = " ".join(rest.split())
+    for form in _LEGAL_FORMS:  # "CÔNG TY CỐ PHẦN" read for "CÔNG TY CỔ PHẦN"
+        n = len(form.split())
+        head = " ".join(rest.split()[:n])
+        if head != form and key(head) == key(form):
+            rest = form + rest[len(head):]
+            break
     if not rest and i + 1 < len(lines):
         i, rest = i + 1, lines[i + 1].strip()
     if len(rest) < 3:
         return None, 0.0
     # a name printed in capitals may wrap onto the next line
     nxt = lines[i + 1] if i + 1 < len(lines) else ""
+    nxt = " ".join(re.sub(r"['\"`‘’“”|_~]", " ", nxt).split())
     if upper_ratio(rest) > 0.9 and nxt and upper_ratio(nxt) > 0.9 and ":" not in nxt \
             and len(nxt.split()) <= 4 and not re.match(r"^\d", nxt):
-        rest = f"{rest} {nxt.strip()}"
+        rest = f"{rest} {nxt}"
     return rest, 0.9
 
 
@@ -840,9 +951,26 @@ _LABEL = re.compile(r"^[^:]{2,45}:")
 _JUNK_ENDS = " |_:;'\"`‘’“”~"
 
 
+def _plain_word(w: str) -> bool:
+    w = w.strip(",.;:()/%")
+    if not w:
+        return True
+    if w.isdigit():
+        return True
+    return w.isalpha() and (w.islower() or w.isupper() or (w[0].isupper() and w[1:].islower()))
+
+
+def junk_ratio(text: str) -> float:
+    """Share of words that do not look like words (OCR of seals, signatures, rules)."""
+    words = text.split()
+    if not words:
+        return 1.0
+    return sum(1 for w in words if not _plain_word(w)) / len(words)
+
+
 def _summary_from(lines: list[str], i: int) -> str:
     """Join line i with its continuation lines (a summary wraps over up to 3 lines)."""
-    first = lines[i].strip(_JUNK_ENDS)
+    first = re.sub(r"^(?:[^\w(]+|[a-z]\.\s)\s*", "", lines[i].strip(_JUNK_ENDS))
     text = first
     caps = upper_ratio(first) > 0.8
     closed = (first.startswith("(") and first.endswith(")")) or bool(_LABEL.match(fold(first)))
@@ -851,16 +979,32 @@ def _summary_from(lines: list[str], i: int) -> str:
         nxt = lines[j].strip(_JUNK_ENDS + "-")
         f = fold(nxt).lower()
         if (_SECTION.match(f) or _LABEL.match(f) or (upper_ratio(nxt) > 0.8) != caps
-                or _DATE_WORDS.search(f) or split_motto(nxt)[1] or _SEPARATOR.match(nxt)):
+                or _DATE_WORDS.search(f) or split_motto(nxt)[1] or _SEPARATOR.match(nxt)
+                or junk_ratio(nxt) > 0.2):
             break
         text = text.rstrip(_JUNK_ENDS + "-") + " " + nxt
         j += 1
+    text = " ".join(w for w in text.split() if re.search(r"[\w()/]", w))  # lone "¡", "_"
     text = re.sub(r"\s+", " ", text).strip(_JUNK_ENDS)
     text = re.sub(r"^Quy[eể]n\s*s[oốỐO0]\s*:", "Quyển số:", text, flags=re.I)
     return text.rstrip(".") if not text.endswith("./.") else text
 
 
-def extract_summary(lines: list[str], title_line: int = -1) -> Found:
+def snap_phrase(text: str, phrases: list[str] | tuple[str, ...]) -> tuple[str, bool]:
+    """A fixed sub-title of a form ("(Sử dụng cho nhà ở riêng lẻ)") read with slips."""
+    k = key(text)
+    best, score = None, 0.0
+    for p in phrases:
+        sc = similarity(k, key(p))
+        if sc > score:
+            best, score = p, sc
+    if best and score >= 0.85:
+        return best, True
+    return text, False
+
+
+def extract_summary(lines: list[str], title_line: int = -1,
+                    phrases: list[str] | tuple[str, ...] = ()) -> Found:
     """The summary: the line(s) right under the title ("Về việc …", "(Bản sao)", …), or for
     a letter without title the 'V/v …' line under its number."""
     if title_line >= 0:
@@ -868,17 +1012,103 @@ def extract_summary(lines: list[str], title_line: int = -1) -> Found:
         while i < len(lines) and i <= title_line + 3 and not lines[i]:
             i += 1
         if i < len(lines) and lines[i]:
-            line = lines[i].strip()
+            line = re.sub(r"^[-_.,:;'\"|\s]+(?=\()", "", lines[i].strip())
+            lines = [*lines[:i], line, *lines[i + 1:]]
             f = fold(line).lower()
-            if not (_SECTION.match(f) and not _SUMMARY.match(f)) and not _SEPARATOR.match(line):
+            if not (_SECTION.match(f) and not _SUMMARY.match(f)) and not _SEPARATOR.match(line) \
+                    and not re.match(r"^\W*\d", line):
                 text = _summary_from(lines, i)
                 if len(text) >= 3:
-                    return Found(text, 0.85)
+                    text, snapped = snap_phrase(text, phrases)
+                    conf = 0.9 if snapped else (0.85 if junk_ratio(text) == 0 else 0.5)
+                    return Found(text, conf)
     for i in range(min(len(lines), 40)):
         line = lines[i]
         if not _SUMMARY.match(fold(line)):
             continue
         text = _summary_from(lines, i)
         text = re.sub(r"^[VW]\s*[/|l1I]\s*[vV]\.?\s*:?\s*", "V/v ", text)
-        return Found(text, 0.85 if len(text) > 8 else 0.4)
+        conf = 0.85 if len(text) > 8 and junk_ratio(text[4:]) == 0 else 0.5
+        return Found(text, conf)
     return Found.none()
+
+
+# --------------------------------------------------------------------------- consensus
+
+_WORD = re.compile(r"[0-9A-Za-zÀ-ỹĐđ]+")
+
+
+def _case_like(form: str, model: str) -> str:
+    if model.isupper():
+        return form.upper()
+    if model[:1].isupper():
+        return form[:1].upper() + form[1:]
+    return form
+
+
+class DocumentWords:
+    """Word statistics of one document's OCR text, to repair a word read badly once from
+    the way the same words (same letters without diacritics, same neighbours) are read
+    elsewhere in the document."""
+
+    def __init__(self, lines: list[str]):
+        self.bigrams: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
+        self.lines = lines
+        for line in lines:
+            words = [w.lower() for w in _WORD.findall(line)]
+            for a, b in zip(words, words[1:], strict=False):
+                slot = self.bigrams.setdefault((key(a), key(b)), {})
+                slot[(a, b)] = slot.get((a, b), 0) + 1
+
+    def repair_text(self, text: str) -> str:
+        """Fix words of `text` (itself a line of the document) that the rest of the
+        document reads differently in the same context."""
+        words = _WORD.findall(text)
+        low = [w.lower() for w in words]
+        fixed = list(words)
+        for i, w in enumerate(low):
+            votes: dict[str, int] = {}
+            own = 0
+            for j, pos in ((i - 1, 1), (i + 1, 0)):
+                if not 0 <= j < len(low):
+                    continue
+                pair = (low[j], w) if pos == 1 else (w, low[j])
+                slot = self.bigrams.get((key(pair[0]), key(pair[1])), {})
+                for (a, b), n in slot.items():
+                    if (a, b)[1 - pos] != pair[1 - pos]:
+                        continue  # the neighbour must be read the same way
+                    form = (a, b)[pos]
+                    votes[form] = votes.get(form, 0) + n
+                own += 1  # this text's own occurrence of the pair
+            if not votes:
+                continue
+            votes[w] = votes.get(w, 0) - own
+            best = max(votes, key=lambda f: votes[f])
+            if best != w and votes[best] > max(0, votes.get(w, 0)):
+                fixed[i] = _case_like(best, words[i])
+        out, pos = [], 0
+        for m, new in zip(_WORD.finditer(text), fixed, strict=True):
+            out.append(text[pos: m.start()])
+            out.append(new)
+            pos = m.end()
+        out.append(text[pos:])
+        return "".join(out)
+
+    def repair_name(self, name: str) -> str:
+        """The spelling of a name that the document shows most often (case-insensitive)."""
+        words = name.split()
+        k = [key(w) for w in words]
+        counts: dict[tuple[str, ...], int] = {}
+        for line in self.lines:
+            toks = [w.lower() for w in _WORD.findall(line)]
+            for i in range(len(toks) - len(k) + 1):
+                cand = toks[i: i + len(k)]
+                if [key(t) for t in cand] == k:
+                    counts[tuple(cand)] = counts.get(tuple(cand), 0) + 1
+        if not counts:
+            return name
+        current = tuple(w.lower() for w in words)
+        best = max(counts, key=lambda c: counts[c])
+        if best != current and counts[best] > counts.get(current, 0):
+            return " ".join(_case_like(b, w) for b, w in zip(best, words, strict=True))
+        return name
