@@ -10,6 +10,14 @@ Layout under ``keys_dir`` (created with mode 0700)::
     units/<unit_code>.p12                        unit key + cert + intermediate (0600)
     units/<unit_code>.p12.pass                   random passphrase of that PKCS#12 (0600)
     tsa.pem, tsa.key.pem                         TEST time-stamping authority (on demand)
+    services.url                                 base URL of loopback OCSP/CRL/TSA (tests only)
+    issued/<serial hex>                          serials issued by the intermediate (for OCSP)
+    revoked/<serial hex>                         revoked serials: content = ISO revocation time
+
+Real dev use has no network services, so by default no certificate carries revocation URLs.
+Tests (and the benchmark) pass ``services_url`` to :func:`ensure_dev_pki`: the intermediate
+then names the root's CRL, and unit and TSA certificates name an OCSP responder and a CRL,
+all served on 127.0.0.1 by :mod:`signing.pki_services` — this is what PAdES B-LT embeds.
 
 The PKCS#12 files carry a passphrase so that the dev path exercises the same loading code as a
 real, passphrase-protected file; the passphrase sits beside it because this PKI protects nothing.
@@ -92,6 +100,30 @@ def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
+def _revocation_extensions(
+    builder: x509.CertificateBuilder, services_url: str | None, issuer: str
+) -> x509.CertificateBuilder:
+    """Add CRL distribution point (and OCSP for end entities) pointing at ``services_url``."""
+    if not services_url:
+        return builder
+    crl = x509.UniformResourceIdentifier(f"{services_url}/crl/{issuer}.crl")
+    builder = builder.add_extension(
+        x509.CRLDistributionPoints([x509.DistributionPoint([crl], None, None, None)]),
+        critical=False,
+    )
+    if issuer == "intermediate":
+        builder = builder.add_extension(
+            x509.AuthorityInformationAccess([
+                x509.AccessDescription(
+                    x509.oid.AuthorityInformationAccessOID.OCSP,
+                    x509.UniformResourceIdentifier(f"{services_url}/ocsp"),
+                )
+            ]),
+            critical=False,
+        )
+    return builder
+
+
 def _ca_cert(
     subject: x509.Name,
     key: rsa.RSAPrivateKey,
@@ -99,6 +131,7 @@ def _ca_cert(
     issuer_key: rsa.RSAPrivateKey,
     days: int,
     path_length: int,
+    services_url: str | None = None,
 ) -> x509.Certificate:
     now = _now()
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
@@ -125,6 +158,8 @@ def _ca_cert(
             critical=False,
         )
     )
+    if issuer != subject:
+        builder = _revocation_extensions(builder, services_url, "root")
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -185,6 +220,38 @@ class DevPKI:
     def units_dir(self) -> Path:
         return self.keys_dir / "units"
 
+    @property
+    def services_url(self) -> str | None:
+        """Base URL of the loopback OCSP/CRL/TSA services, or None (the default)."""
+        f = self.keys_dir / "services.url"
+        try:
+            return f.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _record_issued(self, cert: x509.Certificate) -> None:
+        d = self.keys_dir / "issued"
+        d.mkdir(exist_ok=True, mode=0o700)
+        _write_atomic(d / format(cert.serial_number, "x"), b"", mode=0o644)
+
+    def is_issued(self, serial: int) -> bool:
+        return (self.keys_dir / "issued" / format(serial, "x")).exists()
+
+    def revoke(self, cert: x509.Certificate, at: dt.datetime | None = None) -> None:
+        """Mark a TEST certificate revoked: the loopback OCSP responder and CRL report it."""
+        d = self.keys_dir / "revoked"
+        d.mkdir(exist_ok=True, mode=0o700)
+        when = (at or _now()).replace(microsecond=0)
+        _write_atomic(d / format(cert.serial_number, "x"), when.isoformat().encode(), mode=0o644)
+
+    def revoked(self) -> dict[int, dt.datetime]:
+        """Serial number -> revocation time of every revoked TEST certificate."""
+        d = self.keys_dir / "revoked"
+        if not d.is_dir():
+            return {}
+        return {int(f.name, 16): dt.datetime.fromisoformat(f.read_text().strip())
+                for f in d.iterdir() if not f.name.startswith(".")}
+
     def trust_roots(self) -> list[Path]:
         """PEM files of the trust anchors a validator needs (only the TEST root)."""
         return [self.root_cert_path]
@@ -230,8 +297,11 @@ class DevPKI:
                     x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                     critical=False,
                 )
-                .sign(ca_key, hashes.SHA256())
             )
+            cert = _revocation_extensions(cert, self.services_url, "intermediate").sign(
+                ca_key, hashes.SHA256()
+            )
+            self._record_issued(cert)
             _write_atomic(key_path, _key_pem(key))
             _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
         return cert_path, key_path
@@ -316,8 +386,11 @@ class DevPKI:
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                 critical=False,
             )
-            .sign(ca_key, hashes.SHA256())
         )
+        cert = _revocation_extensions(cert, self.services_url, "intermediate").sign(
+            ca_key, hashes.SHA256()
+        )
+        self._record_issued(cert)
         passphrase = secrets.token_urlsafe(24).encode()
         data = pkcs12.serialize_key_and_certificates(
             name=unit_code.encode(),
@@ -333,8 +406,12 @@ class DevPKI:
         return out
 
 
-def ensure_dev_pki(keys_dir: Path) -> DevPKI:
-    """Create (once) the TEST root and intermediate under ``keys_dir``; return a handle."""
+def ensure_dev_pki(keys_dir: Path, *, services_url: str | None = None) -> DevPKI:
+    """Create (once) the TEST root and intermediate under ``keys_dir``; return a handle.
+
+    ``services_url`` (tests only, e.g. ``http://127.0.0.1:PORT``): certificates of a NEW
+    PKI carry CRL/OCSP URLs under it; it cannot be added to an existing PKI.
+    """
     keys_dir = Path(keys_dir)
     try:
         keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -347,19 +424,27 @@ def ensure_dev_pki(keys_dir: Path) -> DevPKI:
         pki.intermediate_cert_path, keys_dir / "intermediate-ca.key.pem",
     ]
     if all(p.exists() for p in needed):
-        return pki
+        return _check_services(pki, services_url)
     with _locked(keys_dir):
         if all(p.exists() for p in needed):
-            return pki
+            return _check_services(pki, services_url)
+        if services_url:
+            _write_atomic(keys_dir / "services.url", services_url.rstrip("/").encode(), 0o644)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                (keys_dir / "services.url").unlink()
+        services_url = pki.services_url
         root_key = _new_key()
         root_name = _name(ROOT_CN)
         root = _ca_cert(root_name, root_key, root_name, root_key, days=10 * 365, path_length=1)
         inter_key = _new_key()
         inter = _ca_cert(
-            _name(INTERMEDIATE_CN), inter_key, root_name, root_key, days=8 * 365, path_length=0
+            _name(INTERMEDIATE_CN), inter_key, root_name, root_key, days=8 * 365, path_length=0,
+            services_url=services_url,
         )
         # any unit certificates from an older root would no longer chain: drop them
-        for old in [*(keys_dir / "units").glob("*.p12*"), *keys_dir.glob("tsa*.pem")]:
+        for old in [*(keys_dir / "units").glob("*.p12*"), *keys_dir.glob("tsa*.pem"),
+                    *keys_dir.glob("issued/*"), *keys_dir.glob("revoked/*")]:
             old.unlink()
         _write_atomic(keys_dir / "root-ca.key.pem", _key_pem(root_key))
         _write_atomic(keys_dir / "intermediate-ca.key.pem", _key_pem(inter_key))
@@ -368,4 +453,13 @@ def ensure_dev_pki(keys_dir: Path) -> DevPKI:
         # the root last: its presence marks a complete PKI
         _write_atomic(pki.root_cert_path, root.public_bytes(serialization.Encoding.PEM),
                       mode=0o644)
+    return pki
+
+
+def _check_services(pki: DevPKI, services_url: str | None) -> DevPKI:
+    if services_url and pki.services_url != services_url.rstrip("/"):
+        raise DevPKIError(
+            f"{pki.keys_dir}: this TEST PKI was made for services at {pki.services_url!r}, "
+            f"not {services_url!r}; use a fresh folder"
+        )
     return pki

@@ -126,7 +126,7 @@ def close_sessions() -> None:
         _SESSIONS.clear()
 
 
-def open_pkcs11_signer(spec: Pkcs11Spec, *, timestamper=None) -> UnitSigner:
+def open_pkcs11_signer(spec: Pkcs11Spec, *, timestamper=None, **options) -> UnitSigner:
     """A :class:`UnitSigner` whose key stays on the token; the session is reused."""
     from pkcs11 import PKCS11Error
     from pyhanko.sign.pkcs11 import PKCS11Signer
@@ -145,7 +145,7 @@ def open_pkcs11_signer(spec: Pkcs11Spec, *, timestamper=None) -> UnitSigner:
         raise SigningError(f"{source}: cannot load key/certificate: {exc}") from None
     if cert is None:
         raise SigningError(f"{source}: no certificate labelled {spec.cert or spec.key!r}")
-    return UnitSigner(signer, source=source, lock=sess.lock, timestamper=timestamper)
+    return UnitSigner(signer, source=source, lock=sess.lock, timestamper=timestamper, **options)
 
 
 def import_pkcs12_to_token(

@@ -14,16 +14,26 @@ Key specs understood by :class:`SignerProvider`:
 * ``pkcs12:/path/file.p12?pass_env=VAR`` (or ``pass_file=/path``; ``trust=/a.pem,/b.pem``
   names trust roots for verification) — one PKCS#12 for every unit;
 * ``pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=LABEL;key=LABEL;pin_env=VAR``
-  — see :mod:`signing.pkcs11` (phase 2).
+  — see :mod:`signing.pkcs11`;
+* ``map:/path/keys.toml`` — one key per issuing unit, see :mod:`signing.keymap`.
+
+PAdES levels (``level=``, from ``SOHOA_SIGNATURE_LEVEL``): ``B-B``; ``B-T`` adds an RFC 3161
+signature timestamp (``tsa=``, from ``SOHOA_TSA_URL``); ``B-LT`` also embeds the OCSP
+responses / CRLs of the signer's and the TSA's chains in the document security store (DSS);
+``B-LTA`` then adds a document timestamp. From B-LT up the signer's certificate is checked
+online (OCSP/CRL, hard-fail) before each signature: a revoked certificate is refused.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import io
 import logging
 import os
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +49,8 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, RevokedError, ValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.dev_pki import DevPKIError, ensure_dev_pki
@@ -49,6 +61,41 @@ log = logging.getLogger(__name__)
 
 class SigningError(Exception):
     """A document cannot be signed (bad key, unusable certificate, unreadable PDF)."""
+
+
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+def normalize_level(level: str | None) -> str:
+    """``"b-lt"`` -> ``"B-LT"``; raise :class:`SigningError` for an unknown PAdES level."""
+    value = (level or "B-B").strip().upper().replace("_", "-")
+    if not value.startswith("B-"):
+        value = "B-" + value.removeprefix("B")
+    if value not in LEVELS:
+        raise SigningError(
+            f"signature level {level!r} is not understood: use one of {', '.join(LEVELS)}"
+        )
+    return value
+
+
+def run_sync(coro_fn, *args, **kwargs):
+    """Run an async pyHanko call from sync code, in a worker thread if a loop is running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro_fn(*args, **kwargs))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
+        return ex.submit(lambda: asyncio.run(coro_fn(*args, **kwargs))).result()
+
+
+def online_validation_context(trust_roots: list, other_certs: list | None = None):
+    """A context that fetches OCSP/CRL over HTTP and fails when it cannot check a cert."""
+    from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+    return ValidationContext(
+        trust_roots=trust_roots, other_certs=other_certs or [], allow_fetching=True,
+        revocation_mode="hard-fail", fetcher_backend=RequestsFetcherBackend(10),
+    )
 
 
 class _KeptKeySigner(signers.SimpleSigner):
@@ -124,15 +171,35 @@ class UnitSigner:
         source: str,
         timestamper=None,
         lock: threading.Lock | None = None,
+        level: str | None = None,
+        trust_roots: list | None = None,
+        revocation_max_age: float = 60.0,
     ) -> None:
-        """``lock`` lets signers that share a device (one PKCS#11 session) serialise."""
+        """``lock`` lets signers that share a device (one PKCS#11 session) serialise.
+
+        ``level``: PAdES level (default B-T with a timestamper, else B-B); B-T and up need
+        ``timestamper``, B-LT and up ``trust_roots`` (asn1crypto certificates). Fetched
+        revocation information is reused for ``revocation_max_age`` seconds.
+        """
         if signer.signing_cert is None:
             raise SigningError(f"{source}: the signer has no certificate")
         check_signing_certificate(signer.signing_cert, source=source)
         self._signer = signer
         self._source = source
         self._timestamper = timestamper
-        self._level_meta: dict = {}
+        self.level = normalize_level(level or ("B-T" if timestamper is not None else "B-B"))
+        if self.level != "B-B" and timestamper is None:
+            raise SigningError(
+                f"{source}: PAdES {self.level} needs a time-stamping service (SOHOA_TSA_URL)"
+            )
+        self._trust_roots = list(trust_roots or [])
+        if self.level in ("B-LT", "B-LTA") and not self._trust_roots:
+            raise SigningError(
+                f"{source}: PAdES {self.level} needs trust roots to collect revocation data"
+            )
+        self._revocation_max_age = revocation_max_age
+        self._vc: ValidationContext | None = None
+        self._vc_at = 0.0
         self._lock = lock or threading.Lock()
         self._bytes_reserved = _estimate_bytes_reserved(
             signer, extra=12288 if timestamper is not None else 0
@@ -140,7 +207,7 @@ class UnitSigner:
 
     @classmethod
     def from_pkcs12(
-        cls, path: Path | str, passphrase: bytes | None = None, *, timestamper=None
+        cls, path: Path | str, passphrase: bytes | None = None, *, timestamper=None, **options
     ) -> UnitSigner:
         """Load a PKCS#12 file once; raise :class:`SigningError` naming the file on failure."""
         path = Path(path)
@@ -172,7 +239,7 @@ class UnitSigner:
         signer = _KeptKeySigner(
             signing_cert=asn1_cert, signing_key=kinfo, cert_registry=registry, pyca_key=key
         )
-        return cls(signer, source=str(path), timestamper=timestamper)
+        return cls(signer, source=str(path), timestamper=timestamper, **options)
 
     @property
     def certificate(self) -> asn1_x509.Certificate:
@@ -203,6 +270,13 @@ class UnitSigner:
         both inside the signed revision.
         """
         check_signing_certificate(self.certificate, source=self._source)
+        extra = self._meta_extra()
+        if self.level in ("B-LT", "B-LTA"):
+            vc = self._revocation_context()
+            extra.update(embed_validation_info=True, validation_context=vc,
+                         use_pades_lta=self.level == "B-LTA")
+            if self.level == "B-LTA":
+                extra["timestamp_field_name"] = "ArchiveTimestamp1"
         meta = signers.PdfSignatureMetadata(
             field_name=field_name,
             reason=reason,
@@ -210,7 +284,7 @@ class UnitSigner:
             name=signer_name,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
-            **self._meta_extra(),
+            **extra,
         )
         with self._lock:
             for _attempt in range(3):
@@ -238,6 +312,11 @@ class UnitSigner:
                 except (PdfError, ValueError) as exc:
                     if "larger than expected" not in str(exc):
                         raise SigningError(f"cannot sign the PDF: {exc}") from exc
+                except (ValidationError, PathBuildingError) as exc:
+                    raise SigningError(
+                        f"{self._source}: cannot collect revocation data for PAdES "
+                        f"{self.level}: {exc}"
+                    ) from exc
                     log.info("signature larger than %d reserved bytes; retrying",
                              self._bytes_reserved)
                     self._bytes_reserved *= 2
@@ -245,9 +324,43 @@ class UnitSigner:
                 return out.getvalue()
         raise SigningError("cannot sign the PDF: the signature never fit the reserved space")
 
+    def check_revocation(self) -> None:
+        """Raise :class:`SigningError` if the certificate is revoked or cannot be checked.
+
+        Uses OCSP/CRL over the network (hard-fail); only meaningful from B-LT up, where the
+        answers are also what gets embedded.
+        """
+        self._revocation_context(force=True)
+
+    def _revocation_context(self, force: bool = False) -> ValidationContext:
+        """A validation context that has just checked this signer's certificate online."""
+        now = time.monotonic()
+        if not force and self._vc is not None and now - self._vc_at < self._revocation_max_age:
+            return self._vc
+        vc = online_validation_context(self._trust_roots, list(self._signer.cert_registry))
+        cert = self.certificate
+        subject = cert.subject.human_friendly
+        validator = CertificateValidator(
+            cert, intermediate_certs=list(self._signer.cert_registry), validation_context=vc
+        )
+        try:
+            run_sync(validator.async_validate_usage, set())
+        except RevokedError as exc:
+            raise SigningError(
+                f"{self._source}: certificate '{subject}' is REVOKED ({exc}); "
+                "it must not sign documents"
+            ) from exc
+        except (ValidationError, PathBuildingError) as exc:
+            raise SigningError(
+                f"{self._source}: cannot confirm that certificate '{subject}' is valid and "
+                f"not revoked (PAdES {self.level} needs OCSP/CRL answers): {exc}"
+            ) from exc
+        self._vc, self._vc_at = vc, now
+        return vc
+
     def _meta_extra(self) -> dict:
-        """Extra PdfSignatureMetadata settings (PAdES level); overridden by level config."""
-        return dict(self._level_meta)
+        """Extra PdfSignatureMetadata settings; a hook for subclasses."""
+        return {}
 
 
 class _TimedPdfSigner(signers.PdfSigner):
@@ -312,18 +425,32 @@ def _parse_pkcs12_spec(spec: str) -> _Pkcs12Spec:
 
 
 class SignerProvider:
-    """Gives the :class:`UnitSigner` for a unit from a key spec; caches one signer per unit."""
+    """Gives the :class:`UnitSigner` for a unit from a key spec; caches one signer per key."""
 
-    def __init__(self, keys_spec: str, keys_dir: Path, *, tsa: str | None = None) -> None:
-        """``tsa``: None for PAdES B-B; ``"dev"`` for the TEST TSA of the dev PKI (B-T,
-        no network); an ``http(s)://`` URL of an RFC 3161 time-stamping service (B-T)."""
+    def __init__(
+        self,
+        keys_spec: str,
+        keys_dir: Path,
+        *,
+        tsa: str | None = None,
+        level: str | None = None,
+        revocation_max_age: float = 60.0,
+    ) -> None:
+        """``tsa``: None (no timestamps), ``"dev"`` for the in-process TEST TSA of the dev
+        PKI, or the ``http(s)://`` URL of an RFC 3161 time-stamping service.
+        ``level``: ``B-B``, ``B-T``, ``B-LT`` or ``B-LTA`` (default: B-T when ``tsa`` is
+        given, else B-B). From B-T up with the dev PKI and no ``tsa``, the TEST TSA is used
+        (its loopback service when the PKI has one)."""
         self.keys_spec = (keys_spec or "").strip()
         self.keys_dir = Path(keys_dir)
+        self.level = normalize_level(level or ("B-T" if tsa else "B-B"))
+        self._revocation_max_age = revocation_max_age
         self._lock = threading.Lock()
-        self._signers: dict[str, UnitSigner] = {}
-        self._shared: UnitSigner | None = None
+        self._signers: dict[str, UnitSigner] = {}  # dev PKI: per unit code
+        self._by_spec: dict[str, UnitSigner] = {}  # pkcs12/pkcs11: per key spec
         self._trust: list[Path] = []
         self._pki = None
+        self._map = None
         spec = self.keys_spec
         if spec == "dev":
             try:
@@ -331,21 +458,41 @@ class SignerProvider:
             except DevPKIError as exc:
                 raise SigningError(str(exc)) from exc
             self._trust = self._pki.trust_roots()
-        elif spec.startswith("pkcs12:"):
-            p = _parse_pkcs12_spec(spec)
-            self._pkcs12 = p
-            self._trust = p.trust
-        elif spec.startswith("pkcs11:"):
-            from signing.pkcs11 import parse_pkcs11_spec
+            if not tsa and self.level != "B-B":
+                services = self._pki.services_url
+                tsa = f"{services}/tsa" if services else "dev"
+        elif spec.startswith("map:"):
+            from signing.keymap import load_key_map
 
-            self._pkcs11 = parse_pkcs11_spec(spec)
-            self._trust = self._pkcs11.trust
+            self._map = load_key_map(spec[len("map:"):])
+            self._trust = list(self._map.trust)
+            for sub in self._map.specs():  # parse every spec now: errors show at start-up
+                for t in self._parse(sub):
+                    if t not in self._trust:
+                        self._trust.append(t)
+        elif spec.startswith(("pkcs12:", "pkcs11:")):
+            self._trust = self._parse(spec)
         else:
             raise SigningError(
                 f"signing key spec {spec!r} is not understood: use 'dev', "
-                "'pkcs12:/path/file.p12?pass_env=VAR' or 'pkcs11:module=...;token=...;key=...'"
+                "'pkcs12:/path/file.p12?pass_env=VAR', 'pkcs11:module=...;token=...;key=...' "
+                "or 'map:/path/keys.toml'"
             )
+        if self.level != "B-B" and not tsa:
+            raise SigningError(
+                f"PAdES {self.level} needs a time-stamping service: set SOHOA_TSA_URL"
+            )
+        self.tsa = tsa
         self._timestamper = self._make_timestamper(tsa)
+
+    @staticmethod
+    def _parse(spec: str) -> list[Path]:
+        """Check a pkcs12:/pkcs11: spec; return the trust roots it names."""
+        if spec.startswith("pkcs12:"):
+            return _parse_pkcs12_spec(spec).trust
+        from signing.pkcs11 import parse_pkcs11_spec
+
+        return parse_pkcs11_spec(spec).trust
 
     def _make_timestamper(self, tsa: str | None):
         if not tsa:
@@ -376,6 +523,43 @@ class SignerProvider:
         """True when signatures come from the generated TEST PKI (never for real documents)."""
         return self._pki is not None
 
+    @property
+    def timestamper(self):
+        """The pyHanko timestamper (None at B-B); also used to extend archival timestamps."""
+        return self._timestamper
+
+    def trust_root_certs(self) -> list:
+        """The trust roots as asn1crypto certificates."""
+        from pyhanko.keys import load_certs_from_pemder
+
+        certs = []
+        for p in self._trust:
+            try:
+                certs.extend(load_certs_from_pemder([str(p)]))
+            except (OSError, ValueError) as exc:
+                raise SigningError(f"{p}: cannot read the trust root: {exc}") from exc
+        return certs
+
+    def _options(self) -> dict:
+        roots = self.trust_root_certs() if self.level in ("B-LT", "B-LTA") else []
+        return {"timestamper": self._timestamper, "level": self.level, "trust_roots": roots,
+                "revocation_max_age": self._revocation_max_age}
+
+    def _open(self, spec: str) -> UnitSigner:
+        signer = self._by_spec.get(spec)
+        if signer is None:
+            if spec.startswith("pkcs12:"):
+                p = _parse_pkcs12_spec(spec)
+                signer = UnitSigner.from_pkcs12(p.path, p.passphrase, **self._options())
+            else:
+                from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_spec
+
+                signer = open_pkcs11_signer(parse_pkcs11_spec(spec), **self._options())
+            if signer.level in ("B-LT", "B-LTA"):
+                signer.check_revocation()  # refuse a revoked certificate before any document
+            self._by_spec[spec] = signer
+        return signer
+
     def for_unit(self, unit_code: str, unit_name: str) -> UnitSigner:
         """The signer for a unit, created on first use and reused afterwards."""
         with self._lock:
@@ -385,26 +569,17 @@ class SignerProvider:
                     try:
                         path = self._pki.unit_pkcs12(unit_code, unit_name)
                         signer = UnitSigner.from_pkcs12(
-                            path, self._pki.unit_passphrase(unit_code),
-                            timestamper=self._timestamper,
+                            path, self._pki.unit_passphrase(unit_code), **self._options()
                         )
                     except DevPKIError as exc:
                         raise SigningError(str(exc)) from exc
+                    if signer.level in ("B-LT", "B-LTA"):
+                        signer.check_revocation()
                     self._signers[unit_code] = signer
                 return signer
-            if self._shared is None:
-                if self.keys_spec.startswith("pkcs12:"):
-                    self._shared = UnitSigner.from_pkcs12(
-                        self._pkcs12.path, self._pkcs12.passphrase,
-                        timestamper=self._timestamper,
-                    )
-                else:
-                    from signing.pkcs11 import open_pkcs11_signer
-
-                    self._shared = open_pkcs11_signer(
-                        self._pkcs11, timestamper=self._timestamper
-                    )
-            return self._shared
+            if self._map is not None:
+                return self._open(self._map.spec_for(unit_code))
+            return self._open(self.keys_spec)
 
     def trust_roots(self) -> list[Path]:
         """PEM files of the roots that verify this provider's signatures."""
@@ -414,8 +589,8 @@ class SignerProvider:
         """Forget cached signers and close PKCS#11 sessions (call at shutdown)."""
         with self._lock:
             self._signers.clear()
-            self._shared = None
-        if self.keys_spec.startswith("pkcs11:"):
+            self._by_spec.clear()
+        if "pkcs11:" in self.keys_spec or self._map is not None:
             from signing.pkcs11 import close_sessions
 
             close_sessions()
