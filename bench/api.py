@@ -1,0 +1,258 @@
+"""Benchmark: the retrieval API over N results in PostgreSQL, served by uvicorn on loopback.
+
+Prints requests/s and p50/p99 latency for lookup by document number, metadata by id, a
+structured search, and PDF download; asserts nothing. Run:
+
+    .venv/bin/python -m bench.api [--results 1000000] [--seconds 10] [--concurrency 16]
+                                  [--workers 2] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+
+The corpus is bulk-loaded with COPY into a fresh database (`sohoa_bench_api`, kept between runs
+unless --fresh; a run with the same --results reuses it). The load generator is a minimal
+keep-alive HTTP/1.1 client on asyncio (httpx would spend the CPU the server needs: 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+DB_NAME = "sohoa_bench_api"
+
+
+def prepare_database(pg: str, fresh: bool) -> str:
+    import psycopg
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+        if exists and fresh:
+            conn.execute(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    return pg.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + DB_NAME
+
+
+def load_corpus(rt, n: int, pdf_key: str, pdf_sha: str) -> None:
+    """COPY n results and their stored documents, spread over Hà Nội's wards and 4 years."""
+    from sqlalchemy import select, text
+
+    from storage.catalog import AdminUnit
+
+    with rt.session() as session:
+        have = session.execute(text("SELECT count(*) FROM results")).scalar()
+        if have == n:
+            print(f"corpus: {n} results already loaded", file=sys.stderr)
+            return
+        if have:
+            session.execute(text("TRUNCATE documents, results CASCADE"))
+        units = list(session.scalars(select(AdminUnit.id).where(
+            AdminUnit.province_code == "01", AdminUnit.level == "commune",
+            AdminUnit.source == "legacy-63")))
+    from storage import db
+
+    pooled = db.get_engine(rt.database_url).raw_connection()
+    raw = pooled.driver_connection  # the psycopg connection, for COPY
+    rnd = random.Random(7)
+    types = ["quyet_dinh", "giay_phep", "giay_chung_nhan", "trich_luc"]
+    t0 = datetime(2021, 1, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    with raw.cursor() as cur:
+        with cur.copy("COPY results (id, dossier_code, procedure_code, unit_id, document_number,"
+                      " document_type, issued_on, in_force, issuer, subject_name, subject_id,"
+                      " created_at) FROM STDIN") as copy:
+            lines = []
+            for i in range(n):
+                rid = uuid.UUID(int=rnd.getrandbits(128)).hex
+                issued = date(2021, 1, 1) + timedelta(days=i * 1460 // n)
+                created = t0 + timedelta(seconds=i)
+                lines.append(f"{rid}\tH01.{i:08d}\t1.001193\t{rnd.choice(units)}\t{i}/QĐ-UBND\t"
+                             f"{types[i % 4]}\t{issued}\tt\tUBND\tNguyễn Văn {i}\t"
+                             f"{1000000000 + i:012d}\t{created.isoformat()}\n")
+                if len(lines) >= 20_000:
+                    copy.write("".join(lines).encode())
+                    lines.clear()
+            copy.write("".join(lines).encode())
+        cur.execute("SELECT id, unit_id, created_at FROM results")
+        rows = cur.fetchall()
+        with cur.copy("COPY documents (id, state, source_name, source_sha256, source_size,"
+                      " unit_id, procedure_code, result_id, signed_key, signed_sha256,"
+                      " document_type, ocr_text, page_count, created_at, updated_at, stored_at)"
+                      " FROM STDIN") as copy:
+            lines = []
+            for rid, unit_id, created in rows:
+                stamp = created.isoformat()
+                lines.append(f"{rid}\tstored\tscan.pdf\t{rid}{rid}\t1\t{unit_id}\t1.001193\t"
+                             f"{rid}\t{pdf_key}\t{pdf_sha}\tquyet_dinh\tQUYẾT ĐỊNH\t1\t"
+                             f"{stamp}\t{stamp}\t{stamp}\n")
+                if len(lines) >= 20_000:
+                    copy.write("".join(lines).encode())
+                    lines.clear()
+            copy.write("".join(lines).encode())
+        cur.execute("ANALYZE")
+    raw.commit()
+    pooled.close()
+    print(f"corpus: {n} results + documents loaded in {time.perf_counter() - started:.0f}s",
+          file=sys.stderr)
+
+
+# --- load generator --------------------------------------------------------------------------
+async def _request(reader, writer, raw: bytes) -> tuple[int, int]:
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status, length
+
+
+async def _worker(port, paths, key, until, latencies, errors):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    auth = f"Authorization: Bearer {key}\r\nX-Purpose: bench\r\n".encode()
+    while time.perf_counter() < until:
+        path = random.choice(paths)
+        raw = (f"GET {path} HTTP/1.1\r\nHost: bench\r\n".encode() + auth + b"\r\n")
+        start = time.perf_counter()
+        try:
+            status, _ = await _request(reader, writer, raw)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            errors.append("connection")
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            continue
+        latencies.append(time.perf_counter() - start)
+        if status >= 400:
+            errors.append(status)
+    writer.close()
+
+
+async def run_load(port, paths, key, seconds, concurrency) -> dict:
+    latencies: list[float] = []
+    errors: list = []
+    until = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(*(_worker(port, paths, key, until, latencies, errors)
+                           for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [0] * 99
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed,
+            "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "errors": len(errors)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_up(port: int, proc, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"uvicorn exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the API did not come up")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pdf-kb", type=int, default=300)
+    parser.add_argument("--pg", default=os.environ.get(
+        "SOHOA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--fresh", action="store_true", help="drop and reload the database")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import text
+
+    from api.keys import create_client
+    from pipeline.runtime import Runtime
+    from sohoa.settings import Settings
+
+    home = Path(tempfile.mkdtemp(prefix="sohoa-bench-api-"))
+    url = prepare_database(args.pg, args.fresh)
+    settings = Settings(home=home, database_url=url)
+    rt = Runtime(settings)
+    rt.database_url  # migrate + seed units  # noqa: B018
+    blob = random.Random(1).randbytes(args.pdf_kb * 1024)  # same bytes every run
+    pdf_key = "bench/signed.pdf"
+    rt.objects.put_bytes(pdf_key, blob, "application/pdf")
+    load_corpus(rt, args.results, pdf_key, hashlib.sha256(blob).hexdigest())
+    with rt.session() as session:
+        session.execute(text("DELETE FROM api_clients"))
+        key = create_client(session, f"bench-{uuid.uuid4().hex[:6]}", ["admin"], None)
+        sample = session.execute(text(
+            "SELECT id, document_number FROM results TABLESAMPLE SYSTEM (1) LIMIT 2000")).all()
+        if len(sample) < 100:
+            sample = session.execute(text(
+                "SELECT id, document_number FROM results ORDER BY random() LIMIT 2000")).all()
+    # every PDF row points at the same object path, under this run's home
+    with rt.session() as session:
+        session.execute(text("UPDATE documents SET signed_key = :k, signed_sha256 = :s "
+                             "WHERE signed_key IS DISTINCT FROM :k"),
+                        {"k": pdf_key, "s": hashlib.sha256(blob).hexdigest()})
+
+    port = _free_port()
+    env = {**os.environ, "SOHOA_HOME": str(home), "SOHOA_DATABASE_URL": url,
+           "SOHOA_STORAGE_URL": f"file://{home / 'objects'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+                             "--host", "127.0.0.1", "--port", str(port), "--workers",
+                             str(args.workers), "--log-level", "warning", "--no-access-log"],
+                            env=env, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        _wait_up(port, proc)
+        from urllib.parse import quote
+
+        districts = ["001", "002", "003", "004", "005", "006", "007", "008"]
+        scenarios = {
+            "lookup by number": [f"/v1/results?number={quote(n)}" for _, n in sample],
+            "metadata by id": [f"/v1/results/{i}" for i, _ in sample],
+            "search unit+dates": [
+                f"/v1/results?unit={d}&issued_from=2022-0{m}-01&issued_to=2022-0{m}-28&limit=20"
+                for d in districts for m in range(1, 10)],
+            f"PDF download ({args.pdf_kb} KB)": [f"/v1/results/{i}/pdf" for i, _ in sample],
+        }
+        print(f"{args.results} results in PostgreSQL; uvicorn x{args.workers}; "
+              f"{args.concurrency} connections; {args.seconds:.0f}s each")
+        print(f"{'scenario':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        for name, paths in scenarios.items():
+            asyncio.run(run_load(port, paths[:50], key, 1.5, args.concurrency))  # warm up
+            r = asyncio.run(run_load(port, paths, key, args.seconds, args.concurrency))
+            print(f"{name:<26}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                  f"{r['errors']:>8}", flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
