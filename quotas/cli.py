@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 baseline_app = typer.Typer(help="Still-valid result totals per unit and year (the denominator).",
                            no_args_is_help=True)
