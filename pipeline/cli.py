@@ -64,6 +64,11 @@ def run_workers(processes: int | None = None, threads: int = 1,
         _err("SOHOA_BROKER_URL is 'inline': there is no queue to work on (set "
              "redis://host:6379/0 or amqp://user:password@host:5672/vhost)")
         return 2
+    if os.environ.get("SOHOA_METRICS_PORT"):  # dramatiq's exposition server is a fork of
+        # this process: it reads its port from the environment when it starts
+        os.environ["dramatiq_prom_port"] = os.environ["SOHOA_METRICS_PORT"]  # noqa: SIM112
+        os.environ.setdefault("dramatiq_prom_host",
+                              os.environ.get("SOHOA_METRICS_HOST", "127.0.0.1"))
     argv = ["pipeline.worker", "--processes", str(processes or os.cpu_count() or 1),
             "--threads", str(threads), "--skip-logging", *(extra or [])]
     return main(make_argument_parser().parse_args(argv))

@@ -122,5 +122,5 @@ def setup_logging(level: int | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level or getattr(logging, os.environ.get("SOHOA_LOG_LEVEL", "INFO").upper(),
                                    logging.INFO))
-    for noisy in ("pika", "urllib3", "PIL", "alembic"):
+    for noisy in ("pika", "urllib3", "PIL", "alembic", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
