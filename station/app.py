@@ -55,6 +55,9 @@ class Station:
                                        "các trang đã quét vẫn được giữ. Bấm Quét tiếp nếu còn trang."}
 
     def start(self) -> None:
+        for batch in self.spool.in_state(sp.QUEUED):  # after a restart: try again at once
+            with self.spool.edit(batch["id"]) as b:
+                b["submission"]["next_attempt_at"] = 0
         self.deliverer.start()
 
     def stop(self) -> None:

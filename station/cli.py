@@ -37,7 +37,7 @@ def station(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8765, "--port"),
     spool_dir: Path | None = typer.Option(None, "--spool", help="Spool folder ($SOHOA_HOME/station)."),
-    profiles_file: Path | None = typer.Option(None, "--profiles", help="TOML file of scan profiles (profiles.NAME tables)."),
+    profiles_file: Path | None = typer.Option(None, "--profiles", help="TOML scan profiles file."),
     profile: str = typer.Option("mac-dinh", "--profile", help="Default scan profile."),
     recognize: bool = typer.Option(True, "--recognize/--no-recognize",
                                    help="Recognize type and fields before submitting."),

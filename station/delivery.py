@@ -251,6 +251,10 @@ class Deliverer:
             status = self.sink.status(batch)
         except DeliveryError as exc:
             log.info("station: status of %s unknown for now: %s", batch_id, exc)
+            if not exc.transient and not batch["submission"].get("error_vi"):
+                with self.spool.edit(batch_id) as b:
+                    b["submission"]["error_vi"] = ("Máy chủ đã nhận nhưng chưa tra được trạng thái "
+                                                   f"({exc}); trạm sẽ hỏi lại.")
             return
         if status["state"] == sp.PROCESSING:
             return
