@@ -80,8 +80,13 @@ class _Server(ThreadingHTTPServer):
 class PKIServices:
     """OCSP, CRL and TSA for a TEST PKI folder, served on 127.0.0.1 (random free port)."""
 
-    def __init__(self, keys_dir: Path | str) -> None:
+    def __init__(
+        self, keys_dir: Path | str, *, revinfo_validity: dt.timedelta = dt.timedelta(hours=12)
+    ) -> None:
+        """``revinfo_validity``: nextUpdate - thisUpdate of OCSP responses and CRLs (tests
+        shorten it to see how long-term validation copes with stale revocation data)."""
         self.keys_dir = Path(keys_dir)
+        self.revinfo_validity = revinfo_validity
         self.hits: dict[str, int] = {}
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.services = self
@@ -140,8 +145,8 @@ class PKIServices:
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(cert.subject)
-            .last_update(now - dt.timedelta(minutes=1))
-            .next_update(now + dt.timedelta(days=1))
+            .last_update(now)
+            .next_update(now + self.revinfo_validity)
             .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
@@ -175,8 +180,8 @@ class PKIServices:
             serial_number=serial,
             algorithm=req.hash_algorithm,
             cert_status=status,
-            this_update=now - dt.timedelta(minutes=1),
-            next_update=now + dt.timedelta(hours=12),
+            this_update=now,
+            next_update=now + self.revinfo_validity,
             revocation_time=rtime,
             revocation_reason=x509.ReasonFlags.key_compromise if rtime else None,
         ).responder_id(ocsp.OCSPResponderEncoding.HASH, ca_cert)

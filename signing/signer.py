@@ -82,7 +82,10 @@ def run_sync(coro_fn, *args, **kwargs):
     """Run an async pyHanko call from sync code, in a worker thread if a loop is running."""
     try:
         asyncio.get_running_loop()
+        running = True
     except RuntimeError:
+        running = False
+    if not running:
         return asyncio.run(coro_fn(*args, **kwargs))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
         return ex.submit(lambda: asyncio.run(coro_fn(*args, **kwargs))).result()

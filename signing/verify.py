@@ -6,6 +6,17 @@ a missing file, corrupt bytes or an unsigned PDF give ``valid=False`` with reada
 ``valid`` means: at least one signature, every signature cryptographically intact and made
 with a certificate that chains to a given trust root, and nothing but signature maintenance
 (DSS / document timestamps, as added for PAdES B-LT/B-LTA) appended after the last signature.
+
+Revocation: only what the file embeds is used (DSS OCSP responses / CRLs, PAdES B-LT and up);
+nothing is fetched, so a verification never needs the network. With embedded revocation data
+the signer's chain must be proven not revoked (hard-fail); without it, ``revocation`` is
+``"not_checked"``.
+
+Long-term validation: when the signer's certificate has expired since, a B-LT/B-LTA
+signature stays valid if its chain validates at the time proven by its signature timestamp,
+with the embedded revocation data, and the newest timestamp (document timestamp for B-LTA)
+is still trusted today. That is the classic PAdES-LTV reading; pyHanko's full ETSI EN 319
+102-1 past-validation algorithm is not used (it also needs POE bookkeeping we do not keep).
 """
 
 from __future__ import annotations
@@ -20,9 +31,16 @@ from pathlib import Path
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation import (
+    DocumentSecurityStore,
+    validate_pdf_signature,
+    validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+
+from signing.archive import inspect_reader
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +58,9 @@ class SignatureInfo:
     signer: str | None = None
     signing_time: str | None = None
     timestamp: str | None = None
+    tsa: str | None = None
+    revocation: str | None = None  # good | revoked | unknown | not_checked
+    validated_at: str | None = None  # "now", or the timestamp time used for an expired cert
     problems: list[str] = field(default_factory=list)
 
 
@@ -56,6 +77,10 @@ class VerificationReport:
     problems: list[str] = field(default_factory=list)
     signatures: list[SignatureInfo] = field(default_factory=list)
     timestamp: str | None = None  # RFC 3161 time of the main signature (PAdES B-T and up)
+    level: str | None = None  # PAdES level detected: B-B, B-T, B-LT, B-LTA
+    revocation: str | None = None  # of the main signer: good | revoked | unknown | not_checked
+    timestamps: list[dict] = field(default_factory=list)  # signature + document timestamps
+    archive_expires: str | None = None  # TSA certificate expiry of the newest timestamp
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,30 +117,68 @@ def _run_sync(fn, *args, **kwargs):
     """pyHanko's sync validators call asyncio.run(): go to a thread if a loop is running."""
     try:
         asyncio.get_running_loop()
+        running = True
     except RuntimeError:
+        running = False
+    if not running:  # called outside the except block: no chained tracebacks in logs
         return fn(*args, **kwargs)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
         return ex.submit(fn, *args, **kwargs).result()
 
 
-def _check_one(emb, vc: ValidationContext, index: int) -> SignatureInfo:
+class _Contexts:
+    """Validation contexts for one file: trust roots plus what its DSS embeds."""
+
+    def __init__(self, reader: PdfFileReader, roots: list) -> None:
+        self.roots = roots
+        try:
+            self.dss = DocumentSecurityStore.read_dss(reader)
+        except NoDSSFoundError:
+            self.dss = None
+        self.has_revinfo = bool(self.dss is not None and (self.dss.ocsps or self.dss.crls))
+
+    def make(self, *, hard: bool, moment=None) -> ValidationContext:
+        kwargs = dict(trust_roots=self.roots, allow_fetching=False,
+                      revocation_mode="hard-fail" if hard else "soft-fail")
+        if moment is not None:
+            kwargs.update(moment=moment, retroactive_revinfo=True)
+        if self.dss is not None:
+            return self.dss.as_validation_context(kwargs)
+        return ValidationContext(**kwargs)
+
+
+_EXPIRY_INDICS = {"OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "EXPIRED",
+                  "NO_POE"}
+
+
+def _validate(emb, ctx: _Contexts, is_ts: bool, *, hard: bool, moment=None):
+    vc = ctx.make(hard=hard, moment=moment)
+    if is_ts:
+        return _run_sync(validate_pdf_timestamp, emb, validation_context=vc)
+    return _run_sync(validate_pdf_signature, emb, signer_validation_context=vc,
+                     ts_validation_context=ctx.make(hard=False))
+
+
+def _check_one(emb, ctx: _Contexts, index: int) -> SignatureInfo:
     is_ts = emb.sig_object_type == "/DocTimeStamp"
     info = SignatureInfo(
         field_name=str(emb.field_name or f"#{index + 1}"),
         kind="timestamp" if is_ts else "signature",
     )
     label = f"signature {info.field_name}"
+    # Signatures are checked against embedded revocation data when the file has some
+    # (hard-fail); the newest document timestamp never has its own yet: soft-fail.
+    hard = ctx.has_revinfo and not is_ts
+    tsv = None
     try:
-        if is_ts:
-            status = _run_sync(validate_pdf_timestamp, emb, validation_context=vc)
-        else:
-            status = _run_sync(validate_pdf_signature, emb, signer_validation_context=vc)
+        status = _validate(emb, ctx, is_ts, hard=hard)
     except Exception as exc:  # pyHanko raises many kinds on malformed CMS; report, don't crash
         log.debug("validation of %s failed", label, exc_info=True)
         info.problems.append(f"{label}: cannot be validated: {exc}")
         return info
     info.intact = bool(status.intact and status.valid)
     info.trusted = bool(status.trusted)
+    info.validated_at = "now"
     info.coverage = status.coverage.name if status.coverage is not None else None
     level = status.modification_level
     info.modification_level = level.name if level is not None else None
@@ -126,21 +189,51 @@ def _check_one(emb, vc: ValidationContext, index: int) -> SignatureInfo:
     if is_ts:
         info.timestamp = _iso(getattr(status, "timestamp", None))
         info.signing_time = info.timestamp
+        info.tsa = info.signer
     else:
         info.signing_time = _iso(status.signer_reported_dt)
         tsv = status.timestamp_validity
         if tsv is not None:
             info.timestamp = _iso(tsv.timestamp)
+            try:
+                info.tsa = _cn(tsv.signing_cert)
+            except Exception:  # noqa: BLE001
+                info.tsa = None
             if not tsv.trusted:
                 info.problems.append(f"{label}: its timestamp token is not trusted")
+    indic = status.trust_problem_indic.name if status.trust_problem_indic else None
+    if (not is_ts and status.intact and status.valid and not status.trusted
+            and not status.revoked and indic in _EXPIRY_INDICS and ctx.has_revinfo
+            and tsv is not None and tsv.trusted):
+        # long-term validation: the chain at the time the signature timestamp proves
+        try:
+            past = _validate(emb, ctx, False, hard=True, moment=tsv.timestamp)
+        except Exception:  # noqa: BLE001 - keep the first verdict
+            log.debug("past validation of %s failed", label, exc_info=True)
+            past = None
+        if past is not None and past.trusted and past.intact and past.valid:
+            status, info.trusted = past, True
+            info.validated_at = _iso(tsv.timestamp)
+    if is_ts:
+        info.revocation = None
+    elif status.revoked:
+        info.revocation = "revoked"
+    elif not ctx.has_revinfo:
+        info.revocation = "not_checked"
+    else:
+        info.revocation = "good" if status.trusted else "unknown"
     if not status.intact:
         info.problems.append(f"{label}: the signed bytes were changed (digest mismatch)")
     elif not status.valid:
         info.problems.append(f"{label}: the cryptographic signature is invalid")
-    if status.intact and status.valid and not status.trusted:
+    if status.intact and status.valid and not info.trusted:
         why = status.trust_problem_indic.name if status.trust_problem_indic else "no path"
         if status.revoked:
             why = "certificate revoked"
+        elif indic in _EXPIRY_INDICS:
+            why = f"{why}: certificate expired and no long-term validation data covers it"
+        elif hard and info.revocation == "unknown":
+            why = f"{why}: the embedded revocation data does not cover it"
         info.problems.append(
             f"{label}: certificate '{info.signer}' is not trusted ({why})"
         )
@@ -173,8 +266,12 @@ def verify_pdf(data: bytes | Path | str, trust_roots: list[Path]) -> Verificatio
         report.problems.extend(root_problems)
         return report
 
-    vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
-    infos = [_check_one(emb, vc, i) for i, emb in enumerate(embedded)]
+    try:
+        ctx = _Contexts(reader, roots)
+        archive = inspect_reader(reader)
+    except Exception as exc:  # a broken DSS or token: report, never a traceback
+        return _fail(f"cannot read the signatures' long-term data: {exc}")
+    infos = [_check_one(emb, ctx, i) for i, emb in enumerate(embedded)]
     regular = [i for i in infos if i.kind == "signature"]
     problems = list(root_problems)
     for info in infos:
@@ -214,4 +311,9 @@ def verify_pdf(data: bytes | Path | str, trust_roots: list[Path]) -> Verificatio
         problems=problems,
         signatures=infos,
         timestamp=main.timestamp,
+        level=archive.level,
+        revocation=main.revocation,
+        timestamps=[asdict(t) for t in archive.timestamps],
+        archive_expires=archive.newest_timestamp.tsa_cert_expires
+        if archive.newest_timestamp else None,
     )
