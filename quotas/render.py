@@ -155,9 +155,10 @@ def write_chart(report: Report, path: Path, lagging: int = 15) -> None:
             left.hlines(r.target_percent, x - 0.45, x + 0.45, colors="#c62828", linewidth=2)
     left.plot([], [], color="#c62828", label="Chỉ tiêu")
     left.set_xticks(list(xs), labels)
-    left.set_ylim(0, 105)
+    left.set_ylim(0, 125)
+    left.set_yticks(range(0, 101, 20))
     left.set_title(f"Theo cấp — năm {report.year}")
-    left.legend(loc="upper left", fontsize=8)
+    left.legend(loc="upper center", fontsize=8, ncol=3)
     if units:
         names = [f"{u.unit_code} {u.unit_name}"[:32] for u in units][::-1]
         right.barh(names, [u.percent for u in units][::-1], color="#ef6c00", label="Đã số hóa %")
