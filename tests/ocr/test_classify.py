@@ -269,3 +269,47 @@ def test_ambiguous_titles_lower_type_confidence():
     both = classify_document(KET_HON.replace(
         "GIẤY CHỨNG NHẬN KẾT HÔN", "GIẤY CHỨNG NHẬN KẾT HÔN\nGIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN"))
     assert both.type_confidence < clear.type_confidence
+
+
+# --------------------------------------------------------------------------- real OCR
+
+OCR_CASES = [
+    (7001, "quyet_dinh"),
+    (7002, "dang_ky_ket_hon"),
+    (7003, "cong_van"),
+    (7004, "dang_ky_doanh_nghiep"),
+]
+
+
+def _ocr(job):
+    import pytesseract
+
+    from bench.corpus import generate_document
+
+    seed, doc_type = job
+    doc = generate_document(seed, doc_type=doc_type, dpi=200, noise=0.2, skew=0.8, pages=1)
+    text = "\f".join(pytesseract.image_to_string(p, lang="vie") for p in doc.pages)
+    return doc.truth, text
+
+
+@pytest.mark.slow
+def test_generated_scans_through_tesseract(monkeypatch):
+    """Synthetic scans OCR'd by tesseract: the type and the number come out right."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shutil.which("tesseract") is None:
+        pytest.skip("tesseract not installed")
+    from ocr.engine import available_languages
+
+    if "vie" not in available_languages():
+        pytest.skip("tesseract has no 'vie' model")
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "1")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_ocr, OCR_CASES))
+    for truth, text in results:
+        r = classify_document(text)
+        assert r.document_type == truth["document_type"], (truth["seed"], r.scores)
+        assert r.fields["number"] == truth["fields"]["number"]
+        assert r.fields["issued_on"] == truth["fields"]["issued_on"]
+        assert r.fields["issuer"] == truth["fields"]["issuer"]

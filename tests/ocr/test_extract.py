@@ -166,3 +166,83 @@ def test_split_motto():
     left, has = ex.split_motto("PHÒNG TƯ PHÁP Độc lập - Tự do - Hạnh phúc")
     assert (left, has) == ("PHÒNG TƯ PHÁP", True)
     assert ex.split_motto("QUYẾT ĐỊNH") == ("QUYẾT ĐỊNH", False)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected", "doc_type"),
+    [
+        ("Số: 1106/GPXD - Hà Nội, ngày 12 tháng 4 năm 2019", "1106/GPXD", "giay_phep_xay_dung"),
+        ("Số: 350/XNTTHN —— Ngọc Lâm, ngày 15 tháng 11 năm 2022", "350/XNTTHN",
+         "xac_nhan_tinh_trang_hon_nhan"),
+        ("_ Số: 45BB-UBND Phương Liệt, ngày 22 tháng 02 năm 2025", "45/BB-UBND", "khac"),
+        ("Số: 235/ĐĐKKH Kim Chung, ngày 20 tháng 3 năm 2024", "235/ĐKKH", "dang_ky_ket_hon"),
+        ("Số: 84/ÐKKH Kim Chung", "84/ĐKKH", "dang_ky_ket_hon"),  # Icelandic eth
+        ("Số: 28/QĐĐ-UBND Ba Đình", "28/QĐ-UBND", "quyet_dinh"),
+    ],
+)
+def test_number_repairs(line, expected, doc_type):
+    found = ex.extract_number(lines(line), load_doctypes()[doc_type])
+    assert found.value == expected
+
+
+def test_repaired_number_has_lower_confidence():
+    qd = load_doctypes()["quyet_dinh"]
+    clean = ex.extract_number(["Số: 28/QĐ-UBND"], qd)
+    fixed = ex.extract_number(["Số: 28/QĐĐ-UBND"], qd)
+    assert clean.confidence > fixed.confidence
+
+
+def test_header_rule_noise_is_dropped():
+    text = ("SỞ KẾ HOẠCH VÀ ĐẦU TƯ CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+            "THÀNH PHỐ HÀ NỘI Độc lập - Tự do - Hạnh phúc\n"
+            "PHÒNG ĐĂNG KÝ KINH DOANH SE rõ tyrtioietetttpfotrigiifsrtirtri\n"
+            "Số: 2228/ĐKDN Hà Nội, ngày 22 tháng 7 năm 2021")
+    assert ex.extract_issuer(lines(text)).value == (
+        "Phòng Đăng ký kinh doanh - Sở Kế hoạch và Đầu tư thành phố Hà Nội"
+    )
+    noisy = ("UBND THÀNH PHỐ HÀ NỘI CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+             "SỞ TƯ PHÁP Độc lập - Tự do - Hạnh phúc\nTNG An Ôn ng NHƯ TIEH JEEVA đón bHG\n"
+             "Số: 3473/STP-HCTP Hà Nội, ngày 14 tháng 11 năm 2021")
+    assert ex.extract_issuer(lines(noisy)).value == "Sở Tư pháp thành phố Hà Nội"
+    merged = "_ỦYBANNHÂNDÂN _ CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nXÃ HIỀN NINH Độc lập\nSố: 1/TLKS"
+    assert ex.extract_issuer(lines(merged)).value == "UBND xã Hiền Ninh"
+
+
+def test_summary_snaps_to_form_phrase_and_drops_junk():
+    gpxd = load_doctypes()["giay_phep_xay_dung"]
+    text = "GIẤY PHÉP XÂY DỰNG\n- (Sử dụng cho nhà ở riêng lở)\n1. Cấp cho: Bà Phạm Thu Nhung"
+    found = ex.extract_summary(lines(text), 0, gpxd.summary_phrases)
+    assert found.value == "(Sử dụng cho nhà ở riêng lẻ)"
+    text = "THÔNG BÁO\nKết quả giải quyết hồ sơ của bà Dương Thị Dung\nẾ iExc Shin. de"
+    assert ex.extract_summary(lines(text), 0).value == (
+        "Kết quả giải quyết hồ sơ của bà Dương Thị Dung"
+    )
+    assert ex.extract_summary(lines("V⁄v xác minh thông tin về nơi cư ¡ trú")).value == (
+        "V/v xác minh thông tin về nơi cư trú"
+    )
+
+
+def test_document_consensus_repairs_a_word_read_badly_once():
+    doc = lines("V/v cung cấp thông tỉn hộ tịch\n"
+                "đề nghị cung cấp thông tin hộ tịch của công dân\n"
+                "thông tin hộ tịch được cung cấp\nhỗ trợ và hỗ trợ thêm")
+    words = ex.DocumentWords(doc)
+    assert words.repair_text("V/v cung cấp thông tỉn hộ tịch") == "V/v cung cấp thông tin hộ tịch"
+    # a word read the same way elsewhere is left alone
+    assert words.repair_text("hỗ trợ và hỗ trợ thêm") == "hỗ trợ và hỗ trợ thêm"
+    names = ex.DocumentWords(lines("ông Đỉnh Mạnh Tuấn\nông Đinh Mạnh Tuấn\nĐINH MẠNH TUẤN"))
+    assert names.repair_name("Đỉnh Mạnh Tuấn") == "Đinh Mạnh Tuấn"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Họ, chữ đệm và tên: PHẠM QUANGTUẤN _ Giới tính: Nam", "Phạm Quang Tuấn"),
+        ("Họ, chữ đệm, tên: BÙI MẠNHAN", "Bùi Mạnh An"),
+        ("Họ, chữ đệm và tên: LÊ THANH HUYÊNđới tính: Nữ", "Lê Thanh Huyền"),
+        ("Họ, chữ đệm, tên: NGUYÊN TIẾN TRUNG", "Nguyễn Tiến Trung"),
+        ("1. Cấp cho: Bà Đăng 'Thị Thảo", "Đặng Thị Thảo"),
+    ],
+)
+def test_names_read_with_slips(text, name):
+    assert ex.extract_subject_name(lines(text)).value == name
