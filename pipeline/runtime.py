@@ -42,7 +42,8 @@ class Runtime:
     def signers(self):
         from signing.signer import SignerProvider
 
-        return SignerProvider(self.settings.signing_key, self.settings.keys_dir)
+        return SignerProvider(self.settings.signing_key, self.settings.keys_dir,
+                              level=self.settings.signature_level, tsa=self.settings.tsa_url)
 
 
 _runtime: Runtime | None = None

@@ -545,7 +545,8 @@ class SignerProvider:
 
     def _options(self) -> dict:
         roots = self.trust_root_certs() if self.level in ("B-LT", "B-LTA") else []
-        return {"timestamper": self._timestamper, "level": self.level, "trust_roots": roots,
+        ts = self._timestamper if self.level != "B-B" else None  # a TSA may serve refresh only
+        return {"timestamper": ts, "level": self.level, "trust_roots": roots,
                 "revocation_max_age": self._revocation_max_age}
 
     def _open(self, spec: str) -> UnitSigner:

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     storage_url: str | None = Field(default=None, description="file:///dir or s3://…; folder in home")
     broker_url: str = Field(default="inline", description="inline, redis://… or amqp://…")
     signing_key: str = Field(default="dev", description="'dev' for the TEST PKI, or a key spec")
+    signature_level: str = Field(default="B-B", description="PAdES level: B-B, B-T, B-LT, B-LTA")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 TSA URL (B-T and up); "
+                                "'dev' = TEST TSA")
     ocr_lang: str = "vie"
     ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
     max_image_pixels: int = 120_000_000
