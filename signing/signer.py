@@ -51,6 +51,7 @@ from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, RevokedError, ValidationError
+from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.dev_pki import DevPKIError, ensure_dev_pki
@@ -91,13 +92,18 @@ def run_sync(coro_fn, *args, **kwargs):
         return ex.submit(lambda: asyncio.run(coro_fn(*args, **kwargs))).result()
 
 
+# every certificate of the chain (signer, intermediates) must have an OCSP answer or a CRL:
+# "hard-fail" alone would accept a certificate that names no revocation service at all
+REQUIRE_REVOCATION = CertRevTrustPolicy(REQUIRE_REVINFO)
+
+
 def online_validation_context(trust_roots: list, other_certs: list | None = None):
     """A context that fetches OCSP/CRL over HTTP and fails when it cannot check a cert."""
     from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
     return ValidationContext(
         trust_roots=trust_roots, other_certs=other_certs or [], allow_fetching=True,
-        revocation_mode="hard-fail", fetcher_backend=RequestsFetcherBackend(10),
+        revinfo_policy=REQUIRE_REVOCATION, fetcher_backend=RequestsFetcherBackend(10),
     )
 
 

@@ -41,6 +41,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from signing.archive import inspect_reader
+from signing.signer import REQUIRE_REVOCATION
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,11 @@ class _Contexts:
         self.has_revinfo = bool(self.dss is not None and (self.dss.ocsps or self.dss.crls))
 
     def make(self, *, hard: bool, moment=None) -> ValidationContext:
-        kwargs = dict(trust_roots=self.roots, allow_fetching=False,
-                      revocation_mode="hard-fail" if hard else "soft-fail")
+        kwargs = dict(trust_roots=self.roots, allow_fetching=False)
+        if hard:
+            kwargs["revinfo_policy"] = REQUIRE_REVOCATION
+        else:
+            kwargs["revocation_mode"] = "soft-fail"
         if moment is not None:
             kwargs.update(moment=moment, retroactive_revinfo=True)
         if self.dss is not None:
