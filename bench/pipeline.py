@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,7 @@ def run_pipeline(pages: list[Path], warm: list[Path], processes: int, redis_url:
     rt.database_url  # noqa: B018 - migrate before the workers start
     broker = get_broker()
     log_path = workdir / f"worker-{processes}.log"
+    cpu_before = _children_cpu()
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "pipeline.worker", "--processes", str(processes),
@@ -135,6 +137,7 @@ def run_pipeline(pages: list[Path], warm: list[Path], processes: int, redis_url:
             worker.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, 9)
+        cpu = _children_cpu() - cpu_before  # the worker tree, Tesseract included
         with contextlib.suppress(Exception):
             broker.flush_all()
         reset_broker()
@@ -147,10 +150,16 @@ def run_pipeline(pages: list[Path], warm: list[Path], processes: int, redis_url:
                 stage_times.setdefault(entry["stage"], []).append(entry["seconds"])
     return {"processes": processes, "pages": len(pages), "seconds": elapsed,
             "submit_seconds": submitted, "pages_per_s": len(pages) / elapsed, "states": states,
+            "cpu_seconds": cpu, "warm_pages": len(warm),
             "stage_mean_s": {k: sum(v) / len(v) for k, v in stage_times.items()}}
 
 
-def raw_tesseract(pages: list[Path], processes: int, workdir: Path) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def raw_tesseract(pages: list[Path], processes: int, workdir: Path) -> tuple[float, float]:
     out = workdir / "raw"
     out.mkdir(exist_ok=True)
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
@@ -159,10 +168,10 @@ def raw_tesseract(pages: list[Path], processes: int, workdir: Path) -> float:
         subprocess.run(["tesseract", str(page), str(out / page.stem), "-l", "vie", "pdf", "tsv"],
                        check=True, capture_output=True, env=env)
 
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     with ThreadPoolExecutor(processes) as pool:
         list(pool.map(one, pages))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -191,16 +200,23 @@ def main() -> None:
                   flush=True)
         raw_pages = make_pages(workdir / "pages-raw", args.pages, args.dpi, "raw")
         raw = {p: raw_tesseract(raw_pages, p, workdir) for p in sorted(set(counts))}
-        for processes, seconds in raw.items():
+        for processes, (seconds, cpu) in raw.items():
             print(f"raw tesseract, {processes} process(es): {seconds:.1f}s = "
-                  f"{args.pages / seconds:.2f} pages/s", flush=True)
+                  f"{args.pages / seconds:.2f} pages/s; CPU {cpu / args.pages:.2f} s/page",
+                  flush=True)
         by = {r["processes"]: r for r in results}
         if 1 in by and 2 in by:
             print(f"scaling 2 vs 1 worker processes: {by[1]['seconds'] / by[2]['seconds']:.2f}x")
         for processes, result in by.items():
             if processes in raw:
-                print(f"pipeline overhead over raw tesseract at {processes} process(es): "
-                      f"{(result['seconds'] / raw[processes] - 1) * 100:+.1f}%")
+                seconds, cpu = raw[processes]
+                pages = result["pages"] + result["warm_pages"]
+                print(f"{processes} process(es): wall time over raw tesseract "
+                      f"{(result['seconds'] / seconds - 1) * 100:+.1f}%; CPU per page "
+                      f"{result['cpu_seconds'] / pages:.2f} s vs raw {cpu / args.pages:.2f} s "
+                      f"({(result['cpu_seconds'] / pages / (cpu / args.pages) - 1) * 100:+.1f}%,"
+                      " worker start-up and warm-up included)")
+        print(f"load average at the end: {os.getloadavg()}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
