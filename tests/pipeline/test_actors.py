@@ -243,3 +243,45 @@ def test_json_logs_carry_the_document_id():
     entry = json.loads(metrics.JsonFormatter().format(record))
     assert entry["msg"] == "ocr done in 1.23s"
     assert entry["document_id"] == "abc" and entry["stage"] == "ocr" and entry["level"] == "info"
+
+
+def _pg_url(name: str) -> str | None:
+    import subprocess
+
+    made = subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name],
+                          capture_output=True, text=True)
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}" if made.returncode == 0 else None
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_0005_upgrades_and_downgrades(tmp_path, engine):
+    import subprocess
+    import uuid
+
+    from sqlalchemy import inspect
+
+    from storage import db
+    from tests.conftest import service_unavailable
+
+    name = f"sohoa_test_m5_{uuid.uuid4().hex[:8]}"
+    url = f"sqlite:///{tmp_path / 'm5.sqlite3'}" if engine == "sqlite" else _pg_url(name)
+    if url is None:
+        service_unavailable("PostgreSQL not reachable on 127.0.0.1:5432 (createdb failed)")
+    try:
+        def columns():
+            db.get_engine.cache_clear()
+            db.get_sessionmaker.cache_clear()
+            return {c["name"] for c in inspect(db.get_engine(url)).get_columns("documents")}
+
+        db.upgrade(url)
+        assert {"lease_owner", "lease_until", "attempts"} <= columns()
+        db.downgrade(url, "0005_pipeline@-1")
+        assert "0005_pipeline" not in (db.current_revision(url) or "")
+        assert not {"lease_owner", "lease_until", "attempts"} & columns()
+        db.upgrade(url)
+        assert "0005_pipeline" in db.current_revision(url)
+    finally:
+        db.get_engine(url).dispose()
+        if engine == "postgresql":
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name],
+                           capture_output=True)
