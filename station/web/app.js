@@ -67,13 +67,14 @@ function setBatch(b) {
   $("#scan-btn").disabled = scanning || b.state !== "draft";
   $("#scan-btn").textContent = b.pages.length ? "Quét tiếp" : "Quét";
   $("#scan-state").textContent = scanning ? "Đang quét… " + b.pages.length + " trang" : "";
-  if (b.scan_error) showMessage(b.scan_error.vi + (b.pages.length ? ` Các trang đã quét (${b.pages.length}) vẫn được giữ.` : ""));
+  if (b.state !== "draft") showMessage(`Đã gửi hồ sơ ${b.dossier || b.id} (${b.pages.length} trang).`, "info");
+  else if (b.scan_error) showMessage(b.scan_error.vi + (b.pages.length ? ` Các trang đã quét (${b.pages.length}) vẫn được giữ.` : ""));
   else if (b.qr && b.qr.dossier) showMessage(`Đã đọc mã hồ sơ ${b.qr.dossier} từ mã QR trên trang 1.`, "info");
   else showMessage("");
   $("#submit-btn").disabled = scanning || !b.pages.length || b.state !== "draft";
   $("#submit-state").textContent = b.state !== "draft" ? "Đã gửi — trạng thái: " + stateVi(b.state) : "";
-  const busy = scanning || b.recognizing;
-  if (busy && !polling) polling = setInterval(refreshBatch, 300);
+  const busy = scanning || b.recognizing || b.state === "queued" || b.state === "processing";
+  if (busy && !polling) polling = setInterval(refreshBatch, scanning ? 300 : 1000);
   if (!busy && polling) { clearInterval(polling); polling = null; }
 }
 
@@ -182,7 +183,6 @@ async function submit() {
     const b = await api("POST", `/api/batches/${batch.id}/submit`, {
       document_type: $("#doctype").value || null, fields, dossier, procedure: $("#procedure").value });
     setBatch(b);
-    showMessage(`Đã gửi hồ sơ ${b.dossier || b.id} (${b.pages.length} trang).`, "info");
     localStorage.removeItem("sohoa-batch");
     refreshToday();
   } catch (e) { showMessage(e.message); $("#submit-btn").disabled = false; }

@@ -93,6 +93,14 @@ def browser(chromium_path):
 
 
 @pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1360, "height": 900}, locale="vi-VN")
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+@pytest.fixture
 def artifacts():
     from pathlib import Path
 
