@@ -13,8 +13,10 @@ in force in Y, digitized by the end of Y (or the as-of date) ÷ all such results
   as one result in force and digitized, under the document's unit, from its ``stored_at`` on.
 * The unit, and so the level, is the one ``results.unit_id`` points to: the unit version valid on
   the issue date. After the 2025 reorganisation those results stay under their old unit and
-  level; units valid only part of Y carry that ``period`` and a level whose units cover different
-  periods (2025: communes before and after 1 July) gets one row per period plus the whole year.
+  level, also in later years while they are in force (a 2026 report still has district rows for
+  results districts issued); units valid only part of Y carry that ``period`` (a dissolved unit:
+  its whole life) and a level whose units cover different periods (2025: communes before and
+  after 1 July) gets one row per period plus the whole year.
 * The denominator per unit and year is the larger of the registered count (above) and the
   imported baseline total (``quota_baselines``): both undercount (the catalog misses results
   never registered; the baseline is a count reported once), and the larger keeps percent ≤ 100.
@@ -27,8 +29,9 @@ in force in Y, digitized by the end of Y (or the as-of date) ÷ all such results
   ``no_target`` (the plan has none for that year and level), ``no_data`` (no results at all).
 
 Counting is done by GROUP BY over indexed columns — registered results through the narrow
-`quota_result_facts` table that triggers keep in step with results and documents — and Python
-only combines the per-unit aggregates (a few hundred rows).
+tables that triggers keep in step with results and documents (`quota_result_years` counters for
+whole years, `quota_result_facts` for the days of the as-of year) — and Python only combines the
+per-unit aggregates (a few hundred rows).
 """
 
 from __future__ import annotations
@@ -36,11 +39,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from pipeline import states
-from quotas.models import Baseline, ResultFact
+from quotas.models import Baseline, ResultFact, ResultYear
 from quotas.plans import Plan
 from storage.catalog import LEVELS, AdminUnit, Document
 
@@ -117,10 +120,10 @@ def resolve_as_of(year: int | None, as_of: date | None, today: date | None = Non
 
 
 def _units_query(province: str, year: int, level: str | None, unit: str | None):
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    query = select(AdminUnit.id).where(
-        AdminUnit.province_code == province, AdminUnit.valid_from <= end,
-        or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= start))
+    """Units of the province that existed by the end of `year`: a dissolved unit's results stay
+    reportable under it while they are in force."""
+    query = select(AdminUnit.id).where(AdminUnit.province_code == province,
+                                       AdminUnit.valid_from <= date(year, 12, 31))
     if level:
         query = query.where(AdminUnit.level == level)
     if unit:
@@ -132,22 +135,30 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
                    unit: str | None = None) -> dict:
     """The aggregate queries behind a report (exposed for EXPLAIN in bench/progress.py).
 
-    `registered` reads the trigger-maintained per-result facts (quotas/models.py) with one
-    index-only GROUP BY scan of ix_quota_result_facts_progress; `unlinked` counts stored documents
-    without a result (ix_quota_documents_unlinked); `baselines` the imported totals."""
+    Registered results come from the trigger-maintained tables (quotas/models.py):
+    `years` sums the per-unit yearly counters (results issued before the year, or in it for a
+    full-year report); for a report as of a day inside the year, `issued` reads this year's
+    facts by issue date and `digitized` the earlier results first stored this year, both through
+    (unit_id, date) indexes. `unlinked` counts stored documents without a result and `baselines`
+    the imported totals."""
     start = date(year, 1, 1)
     year_start, cutoff = day_end(start - timedelta(days=1)), day_end(as_of)
     unit_ids = _units_query(province, year, level, unit).scalar_subquery()
-    fact = ResultFact
-    return {
-        "registered": select(
-            fact.unit_id, func.count().label("registered"),
-            func.count().filter(fact.digitized_at < cutoff).label("digitized"),
-            func.count().filter(fact.digitized_at < year_start).label("digitized_before"))
-        .where(fact.unit_id.in_(unit_ids), fact.in_force.is_(True),
-               or_(fact.issued_on.is_(None), fact.issued_on <= as_of),
-               or_(fact.valid_until.is_(None), fact.valid_until >= start))
-        .group_by(fact.unit_id),
+    full_year = as_of == date(year, 12, 31)
+    y, f = ResultYear, ResultFact
+
+    def total(*where):
+        counted = func.sum(y.results).filter(*where) if where else func.sum(y.results)
+        return func.coalesce(counted, 0)
+
+    issued_before = y.issued_year <= year if full_year else y.issued_year < year
+    queries = {
+        "years": select(y.unit_id, total().label("registered"),
+                        total(y.digitized_year <= year if full_year else y.digitized_year < year)
+                        .label("digitized"),
+                        total(y.digitized_year < year).label("digitized_before"))
+        .where(y.unit_id.in_(unit_ids), issued_before, y.valid_year >= year)
+        .group_by(y.unit_id),
         "unlinked": select(Document.unit_id, func.count().label("registered"),
                            func.count().label("digitized"),
                            func.count().filter(Document.stored_at < year_start)
@@ -158,11 +169,27 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
         "baselines": select(Baseline.unit_id, Baseline.valid_results).where(
             Baseline.year == year, Baseline.unit_id.in_(unit_ids)),
     }
+    if not full_year:
+        valid = (f.in_force.is_(True), or_(f.valid_until.is_(None), f.valid_until >= start))
+        queries["issued"] = (
+            select(f.unit_id, func.count().label("registered"),
+                   func.count().filter(f.digitized_at < cutoff).label("digitized"),
+                   func.count().filter(f.digitized_at < year_start).label("digitized_before"))
+            .where(f.unit_id.in_(unit_ids), f.issued_on >= start, f.issued_on <= as_of, *valid)
+            .group_by(f.unit_id))
+        queries["digitized"] = (
+            select(f.unit_id, literal(0).label("registered"), func.count().label("digitized"),
+                   literal(0).label("digitized_before"))
+            .where(f.unit_id.in_(unit_ids), f.digitized_at >= year_start,
+                   f.digitized_at < cutoff, or_(f.issued_on.is_(None), f.issued_on < start),
+                   *valid)
+            .group_by(f.unit_id))
+    return queries
 
 
 def unit_figures(session: Session, province: str, year: int, as_of: date, *,
                  level: str | None = None, unit: str | None = None) -> dict[int, dict]:
-    """Per unit id: registered, digitized, digitized_in_year, baseline — GROUP BY queries."""
+    """Per unit id: registered, digitized, digitized_in_year, baseline — GROUP BY queries only."""
     queries = figure_queries(province, year, as_of, level=level, unit=unit)
     figures: dict[int, dict] = {}
 
@@ -170,15 +197,21 @@ def unit_figures(session: Session, province: str, year: int, as_of: date, *,
         return figures.setdefault(unit_id, {"registered": 0, "digitized": 0,
                                             "digitized_before": 0, "baseline": None})
 
-    for name in ("registered", "unlinked"):  # an unlinked stored document is a result too
+    # an unlinked stored document is a result too
+    for name in ("years", "issued", "digitized", "unlinked"):
+        if name not in queries:
+            continue
         for unit_id, count, digitized, before in session.execute(queries[name]):
             entry = slot(unit_id)
-            entry["registered"] += count
-            entry["digitized"] += digitized
-            entry["digitized_before"] += before
+            entry["registered"] += int(count)
+            entry["digitized"] += int(digitized)
+            entry["digitized_before"] += int(before)
     for unit_id, valid in session.execute(queries["baselines"]):
         slot(unit_id)["baseline"] = valid
-    for entry in figures.values():
+    for unit_id, entry in list(figures.items()):
+        if not (entry["registered"] or entry["baseline"] is not None):
+            del figures[unit_id]  # only emptied counters left: the unit has nothing this year
+            continue
         entry["digitized_in_year"] = entry["digitized"] - entry["digitized_before"]
     return figures
 
@@ -222,7 +255,12 @@ def _row(scope, code, name, level, year, period, registered, baseline, digitized
 
 
 def _period(unit: AdminUnit, year: int) -> str | None:
+    """The part of `year` the unit existed in (None: all of it); for a unit dissolved before the
+    year, its whole life (its results still in force are reported under it)."""
     start, end = date(year, 1, 1), date(year, 12, 31)
+    if not unit.valid_on(start) and not unit.valid_on(end) and not (
+            start <= unit.valid_from <= end):
+        return f"{unit.valid_from.isoformat()}/{unit.valid_to.isoformat()}"
     first = max(start, unit.valid_from)
     last = min(end, unit.valid_to) if unit.valid_to else end
     return None if (first, last) == (start, end) else f"{first.isoformat()}/{last.isoformat()}"
@@ -238,10 +276,12 @@ def build_report(session: Session, plan: Plan, *, year: int | None = None,
         raise ProgressError(f"unknown level {level!r} (expected one of {', '.join(LEVELS)})")
     year, as_of = resolve_as_of(year, as_of, today)
     figures = unit_figures(session, plan.province, year, as_of, level=level, unit=unit)
-    units = session.scalars(select(AdminUnit).where(
-        AdminUnit.id.in_(_units_query(plan.province, year, level, unit)))).all()
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    units = [u for u in session.scalars(select(AdminUnit).where(
+        AdminUnit.id.in_(_units_query(plan.province, year, level, unit))))
+        if u.id in figures or u.valid_to is None or u.valid_to >= start]
     if unit and not units:
-        raise ProgressError(f"no unit {unit!r} in province {plan.province} during {year}")
+        raise ProgressError(f"no unit {unit!r} in province {plan.province} by {end.isoformat()}")
 
     unit_rows: list[ProgressRow] = []
     for admin in units:

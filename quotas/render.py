@@ -37,10 +37,13 @@ def bar(percent: float, target: float | None, width: int = 20) -> str:
     return "".join(cells)
 
 
-def period_label(period: str | None) -> str:
+def period_label(period: str | None, year: int | None = None) -> str:
+    """"cả năm", "01/01–30/06", or for a unit dissolved before the year "đến 30/06/2025"."""
     if not period:
         return "cả năm"
     first, last = period.split("/")
+    if year is not None and int(first[:4]) < year and int(last[:4]) < year:
+        return f"đến {last[8:10]}/{last[5:7]}/{last[:4]}"
     return f"{first[8:10]}/{first[5:7]}–{last[8:10]}/{last[5:7]}"
 
 
@@ -64,7 +67,7 @@ def table(report: Report):
         style = STATUS_STYLE.get(row.status, "")
         name = f"[bold]{row.unit_name}[/bold]" if row.scope == "level" else row.unit_name
         t.add_row(LEVEL_VI.get(row.level, row.level), row.unit_code or "", name,
-                  period_label(row.period), f"{row.valid_results:,}", f"{row.digitized:,}",
+                  period_label(row.period, report.year), f"{row.valid_results:,}", f"{row.digitized:,}",
                   f"[{style}]{bar(row.percent, row.target_percent)}[/{style}]",
                   f"{row.percent:.2f}", _num(row.target_percent), f"{row.forecast_percent:.2f}",
                   f"[{style}]{STATUS_VI.get(row.status, row.status)}[/{style}]")
@@ -104,7 +107,7 @@ def write_xlsx(report: Report, path: Path, ratios: list[RatioRow] | None = None)
              "met": PatternFill("solid", fgColor="C6EFCE")}
     for row in report.rows:
         sheet.append([LEVEL_VI.get(row.level, row.level), row.unit_code or "", row.unit_name,
-                      period_label(row.period), row.valid_results, row.digitized, row.percent,
+                      period_label(row.period, report.year), row.valid_results, row.digitized, row.percent,
                       row.target_percent, row.gap, row.forecast_percent,
                       STATUS_VI.get(row.status, row.status)])
         if row.scope == "level":
@@ -144,7 +147,7 @@ def write_chart(report: Report, path: Path, lagging: int = 15) -> None:
     units = [u for u in units if (u.gap or 0) > 0] or units
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5),
                                       gridspec_kw={"width_ratios": [1, 1.6]})
-    labels = [f"{LEVEL_VI.get(r.level, r.level)}\n{period_label(r.period)}" for r in levels]
+    labels = [f"{LEVEL_VI.get(r.level, r.level)}\n{period_label(r.period, report.year)}" for r in levels]
     xs = range(len(levels))
     left.bar([x - 0.2 for x in xs], [r.percent for r in levels], 0.4, label="Đã số hóa %",
              color="#2e7d32")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -200,11 +200,19 @@ def test_2025_keeps_issuing_unit_and_splits_periods(runtime):
     assert (second.valid_results, second.digitized) == (3, 1)
     assert (whole.valid_results, whole.digitized, whole.percent) == (5, 2, 40.0)
     assert whole.target_percent == 100.0
-    # no district after 1 July: 2026 has no district rows at all
+    # no district after 1 July: a 2026 report lists the 126 new wards; the results Trúc Bạch and
+    # Quận Ba Đình issued are still in force, so they stay reported under them (and their level)
     with runtime.session() as s:
         later = build_report(s, HANOI, year=2026, as_of=date(2026, 1, 31), all_units=True)
-    assert {r.level for r in later.rows} == {"city", "commune"}
-    assert len([r for r in later.units if r.level == "commune"]) == 126
+    new_wards = [r for r in later.units if r.level == "commune" and r.period is None]
+    assert len(new_wards) == 126
+    gone = {r.unit_name: r for r in later.units if r.period}
+    assert set(gone) == {"Phường Trúc Bạch", "Quận Ba Đình"}
+    assert gone["Quận Ba Đình"].period.endswith("/2025-06-30")
+    assert (gone["Phường Trúc Bạch"].valid_results, gone["Phường Trúc Bạch"].digitized) == (2, 1)
+    (district_2026,) = [r for r in later.levels if r.level == "district"]
+    assert (district_2026.valid_results, district_2026.target_percent) == (1, None)
+    assert district_2026.status == "no_target"
 
 
 def test_level_and_unit_filters(runtime):
@@ -290,3 +298,56 @@ def test_decision_766_ratios(runtime):
         "00001", 4, 3, 2, 1)
     assert (row.electronic_percent, row.digitized_percent, row.reused_percent) == (75, 50, 25)
     assert row.full_points is False
+
+
+def brute_force(session, year: int, as_of: date) -> dict[tuple[str, str], tuple[int, int]]:
+    """The measure counted row by row in Python, straight from results and documents."""
+    from quotas.progress import day_end
+    from storage.catalog import Document, Result
+
+    start, cutoff = date(year, 1, 1), day_end(as_of)
+    stored: dict[str, datetime] = {}
+    for doc in session.scalars(select(Document).where(Document.state == "stored")):
+        at = doc.stored_at if doc.stored_at.tzinfo else doc.stored_at.replace(tzinfo=UTC)
+        if doc.result_id and (doc.result_id not in stored or at < stored[doc.result_id]):
+            stored[doc.result_id] = at
+    counts: dict[tuple[str, str], list[int]] = {}
+    for r in session.scalars(select(Result)):
+        if not r.in_force or (r.issued_on and r.issued_on > as_of):
+            continue
+        if r.valid_until and r.valid_until < start:
+            continue
+        entry = counts.setdefault((r.unit.code, r.unit.name), [0, 0])
+        entry[0] += 1
+        entry[1] += r.id in stored and stored[r.id] < cutoff
+    return {k: tuple(v) for k, v in counts.items()}
+
+
+def test_random_catalog_matches_a_row_by_row_count(runtime):
+    """Both paths (yearly counters for whole years, facts for as-of days) against brute force."""
+    import random
+
+    rng = random.Random(8)
+    with runtime.session() as s:
+        for _ in range(120):
+            issued = None if rng.random() < 0.1 else date(2019, 1, 1) + timedelta(
+                days=rng.randrange(8 * 365))
+            code = rng.choice(["01", "001", "00004", "00001"])
+            if issued and issued >= date(2025, 7, 1) and code in ("001", "00001"):
+                code = "00004"  # no district after the reform; 00001 was merged away
+            valid_until = issued + timedelta(days=rng.randrange(1, 1500)) if (
+                issued and rng.random() < 0.4) else None
+            r = add_result(s, code, issued, valid_until=valid_until,
+                           in_force=rng.random() > 0.05, on=date(2024, 1, 1))
+            for _ in range(rng.choice([0, 0, 1, 1, 2])):
+                lo = datetime.combine(issued or date(2019, 1, 1), datetime.min.time(), UTC)
+                add_document(s, result=r, state=rng.choice(["stored"] * 4 + ["needs_review"]),
+                             stored_at=lo + timedelta(hours=rng.randrange(5 * 365 * 24)))
+    with runtime.session() as s:
+        for year, as_of in [(2021, None), (2023, None), (2024, None), (2025, None),
+                            (2024, date(2024, 2, 29)), (2025, date(2025, 7, 1)),
+                            (2026, date(2026, 1, 1)), (2025, date(2025, 12, 30))]:
+            report = build_report(s, HANOI, year=year, as_of=as_of or date(year, 12, 31))
+            got = {(r.unit_code, r.unit_name): (r.valid_results, r.digitized) for r in report.units}
+            assert got == brute_force(s, year, as_of or date(year, 12, 31)), (year, as_of)
+        assert facts_mismatches(s) == []
