@@ -35,6 +35,47 @@ from signing.dev_pki import DevPKI, _load_cert, _load_key
 log = logging.getLogger(__name__)
 
 
+def test_timestamper(pki: DevPKI):
+    """The TEST TSA as an in-process pyHanko timestamper whose RSA key stays loaded.
+
+    pyHanko's ``DummyTimeStamper`` re-parses its private key for every token (~100 ms here);
+    this one parses it once, so timestamps cost what a real TSA's signature costs.
+    """
+    from asn1crypto import cms, core
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+    from pyhanko.sign import general
+    from pyhanko.sign.general import get_pyca_cryptography_hash, simple_cms_attribute
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    class _KeptKeyTimeStamper(DummyTimeStamper):
+        def _sign_tst_info(self, tst_info_data, md_algorithm, moment):
+            md = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+            md.update(tst_info_data)
+            signed_attrs = cms.CMSAttributes([
+                simple_cms_attribute("content_type", "tst_info"),
+                simple_cms_attribute("signing_time",
+                                     cms.Time({"utc_time": core.UTCTime(moment)})),
+                simple_cms_attribute("signing_certificate",
+                                     general.as_signing_certificate(self.tsa_cert)),
+                simple_cms_attribute("message_digest", md.finalize()),
+            ])
+            signature = pyca_key.sign(signed_attrs.dump(), PKCS1v15(),
+                                      get_pyca_cryptography_hash(md_algorithm.upper()))
+            return signature, signed_attrs
+
+    cert_path, key_path = pki.tsa_credentials()
+    pyca_key = _load_key(key_path)
+    registry = SimpleCertificateStore()
+    registry.register(load_cert_from_pemder(str(pki.intermediate_cert_path)))
+    return _KeptKeyTimeStamper(
+        tsa_cert=load_cert_from_pemder(str(cert_path)),
+        tsa_key=load_private_key_from_pemder(str(key_path), passphrase=None),
+        certs_to_embed=registry,
+    )
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -193,17 +234,6 @@ class PKIServices:
     def timestamp(self, der: bytes) -> bytes:
         """An RFC 3161 response from the TEST TSA."""
         if self._tsa is None:
-            from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
-            from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-            from pyhanko_certvalidator.registry import SimpleCertificateStore
-
-            cert_path, key_path = self.pki.tsa_credentials()
-            registry = SimpleCertificateStore()
-            registry.register(load_cert_from_pemder(str(self.pki.intermediate_cert_path)))
-            self._tsa = DummyTimeStamper(
-                tsa_cert=load_cert_from_pemder(str(cert_path)),
-                tsa_key=load_private_key_from_pemder(str(key_path), passphrase=None),
-                certs_to_embed=registry,
-            )
+            self._tsa = test_timestamper(self.pki)
         req = tsp.TimeStampReq.load(der)
         return self._tsa.request_tsa_response(req).dump()

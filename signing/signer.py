@@ -507,20 +507,12 @@ class SignerProvider:
         if not tsa:
             return None
         if tsa == "dev":
-            from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
-            from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+            from signing.pki_services import test_timestamper
 
             pki = self._pki or ensure_dev_pki(self.keys_dir)
-            cert_path, key_path = pki.tsa_credentials()
-            registry = SimpleCertificateStore()
-            registry.register(load_cert_from_pemder(str(pki.intermediate_cert_path)))
             if pki.root_cert_path not in self._trust:
                 self._trust.append(pki.root_cert_path)
-            return DummyTimeStamper(
-                tsa_cert=load_cert_from_pemder(str(cert_path)),
-                tsa_key=load_private_key_from_pemder(str(key_path), passphrase=None),
-                certs_to_embed=registry,
-            )
+            return test_timestamper(pki)
         if tsa.startswith(("http://", "https://")):
             from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
