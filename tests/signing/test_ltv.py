@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import os
 import shutil
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -204,3 +208,39 @@ def test_pdfsig_trusts_every_level(signed, ltv_pki, tmp_path):
         assert "Certificate is Trusted" in first, (level, res.stdout + res.stderr)
         if level == "B-LTA":
             assert "ArchiveTimestamp1" in res.stdout
+
+
+_TOKEN_SCRIPT = r"""
+import json, sys, tempfile
+from pathlib import Path
+from bench.signing import softhsm_token
+from signing.dev_pki import ensure_dev_pki
+from signing.pki_services import PKIServices
+from signing.signer import SignerProvider
+from signing.verify import verify_pdf
+from tests.signing.helpers import make_pdf
+
+with tempfile.TemporaryDirectory() as tmp, PKIServices(Path(tmp) / "keys") as svc:
+    pki = ensure_dev_pki(Path(tmp) / "keys", services_url=svc.url)
+    p12 = pki.unit_pkcs12("00004", "UBND phường Trúc Bạch")
+    spec = softhsm_token(Path(tmp), p12, pki.unit_passphrase("00004"))
+    prov = SignerProvider(f"{spec};trust={pki.root_cert_path}", Path(tmp), level="B-LTA",
+                          tsa=svc.tsa_url)
+    out = prov.for_unit("00004", "x").sign(make_pdf(), reason="r", signer_name="x")
+    r = verify_pdf(out, prov.trust_roots())
+    print(json.dumps({"valid": r.valid, "level": r.level, "revocation": r.revocation,
+                      "problems": r.problems, "ocsp": svc.hits.get("/ocsp", 0)}))
+"""
+
+
+@pytest.mark.skipif(shutil.which("softhsm2-util") is None, reason="softhsm2 not installed")
+def test_b_lta_with_a_softhsm2_key():
+    """In its own process: SoftHSM2 reads its configuration once per process."""
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run([sys.executable, "-c", _TOKEN_SCRIPT], capture_output=True,
+                         text=True, timeout=120, cwd=root,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["valid"], out["problems"]
+    assert out["level"] == "B-LTA" and out["revocation"] == "good" and out["ocsp"] >= 1
