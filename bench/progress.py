@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, text
 
-LOAD_TABLES = ("results", "documents")
+LOAD_TABLES = ("results", "documents", "quota_result_facts")
 START, REFORM, TODAY = date(2015, 1, 1), date(2025, 7, 1), date(2026, 11, 25)
 
 
@@ -41,11 +41,12 @@ def recreate_database(name: str, host: str) -> None:
 
 
 def _constraints_and_indexes(conn):
-    tables = "('results', 'documents', 'pages', 'quota_result_facts')"
-    constraints = conn.execute(text(
+    tables = "('results', 'documents', 'quota_result_facts')"
+    constraints = conn.execute(text(  # theirs, and every foreign key pointing at them
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype "
-        f"FROM pg_constraint WHERE conrelid::regclass::text IN {tables} "
-        "AND contype IN ('p', 'u', 'f')")).all()
+        f"FROM pg_constraint WHERE (conrelid::regclass::text IN {tables} "
+        "AND contype IN ('p', 'u', 'f')) OR (contype = 'f' AND "
+        f"confrelid::regclass::text IN {tables})")).all()
     indexes = conn.execute(text(
         f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN {tables} "
         "AND indexname NOT IN (SELECT conname FROM pg_constraint)")).all()
@@ -213,16 +214,23 @@ def report(url: str) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     log(f"peak RSS of this process: {rss:.0f} MB")
 
-    queries = figure_queries(plan.province, 2024, date(2024, 12, 31), level="commune")
-    plan_text = explain(url, queries["registered"])
-    log("EXPLAIN ANALYZE, registered results for level=commune, 2024:\n" + plan_text)
-    log("EXPLAIN ANALYZE, unlinked stored documents:\n" + explain(url, queries["unlinked"]))
-    one_q = figure_queries(plan.province, 2024, date(2024, 12, 31), unit="00004")
-    plan_one = explain(url, one_q["registered"])
-    log("EXPLAIN ANALYZE, one unit:\n" + plan_one)
-    for name in ("ix_quota_result_facts_progress",):
-        used = name in plan_text or name in plan_one
-        log(f"index {name}: {'used' if used else 'NOT used'}")
+    full = figure_queries(plan.province, 2024, date(2024, 12, 31))
+    plans = {"full year 2024, all levels: yearly counters": explain(url, full["years"])}
+    partial = figure_queries(plan.province, 2026, date(2026, 11, 25))
+    plans["as of 2026-11-25, all levels: results issued this year"] = explain(url, partial["issued"])
+    plans["as of 2026-11-25, all levels: older results digitized this year"] = explain(
+        url, partial["digitized"])
+    plans["as of 2026-11-25: stored documents without a result"] = explain(url, partial["unlinked"])
+    one = figure_queries(plan.province, 2026, date(2026, 11, 25), unit="00004")
+    plans["as of 2026-11-25, one unit: results issued this year"] = explain(url, one["issued"])
+    for title, text_ in plans.items():
+        log(f"EXPLAIN ANALYZE — {title}:\n{text_}\n")
+    seen = "\n".join(plans.values())
+    for name in ("quota_result_years_pkey", "ix_quota_result_facts_issued",
+                 "ix_quota_result_facts_digitized", "ix_quota_documents_unlinked"):
+        log(f"index {name}: {'used' if name in seen else 'NOT used'}")
+    log(f"sequential scans in these plans: {seen.count('Seq Scan')} "
+        f"(on admin_units: {seen.count('Seq Scan on admin_units')})")
 
 
 def main() -> None:
