@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.audit import AuditWriter
-from api.deps import Authenticator
+from api.deps import Authenticator, ReadSessions
 
 OUTCOMES = {401: "denied", 403: "denied", 404: "not_found", 409: "conflict", 416: "invalid",
             413: "invalid", 415: "invalid", 422: "invalid"}
@@ -120,6 +120,7 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
         yield
         app.state.audit.close()
         app.state.processor.shutdown()
+        app.state.read.close()
 
     app = FastAPI(
         title="sohoa retrieval API",
@@ -135,7 +136,8 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
     )
     app.state.rt = rt
     app.state.audit = AuditWriter(rt.session, batched=audit_batched)
-    app.state.auth = Authenticator(rt, ttl=auth_cache_seconds)
+    app.state.read = ReadSessions(rt)
+    app.state.auth = Authenticator(rt, ttl=auth_cache_seconds, read=app.state.read)
     app.state.metrics = Metrics.create()
     app.state.processor = Processor(rt)
     problems.install(app)

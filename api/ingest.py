@@ -137,7 +137,7 @@ def ingest(
 def ingest_status(document_id: str, request: Request,
                   info: Annotated[ClientInfo, Depends(require("ingest"))]):
     request.state.document_id = document_id[:32]
-    with request.app.state.rt.session() as session:
+    with request.app.state.read() as session:
         row = session.execute(
             select(Document.state, Document.result_id, Document.error, AdminUnit.id,
                    AdminUnit.parent_id, AdminUnit.province_code)

@@ -113,7 +113,6 @@ def search_results(
     if subject_id is not None and not info.has("read:pii"):
         raise Problem(403, "searching by subject_id needs the scope 'read:pii'", kind="forbidden",
                       required_scope="read:pii")
-    rt = request.app.state.rt
     query = (select(*SUMMARY_COLUMNS).join(AdminUnit, AdminUnit.id == Result.unit_id)
              .where(info.unit_filter(AdminUnit)))
     for column, value in ((Result.dossier_code, dossier), (Result.document_number, number),
@@ -136,7 +135,7 @@ def search_results(
         stamp, last_id = decode_cursor(cursor)
         query = query.where(tuple_(Result.created_at, Result.id) < tuple_(stamp, last_id))
     query = query.order_by(Result.created_at.desc(), Result.id.desc()).limit(limit + 1)
-    with rt.session() as session:
+    with request.app.state.read() as session:
         if q is not None:
             query = query.where(exists().where(and_(
                 Document.result_id == Result.id, contains_folded(session, Document.ocr_text, q))))
@@ -181,7 +180,7 @@ def get_result(result_id: str, request: Request,
                info: Annotated[ClientInfo, Depends(require("read:metadata"))]):
     _check_id(result_id)
     request.state.document_id = result_id
-    with request.app.state.rt.session() as session:
+    with request.app.state.read() as session:
         row = _visible_result(session, info, result_id)
         doc = _stored_document(session, result_id)
         signer = None
@@ -214,7 +213,7 @@ def get_result(result_id: str, request: Request,
 def _signed_object(request: Request, info: ClientInfo, result_id: str) -> tuple[str, str]:
     _check_id(result_id)
     request.state.document_id = result_id
-    with request.app.state.rt.session() as session:
+    with request.app.state.read() as session:
         _visible_result(session, info, result_id)
         doc = _stored_document(session, result_id)
         if doc is None or not doc.signed_key:

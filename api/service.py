@@ -44,7 +44,7 @@ def progress(request: Request, info: Annotated[ClientInfo, Depends(require("read
     # Depends on quotas.progress (being extended by the quotas work): rows keyed by unit code.
     from quotas.progress import digitized_counts
 
-    with request.app.state.rt.session() as session:
+    with request.app.state.read() as session:
         rows = digitized_counts(session)
         if info.unit_id is not None:
             visible = set(session.scalars(select(AdminUnit.code).where(info.unit_filter(AdminUnit))))

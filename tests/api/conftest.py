@@ -152,6 +152,7 @@ def catalog(request, tmp_path_factory):
         yield cat
     finally:
         cat.app.state.processor.shutdown()
+        cat.app.state.read.close()
         if pg_name:
             from storage import db
 
