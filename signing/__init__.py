@@ -9,7 +9,13 @@ Knows nothing of the database. Entry points: :class:`SignerProvider` (key spec -
 from signing.archive import ArchiveState, extend_archive, inspect_pdf
 from signing.dev_pki import DevPKI, DevPKIError, ensure_dev_pki
 from signing.seal import SealError, SealInfo
-from signing.signer import LEVELS, SignerProvider, SigningError, UnitSigner
+from signing.signer import (
+    LEVELS,
+    SignerProvider,
+    SigningError,
+    SigningServiceUnavailable,
+    UnitSigner,
+)
 from signing.verify import VerificationReport, verify_pdf
 
 __all__ = [
@@ -21,6 +27,7 @@ __all__ = [
     "SealInfo",
     "SignerProvider",
     "SigningError",
+    "SigningServiceUnavailable",
     "UnitSigner",
     "VerificationReport",
     "ensure_dev_pki",

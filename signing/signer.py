@@ -49,6 +49,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, RevokedError, ValidationError
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
@@ -64,7 +65,43 @@ class SigningError(Exception):
     """A document cannot be signed (bad key, unusable certificate, unreadable PDF)."""
 
 
+class SigningServiceUnavailable(ConnectionError):
+    """A time-stamping, OCSP or CRL service could not be reached: retry later.
+
+    Deliberately not a :class:`SigningError` (those are permanent: bad key, revoked
+    certificate, bad PDF); the pipeline retries OSErrors.
+    """
+
+
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+def _revocation_urls(certs) -> set[str]:
+    urls: set[str] = set()
+    for cert in certs:
+        urls.update(cert.ocsp_urls or [])
+        for dp in cert.crl_distribution_points or []:
+            name = dp["distribution_point"]
+            if name.name == "full_name":
+                urls.update(g.native for g in name.chosen if g.name == "uniform_resource_identifier")
+    return urls
+
+
+def unreachable(urls) -> list[str]:
+    """The http(s) URLs whose host does not accept a TCP connection within 3 s."""
+    import socket
+
+    down = []
+    for url in sorted(urls):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            continue
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=3).close()
+        except OSError:
+            down.append(url)
+    return down
 
 
 def normalize_level(level: str | None) -> str:
@@ -321,6 +358,11 @@ class UnitSigner:
                 except (PdfError, ValueError) as exc:
                     if "larger than expected" not in str(exc):
                         raise SigningError(f"cannot sign the PDF: {exc}") from exc
+                except TimestampRequestError as exc:
+                    url = getattr(self._timestamper, "url", "TEST TSA")
+                    raise SigningServiceUnavailable(
+                        f"time-stamping service {url} unreachable or failing: {exc}"
+                    ) from exc
                 except (ValidationError, PathBuildingError) as exc:
                     raise SigningError(
                         f"{self._source}: cannot collect revocation data for PAdES "
@@ -360,6 +402,11 @@ class UnitSigner:
                 "it must not sign documents"
             ) from exc
         except (ValidationError, PathBuildingError) as exc:
+            down = unreachable(_revocation_urls([cert, *self._signer.cert_registry]))
+            if down:
+                raise SigningServiceUnavailable(
+                    f"{self._source}: revocation service(s) unreachable: {', '.join(down)}"
+                ) from exc
             raise SigningError(
                 f"{self._source}: cannot confirm that certificate '{subject}' is valid and "
                 f"not revoked (PAdES {self.level} needs OCSP/CRL answers): {exc}"

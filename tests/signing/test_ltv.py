@@ -244,3 +244,19 @@ def test_b_lta_with_a_softhsm2_key():
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["valid"], out["problems"]
     assert out["level"] == "B-LTA" and out["revocation"] == "good" and out["ocsp"] >= 1
+
+
+def test_unreachable_services_are_transient_errors(tmp_path):
+    """OCSP/CRL or TSA down: SigningServiceUnavailable (an OSError: the pipeline retries)."""
+    from signing.signer import SigningServiceUnavailable
+
+    svc = PKIServices(tmp_path).start()
+    ensure_dev_pki(tmp_path, services_url=svc.url)
+    url = svc.url
+    signer = SignerProvider("dev", tmp_path, level="B-LT").for_unit(UNIT_CODE, UNIT_NAME)
+    svc.stop()
+    with pytest.raises(SigningServiceUnavailable, match=url) as err:
+        SignerProvider("dev", tmp_path, level="B-LT").for_unit(UNIT_CODE, UNIT_NAME)
+    assert isinstance(err.value, OSError) and not isinstance(err.value, SigningError)
+    with pytest.raises(SigningServiceUnavailable, match="time-stamping service"):
+        signer.sign(make_pdf(), reason="r", signer_name="x")  # revocation cached, TSA down
