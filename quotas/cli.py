@@ -138,11 +138,14 @@ def progress(
         err.print(f"wrote {output}", markup=False)
     else:
         if output is not None:
-            console = Console(file=open(output, "w", encoding="utf-8"), width=200)  # noqa: SIM115
+            console = Console(file=open(output, "w", encoding="utf-8"), width=220)  # noqa: SIM115
             console.print(render.table(report))
             console.file.close()
         else:
-            Console(width=max(Console().width, 160)).print(render.table(report))
+            console = Console()
+            if not console.is_terminal:  # piped or captured: never wrap a report row
+                console = Console(width=220)
+            console.print(render.table(report))
 
 
 @baseline_app.command("import")

@@ -53,12 +53,18 @@ def table(report: Report):
     title = (f"Tiến độ số hóa kết quả TTHC năm {report.year} (đến {report.as_of:%d/%m/%Y}) — "
              f"{report.plan.name}")
     t = Table(title=title, show_lines=False)
-    for header in ("Cấp", "Mã", "Đơn vị", "Giai đoạn", "KQ còn hiệu lực", "Đã số hóa"):
-        t.add_column(header, justify="right" if header in ("KQ còn hiệu lực", "Đã số hóa")
-                     else "left")
-    t.add_column("Tiến độ (│ = chỉ tiêu)")
-    for header in ("Tỷ lệ %", "Chỉ tiêu %", "Dự báo %", "Trạng thái"):
-        t.add_column(header, justify="right" if header != "Trạng thái" else "left")
+    periods = any(row.period for row in report.rows)
+    t.add_column("Cấp", no_wrap=True)
+    t.add_column("Mã", no_wrap=True)
+    t.add_column("Đơn vị")
+    if periods:
+        t.add_column("Giai đoạn", no_wrap=True)
+    for header in ("KQ còn hiệu lực", "Đã số hóa"):
+        t.add_column(header, justify="right", no_wrap=True)
+    t.add_column("Tiến độ (│ = chỉ tiêu)", no_wrap=True, min_width=20)
+    for header in ("Tỷ lệ %", "Chỉ tiêu %", "Dự báo %"):
+        t.add_column(header, justify="right", no_wrap=True)
+    t.add_column("Trạng thái", no_wrap=True)
     previous_scope = None
     for row in report.rows:
         if previous_scope == "level" and row.scope == "unit":
@@ -66,11 +72,14 @@ def table(report: Report):
         previous_scope = row.scope
         style = STATUS_STYLE.get(row.status, "")
         name = f"[bold]{row.unit_name}[/bold]" if row.scope == "level" else row.unit_name
-        t.add_row(LEVEL_VI.get(row.level, row.level), row.unit_code or "", name,
-                  period_label(row.period, report.year), f"{row.valid_results:,}", f"{row.digitized:,}",
+        cells = [LEVEL_VI.get(row.level, row.level), row.unit_code or "", name]
+        if periods:
+            cells.append(period_label(row.period, report.year))
+        cells += [f"{row.valid_results:,}", f"{row.digitized:,}",
                   f"[{style}]{bar(row.percent, row.target_percent)}[/{style}]",
                   f"{row.percent:.2f}", _num(row.target_percent), f"{row.forecast_percent:.2f}",
-                  f"[{style}]{STATUS_VI.get(row.status, row.status)}[/{style}]")
+                  f"[{style}]{STATUS_VI.get(row.status, row.status)}[/{style}]"]
+        t.add_row(*cells)
     if not report.rows:
         t.caption = "Không có dữ liệu cho lựa chọn này."
     return t
