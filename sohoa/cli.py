@@ -220,6 +220,11 @@ def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
         out.print(f"  signer: {report.signer}\n  signing time: {report.signing_time}\n"
                   f"  intact: {report.intact}  trusted: {report.trusted}  "
                   f"coverage: {report.coverage}", highlight=False)
+        details = report.to_dict()
+        out.print(f"  PAdES level: {details.get('level') or '—'}  revocation: "
+                  f"{details.get('revocation') or '—'}  timestamps: "
+                  f"{len(details.get('timestamps') or [])}  archive expires: "
+                  f"{details.get('archive_expires') or '—'}", highlight=False)
         for problem in report.problems:
             out.print(f"  problem: {problem}", markup=False)
     raise typer.Exit(0 if report.valid else 1)
