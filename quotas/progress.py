@@ -108,7 +108,7 @@ def day_end(day: date) -> datetime:
 
 
 def resolve_as_of(year: int | None, as_of: date | None, today: date | None = None) -> tuple[int, date]:
-    today = today or date.today()
+    today = today or datetime.now(VN_TZ).date()  # the day it is in Vietnam, not on the server
     if year is None:
         year = (as_of or today).year
     start, end = date(year, 1, 1), date(year, 12, 31)
