@@ -132,12 +132,12 @@ def classify_document(text: str) -> Classification:
         if t:
             fields["title"], conf["title"] = t, 0.5
 
-    number = ex.extract_number(lines, dtype)
+    number = ex.extract_number(lines, dtype, title_line if title_line >= 0 else None)
     fields["number"], conf["number"] = number.value, number.confidence
     date = ex.extract_date(lines)
     fields["issued_on"], conf["issued_on"] = date.value, date.confidence
     stop = title_line if title_line > 0 else None
-    issuer = ex.extract_issuer(lines, stop)
+    issuer = ex.extract_issuer(lines, stop, date.place)
     fields["issuer"], conf["issuer"] = issuer.value, issuer.confidence
     name = ex.extract_subject_name(lines, dtype)
     fields["subject_name"], conf["subject_name"] = name.value, name.confidence
@@ -158,6 +158,8 @@ def classify_document(text: str) -> Classification:
     if fields["subject_name"] and dtype.subject == "person":
         repaired = words.repair_name(fields["subject_name"])
         fields["subject_name"] = " ".join(ex.restore_name(repaired.split())[0])
+        if fields["summary"]:  # the summary names the subject: spell it the same way
+            fields["summary"] = ex.respell(fields["summary"], fields["subject_name"])
 
     required = dtype.required or ["number", "issued_on", "issuer"]
     missing = [f for f in required if not fields.get(f)]

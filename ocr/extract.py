@@ -131,7 +131,7 @@ def split_motto(line: str) -> tuple[str, bool]:
 
 _NUMBER_LABEL = re.compile(r"(?<![A-Za-z])(?:S[O0o6ôơ]|SO|So)\s*[:;.,]\s*|(?<![A-Za-z])S[o6]\s+(?=\d)")
 _DIGITISH = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "l": "1", "I": "1", "|": "1",
-                           "i": "1", "S": "5", "B": "8", "Z": "2"})
+                           "i": "1", "S": "5", "B": "8", "Z": "2", "z": "2"})
 
 
 @lru_cache(maxsize=1)
@@ -176,7 +176,8 @@ def _number_parts(rest: str) -> list[str]:
     pos = 0
     n = len(rest)
     m = re.match(r"\s*([0-9]{1,6})(?=([A-ZĐ]{2,})(?![A-Za-z0-9]))", rest)
-    if m and key(m.group(2)) in _number_codes():  # "45BB-UBND": the slash was lost
+    if m and _snap_code(m.group(2), None)[0] in _number_codes().values():
+        # "45BB-UBND", "2369ĐĐKHKD": the slash was lost
         parts = [m.group(1), "/"]
     else:
         m = re.match(
@@ -236,12 +237,17 @@ def _normalize_parts(parts: list[str], doctype: DocType | None) -> tuple[str, bo
     return "".join(out), exact
 
 
-def extract_number(lines: list[str], doctype: DocType | None = None) -> Found:
-    """The number after 'Số:' in the header (first match in the first lines wins)."""
-    limit = min(len(lines), 40)
+def extract_number(lines: list[str], doctype: DocType | None = None,
+                   stop: int | None = None) -> Found:
+    """The number after 'Số:' in the header, above the title (line `stop`) if known.
+
+    Only the header counts: "Số 46 ngõ 210 …" in an address is not a document number."""
+    limit = min(len(lines), stop + 1 if stop is not None and stop >= 0 else 15)
     for i in range(limit):
         line = lines[i]
         for m in _NUMBER_LABEL.finditer(fold(line)):
+            if ":" not in m.group(0) and ";" not in m.group(0) and i > 8:
+                continue
             before = fold(line[max(0, m.start() - 8): m.start()]).lower()
             if "quyen" in before or "ma" in before.split()[-1:] or "dinh danh" in before:
                 continue
@@ -257,7 +263,7 @@ def extract_number(lines: list[str], doctype: DocType | None = None) -> Found:
                 conf -= 0.2
             if doctype and doctype.abbreviation and doctype.code != "khac" and \
                     doctype.abbreviation not in value.split("/")[-1].split("-"):
-                conf = min(conf, 0.7)  # a typed result should carry its abbreviation
+                conf = min(conf, 0.5)  # a typed result carries its abbreviation: check it
             if len(value) < 2:
                 conf = min(conf, 0.5)
             return Found(value, round(conf, 2))
@@ -266,7 +272,7 @@ def extract_number(lines: list[str], doctype: DocType | None = None) -> Found:
 
 # --------------------------------------------------------------------------- date
 
-_D = r"[0-9OoIl|]"
+_D = r"[0-9OoIl|Zz]"
 _DATE_WORDS = re.compile(
     rf"ng[aà]y\W{{0,2}}({_D}(?:\s?{_D})?)\W{{0,2}}th[aá]ng\W{{0,2}}({_D}(?:\s?{_D})?)\W{{0,2}}"
     rf"n[aă]m\W{{0,2}}({_D}\s?{_D}\s?{_D}\s?{_D})",
@@ -322,9 +328,7 @@ def extract_date(lines: list[str]) -> DateFound:
                     conf -= 0.1
                 place = None
                 if has_place:
-                    left, _ = split_motto(line[: m.start()])
-                    seg = re.split(r"\s{2,}|[:;]", left.rstrip(" ,"))[-1]
-                    place = _tail_place(seg) or None
+                    place = _tail_place(line[: m.start()]) or None
                 cand = DateFound(date.isoformat(), conf, place)
             if best is None or cand.confidence > best.confidence:
                 best = cand
@@ -345,12 +349,16 @@ def extract_date(lines: list[str]) -> DateFound:
 
 
 def _tail_place(text: str) -> str:
-    """The place before ', ngày': drop a leading 'Số: …' token group of a merged line."""
-    text = text.strip(" ,")
-    m = re.search(r"S\S{0,2}\s*[:;]\s*\S+\s+(.*)$", text)
-    if m:
-        text = m.group(1)
-    return text.strip(" ,")
+    """The place before ', ngày': the capitalized words that end the text ("Số: 84/ĐKKH
+    Lam Sơn" -> "Lam Sơn", "Số: ma Cát Quế" -> "Cát Quế")."""
+    words = text.strip(" ,").split()
+    out: list[str] = []
+    for w in reversed(words):
+        if (w[:1].isupper() and w.isalpha()) or (w.isdigit() and not out):
+            out.append(w)
+        else:
+            break
+    return " ".join(reversed(out))
 
 
 # --------------------------------------------------------------------------- issuer
@@ -556,6 +564,18 @@ def _segments(words: list[str]) -> list[tuple[str, list[str]]]:
             segs.append(("agency", words[i: i + len(agency.split())]))
             i += len(agency.split())
             continue
+        glued = next(
+            (n for n in (3, 2, 1)
+             if i + n <= len(words) and "".join(keys[i: i + n]).replace(" ", "")
+             in _squeezed_gazetteer()),
+            None,
+        )
+        if glued:  # "QUẬNLONGBIÊN" read without spaces
+            canon = _squeezed_gazetteer()["".join(keys[i: i + glued]).replace(" ", "")]
+            segs.append(("place", canon.split()))
+            segs.append(("end", []))
+            i += glued
+            continue
         if not segs or segs[-1][0] == "end":
             segs.append(("other", []))
         segs[-1][1].append(words[i])
@@ -563,17 +583,29 @@ def _segments(words: list[str]) -> list[tuple[str, list[str]]]:
     return segs
 
 
-def _place(words: list[str]) -> tuple[str, float]:
+@lru_cache(maxsize=1)
+def _squeezed_gazetteer() -> dict[str, str]:
+    return {k.replace(" ", ""): v for k, v in gazetteer().items()}
+
+
+def _place(words: list[str], date_place: str | None = None) -> tuple[str, float]:
     k = key(" ".join(words))
     gaz = gazetteer()
     if k in gaz:
         return gaz[k], 0.95
+    kind = next((kd for kd in _KINDS if k.startswith(kd + " ") or k == kd), None)
+    if kind and date_place:
+        # the date line repeats the unit's name: "UBND XÃ CÁT ." + "Cát Quế, ngày …"
+        name_k = k[len(kind):].strip()
+        cand = f"{kind} {key(date_place)}"
+        if cand in gaz and (not name_k or key(date_place).startswith(name_k)
+                            or similarity(name_k, key(date_place)) >= 0.7):
+            return gaz[cand], 0.8
     # tolerate one garbled letter: closest gazetteer entry with the same kind
-    kind = next((kd for kd in _KINDS if k.startswith(kd + " ")), None)
     if kind and len(k) > len(kind) + 2:
         best, score = None, 0.0
         for kk, canon in gaz.items():
-            if kk.startswith(kind + " ") and abs(len(kk) - len(k)) <= 2:
+            if kk[:2] == k[:2] and kk.startswith(kind + " ") and abs(len(kk) - len(k)) <= 2:
                 s = similarity(k, kk)
                 if s > score:
                     best, score = canon, s
@@ -586,7 +618,10 @@ def _place(words: list[str]) -> tuple[str, float]:
     return text.strip(), 0.5
 
 
-def extract_issuer(lines: list[str], stop: int | None = None) -> IssuerFound:
+def extract_issuer(lines: list[str], stop: int | None = None,
+                   date_place: str | None = None) -> IssuerFound:
+    """The issuing agency from the capitals top-left (see the module docstring for its
+    normal form); `date_place` (from "<place>, ngày …") completes a garbled unit name."""
     block = header_block(lines, stop)
     if not block:
         return IssuerFound(None, 0.0)
@@ -600,7 +635,7 @@ def extract_issuer(lines: list[str], stop: int | None = None) -> IssuerFound:
         if kind == "ubnd":
             has_ubnd = True
         elif kind == "place":
-            place_txt, place_conf = _place(ws)
+            place_txt, place_conf = _place(ws, date_place)
         elif kind == "agency":
             name, conf = _agency_case(ws)
             if agency_txt is not None:  # "SỞ … / PHÒNG ĐĂNG KÝ KINH DOANH": office - parent
@@ -663,10 +698,11 @@ def extract_subject_id(lines: list[str]) -> Found:
             candidates.append((conf, -i, number))
     if not candidates:
         return Found.none()
-    # first valid labelled ID in reading order wins; an invalid one only if nothing valid
-    best_conf = max(c[0] for c in candidates)
-    first = next(c for c in candidates if c[0] == best_conf)
-    return Found(first[2], first[0])
+    # the first valid ID in reading order wins (the husband before the wife, the child
+    # before the parents); an invalid one only if nothing is valid
+    valid = [c for c in candidates if c[0] > 0.3]
+    first = valid[0] if valid else candidates[0]
+    return Found(first[2], round(first[0], 2))
 
 
 # --------------------------------------------------------------------------- subject name
@@ -937,7 +973,10 @@ def match_title(cands: list[tuple[int, str]], pattern: str) -> tuple[float, int]
     return best, at
 
 
-_SUMMARY = re.compile(r"^\s*(?:[VW]\s*[/|l1I]\s*[vV]\b\.?|V[eề]\s*vi[eệ]c\b|Ve viec\b)", re.I)
+# "V/v" (also read "V⁄", "VW", "W/v", "V/V") or "Về việc", on folded text
+_SUMMARY = re.compile(
+    r"^\s*(?:[VW]\s*[/|l1I]\s*[vV]?\.?(?=[\s:])|V[Ww](?=[\s:])|Vv\.?(?=[\s:])|Ve\s*viec\b)"
+)
 # lines that start the body, not a summary (folded, lower case)
 _SECTION = re.compile(
     r"^(?:can cu|kinh gui|dieu \d|quyet dinh|chu tich|giam doc|uy ban|ubnd|noi nhan|hom nay|"
@@ -970,7 +1009,7 @@ def junk_ratio(text: str) -> float:
 
 def _summary_from(lines: list[str], i: int) -> str:
     """Join line i with its continuation lines (a summary wraps over up to 3 lines)."""
-    first = re.sub(r"^(?:[^\w(]+|[a-z]\.\s)\s*", "", lines[i].strip(_JUNK_ENDS))
+    first = re.sub(r"^(?:[^\w(]+|[a-z]\.\s)\s*", "", lines[i].replace("\\", " ").strip(_JUNK_ENDS))
     text = first
     caps = upper_ratio(first) > 0.8
     closed = (first.startswith("(") and first.endswith(")")) or bool(_LABEL.match(fold(first)))
@@ -978,6 +1017,9 @@ def _summary_from(lines: list[str], i: int) -> str:
     while not closed and j < len(lines) and lines[j] and j <= i + 2:
         nxt = lines[j].strip(_JUNK_ENDS + "-")
         f = fold(nxt).lower()
+        first_word = nxt.split()[0] if nxt.split() else ""
+        if not caps and len(first_word) >= 2 and first_word.isupper():
+            break  # "CS co cv": seal noise under a mixed-case summary
         if (_SECTION.match(f) or _LABEL.match(f) or (upper_ratio(nxt) > 0.8) != caps
                 or _DATE_WORDS.search(f) or split_motto(nxt)[1] or _SEPARATOR.match(nxt)
                 or junk_ratio(nxt) > 0.2):
@@ -1022,12 +1064,14 @@ def extract_summary(lines: list[str], title_line: int = -1,
                     text, snapped = snap_phrase(text, phrases)
                     conf = 0.9 if snapped else (0.85 if junk_ratio(text) == 0 else 0.5)
                     return Found(text, conf)
-    for i in range(min(len(lines), 40)):
+    for i in range(min(len(lines), 16)):
         line = lines[i]
+        if re.match(r"^\W*kinh gui", fold(line).lower()):
+            break  # the summary of a letter sits above "Kính gửi"
         if not _SUMMARY.match(fold(line)):
             continue
         text = _summary_from(lines, i)
-        text = re.sub(r"^[VW]\s*[/|l1I]\s*[vV]\.?\s*:?\s*", "V/v ", text)
+        text = re.sub(r"^(?:[VW]\s*[/|l1I]\s*[vV]?|V[Ww]|Vv)\.?\s*:?\s*", "V/v ", text)
         conf = 0.85 if len(text) > 8 and junk_ratio(text[4:]) == 0 else 0.5
         return Found(text, conf)
     return Found.none()
@@ -1052,39 +1096,36 @@ class DocumentWords:
     elsewhere in the document."""
 
     def __init__(self, lines: list[str]):
-        self.bigrams: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
         self.lines = lines
-        for line in lines:
-            words = [w.lower() for w in _WORD.findall(line)]
-            for a, b in zip(words, words[1:], strict=False):
-                slot = self.bigrams.setdefault((key(a), key(b)), {})
-                slot[(a, b)] = slot.get((a, b), 0) + 1
+        self.tokens = [w.lower() for line in lines for w in _WORD.findall(line)]
+        self.keys = [key(w) for w in self.tokens]
+        self.by_key: dict[str, list[int]] = {}
+        for i, k in enumerate(self.keys):
+            self.by_key.setdefault(k, []).append(i)
 
     def repair_text(self, text: str) -> str:
-        """Fix words of `text` (itself a line of the document) that the rest of the
-        document reads differently in the same context."""
+        """Fix words of `text` (itself read from the document) that the rest of the document
+        reads differently in the same context: each other occurrence of the word (same
+        letters without diacritics) next to an identically read neighbour is one vote."""
         words = _WORD.findall(text)
         low = [w.lower() for w in words]
         fixed = list(words)
         for i, w in enumerate(low):
+            left = low[i - 1] if i > 0 else None
+            right = low[i + 1] if i + 1 < len(low) else None
             votes: dict[str, int] = {}
-            own = 0
-            for j, pos in ((i - 1, 1), (i + 1, 0)):
-                if not 0 <= j < len(low):
-                    continue
-                pair = (low[j], w) if pos == 1 else (w, low[j])
-                slot = self.bigrams.get((key(pair[0]), key(pair[1])), {})
-                for (a, b), n in slot.items():
-                    if (a, b)[1 - pos] != pair[1 - pos]:
-                        continue  # the neighbour must be read the same way
-                    form = (a, b)[pos]
-                    votes[form] = votes.get(form, 0) + n
-                own += 1  # this text's own occurrence of the pair
+            for pos in self.by_key.get(key(w), []):
+                lt = self.tokens[pos - 1] if pos > 0 else None
+                rt = self.tokens[pos + 1] if pos + 1 < len(self.tokens) else None
+                if (left and lt == left) or (right and rt == right):
+                    form = self.tokens[pos]
+                    votes[form] = votes.get(form, 0) + 1
+            if votes.get(w, 0) >= 1:
+                votes[w] -= 1  # this text's own occurrence
             if not votes:
                 continue
-            votes[w] = votes.get(w, 0) - own
             best = max(votes, key=lambda f: votes[f])
-            if best != w and votes[best] > max(0, votes.get(w, 0)):
+            if best != w and votes[best] > votes.get(w, 0):
                 fixed[i] = _case_like(best, words[i])
         out, pos = [], 0
         for m, new in zip(_WORD.finditer(text), fixed, strict=True):
@@ -1112,3 +1153,18 @@ class DocumentWords:
         if best != current and counts[best] > counts.get(current, 0):
             return " ".join(_case_like(b, w) for b, w in zip(best, words, strict=True))
         return name
+
+
+def respell(text: str, name: str) -> str:
+    """Write `name` as given wherever `text` has it with other diacritics."""
+    k = key(name).split()
+    matches = list(_WORD.finditer(text))
+    for i in range(len(matches) - len(k) + 1):
+        window = matches[i: i + len(k)]
+        if [key(m.group(0)) for m in window] == k:
+            start, end = window[0].start(), window[-1].end()
+            if text[start:end].lower() != name.lower() and " ".join(
+                m.group(0) for m in window
+            ) == text[start:end]:
+                return text[:start] + _case_like(name, text[start:end]) + text[end:]
+    return text
