@@ -4,6 +4,11 @@ This module owns the output PDF: pages merged in order with pikepdf, document in
 metadata (producer "sohoa"), and PDF/A-2b conformance (XMP pdfaid part 2 / conformance B,
 an sRGB OutputIntent, embedded fonts), checked by pikepdf's PDF/A validator on the bytes
 written. Output is deterministic for the same inputs and `created` time.
+
+Blank pages (`PageResult.blank`, duplex backs) are left out of the searchable PDF: they have no
+page PDF. They are not lost: the caller keeps the original file with every page, and the page
+results (one per original page) say which pages were left out. A document whose pages are all
+blank is refused (`BlankDocumentError`, an `InputError`: rescanning is the only fix).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import pikepdf
 
 from ocr.engine import PageResult
+from ocr.pages import InputError
 
 PRODUCER = "sohoa"
 PDFA_FLAVOUR = "2b"
@@ -25,6 +31,10 @@ PDFA_FLAVOUR = "2b"
 
 class PdfAssemblyError(RuntimeError):
     """The page PDFs could not be merged, or the result failed PDF/A validation."""
+
+
+class BlankDocumentError(InputError, PdfAssemblyError):
+    """Every page of the document is blank: nothing to digitize (English message, `.vi`)."""
 
 
 def _merge(results: Sequence[PageResult]) -> pikepdf.Pdf:
@@ -117,11 +127,22 @@ def assemble_pdf(
 ) -> bytes:
     """Merge one-page searchable PDFs (in page order) into one PDF/A-2b document.
 
+    Blank pages (`blank=True`) are skipped; if every page is blank, `BlankDocumentError`.
     `created` fixes the metadata dates (default: now, UTC). With `pdfa=False` a plain PDF 1.7
     is written without the PDF/A declaration and validation.
     """
     if not results:
         raise PdfAssemblyError("no pages to assemble")
+    kept = [r for r in results if not getattr(r, "blank", False)]
+    if not kept:
+        source = results[0].source or "input"
+        raise BlankDocumentError(
+            f"{source}: all {len(results)} pages are blank; nothing to digitize",
+            f"Tệp {source}: tất cả {len(results)} trang đều trắng. Hãy kiểm tra mặt giấy "
+            "khi đặt vào máy quét và quét lại.",
+            path=results[0].source or None,
+        )
+    results = kept
     created = created or datetime.now(UTC).replace(microsecond=0)
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)

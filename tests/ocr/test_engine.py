@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import stat
 import subprocess
 import tempfile
@@ -34,7 +35,7 @@ def test_vietnamese_line_is_read_with_diacritics(ocr_results):
         assert r.pdf.startswith(b"%PDF-")
     assert "Trang số 1" in colour.text and "Trang số 2" in bilevel.text
     assert "Trang số 3" in gray.text
-    assert colour.image_format == "jpeg" and bilevel.image_format == "png"
+    assert colour.image_format == "jpeg" and bilevel.image_format == "flate"
     assert gray.image_format == "jpeg"
 
 
@@ -60,18 +61,23 @@ def test_page_pdf_is_at_100_percent_scale(ocr_results):
 
 def test_results_keep_page_order_with_workers():
     pages = [
-        Page(i, render_lines([f"Trang số {n}"], size=(900, 200)), 300, "order.png")
+        Page(i, render_lines([f"Trang số {n} của hồ sơ"], size=(900, 200)), 300, "order.png")
         for i, n in enumerate((7, 3, 9))
     ]
     results = recognize_pages(pages, workers=2)
     assert [r.index for r in results] == [0, 1, 2]
-    assert [r.text.strip() for r in results] == ["Trang số 7", "Trang số 3", "Trang số 9"]
+    assert [r.text.strip() for r in results] == [f"Trang số {n} của hồ sơ" for n in (7, 3, 9)]
 
 
-def test_blank_page_has_no_text_and_zero_confidence():
-    (r,) = recognize_pages([Page(0, render_lines([], size=(600, 400), mode="L"), 300, "b.png")])
-    assert r.text == "" and r.words == [] and r.confidence == 0.0
-    assert r.pdf.startswith(b"%PDF-")
+def test_blank_page_is_flagged_not_read_and_kept_in_the_results():
+    pages = [Page(0, render_lines([], size=(600, 400), mode="L"), 300, "b.png"),
+             Page(1, render_lines([PHRASE], size=(1700, 200)), 300, "b.png")]
+    blank, text = recognize_pages(pages, workers=2)
+    assert blank.blank and not text.blank
+    assert blank.text == "" and blank.words == [] and blank.confidence == 0.0
+    assert blank.pdf == b"" and text.pdf.startswith(b"%PDF-")
+    (again,) = recognize_pages(pages[:1], steps=engine.Steps(blank=False))
+    assert not again.blank and again.pdf.startswith(b"%PDF-") and again.text == ""
 
 
 def test_missing_language_is_a_clear_error():
@@ -109,24 +115,32 @@ def test_tesseract_runs_single_threaded_once_with_pdf_and_tsv(tmp_path, monkeypa
     log = tmp_path / "calls.log"
     header = tmp_path / "header.tsv"
     header.write_text(TSV_HEADER + "\n")
+    text_only = tmp_path / "text.pdf"
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(60, 30))
+    pdf.save(text_only)
     fake = _fake_tesseract(
         tmp_path,
         f"""if [ "$1" = "--list-langs" ]; then echo 'List of languages:'; echo vie; exit 0; fi
 echo "OMP=$OMP_THREAD_LIMIT args=$*" >> {log}
-printf '%s' '%PDF-1.4 fake' > "$2.pdf"
+cp {text_only} "$2.pdf"
 cp {header} "$2.tsv"
 """,
     )
     monkeypatch.setattr(engine, "TESSERACT", fake)
     monkeypatch.setenv("OMP_THREAD_LIMIT", "8")
     pages = [Page(i, render_lines(["a"], size=(200, 100)), 240, "f.png") for i in range(3)]
-    results = recognize_pages(pages, workers=2)
+    results = recognize_pages(pages, workers=2, steps=engine.Steps(blank=False))
     calls = log.read_text().splitlines()
     assert len(calls) == 3
     for call in calls:
         assert call.startswith("OMP=1 ")
         assert "--dpi 240" in call and call.endswith("pdf tsv") and "-l vie" in call
-    assert [r.pdf for r in results] == [b"%PDF-1.4 fake"] * 3
+        assert "textonly_pdf=1" in call and ".pgm" in call
+    for r in results:  # our page image drawn under the text-only page tesseract wrote
+        with pikepdf.open(io.BytesIO(r.pdf)) as doc:
+            (image,) = doc.pages[0].get_images().values()
+            assert (int(image.Width), int(image.Height)) == (200, 100)
 
 
 def test_tesseract_failure_names_the_page(tmp_path, monkeypatch):
@@ -139,7 +153,7 @@ echo "Error in pixReadStream: boom" >&2; exit 1
     monkeypatch.setattr(engine, "TESSERACT", fake)
     page = Page(4, render_lines(["a"], size=(200, 100)), 300, "scan.tif")
     with pytest.raises(OcrError, match=r"page 5 of scan\.tif.*boom"):
-        recognize_pages([page])
+        recognize_pages([page], steps=engine.Steps(blank=False))
 
 
 def test_real_tesseract_is_installed_with_vietnamese():

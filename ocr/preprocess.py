@@ -1,0 +1,257 @@
+"""Page preprocessing before recognition: analysis, quality gate, orientation, deskew, dropout.
+
+This module owns what is done to a page image before Tesseract sees it. Everything is numpy /
+OpenCV on a copy of the page downscaled to `ANALYSIS_DPI` (these calls release the GIL, so the
+recognition threads overlap), and only the final rotation/deskew touches the full image.
+
+- Colour dropout: the recognition image of a colour page is its red channel. A red seal
+  (≈ RGB 205,28,36) is near-white there while black text stays black (a blue signature stays
+  dark, it is not text anyway). The stored page image keeps its colour.
+- Blank page: fewer than `BLANK_MAX_CHARS` character-sized marks once specks and bleed-through
+  (faint, below the ink threshold) are ignored.
+- Skew: projection profile of the ink pixels, searched coarse then fine, up to ±`MAX_SKEW`°.
+- Orientation: text lines run horizontally (projection profile along y sharper than along x),
+  else the page is turned by 90°. Upright vs upside-down: in Vietnamese (and Latin) print the
+  ink above a line's x-height band (capitals, ascenders, the very frequent diacritics) outweighs
+  the ink below it (descenders, dot-below).
+- Quality gate: a known resolution below `MIN_DPI`, a dark page or blurred text raise
+  `InputError` with a Vietnamese message asking for a rescan (Decree 30/2020: ≥ 200 dpi, colour,
+  100% scale).
+
+`rotation` is the clockwise turn (0/90/180/270) applied to make the page upright, `skew` the
+remaining small angle in degrees, counter-clockwise positive (as the page appears), removed by
+turning the page clockwise by the same amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ocr.pages import InputError
+
+ANALYSIS_DPI = 150
+MIN_DPI = 200
+MAX_SKEW = 6.0
+MIN_DESKEW = 0.1  # degrees: smaller skews are left alone (no resampling)
+BLANK_MAX_CHARS = 8
+# p90 edge gradient / paper level at ANALYSIS_DPI: sharp print ≈ 0.45, Gaussian blur σ 2 px
+# (at 300 dpi) ≈ 0.25, σ 3 px ≈ 0.13
+MIN_SHARPNESS = 0.15
+UNDECIDED_MARGIN = 0.08  # corpus pages: upright 0.56..0.74, upside-down 0.29..0.41
+UNDECIDED_CHARS = 200  # fewer marks than this (a few lines): the upright test is a guess
+MIN_PAPER = 90  # the paper level (90th percentile of gray) of a readable page
+MIN_CONTRAST = 60
+
+
+@dataclass
+class Analysis:
+    """What `analyze` found on a page. Angles as described in the module docstring."""
+
+    blank: bool
+    rotation: int = 0
+    skew: float = 0.0
+    chars: int = 0  # character-sized marks found
+    paper: float = 255.0  # paper level (gray)
+    contrast: float = 0.0  # paper minus ink level
+    sharpness: float = 0.0  # edge gradient over paper level (see _sharpness)
+    upright_score: float = 0.5  # share of ink above the x-height bands (upright > 0.5)
+    undecided: bool = False  # upright score near 0.5 or too little text to be sure
+    vertical: bool = False  # text lines were found running vertically
+
+
+def recognition_gray(img: Image.Image) -> np.ndarray:
+    """The gray image Tesseract reads: red channel of colour pages (seal dropout), else gray."""
+    if img.mode == "RGB":
+        return np.asarray(img.getchannel("R"))
+    if img.mode == "L":
+        return np.asarray(img)
+    return np.asarray(img.convert("L"))
+
+
+def _downscale(gray: np.ndarray, dpi: int) -> np.ndarray:
+    if dpi <= ANALYSIS_DPI:
+        return gray
+    f = ANALYSIS_DPI / dpi
+    return cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+
+
+def _profile_score(coord: np.ndarray, weight: np.ndarray) -> float:
+    """Sharpness of a weighted projection: sum(h²)·extent/sum(h)² (1 for a flat profile)."""
+    idx = (coord - coord.min()).astype(np.int64)
+    h = np.bincount(idx, weights=weight)
+    return float(np.dot(h, h)) * float(idx.max() + 1) / float(h.sum()) ** 2
+
+
+def _best_angle(x: np.ndarray, y: np.ndarray, w: np.ndarray, *, fine: bool = True) -> tuple[float, float]:
+    """Angle (degrees) whose projection of the weighted points on the y axis is sharpest."""
+
+    def score(a: float) -> float:
+        t = np.deg2rad(a)
+        return _profile_score(y * np.cos(t) + x * np.sin(t), w)
+
+    best = float(max(np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 1.0), key=score))
+    if fine:
+        for step, span in ((0.25, 0.75), (0.05, 0.2)):
+            best = float(max(np.arange(best - span, best + span + 1e-9, step), key=score))
+    return best, score(best)
+
+
+def _line_profile(comps: np.ndarray, skew: float) -> np.ndarray:
+    """Row profile of the deskewed page: each mark's area spread evenly over its rows."""
+    left, top, width, height, area = (comps[:, i].astype(np.float64) for i in range(5))
+    t = np.deg2rad(skew)
+    cx, cy = left + width / 2, top + height / 2
+    shift = (cy * np.cos(t) + cx * np.sin(t)) - cy
+    start = np.round(top + shift).astype(np.int64)
+    start -= start.min()
+    end = start + height.astype(np.int64)
+    dens = area / height
+    diff = np.zeros(int(end.max()) + 2)
+    np.add.at(diff, start, dens)
+    np.add.at(diff, end, -dens)
+    return np.cumsum(diff)[:-1]
+
+
+def _upright_score(h: np.ndarray) -> float:
+    """Share of line ink above the x-height bands (0.5 = undecided)."""
+    if h.size < 5 or not np.any(h > 0):
+        return 0.5
+    peak = np.percentile(h[h > 0], 95)
+    on = h > 0.03 * peak
+    above = below = 0.0
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(np.int8), [0]))))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        seg = h[start:end]
+        if seg.size < 4:
+            continue
+        core = np.flatnonzero(seg >= 0.5 * seg.max())
+        above += float(seg[: core[0]].sum())
+        below += float(seg[core[-1] + 1 :].sum())
+    total = above + below
+    return above / total if total > 0 else 0.5
+
+
+def _marks(small: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Character-sized marks (left, top, width, height, area rows), paper level, ink threshold.
+
+    Diacritics are too small to count as marks; they would help the upright test, but at
+    ANALYSIS_DPI they cannot be told from JPEG noise and specks (measured: worse)."""
+    hist = np.bincount(small[::3, ::3].ravel(), minlength=256)
+    paper = float(np.searchsorted(np.cumsum(hist), 0.9 * hist.sum()))
+    thresh = paper * 0.6
+    binary = (small < thresh).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    h = stats[:, cv2.CC_STAT_HEIGHT]
+    w = stats[:, cv2.CC_STAT_WIDTH]
+    lo, hi = 0.04 * ANALYSIS_DPI, 0.5 * ANALYSIS_DPI
+    keep = (h >= lo) & (h <= hi) & (w <= 2 * hi)
+    keep[0] = False
+    return stats[keep], paper, thresh
+
+
+def _orientation(comps: np.ndarray) -> tuple[float, float, float, float]:
+    """(skew, upright score, horizontal score, vertical score) from the marks."""
+    left, top, width, height, area = (comps[:, i].astype(np.float64) for i in range(5))
+    cx, cy = left + width / 2, top + height / 2
+    skew, score_h = _best_angle(cx, cy, area)
+    _, score_v = _best_angle(cy, cx, area, fine=False)
+    return skew, _upright_score(_line_profile(comps, skew)), score_h, score_v
+
+
+def _turn_marks(comps: np.ndarray, height: int) -> np.ndarray:
+    """The marks as seen on the page turned a quarter clockwise."""
+    left, top, width, h, area = (comps[:, i] for i in range(5))
+    return np.stack([height - top - h, left, h, width, area], axis=1)
+
+
+def _sharpness(small: np.ndarray, thresh: float, paper: float) -> float:
+    """90th percentile of the gradient on ink edges over the paper level (middle third)."""
+    rows = small.shape[0]
+    crop = small[rows // 3 : 2 * rows // 3]
+    b = (crop < thresh).astype(np.uint8)
+    edge = (b & (1 - cv2.erode(b, np.ones((3, 3), np.uint8)))).astype(bool)
+    if np.count_nonzero(edge) < 50:
+        return 1.0  # too little ink in the middle to judge: do not refuse
+    g = cv2.magnitude(cv2.Sobel(crop, cv2.CV_32F, 1, 0), cv2.Sobel(crop, cv2.CV_32F, 0, 1))
+    return float(np.percentile(g[edge], 90)) / 8.0 / max(paper, 1.0)
+
+
+def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> Analysis:
+    """Blank, orientation, skew and quality measures of one page (cheap: ANALYSIS_DPI)."""
+    if gray is None:
+        gray = recognition_gray(img)
+    small = _downscale(gray, dpi)
+    comps, paper, thresh = _marks(small)
+    chars = len(comps)
+    if chars < BLANK_MAX_CHARS:
+        return Analysis(blank=True, chars=chars, paper=paper)
+    ink = float(np.median(small[small < thresh]))
+    contrast = paper - ink
+    skew, upright, score_h, score_v = _orientation(comps)
+    rotation, vertical = 0, False
+    if score_v > score_h * 1.15:
+        # text lines run vertically: look again with the page turned a quarter clockwise
+        vertical = True
+        rows = small.shape[0]
+        skew, upright, _, _ = _orientation(_turn_marks(comps, rows))
+        rotation = 90
+    if upright < 0.5:
+        rotation = (rotation + 180) % 360  # a half turn keeps the skew angle
+    sharp = _sharpness(small, thresh, paper)
+    undecided = abs(upright - 0.5) < UNDECIDED_MARGIN or chars < UNDECIDED_CHARS
+    return Analysis(blank=False, rotation=rotation, skew=round(skew, 2), chars=chars, paper=paper,
+                    contrast=contrast, sharpness=sharp, upright_score=upright, vertical=vertical,
+                    undecided=undecided)
+
+
+def check_quality(analysis: Analysis, dpi: int, *, dpi_known: bool = True, source: str = "",
+                  index: int = 0) -> None:
+    """Refuse a page that cannot make a valid digitized copy: raise InputError (with `.vi`)."""
+    where = f"{source or 'input'}, page {index + 1}"
+    where_vi = f"Tệp {source or 'đã quét'}, trang {index + 1}"
+    ask = "Hãy quét lại ở độ phân giải ít nhất 200 dpi, chế độ màu, tỉ lệ 100% (Nghị định 30/2020/NĐ-CP)."
+    if dpi_known and dpi < MIN_DPI:
+        raise InputError(
+            f"{where}: scanned at {dpi} dpi, below the {MIN_DPI} dpi required for a digitized copy",
+            f"{where_vi}: ảnh quét chỉ có {dpi} dpi, thấp hơn mức tối thiểu {MIN_DPI} dpi. {ask}",
+            path=source or None,
+        )
+    if analysis.blank:
+        return
+    if analysis.paper < MIN_PAPER or analysis.contrast < MIN_CONTRAST:
+        raise InputError(
+            f"{where}: page too dark or without contrast (paper level {analysis.paper:.0f}, "
+            f"contrast {analysis.contrast:.0f})",
+            f"{where_vi}: ảnh quét quá tối hoặc quá mờ nhạt, không đọc được. {ask}",
+            path=source or None,
+        )
+    if analysis.sharpness < MIN_SHARPNESS:
+        raise InputError(
+            f"{where}: page too blurred to read (sharpness {analysis.sharpness:.2f}, "
+            f"minimum {MIN_SHARPNESS})",
+            f"{where_vi}: ảnh quét bị nhòe, không rõ chữ. {ask}",
+            path=source or None,
+        )
+
+
+_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def straighten(a: np.ndarray, rotation: int, skew: float, *, bilevel: bool = False) -> np.ndarray:
+    """Turn an image array upright (exact quarter turns) and remove the skew (no resize)."""
+    if rotation:
+        a = cv2.rotate(a, _ROTATE[rotation])
+    if abs(skew) >= MIN_DESKEW:
+        h, w = a.shape[:2]
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), -skew, 1.0)
+        border = (255, 255, 255) if a.ndim == 3 else 255
+        if bilevel:
+            a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
+            a = np.where(a >= 128, 255, 0).astype(np.uint8)
+        else:
+            a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
+    return a

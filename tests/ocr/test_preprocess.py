@@ -1,0 +1,164 @@
+"""Preprocessing on small generated pages: orientation, skew, seal dropout, blank pages, quality gate."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pikepdf
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from bench.corpus import SEAL_RED, generate_document
+from ocr.engine import recognize_pages
+from ocr.pages import InputError, Page
+from ocr.pdf import assemble_pdf, pdf_text, pdfa_report
+from ocr.preprocess import analyze, check_quality, recognition_gray, straighten
+from tests.ocr.conftest import PHRASE, font, render_lines
+
+
+@pytest.fixture(scope="module")
+def decision():
+    """A generated gray 200-dpi decision page, slightly skewed (1.2°), and its ground truth."""
+    doc = generate_document(8, dpi=200, skew=1.2, noise=0.3, color="gray", pages=1)
+    return doc.pages[0], doc.truth
+
+
+@pytest.mark.parametrize("turned", [90, 180, 270])
+def test_rotation_is_detected_for_quarter_and_half_turns(decision, turned):
+    page, truth = decision
+    scanned = page.rotate(-turned, expand=True)  # the page lies turned clockwise by `turned`
+    a = analyze(scanned, 200)
+    assert not a.blank
+    assert a.rotation == (360 - turned) % 360  # the clockwise turn that makes it upright
+    assert a.skew == pytest.approx(truth["page_info"][0]["skew_deg"], abs=0.3)
+
+
+def test_upright_page_is_left_alone(decision):
+    a = analyze(decision[0], 200)
+    assert a.rotation == 0 and a.upright_score > 0.55
+
+
+@pytest.mark.parametrize("skew", [-2.7, -0.8, 1.9, 4.0])
+def test_skew_angle_within_a_third_of_a_degree(skew):
+    doc = generate_document(21, dpi=200, skew=skew, noise=0.4, color="color", pages=1)
+    a = analyze(doc.pages[0], 200)
+    assert a.rotation == 0
+    assert a.skew == pytest.approx(doc.truth["page_info"][0]["skew_deg"], abs=0.3)
+
+
+def test_straighten_turns_and_deskews_without_resizing():
+    img = np.full((100, 300), 255, np.uint8)
+    img[40:50, 20:280] = 0  # a horizontal bar
+    tilted = straighten(img, 0, -3.0)  # turning by 3° tilts the bar
+    assert tilted.shape == img.shape
+    rows = np.flatnonzero((tilted < 128).any(axis=1))
+    assert rows.max() - rows.min() > 15
+    turned = straighten(img, 90, 0.0)
+    assert turned.shape == (300, 100)
+    assert (turned[:, 50:60] < 128).sum() > 2000  # the bar now runs down the page
+
+
+def _sealed_page() -> Image.Image:
+    """Black text with a red seal stamped over its middle, like a signed decision."""
+    img = render_lines([PHRASE, "Chủ tịch Ủy ban nhân dân"], size=(1700, 420))
+    arr = np.asarray(img, dtype=np.float32)
+    seal = np.zeros(arr.shape[:2], np.uint8)
+    cv2.circle(seal, (800, 200), 170, 255, 14)
+    cv2.circle(seal, (800, 200), 110, 255, 8)
+    cv2.putText(seal, "UBND", (700, 230), cv2.FONT_HERSHEY_SIMPLEX, 3, 255, 10)
+    alpha = (seal / 255.0)[..., None] * 0.9
+    red = np.array(SEAL_RED, np.float32) / 255.0
+    out = arr * (1 - alpha * (1 - red))  # multiply blend, as ink over ink
+    return Image.fromarray(out.clip(0, 255).astype(np.uint8))
+
+
+def test_seal_dropout_removes_red_but_keeps_black_text():
+    img = _sealed_page()
+    gray = recognition_gray(img)
+    lum = np.asarray(img.convert("L"))
+    ring = (np.asarray(img)[..., 0] > 150) & (np.asarray(img)[..., 1] < 100)  # red-only pixels
+    assert ring.sum() > 5000
+    assert lum[ring].mean() < 110  # plain gray conversion keeps the seal dark
+    assert np.percentile(gray[ring], 5) > 180  # dropped out in the recognition image
+    text = np.asarray(render_lines([PHRASE, "Chủ tịch Ủy ban nhân dân"], size=(1700, 420)).convert("L")) < 80
+    assert gray[text & ~ring].mean() < 60  # black text stays black
+
+
+def test_sealed_text_is_read_and_the_stored_page_keeps_its_colour():
+    (r,) = recognize_pages([Page(0, _sealed_page(), 300, "seal.png")])
+    assert PHRASE in r.text and "Chủ tịch Ủy ban nhân dân" in r.text
+    with pikepdf.open(io.BytesIO(r.pdf)) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        stored = np.asarray(pikepdf.PdfImage(image).as_pil_image().convert("RGB")).astype(int)
+    reddish = (stored[..., 0] - stored[..., 1] > 80).sum()
+    assert reddish > 5000  # the seal is still red in the searchable PDF
+
+
+def test_blank_back_with_bleed_through_is_blank_but_a_sparse_page_is_not():
+    doc = generate_document(3, dpi=200, blank_back=True, noise=0.5, color="gray", pages=1)
+    assert doc.truth["blank_pages"] == [1]
+    assert not analyze(doc.pages[0], 200).blank
+    back = analyze(doc.pages[1], 200)
+    assert back.blank
+    # a real page with only a few short lines (a continuation page) is kept
+    sparse = Image.new("L", (1654, 2339), 250)
+    draw = ImageDraw.Draw(sparse)
+    draw.text((250, 300), "Trang 2/2", font=font(34), fill=20)
+    draw.text((250, 360), "Nơi nhận: - Như Điều 3;", font=font(34), fill=20)
+    noisy = np.asarray(sparse, dtype=np.int16) + np.random.default_rng(1).normal(0, 4, (2339, 1654))
+    sparse = Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
+    a = analyze(sparse, 200)
+    assert not a.blank and a.chars >= 15
+
+
+def test_quality_gate_refuses_150_dpi_with_a_vietnamese_message():
+    page = render_lines([PHRASE, "Trang số 1"], size=(1240, 400))
+    with pytest.raises(InputError) as exc:
+        recognize_pages([Page(2, page, 150, "hoso.pdf")])
+    assert "hoso.pdf" in str(exc.value) and "page 3" in str(exc.value) and "150 dpi" in str(exc.value)
+    vi = exc.value.vi
+    assert "hoso.pdf" in vi and "trang 3" in vi and "200 dpi" in vi and "quét lại" in vi
+    assert "màu" in vi and "100%" in vi
+    # an unknown resolution (no dpi in the file) is not refused for it
+    check_quality(analyze(page, 300), 150, dpi_known=False)
+
+
+def test_quality_gate_refuses_a_heavily_blurred_page(decision):
+    page, _ = decision
+    sharp = analyze(page, 200)
+    check_quality(sharp, 200)  # the normal counter scan passes
+    blurred = page.filter(ImageFilter.GaussianBlur(4))
+    with pytest.raises(InputError) as exc:
+        check_quality(analyze(blurred, 200), 200, source="mo.tif", index=0)
+    assert "blurred" in str(exc.value) and "mo.tif" in str(exc.value)
+    assert "nhòe" in exc.value.vi and "quét lại" in exc.value.vi
+
+
+def test_quality_gate_refuses_a_dark_page(decision):
+    page, _ = decision
+    dark = Image.fromarray((np.asarray(page, dtype=np.float32) * 0.3).astype(np.uint8))
+    with pytest.raises(InputError) as exc:
+        check_quality(analyze(dark, 200), 200, source="toi.png")
+    assert "dark" in str(exc.value) and "quá tối" in exc.value.vi
+
+
+def test_upside_down_page_with_blank_back_end_to_end():
+    """Read upright, blank back flagged and left out, page count kept, PDF/A valid."""
+    doc = generate_document(12, dpi=200, skew=-1.5, upside_down=True, noise=0.3, blank_back=True,
+                            color="color", pages=1, jpeg_quality=70)
+    pages = [Page(i, im, 200, "ngược.pdf") for i, im in enumerate(doc.pages)]
+    results = recognize_pages(pages, workers=2)
+    assert len(results) == len(pages) == 2  # pages in = pages out, blank included
+    front, back = results
+    assert front.rotation == 180 and not front.blank and back.blank
+    assert front.skew == pytest.approx(-1.5, abs=0.3)
+    title = doc.truth["title"]
+    assert title in front.text.replace("\n", " ")
+    data = assemble_pdf(results, title="ngược")
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert len(pdf.pages) == 1  # the blank back is left out of the searchable PDF
+    assert title in pdf_text(data).replace("\n", " ")
+    report = pdfa_report(data)
+    assert report.passed, report.summary()
