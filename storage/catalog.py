@@ -81,6 +81,7 @@ class Result(Base):
         Index("ix_results_dossier", "dossier_code"),
         Index("ix_results_subject", "subject_id"),
         Index("ix_results_procedure", "procedure_code"),
+        Index("ix_results_issued", "issued_on"),  # migration 0007_search
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -107,6 +108,9 @@ class Document(Base):
         Index("ix_documents_state", "state"),
         Index("ix_documents_unit", "unit_id", "created_at"),
         Index("ix_documents_result", "result_id"),
+        # migration 0007_search; it also adds the full-text index (storage/search.py):
+        # PostgreSQL column `search_vector` (not mapped here), SQLite table `document_fts`.
+        Index("ix_documents_dossier", "dossier_code"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
