@@ -371,10 +371,16 @@ _AGENCY_STARTS = ("VAN PHONG", "CHI CUC", "TRUNG TAM", "CONG AN", "BO PHAN", "SO
 
 @lru_cache(maxsize=1)
 def gazetteer() -> dict[str, str]:
-    """Folded key of a unit's full name ("PHUONG TRUC BACH") -> "phường Trúc Bạch".
+    """Folded key of a unit's full name -> its spelling (the first, if several)."""
+    return {k: v[0] for k, v in _gazetteer_variants().items()}
 
-    Built from the admin-unit list of the `vietnamadminunits` package (before and after 2025);
-    Hanoi's spelling wins when two units fold to the same key."""
+
+@lru_cache(maxsize=1)
+def _gazetteer_variants() -> dict[str, list[str]]:
+    """Folded key of a unit's full name ("PHUONG TRUC BACH") -> ["phường Trúc Bạch"].
+
+    Built from the admin-unit list of the `vietnamadminunits` package (before and after 2025).
+    Several units may fold to one key; only Hanoi's are kept when Hanoi has one."""
     try:
         import vietnamadminunits
     except ImportError:  # pragma: no cover - dependency of the distribution
@@ -390,17 +396,26 @@ def gazetteer() -> dict[str, str]:
             "SELECT DISTINCT province, ward, provinceCode FROM admin_units"
         ):
             rows += [(n, code) for n in (prov, ward) if n]
-    out: dict[str, str] = {}
+    # key -> the spellings of the units with that key (Hanoi's only, if it has one):
+    # "XA SON DONG" -> ["xã Sơn Đồng", "xã Sơn Đông"]
+    out: dict[str, list[str]] = {}
     hanoi: set[str] = set()
     for name, code in rows:
         k = key(name)
         canon = _lower_kind(name)
-        if k in out and (k in hanoi or code != "01"):
-            continue
-        out[k] = canon
-        if code == "01":
+        if code == "01" and k not in hanoi:
+            out[k] = []
             hanoi.add(k)
+        elif k in hanoi and code != "01":
+            continue
+        if canon not in out.setdefault(k, []):
+            out[k].append(canon)
     return out
+
+
+def gazetteer_variants(k: str) -> list[str]:
+    """All spellings of the units whose names fold to key `k`."""
+    return _gazetteer_variants().get(k, [])
 
 
 def _lower_kind(name: str) -> str:
@@ -592,6 +607,11 @@ def _place(words: list[str], date_place: str | None = None) -> tuple[str, float]
     k = key(" ".join(words))
     gaz = gazetteer()
     if k in gaz:
+        variants = gazetteer_variants(k)
+        if len(variants) > 1:  # "SƠN ĐỒNG" and "SƠN ĐÔNG" are both Hanoi communes
+            read = " ".join(words).lower()
+            best = max(variants, key=lambda v: similarity(v.lower(), read))
+            return best, 0.95 if best.lower() == read else 0.7
         return gaz[k], 0.95
     kind = next((kd for kd in _KINDS if k.startswith(kd + " ") or k == kd), None)
     if kind and date_place:

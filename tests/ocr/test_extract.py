@@ -246,3 +246,13 @@ def test_document_consensus_repairs_a_word_read_badly_once():
 )
 def test_names_read_with_slips(text, name):
     assert ex.extract_subject_name(lines(text)).value == name
+
+
+def test_units_that_differ_only_by_diacritics_keep_the_printed_one():
+    # Hanoi has both "xã Sơn Đồng" (Hoài Đức) and "xã Sơn Đông" (Sơn Tây)
+    for printed, unit in (("SƠN ĐỒNG", "xã Sơn Đồng"), ("SƠN ĐÔNG", "xã Sơn Đông")):
+        found = ex.extract_issuer(lines(f"ỦY BAN NHÂN DÂN\nXÃ {printed}\nSố: 1/XNTTHN"))
+        assert found.value == f"UBND {unit}"
+        assert found.confidence >= 0.9
+    ambiguous = ex.extract_issuer(lines("ỦY BAN NHÂN DÂN\nXA SON DONG\nSố: 1/XNTTHN"))
+    assert ambiguous.confidence < 0.8
