@@ -9,8 +9,10 @@ Page orientation and blank-page removal belong to the preprocessing stage: pages
 upside-down are turned back using the ground truth and blank duplex backs are skipped, so
 this measures classification and extraction only. It never asserts.
 
-Seeds: rules are developed on the range from --dev (default seeds 1000-1999 in our notes);
-report on an untouched range (default --seed 500000).
+Seeds: the rules were developed on seeds 1000-1107 and 2000-2107 (`--seed 1000`); report on
+the untouched default range (`--seed 500000`). Its first run (before any change made for it):
+type 100%, number 100%, issued_on 99.1%, issuer 99.1%, subject_name 95.4%, subject_id 98.1%,
+title 100%, summary 96.3%, 0.9% to review, 11.1% passed review with some field wrong.
 
     .venv/bin/python bench/classify.py [--count 108] [--seed 500000] [--workers 2]
         [--profile counter|clean] [--cache DIR] [--errors]
