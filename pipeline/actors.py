@@ -438,8 +438,7 @@ def retry_failed(rt: Runtime, broker, doc_ids: list[str], *, actor: str = "cli")
             session.add(AuditEvent(actor=actor, action="retried", document_id=doc_id,
                                    detail={"stage": doc.failed_stage, "reason": doc.error,
                                            "resume": resume}))
-            # FAILED → RECEIVED is the state machine's retry edge; resuming later (skipping
-            # OCR already stored) sets the state directly.
+            states.check_transition(doc.state, resume)  # retry edges resume where it failed
             doc.state, doc.failed_stage, doc.error = resume, None, None
             doc.attempts, doc.lease_owner, doc.lease_until = 0, None, None
         if broker is None:

@@ -22,7 +22,7 @@ TRANSITIONS: dict[str, set[str]] = {
     NEEDS_REVIEW: {CLASSIFIED, FAILED},
     CLASSIFIED: {STORED, FAILED},
     STORED: set(),
-    FAILED: {RECEIVED},  # retry
+    FAILED: {RECEIVED, OCR_DONE, CLASSIFIED},  # retry resumes at the stage that failed
 }
 
 # The stage that moves a document out of each state.
