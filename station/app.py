@@ -41,6 +41,7 @@ class Station:
         self._scanner = scanner
         self._scan_lock = threading.Lock()
         self._recognizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-ocr")
+        self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-qr")
         self.deliverer = Deliverer(spool, sink, base_delay=retry_base)
         self.page_hooks: list = []  # called with (batch_id, page dict) after a page is on disk
         self._recover()
@@ -63,6 +64,7 @@ class Station:
     def stop(self) -> None:
         self.deliverer.stop()
         self._recognizer.shutdown(wait=False, cancel_futures=True)
+        self._side.shutdown(wait=False, cancel_futures=True)
         if self._scanner is not None:
             self._scanner.close()
         close = getattr(self.sink, "close", None)
@@ -110,7 +112,7 @@ class Station:
                                             extra={"side": page.side})
                 if first and not replace:
                     first = False
-                    self._read_receipt(batch_id, page.image)
+                    self._side.submit(self._read_receipt, batch_id, page.image)
                 for hook in self.page_hooks:
                     hook(batch_id, saved)
 

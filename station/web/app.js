@@ -258,5 +258,6 @@ async function start() {
   if (!batch) { $("#empty-pages").hidden = false; $("#scan-btn").disabled = false; }
   refreshToday();
   setInterval(refreshToday, 1500);
+  document.body.dataset.ready = "1";
 }
 start();

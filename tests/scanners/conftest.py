@@ -19,17 +19,17 @@ read-return-value "Default"
 """
 
 
-def sane_test_backend_available() -> bool:
+def sane_backend_available(name: str = "test") -> bool:
     for folder in ("/usr/lib/x86_64-linux-gnu/sane", "/usr/lib/aarch64-linux-gnu/sane",
                    "/usr/lib/sane"):
-        if list(Path(folder).glob("libsane-test.so*")):
+        if list(Path(folder).glob(f"libsane-{name}.so*")):
             return True
     return False
 
 
 def write_sane_config(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "dll.conf").write_text("test\n")
+    (folder / "dll.conf").write_text("test\npnm\n")
     (folder / "test.conf").write_text(TEST_CONF)
     return folder
 
@@ -41,7 +41,7 @@ def sane_test(tmp_path, monkeypatch):
         import sane  # noqa: F401
     except ImportError:
         service_unavailable("python-sane is not installed")
-    if not ctypes.util.find_library("sane") or not sane_test_backend_available():
+    if not ctypes.util.find_library("sane") or not sane_backend_available("test"):
         service_unavailable("the SANE test backend (libsane1 / sane-backends) is not installed")
     from scanners import sane_driver
 
@@ -50,3 +50,19 @@ def sane_test(tmp_path, monkeypatch):
     os.environ.pop("SANE_DEFAULT_DEVICE", None)
     yield "sane:test:0"
     sane_driver.reset()
+
+
+@pytest.fixture
+def sane_document(sane_test, tmp_path):
+    """SANE's `pnm` file-reader device loaded with a rendered Vietnamese decision (200 dpi):
+    a SANE device whose pages carry real text. Yields its URI."""
+    if not sane_backend_available("pnm"):
+        service_unavailable("the SANE pnm backend (sane-backends) is not installed")
+    from PIL import Image
+
+    from tests.pipeline.conftest import render_decision
+
+    png = render_decision(tmp_path / "quyet-dinh.png", dpi=200)
+    ppm = tmp_path / "quyet-dinh.ppm"
+    Image.open(png).convert("RGB").save(ppm)
+    return f"sane:pnm:0?filename={ppm}"

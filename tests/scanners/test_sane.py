@@ -73,3 +73,11 @@ def test_uri_options_and_unknown_device(sane_test):
     with pytest.raises(ScannerError) as err:
         open_scanner("sane:nosuch:9")
     assert err.value.kind == "offline"
+
+
+def test_pnm_device_scans_a_document_page(sane_document):
+    with open_scanner(sane_document) as scanner:
+        pages = scanner.scan(ScanProfile(dpi=200, source="adf", max_pages=2))
+    assert len(pages) == 2 and pages[0].dpi == 200
+    assert pages[0].image.size == (1653, 2339)  # A4 at 200 dpi as rendered
+    assert pages[0].image.convert("L").getextrema()[0] < 50  # there is ink on it

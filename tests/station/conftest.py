@@ -10,7 +10,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.scanners.conftest import sane_test  # noqa: F401 - re-exported fixture
+from tests.scanners.conftest import sane_document, sane_test  # noqa: F401 - re-exported fixtures
 
 UNIT = "00004"
 

@@ -39,10 +39,10 @@ def _server_document(runtime, doc_id):
         return (doc.state, doc.source_sha256, doc.dossier_code) if doc else None
 
 
-def test_server_down_during_submit_then_delivered(sane_test, runtime, central, tmp_path, page,
+def test_server_down_during_submit_then_delivered(sane_document, runtime, central, tmp_path, page,
                                                   artifacts):
     api, key = central
-    station = _station(tmp_path, ServerSink(api.url, key))
+    station = _station(tmp_path, ServerSink(api.url, key), scanner=sane_document)
     server = ServerThread(create_app(station)).start()
     try:
         _scan_two(page, server.url, "H26-KH-0007")
@@ -51,24 +51,23 @@ def test_server_down_during_submit_then_delivered(sane_test, runtime, central, t
         page.wait_for_selector("#today-list .reason:has-text('Mất kết nối')")
         page.screenshot(path=str(artifacts / "06-mat-ket-noi.png"), full_page=True)
         api.start(wait_path="/healthz")
-        # The API takes no corrections (yet): an untouched test pattern needs review there.
-        _row_state(page, "cần kiểm tra")
+        _row_state(page, "đã lưu")
         page.screenshot(path=str(artifacts / "07-da-gui-sau.png"), full_page=True)
     finally:
         server.stop()
     batch = station.spool.all()[0]
     assert batch["submission"]["attempts"] >= 2
     state, sha, dossier = _server_document(runtime, batch["submission"]["document_id"])
-    assert (state, sha, dossier) == ("needs_review", batch["submission"]["sha256"], "H26-KH-0007")
+    assert (state, sha, dossier) == ("stored", batch["submission"]["sha256"], "H26-KH-0007")
 
 
-def test_station_restart_resumes_spool(sane_test, runtime, central, tmp_path, page, artifacts):
+def test_station_restart_resumes_spool(sane_document, runtime, central, tmp_path, page, artifacts):
     api, key = central
     profiles = tmp_path / "profiles.toml"
     profiles.write_text('[profiles.hai-trang]\ndpi = 200\nsource = "adf"\nmax_pages = 2\n')
     port = free_port()
     env = {**os.environ, "SOHOA_STATION_API_KEY": key, "SOHOA_HOME": str(tmp_path / "station-home")}
-    cmd = [sys.executable, "-m", "sohoa.cli", "station", "--scanner", "sane:test:0",
+    cmd = [sys.executable, "-m", "sohoa.cli", "station", "--scanner", sane_document,
            "--server", api.url, "--unit", UNIT, "--port", str(port), "--spool",
            str(tmp_path / "spool"), "--profiles", str(profiles), "--profile", "hai-trang",
            "--no-recognize"]
@@ -106,9 +105,10 @@ def test_station_restart_resumes_spool(sane_test, runtime, central, tmp_path, pa
     proc = launch()
     try:
         page.reload()
+        page.wait_for_selector("body[data-ready]")
         page.wait_for_function("document.querySelectorAll('#pages .page img').length === 2")
         assert page.input_value("#dossier") == "H26-KS-0100"  # the unsent draft is back
-        _row_state(page, "cần kiểm tra")
+        _row_state(page, "đã lưu")
         page.screenshot(path=str(artifacts / "08-sau-khoi-dong-lai.png"), full_page=True)
     finally:
         proc.terminate()
