@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, false, literal_column, select, text
+from sqlalchemy import ColumnElement, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from storage.catalog import AdminUnit, Document, Result
@@ -50,8 +50,8 @@ def match_documents(session: Session, query: str) -> ColumnElement[bool]:
     A query without any word (only punctuation) matches nothing.
     """
     words = terms(query)
-    if not words:
-        return false()
+    if not words:  # false, and still about `documents` so an enclosing EXISTS keeps its FROM
+        return Document.id.is_(None)
     if _dialect(session) == "postgresql":
         # Each word is [[:alnum:]]+ after folding: safe inside a quoted tsquery lexeme.
         tsquery = " & ".join(f"'{w}'" for w in words)

@@ -212,3 +212,16 @@ def test_migration_backfills_and_downgrades(kind, tmp_path_factory, pg_database)
         s.execute(text("DELETE FROM documents"))
     db.upgrade(url)
     assert db.current_revision(url) == db.head_revision(url)
+
+
+def test_no_words_inside_a_correlated_exists(corpus):
+    """The API wraps the match in EXISTS(... documents.result_id = results.id ...): a query
+    without words must still be valid SQL there, and match nothing."""
+    from sqlalchemy import and_, exists, func
+
+    rt, _ = corpus
+    with rt.session() as s:
+        for query in ("--", "nguyen van hung"):
+            stmt = select(func.count()).select_from(Result).where(exists().where(and_(
+                Document.result_id == Result.id, match_documents(s, query))))
+            assert s.scalar(stmt) == (0 if query == "--" else 1)
