@@ -6,14 +6,15 @@ This module owns how a page goes through Tesseract. Per page, in a worker thread
 2. Blank pages (duplex backs) stop here: a `PageResult` with `blank=True`, no PDF, no text. They
    stay in the results so the page count always matches the original file; `assemble_pdf` leaves
    them out of the searchable PDF (the stored original keeps them).
-3. The page is turned upright and deskewed. Two images come out of it: the stored image (colour
-   kept) and the recognition image (gray; the red channel for colour pages, so a red seal drops
-   out). The recognition image goes to Tesseract as raw PGM (no codec cost):
-   `tesseract page.pgm BASE -l LANG --dpi DPI -c textonly_pdf=1 pdf tsv` gives the invisible text
-   layer (page size = pixels / dpi) and the TSV (word boxes, confidences).
-4. The stored image is encoded per page, never resampled: JPEG (`JPEG_QUALITY`) for colour and
-   gray, Flate-compressed 1-bit for bilevel input, and drawn under the text layer. A page we
-   turned upright is stored upright: image, text layer and word boxes all use the upright page.
+3. The recognition image (gray; the red channel of colour pages, so a red seal drops out) is
+   turned upright and deskewed, and goes to Tesseract as raw PGM (no codec cost):
+   `tesseract page.pgm BASE -l LANG --dpi DPI -c textonly_pdf=1 pdf tsv` gives the invisible
+   text layer (page size = upright pixels / dpi) and the TSV (word boxes, confidences).
+4. The stored image is the scanned image itself, colour kept, never resampled: JPEG
+   (`JPEG_QUALITY`) for colour and gray, Flate-compressed 1-bit for bilevel input. It is drawn
+   under the text layer turned upright and deskewed by the PDF transformation matrix, so the
+   searchable PDF shows the upright page and the text layer, the word boxes (in pixels of the
+   upright page, `PageResult.width/height`) and the image line up.
 
 Tesseract runs single-threaded (`OMP_THREAD_LIMIT=1`) and pages are spread over `workers`
 concurrent tesseract processes, launched from threads: tesseract is its own process, so this
@@ -27,10 +28,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import shutil
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +43,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pikepdf
+from PIL import Image
 
 from ocr import preprocess
 from ocr.pages import Page
@@ -136,34 +140,43 @@ def _tesseract_env() -> dict[str, str]:
     return env
 
 
-def _encode_image(a: np.ndarray, bilevel: bool) -> tuple[bytes, dict, str]:
-    """Encode the stored page image: (stream data, image dictionary entries, format)."""
-    h, w = a.shape[:2]
-    entries = {"/Width": w, "/Height": h, "/BitsPerComponent": 8}
-    if bilevel:
-        import zlib
-
-        bits = np.packbits(a >= 128, axis=1)  # 1 = white, as DeviceGray 1-bit reads it
+def _encode_image(img: Image.Image) -> tuple[bytes, dict, str]:
+    """Encode the stored page image as it was scanned: (stream data, image entries, format)."""
+    entries = {"/Width": img.width, "/Height": img.height, "/BitsPerComponent": 8}
+    if img.mode == "1":
+        # PIL packs 1-bit rows MSB first with 1 = white, exactly as DeviceGray 1-bit reads them
         entries.update({"/BitsPerComponent": 1, "/ColorSpace": pikepdf.Name.DeviceGray})
-        return zlib.compress(bits.tobytes(), 6), entries, "flate"
-    if a.ndim == 3:
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(a, cv2.COLOR_RGB2BGR),
-                                [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        entries["/ColorSpace"] = pikepdf.Name.DeviceRGB
-    else:
-        ok, data = cv2.imencode(".jpg", a, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        entries["/ColorSpace"] = pikepdf.Name.DeviceGray
-    if not ok:
-        raise OcrError("JPEG encoding of the page image failed")
-    return data.tobytes(), entries, "jpeg"
+        return zlib.compress(img.tobytes(), 6), entries, "flate"
+    if img.mode not in ("L", "RGB"):
+        img = img.convert("RGB")
+    entries["/ColorSpace"] = pikepdf.Name.DeviceGray if img.mode == "L" else pikepdf.Name.DeviceRGB
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue(), entries, "jpeg"
 
 
-def _compose(text_pdf: bytes, data: bytes, entries: dict, image_format: str) -> bytes:
-    """Draw the page image under Tesseract's invisible text layer (same page box)."""
+def _placement(w_pt: float, h_pt: float, page_w: float, page_h: float, turn: float) -> bytes:
+    """`cm` operators drawing a w×h image centred on the page, turned clockwise by `turn`°."""
+    if turn % 360 == 0 and abs(w_pt - page_w) < 1e-6 and abs(h_pt - page_h) < 1e-6:
+        return f"{w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm".encode()
+    phi = math.radians(-turn)  # PDF space has y up: a clockwise turn is a negative angle
+    c, s = math.cos(phi), math.sin(phi)
+    return (
+        f"1 0 0 1 {page_w / 2:.4f} {page_h / 2:.4f} cm "
+        f"{c:.6f} {s:.6f} {-s:.6f} {c:.6f} 0 0 cm "
+        f"1 0 0 1 {-w_pt / 2:.4f} {-h_pt / 2:.4f} cm "
+        f"{w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm"
+    ).encode()
+
+
+def _compose(text_pdf: bytes, img: Image.Image, dpi: int, turn: float) -> tuple[bytes, str]:
+    """Draw the scanned image under Tesseract's invisible text layer, turned upright by the
+    PDF transformation matrix (the pixels are never resampled). Returns (pdf, image format)."""
+    data, entries, image_format = _encode_image(img)
     with pikepdf.open(io.BytesIO(text_pdf)) as pdf:
         page = pdf.pages[0]
         box = [float(v) for v in page.mediabox]
-        w_pt, h_pt = box[2] - box[0], box[3] - box[1]
+        page_w, page_h = box[2] - box[0], box[3] - box[1]
         image = pikepdf.Stream(pdf, b"")
         image.write(data, filter=pikepdf.Name.FlateDecode if image_format == "flate"
                     else pikepdf.Name.DCTDecode)
@@ -174,11 +187,12 @@ def _compose(text_pdf: bytes, data: bytes, entries: dict, image_format: str) -> 
         if "/Resources" not in page.obj:
             page.obj["/Resources"] = pikepdf.Dictionary()
         page.obj.Resources["/XObject"] = pikepdf.Dictionary({"/Im0": image})
-        draw = f"q {w_pt:.4f} 0 0 {h_pt:.4f} {box[0]:.4f} {box[1]:.4f} cm /Im0 Do Q\n".encode()
+        place = _placement(img.width * 72 / dpi, img.height * 72 / dpi, page_w, page_h, turn)
+        draw = b"q " + place + b" /Im0 Do Q\n"
         page.contents_add(pikepdf.Stream(pdf, draw), prepend=True)
         out = io.BytesIO()
         pdf.save(out, compress_streams=True)
-        return out.getvalue()
+        return out.getvalue(), image_format
 
 
 def parse_tsv(tsv: str) -> tuple[list[Word], str]:
@@ -257,16 +271,16 @@ def _run_tesseract(rec: np.ndarray, dpi: int, lang: str, where: str, timeout: fl
         return pdf_path.read_bytes(), tsv_path.read_text(encoding="utf-8", errors="replace")
 
 
-def _read(image: np.ndarray, rec: np.ndarray, rotation: int, skew: float, bilevel: bool,
-          page: Page, lang: str, timeout: float) -> tuple[np.ndarray, np.ndarray, bytes, list, str, float]:
-    shown = preprocess.straighten(image, rotation, skew, bilevel=bilevel)
-    rec = shown if rec is image else preprocess.straighten(rec, rotation, skew)
+def _read(rec: np.ndarray, rotation: int, skew: float, page: Page, lang: str, timeout: float
+          ) -> tuple[np.ndarray, bytes, list[Word], str, float]:
+    """Straighten the recognition image and read it: (image read, text pdf, words, text, conf)."""
+    rec = preprocess.straighten(rec, rotation, skew)
     where = f"page {page.index + 1} of {page.source or 'input'}"
     text_pdf, tsv = _run_tesseract(rec, page.dpi, lang, where, timeout)
     words, text = parse_tsv(tsv)
     scored = [w.conf for w in words if w.conf >= 0]
     confidence = sum(scored) / len(scored) if scored else 0.0
-    return shown, rec, text_pdf, words, text, confidence
+    return rec, text_pdf, words, text, confidence
 
 
 def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEOUT_S,
@@ -278,41 +292,33 @@ def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEO
     img = page.image
     if img.mode not in ("1", "L", "RGB"):
         img = img.convert("RGB")
-    bilevel = img.mode == "1"
-    image = np.asarray(img.convert("L") if bilevel else img)
-    if img.mode == "RGB" and steps.dropout:
-        rec = preprocess.recognition_gray(img)
-    elif img.mode == "RGB":
-        rec = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    if img.mode == "RGB" and not steps.dropout:
+        rec = np.asarray(img.convert("L"))
     else:
-        rec = image
+        rec = preprocess.recognition_gray(img)
     analysis = preprocess.analyze(img, page.dpi, gray=rec)
     if steps.gate:
         preprocess.check_quality(analysis, page.dpi, dpi_known=page.dpi_from_file,
                                  source=page.source, index=page.index)
-    base = dict(index=page.index, width=img.width, height=img.height, dpi=page.dpi,
-                source=page.source)
+    base = dict(index=page.index, dpi=page.dpi, source=page.source)
     if analysis.blank and steps.blank:
         return PageResult(pdf=b"", text="", confidence=0.0, words=[], blank=True,
-                          extra={"analysis": analysis}, **base)
+                          width=img.width, height=img.height, extra={"analysis": analysis},
+                          **base)
     rotation = analysis.rotation if steps.orientation else 0
-    skew = analysis.skew if steps.deskew else 0.0
+    skew = analysis.skew if steps.deskew and abs(analysis.skew) >= preprocess.MIN_DESKEW else 0.0
     if steps.denoise:
         rec = cv2.medianBlur(rec, 3)
-    shown, rec2, text_pdf, words, text, confidence = _read(
-        image, rec, rotation, skew, bilevel, page, lang, timeout)
-    if (steps.orientation and not analysis.blank and confidence < RETRY_BELOW
-            and analysis.undecided):
+    shown, text_pdf, words, text, confidence = _read(rec, rotation, skew, page, lang, timeout)
+    if steps.orientation and analysis.undecided and confidence < RETRY_BELOW:
         other = (rotation + 180) % 360
-        again = _read(image, rec, other, skew, bilevel, page, lang, timeout)
-        if again[5] > confidence:
+        again = _read(rec, other, skew, page, lang, timeout)
+        if again[4] > confidence:
             rotation = other
-            shown, rec2, text_pdf, words, text, confidence = again
-    data, entries, image_format = _encode_image(shown, bilevel)
-    pdf = _compose(text_pdf, data, entries, image_format)
+            shown, text_pdf, words, text, confidence = again
+    pdf, image_format = _compose(text_pdf, img, page.dpi, rotation + skew)
     h, w = shown.shape[:2]
-    base.update(width=w, height=h)
-    return PageResult(pdf=pdf, text=text, confidence=confidence, words=words,
+    return PageResult(pdf=pdf, text=text, confidence=confidence, words=words, width=w, height=h,
                       image_format=image_format, rotation=rotation, skew=skew,
                       extra={"analysis": analysis}, **base)
 

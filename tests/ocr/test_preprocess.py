@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 
 import cv2
 import numpy as np
@@ -144,6 +145,32 @@ def test_quality_gate_refuses_a_dark_page(decision):
     assert "dark" in str(exc.value) and "quá tối" in exc.value.vi
 
 
+def _assert_shows_upright(result, scanned: Image.Image) -> None:
+    """The page PDF shows the scan turned upright and deskewed, where the word boxes are; the
+    stored image is the scan itself (same pixels count, never resampled)."""
+    with pikepdf.open(io.BytesIO(result.pdf)) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        assert (int(image.Width), int(image.Height)) == scanned.size
+    png = subprocess.run(["pdftoppm", "-r", str(result.dpi), "-gray", "-png", "-"],
+                         input=result.pdf, capture_output=True, check=True).stdout
+    shown = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.int16)
+    assert shown.shape == (result.height, result.width)
+    upright = straighten(np.asarray(scanned.convert("L")), result.rotation, result.skew)
+    assert np.abs(shown - upright.astype(np.int16)).mean() < 6
+    word = max(result.words, key=lambda w: w.width * (w.conf > 0.8))
+    box = shown[word.top : word.top + word.height, word.left : word.left + word.width]
+    assert box.min() < 100  # ink under the word's box
+
+
+def test_quarter_turned_page_is_stored_upright_with_aligned_words(decision):
+    page, truth = decision
+    scanned = page.rotate(-90, expand=True)
+    (r,) = recognize_pages([Page(0, scanned, 200, "ngang.tif")])
+    assert r.rotation == 270 and (r.width, r.height) == page.size
+    assert truth["title"] in r.text.replace("\n", " ")
+    _assert_shows_upright(r, scanned)
+
+
 def test_upside_down_page_with_blank_back_end_to_end():
     """Read upright, blank back flagged and left out, page count kept, PDF/A valid."""
     doc = generate_document(12, dpi=200, skew=-1.5, upside_down=True, noise=0.3, blank_back=True,
@@ -156,6 +183,7 @@ def test_upside_down_page_with_blank_back_end_to_end():
     assert front.skew == pytest.approx(-1.5, abs=0.3)
     title = doc.truth["title"]
     assert title in front.text.replace("\n", " ")
+    _assert_shows_upright(front, doc.pages[0])
     data = assemble_pdf(results, title="ngược")
     with pikepdf.open(io.BytesIO(data)) as pdf:
         assert len(pdf.pages) == 1  # the blank back is left out of the searchable PDF
