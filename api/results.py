@@ -21,10 +21,10 @@ from api.deps import require
 from api.keys import ClientInfo
 from api.problems import Problem, problem_responses
 from api.schemas import ResultDetail, ResultPage, Verification
-from api.text import contains_folded
 from pipeline import states
 from storage.catalog import AdminUnit, AuditEvent, Document, Procedure, Result
 from storage.objects import CHUNK, ObjectNotFound
+from storage.search import match_documents
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -106,7 +106,7 @@ def search_results(
     issued_from: date | None = None,
     issued_to: date | None = None,
     q: Annotated[str | None, Query(min_length=2, max_length=200, description=(
-        "full text in the OCR text, ignoring case and diacritics"))] = None,
+        "words of the OCR text (every one must appear), ignoring case and diacritics"))] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ):
@@ -138,7 +138,7 @@ def search_results(
     with request.app.state.read() as session:
         if q is not None:
             query = query.where(exists().where(and_(
-                Document.result_id == Result.id, contains_folded(session, Document.ocr_text, q))))
+                Document.result_id == Result.id, match_documents(session, q))))
         rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]

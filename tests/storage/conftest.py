@@ -111,6 +111,7 @@ def catalog_runtime(sohoa_home, catalog_backend, monkeypatch):
     import pipeline.runtime
     from sohoa.settings import get_settings
     from storage import db
+    from storage.units import seed_procedures
 
     monkeypatch.setenv("SOHOA_DATABASE_URL", catalog_backend)
     get_settings.cache_clear()
@@ -120,6 +121,8 @@ def catalog_runtime(sohoa_home, catalog_backend, monkeypatch):
         for table in ("pages", "reviews", "documents", "results", "audit_events"):
             if table in tables:
                 session.execute(text(f"DELETE FROM {table}"))
+        session.execute(text("DELETE FROM procedures"))  # back to the defaults
+        seed_procedures(session)
     rt = pipeline.runtime.get_runtime()
     assert rt.database_url == catalog_backend
     return rt
