@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.audit import AuditWriter
-from api.deps import Authenticator, ReadSessions
+from api.deps import Authenticator, ReadSessions, UnitIds
 
 OUTCOMES = {401: "denied", 403: "denied", 404: "not_found", 409: "conflict", 416: "invalid",
             413: "invalid", 415: "invalid", 422: "invalid"}
@@ -137,6 +137,7 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
     app.state.rt = rt
     app.state.audit = AuditWriter(rt.session, batched=audit_batched)
     app.state.read = ReadSessions(rt)
+    app.state.unit_ids = UnitIds()
     app.state.auth = Authenticator(rt, ttl=auth_cache_seconds, read=app.state.read)
     app.state.metrics = Metrics.create()
     app.state.processor = Processor(rt)

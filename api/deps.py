@@ -56,6 +56,46 @@ class ReadSessions:
             self.engine.dispose()
 
 
+class UnitIds:
+    """Admin unit id lists behind a unit condition, cached (units change a few times a year).
+
+    ("client", level, unit_id, province): the units a bound client sees;
+    ("code", code): a unit code's versions and the units under them (a 2-digit code: the province).
+    """
+
+    def __init__(self, ttl: float = 300.0):
+        self._ttl = ttl
+        self._cache: dict[tuple, tuple[list[int], float]] = {}
+
+    def __call__(self, session, key: tuple) -> list[int]:
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        from sqlalchemy import or_, select
+
+        from storage.catalog import AdminUnit
+
+        if key[0] == "client":
+            _, level, unit_id, province = key
+            if level == "city":
+                condition = AdminUnit.province_code == province
+            elif level == "district":
+                condition = or_(AdminUnit.id == unit_id, AdminUnit.parent_id == unit_id)
+            else:
+                condition = AdminUnit.id == unit_id
+        elif len(key[1]) <= 2:
+            condition = AdminUnit.province_code == key[1]
+        else:
+            named_ids = list(session.scalars(select(AdminUnit.id).where(AdminUnit.code == key[1])))
+            condition = or_(AdminUnit.id.in_(named_ids), AdminUnit.parent_id.in_(named_ids))
+        ids = sorted(session.scalars(select(AdminUnit.id).where(condition)))
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (ids, now + self._ttl)
+        return ids
+
+
 class Authenticator:
     def __init__(self, runtime, ttl: float = 5.0, read=None):
         self._rt = runtime
