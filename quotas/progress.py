@@ -30,8 +30,8 @@ in force in Y, digitized by the end of Y (or the as-of date) ÷ all such results
 
 Counting is done by GROUP BY over indexed columns — registered results through the narrow
 tables that triggers keep in step with results and documents (`quota_result_years` counters for
-whole years, `quota_result_facts` for the days of the as-of year) — and Python only combines the
-per-unit aggregates (a few hundred rows).
+whole years, minus what `quota_result_facts` shows happened after the as-of day) — and Python
+only combines the per-unit aggregates (a few hundred rows).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pipeline import states
@@ -135,30 +135,42 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
                    unit: str | None = None) -> dict:
     """The aggregate queries behind a report (exposed for EXPLAIN in bench/progress.py).
 
-    Registered results come from the trigger-maintained tables (quotas/models.py):
-    `years` sums the per-unit yearly counters (results issued before the year, or in it for a
-    full-year report); for a report as of a day inside the year, `issued` reads this year's
-    facts by issue date and `digitized` the earlier results first stored this year, both through
-    (unit_id, date) indexes. `unlinked` counts stored documents without a result and `baselines`
-    the imported totals."""
-    start = date(year, 1, 1)
-    year_start, cutoff = day_end(start - timedelta(days=1)), day_end(as_of)
+    Registered results come from the trigger-maintained tables (quotas/models.py). `years` sums
+    the per-unit yearly counters for the whole year Y (issued by Y, valid into Y; digitized by
+    the end of Y, and before Y). A report as of a day D inside Y then takes away what happened
+    after D, read from the facts through (unit_id, date) indexes: `issued_after` (results issued
+    after D in Y) and `digitized_after` (results first stored after the as-of day, in Y). Both
+    are empty for a full year and small for a report as of today, so every report reads mostly
+    counters. `unlinked` counts stored documents without a result, `baselines` the imported
+    totals. Every query groups by unit."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    year_start, cutoff, year_end = (day_end(start - timedelta(days=1)), day_end(as_of),
+                                    day_end(end))
     unit_ids = _units_query(province, year, level, unit).scalar_subquery()
-    full_year = as_of == date(year, 12, 31)
     y, f = ResultYear, ResultFact
 
     def total(*where):
-        counted = func.sum(y.results).filter(*where) if where else func.sum(y.results)
-        return func.coalesce(counted, 0)
+        return func.coalesce(func.sum(y.results).filter(*where) if where
+                             else func.sum(y.results), 0)
 
-    issued_before = y.issued_year <= year if full_year else y.issued_year < year
-    queries = {
+    population = (f.unit_id.in_(unit_ids), f.in_force.is_(True),
+                  or_(f.valid_until.is_(None), f.valid_until >= start))
+    return {
         "years": select(y.unit_id, total().label("registered"),
-                        total(y.digitized_year <= year if full_year else y.digitized_year < year)
-                        .label("digitized"),
+                        total(y.digitized_year <= year).label("digitized"),
                         total(y.digitized_year < year).label("digitized_before"))
-        .where(y.unit_id.in_(unit_ids), issued_before, y.valid_year >= year)
+        .where(y.unit_id.in_(unit_ids), y.issued_year <= year, y.valid_year >= year)
         .group_by(y.unit_id),
+        "issued_after": select(
+            f.unit_id, func.count().label("registered"),
+            func.count().filter(f.digitized_at < cutoff).label("digitized"),
+            func.count().filter(f.digitized_at < year_start).label("digitized_before"))
+        .where(*population, f.issued_on > as_of, f.issued_on <= end)
+        .group_by(f.unit_id),
+        "digitized_after": select(f.unit_id, func.count().label("digitized"))
+        .where(*population, or_(f.issued_on.is_(None), f.issued_on <= end),
+               f.digitized_at >= cutoff, f.digitized_at < year_end)
+        .group_by(f.unit_id),
         "unlinked": select(Document.unit_id, func.count().label("registered"),
                            func.count().label("digitized"),
                            func.count().filter(Document.stored_at < year_start)
@@ -169,22 +181,6 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
         "baselines": select(Baseline.unit_id, Baseline.valid_results).where(
             Baseline.year == year, Baseline.unit_id.in_(unit_ids)),
     }
-    if not full_year:
-        valid = (f.in_force.is_(True), or_(f.valid_until.is_(None), f.valid_until >= start))
-        queries["issued"] = (
-            select(f.unit_id, func.count().label("registered"),
-                   func.count().filter(f.digitized_at < cutoff).label("digitized"),
-                   func.count().filter(f.digitized_at < year_start).label("digitized_before"))
-            .where(f.unit_id.in_(unit_ids), f.issued_on >= start, f.issued_on <= as_of, *valid)
-            .group_by(f.unit_id))
-        queries["digitized"] = (
-            select(f.unit_id, literal(0).label("registered"), func.count().label("digitized"),
-                   literal(0).label("digitized_before"))
-            .where(f.unit_id.in_(unit_ids), f.digitized_at >= year_start,
-                   f.digitized_at < cutoff, or_(f.issued_on.is_(None), f.issued_on < start),
-                   *valid)
-            .group_by(f.unit_id))
-    return queries
 
 
 def unit_figures(session: Session, province: str, year: int, as_of: date, *,
@@ -197,15 +193,16 @@ def unit_figures(session: Session, province: str, year: int, as_of: date, *,
         return figures.setdefault(unit_id, {"registered": 0, "digitized": 0,
                                             "digitized_before": 0, "baseline": None})
 
-    # an unlinked stored document is a result too
-    for name in ("years", "issued", "digitized", "unlinked"):
-        if name not in queries:
-            continue
+    # whole-year counters, minus what happened after the as-of day; an unlinked stored
+    # document is a result too
+    for name, sign in (("years", 1), ("issued_after", -1), ("unlinked", 1)):
         for unit_id, count, digitized, before in session.execute(queries[name]):
             entry = slot(unit_id)
-            entry["registered"] += int(count)
-            entry["digitized"] += int(digitized)
-            entry["digitized_before"] += int(before)
+            entry["registered"] += sign * int(count)
+            entry["digitized"] += sign * int(digitized)
+            entry["digitized_before"] += sign * int(before)
+    for unit_id, digitized in session.execute(queries["digitized_after"]):
+        slot(unit_id)["digitized"] -= int(digitized)
     for unit_id, valid in session.execute(queries["baselines"]):
         slot(unit_id)["baseline"] = valid
     for unit_id, entry in list(figures.items()):
