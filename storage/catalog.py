@@ -111,6 +111,7 @@ class Document(Base):
         # migration 0007_search; it also adds the full-text index (storage/search.py):
         # PostgreSQL column `search_vector` (not mapped here), SQLite table `document_fts`.
         Index("ix_documents_dossier", "dossier_code"),
+        Index("ix_documents_created", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

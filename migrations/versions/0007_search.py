@@ -1,5 +1,6 @@
 """search: full-text index over documents.ocr_text (PostgreSQL tsvector + unaccent + GIN;
-SQLite FTS5), and the lookup indexes still missing (documents by dossier, results by date)
+SQLite FTS5), and the lookup indexes still missing (documents by dossier and by creation
+time, results by date)
 
 Revision ID: 0007_search
 Revises: 0001
@@ -95,6 +96,8 @@ SQLITE_DOWN = [
 def upgrade() -> None:
     op.create_index("ix_documents_dossier", "documents", ["dossier_code"])
     op.create_index("ix_results_issued", "results", ["issued_on"])
+    # newest first: a search for common words walks this and stops at the page size
+    op.create_index("ix_documents_created", "documents", ["created_at", "id"])
     bind = op.get_bind()
     dialect = bind.dialect.name
     for statement in POSTGRES_UP if dialect == "postgresql" else SQLITE_UP:
@@ -106,5 +109,6 @@ def downgrade() -> None:
     dialect = bind.dialect.name
     for statement in POSTGRES_DOWN if dialect == "postgresql" else SQLITE_DOWN:
         bind.exec_driver_sql(statement)
+    op.drop_index("ix_documents_created", table_name="documents")
     op.drop_index("ix_results_issued", table_name="results")
     op.drop_index("ix_documents_dossier", table_name="documents")

@@ -164,6 +164,7 @@ def test_lookup_indexes_exist(catalog_backend):
     documents = {i["name"]: i["column_names"] for i in inspector.get_indexes("documents")}
     results = {i["name"]: i["column_names"] for i in inspector.get_indexes("results")}
     assert documents["ix_documents_dossier"] == ["dossier_code"]
+    assert documents["ix_documents_created"] == ["created_at", "id"]
     assert results["ix_results_issued"] == ["issued_on"]
     for name, columns in (("ix_results_number", ["document_number"]),
                           ("ix_results_dossier", ["dossier_code"]),
