@@ -41,8 +41,8 @@ from pyhanko.stamp import TextStampStyle
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam: UTC+07:00, no DST
 FONT_SIZE = 10
 LEADING = 12
-MARGIN = 18.0  # pt from the page edges
-QR_SIZE = 85.0  # pt (30 mm)
+MARGIN = 12.0  # pt from the page edges: inside the 20–25 mm top margin of Decree 30
+QR_SIZE = 68.0  # pt (24 mm): small enough to stay in the top margin of most documents
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
@@ -86,6 +86,21 @@ def iso_time(t: dt.datetime) -> str:
     return t.astimezone(VN_TZ).replace(microsecond=0).isoformat()
 
 
+# The QR payload's keys (Vietnamese abbreviations): mã hồ sơ, mã thủ tục, định danh người yêu
+# cầu, tên kết quả, hệ thống, thời gian ban hành, hiệu lực, phạm vi, đường dẫn xác minh.
+QR_KEYS = {
+    "dossier_code": "hs", "procedure_code": "tthc", "applicant_id": "dd", "document_name": "kq",
+    "issuing_system": "ht", "issued_at": "tg", "valid_until": "hl", "scope": "pv",
+    "verify_url": "xm",
+}
+
+
+def read_qr_payload(text: str) -> dict:
+    """The QR payload with its long field names (for other systems and tests)."""
+    long = {short: name for name, short in QR_KEYS.items()}
+    return {long.get(k, k): v for k, v in json.loads(text).items()}
+
+
 def qr_payload(seal: SealInfo, signing_time: dt.datetime) -> str:
     """Compact UTF-8 JSON for the QR code; raises :class:`SealError` if required data lacks."""
     missing = [
@@ -100,16 +115,16 @@ def qr_payload(seal: SealInfo, signing_time: dt.datetime) -> str:
     issued = seal.issued_at or signing_time
     if isinstance(issued, dt.datetime):
         issued = iso_time(issued)
-    data = {
-        "dossier_code": seal.dossier_code,
-        "procedure_code": seal.procedure_code,
-        "applicant_id": seal.applicant_id,
-        "document_name": seal.document_name,
-        "issuing_system": seal.issuing_system,
-        "issued_at": issued,
-        "valid_until": seal.valid_until,
-        "scope": seal.scope,
-        "verify_url": seal.verify_url,
+    data = {  # short keys (QR_KEYS) keep the code small enough to read from a 200 dpi scan
+        QR_KEYS["dossier_code"]: seal.dossier_code,
+        QR_KEYS["procedure_code"]: seal.procedure_code,
+        QR_KEYS["applicant_id"]: seal.applicant_id,
+        QR_KEYS["document_name"]: seal.document_name,
+        QR_KEYS["issuing_system"]: seal.issuing_system,
+        QR_KEYS["issued_at"]: issued,
+        QR_KEYS["valid_until"]: seal.valid_until,
+        QR_KEYS["scope"]: seal.scope,
+        QR_KEYS["verify_url"]: seal.verify_url,
         **seal.extra,
     }
     return json.dumps(
@@ -205,7 +220,7 @@ def _inherited(page, key):
 
 def _qr_stream(payload: str, x: float, y: float, size: float) -> bytes:
     """Vector QR code: one filled rectangle per horizontal run of dark modules."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=2)
     qr.add_data(payload.encode("utf-8"))
     qr.make(fit=True)
     matrix = qr.get_matrix()  # includes the quiet zone

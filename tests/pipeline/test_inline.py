@@ -147,3 +147,28 @@ def test_object_store_failure_while_signing_keeps_the_document(runtime, decision
         assert doc.failed_stage == "sign" and doc.signed_key is None
         assert not doc.original_key.startswith("quarantine/")  # transient: not the scan's fault
         assert runtime.objects.get_bytes(doc.original_key) == decision_png.read_bytes()
+
+
+def test_signed_copy_carries_a_readable_qr_code(runtime, decision_png, tmp_path):
+    """Circular 01/2023: dossier, procedure, applicant, document name, system, time, link."""
+    import cv2
+
+    from signing.seal import read_qr_payload
+
+    [record] = digitize(runtime, [decision_png], unit_code="00004", procedure="1.001193",
+                        dossier="000.00.04.H26-210105-0001")
+    with runtime.session() as s:
+        signed = runtime.objects.get_bytes(s.get(Document, record["document_id"]).signed_key)
+    pdf = tmp_path / "signed.pdf"
+    pdf.write_bytes(signed)
+    subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "p")], check=True)
+    image = cv2.imread(str(next(tmp_path.glob("p*.png"))))
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image[: image.shape[0] // 4,
+                                                           : image.shape[1] // 2])
+    data = read_qr_payload(text)
+    assert data["dossier_code"] == "000.00.04.H26-210105-0001"
+    assert data["procedure_code"] == "1.001193"
+    assert data["applicant_id"] == "001085012345"
+    assert data["document_name"].startswith("Quyết định")
+    assert data["verify_url"].endswith(f"/v1/results/{record['document_id']}/verification")

@@ -11,7 +11,7 @@ import subprocess
 import pikepdf
 import pytest
 
-from signing.seal import SealInfo, qr_payload
+from signing.seal import SealInfo, qr_payload, read_qr_payload
 from signing.signer import SigningError
 from signing.verify import verify_pdf
 from tests.signing.helpers import make_pdf
@@ -101,7 +101,8 @@ def test_qr_code_top_left_decodes(sealed, tmp_path):
     text, points, _ = cv2.QRCodeDetector().detectAndDecode(img)
     assert text, "no QR code found on page 1"
     assert points[0][:, 0].max() < w / 2 and points[0][:, 1].max() < h / 4  # top-left
-    data = json.loads(text)
+    assert json.loads(text)["hs"] == "000.00.04.H26-250301-0001"  # short keys keep it small
+    data = read_qr_payload(text)
     assert data["dossier_code"] == "000.00.04.H26-250301-0001"
     assert data["procedure_code"] == "1.001193"
     assert data["applicant_id"] == "001203004567"
