@@ -307,6 +307,8 @@ def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEO
                           **base)
     rotation = analysis.rotation if steps.orientation else 0
     skew = analysis.skew if steps.deskew and abs(analysis.skew) >= preprocess.MIN_DESKEW else 0.0
+    if steps.dropout and img.mode == "L":
+        rec = preprocess.drop_gray_seals(rec, analysis)
     if steps.denoise:
         rec = cv2.medianBlur(rec, 3)
     shown, text_pdf, words, text, confidence = _read(rec, rotation, skew, page, lang, timeout)

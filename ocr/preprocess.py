@@ -25,7 +25,7 @@ turning the page clockwise by the same amount.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -43,6 +43,8 @@ BLANK_MAX_CHARS = 8
 MIN_SHARPNESS = 0.15
 UNDECIDED_MARGIN = 0.08  # corpus pages: upright 0.56..0.74, upside-down 0.29..0.41
 UNDECIDED_CHARS = 200  # fewer marks than this (a few lines): the upright test is a guess
+SEAL_MID_RATIO = 0.5  # a gray seal's box: mid-gray pixels at least half the black ones
+GRAY_SEAL_CUT = 0.3  # inside a gray seal's box, pixels lighter than ink + 30% of the span go
 MIN_PAPER = 90  # the paper level (90th percentile of gray) of a readable page
 MIN_CONTRAST = 60
 
@@ -60,6 +62,8 @@ class Analysis:
     sharpness: float = 0.0  # edge gradient over paper level (see _sharpness)
     upright_score: float = 0.5  # share of ink above the x-height bands (upright > 0.5)
     undecided: bool = False  # upright score near 0.5 or too little text to be sure
+    seals: list[tuple[int, int, int, int]] = field(default_factory=list)  # gray seal boxes (px)
+    ink: float = 0.0  # ink level (gray)
     vertical: bool = False  # text lines were found running vertically
 
 
@@ -180,6 +184,45 @@ def _sharpness(small: np.ndarray, thresh: float, paper: float) -> float:
     return float(np.percentile(g[edge], 90)) / 8.0 / max(paper, 1.0)
 
 
+def _gray_seals(small: np.ndarray, paper: float, ink: float, scale: float
+                ) -> list[tuple[int, int, int, int]]:
+    """Boxes (full-resolution pixels) of seals printed in mid-gray on a gray page: round,
+    0.7..2.5 inches wide, made mostly of pixels clearly lighter than the text ink that are not
+    the soft edges of text (a blurred text block has more black than mid-gray pixels)."""
+    span = paper - ink
+    black = (small < ink + 0.3 * span).astype(np.uint8)
+    mid = (small >= ink + 0.3 * span) & (small < paper - 0.25 * span)
+    mid &= ~cv2.dilate(black, np.ones((3, 3), np.uint8)).astype(bool)
+    joined = cv2.dilate(mid.astype(np.uint8), np.ones((15, 15), np.uint8))  # join ring pieces
+    _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    boxes = []
+    for x, y, w, h, area in stats[1:]:
+        if not (min(w, h) >= 0.7 * ANALYSIS_DPI and max(w, h) <= 2.5 * ANALYSIS_DPI
+                and 0.7 < w / h < 1.4 and area > 0.04 * w * h):
+            continue
+        n_mid = np.count_nonzero(mid[y : y + h, x : x + w])
+        n_black = np.count_nonzero(black[y : y + h, x : x + w])
+        if n_mid < SEAL_MID_RATIO * n_black:
+            continue
+        pad = 0.05 * max(w, h)
+        boxes.append(tuple(int(round(v / scale)) for v in
+                           (x - pad, y - pad, x + w + pad, y + h + pad)))
+    return boxes
+
+
+def drop_gray_seals(gray: np.ndarray, analysis: Analysis) -> np.ndarray:
+    """Whiten the mid-gray seal pixels inside the seal boxes of a gray page (text keeps its
+    dark core). Returns `gray` itself when there is nothing to drop."""
+    if not analysis.seals:
+        return gray
+    out = gray.copy()
+    level = analysis.ink + GRAY_SEAL_CUT * (analysis.paper - analysis.ink)
+    for x0, y0, x1, y1 in analysis.seals:
+        region = out[max(0, y0) : y1, max(0, x0) : x1]
+        region[region > level] = 255
+    return out
+
+
 def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> Analysis:
     """Blank, orientation, skew and quality measures of one page (cheap: ANALYSIS_DPI)."""
     if gray is None:
@@ -189,7 +232,7 @@ def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> An
     chars = len(comps)
     if chars < BLANK_MAX_CHARS:
         return Analysis(blank=True, chars=chars, paper=paper)
-    ink = float(np.median(small[small < thresh]))
+    ink = float(np.percentile(small[small < thresh], 20))  # text cores, not a lighter seal
     contrast = paper - ink
     skew, upright, score_h, score_v = _orientation(comps)
     rotation, vertical = 0, False
@@ -203,9 +246,10 @@ def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> An
         rotation = (rotation + 180) % 360  # a half turn keeps the skew angle
     sharp = _sharpness(small, thresh, paper)
     undecided = abs(upright - 0.5) < UNDECIDED_MARGIN or chars < UNDECIDED_CHARS
+    seals = _gray_seals(small, paper, ink, small.shape[0] / gray.shape[0]) if img.mode == "L" else []
     return Analysis(blank=False, rotation=rotation, skew=round(skew, 2), chars=chars, paper=paper,
                     contrast=contrast, sharpness=sharp, upright_score=upright, vertical=vertical,
-                    undecided=undecided)
+                    undecided=undecided, seals=seals, ink=ink)
 
 
 def check_quality(analysis: Analysis, dpi: int, *, dpi_known: bool = True, source: str = "",

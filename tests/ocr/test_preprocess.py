@@ -15,7 +15,7 @@ from bench.corpus import SEAL_RED, generate_document
 from ocr.engine import recognize_pages
 from ocr.pages import InputError, Page
 from ocr.pdf import assemble_pdf, pdf_text, pdfa_report
-from ocr.preprocess import analyze, check_quality, recognition_gray, straighten
+from ocr.preprocess import analyze, check_quality, drop_gray_seals, recognition_gray, straighten
 from tests.ocr.conftest import PHRASE, font, render_lines
 
 
@@ -61,15 +61,20 @@ def test_straighten_turns_and_deskews_without_resizing():
     assert (turned[:, 50:60] < 128).sum() > 2000  # the bar now runs down the page
 
 
-def _sealed_page() -> Image.Image:
+SEALED_LINES = [PHRASE, "Chủ tịch Ủy ban nhân dân", "Căn cứ Luật Tổ chức chính quyền",
+                "địa phương ngày 19 tháng 6 năm 2015", "Điều 1. Cấp giấy phép cho ông An",
+                "Điều 2. Quyết định có hiệu lực kể từ ngày ký"]
+
+
+def _sealed_page(alpha: float = 0.9) -> Image.Image:
     """Black text with a red seal stamped over its middle, like a signed decision."""
-    img = render_lines([PHRASE, "Chủ tịch Ủy ban nhân dân"], size=(1700, 420))
+    img = render_lines(SEALED_LINES, size=(1700, 1050))
     arr = np.asarray(img, dtype=np.float32)
     seal = np.zeros(arr.shape[:2], np.uint8)
-    cv2.circle(seal, (800, 200), 170, 255, 14)
-    cv2.circle(seal, (800, 200), 110, 255, 8)
-    cv2.putText(seal, "UBND", (700, 230), cv2.FONT_HERSHEY_SIMPLEX, 3, 255, 10)
-    alpha = (seal / 255.0)[..., None] * 0.9
+    cv2.circle(seal, (800, 360), 170, 255, 14)
+    cv2.circle(seal, (800, 360), 110, 255, 8)
+    cv2.putText(seal, "UBND", (700, 390), cv2.FONT_HERSHEY_SIMPLEX, 3, 255, 10)
+    alpha = (seal / 255.0)[..., None] * alpha
     red = np.array(SEAL_RED, np.float32) / 255.0
     out = arr * (1 - alpha * (1 - red))  # multiply blend, as ink over ink
     return Image.fromarray(out.clip(0, 255).astype(np.uint8))
@@ -83,13 +88,32 @@ def test_seal_dropout_removes_red_but_keeps_black_text():
     assert ring.sum() > 5000
     assert lum[ring].mean() < 110  # plain gray conversion keeps the seal dark
     assert np.percentile(gray[ring], 5) > 180  # dropped out in the recognition image
-    text = np.asarray(render_lines([PHRASE, "Chủ tịch Ủy ban nhân dân"], size=(1700, 420)).convert("L")) < 80
+    text = np.asarray(render_lines(SEALED_LINES, size=(1700, 1050)).convert("L")) < 80
     assert gray[text & ~ring].mean() < 60  # black text stays black
+
+
+def test_gray_seal_is_found_and_whitened_but_black_text_stays():
+    img = _sealed_page(0.6).convert("L")  # a red stamp scanned in gray: mid-gray
+    a = analyze(img, 300)
+    (box,) = a.seals
+    x0, y0, x1, y1 = box
+    assert x0 <= 640 and x1 >= 960 and y0 <= 200 and y1 >= 520  # the 340 px seal at (800, 360)
+    rgb = np.asarray(_sealed_page(0.6))
+    ring = (rgb[..., 0] > 150) & (rgb[..., 1] < 110)
+    gray = np.asarray(img)
+    dropped = drop_gray_seals(gray, a)
+    assert gray[ring].mean() < 160 and np.percentile(dropped[ring], 10) == 255
+    text = np.asarray(render_lines(SEALED_LINES, size=(1700, 1050)).convert("L")) < 60
+    assert dropped[text].mean() < 60  # the text under and beside the seal stays black
+    # a page without a seal is left untouched
+    plain = render_lines([PHRASE, "Trang số 1"], mode="L")
+    assert analyze(plain, 300).seals == []
 
 
 def test_sealed_text_is_read_and_the_stored_page_keeps_its_colour():
     (r,) = recognize_pages([Page(0, _sealed_page(), 300, "seal.png")])
-    assert PHRASE in r.text and "Chủ tịch Ủy ban nhân dân" in r.text
+    for line in SEALED_LINES:
+        assert line in r.text
     with pikepdf.open(io.BytesIO(r.pdf)) as pdf:
         (image,) = pdf.pages[0].get_images().values()
         stored = np.asarray(pikepdf.PdfImage(image).as_pil_image().convert("RGB")).astype(int)
