@@ -141,8 +141,15 @@ def _tesseract_env() -> dict[str, str]:
 
 
 def _encode_image(img: Image.Image) -> tuple[bytes, dict, str]:
-    """Encode the stored page image as it was scanned: (stream data, image entries, format)."""
+    """Encode the stored page image as it was scanned: (stream data, image entries, format).
+
+    A gray image holding only black and white (a bilevel scan rendered from a PDF) is stored
+    as 1-bit, losslessly."""
     entries = {"/Width": img.width, "/Height": img.height, "/BitsPerComponent": 8}
+    if img.mode == "L":
+        hist = img.histogram()
+        if hist[0] + hist[255] == img.width * img.height:
+            img = img.convert("1", dither=Image.Dither.NONE)
     if img.mode == "1":
         # PIL packs 1-bit rows MSB first with 1 = white, exactly as DeviceGray 1-bit reads them
         entries.update({"/BitsPerComponent": 1, "/ColorSpace": pikepdf.Name.DeviceGray})

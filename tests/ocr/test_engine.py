@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pikepdf
 import pytest
 
@@ -57,6 +58,18 @@ def test_page_pdf_is_at_100_percent_scale(ocr_results):
         assert w == pytest.approx(r.width * 72 / r.dpi, abs=0.6)
         assert h == pytest.approx(r.height * 72 / r.dpi, abs=0.6)
     assert ocr_results[1].dpi == 200
+
+
+def test_black_and_white_gray_page_is_stored_losslessly_as_1_bit():
+    # a bilevel scan inside a PDF is rendered as gray holding only 0 and 255
+    page = render_lines([PHRASE, "Trang số 4"], mode="1").convert("L")
+    (r,) = recognize_pages([Page(0, page, 300, "bw.pdf")])
+    assert r.image_format == "flate" and PHRASE in r.text
+    with pikepdf.open(io.BytesIO(r.pdf)) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        assert int(image.BitsPerComponent) == 1
+        stored = pikepdf.PdfImage(image).as_pil_image().convert("L")
+    assert np.array_equal(np.asarray(stored), np.asarray(page))
 
 
 def test_results_keep_page_order_with_workers():
