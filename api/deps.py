@@ -80,10 +80,12 @@ class UnitIds:
             _, level, unit_id, province = key
             if level == "city":
                 condition = AdminUnit.province_code == province
-            elif level == "district":
-                condition = or_(AdminUnit.id == unit_id, AdminUnit.parent_id == unit_id)
-            else:
-                condition = AdminUnit.id == unit_id
+            else:  # every version of the client's unit code (see ClientInfo), and their children
+                code = session.scalar(select(AdminUnit.code).where(AdminUnit.id == unit_id))
+                versions = list(session.scalars(select(AdminUnit.id).where(AdminUnit.code == code)))
+                condition = AdminUnit.id.in_(versions)
+                if level == "district":
+                    condition = or_(condition, AdminUnit.parent_id.in_(versions))
         elif len(key[1]) <= 2:
             condition = AdminUnit.province_code == key[1]
         else:

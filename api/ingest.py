@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from api.deps import require
 from api.keys import ClientInfo
@@ -26,6 +27,7 @@ from storage.catalog import AdminUnit, Document
 from storage.objects import CHUNK
 
 log = logging.getLogger(__name__)
+Parent = aliased(AdminUnit)
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -43,6 +45,12 @@ class Processor:
         self.futures: dict[str, object] = {}
 
     def submit(self, doc_id: str):
+        if self._rt.settings.broker_url != "inline":  # workers do the work
+            from pipeline.actors import enqueue_with_retry
+            from pipeline.broker import get_broker
+
+            enqueue_with_retry(self._rt, get_broker(self._rt.settings.broker_url), doc_id)
+            return None
         from pipeline.inline import process_document
 
         future = self._pool.submit(process_document, self._rt, doc_id)
@@ -64,6 +72,21 @@ def _sniff(head: bytes) -> str | None:
     return next((ext for magic, ext in MAGIC.items() if head.startswith(magic)), None)
 
 
+def _parse_corrections(raw: str | None) -> dict | None:
+    if not raw:
+        return None
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise Problem(422, "corrections: not JSON", kind="invalid-corrections") from None
+    if not isinstance(value, dict) or not isinstance(value.get("fields", {}), dict):
+        raise Problem(422, 'corrections: expected {"document_type": …, "fields": {…}}',
+                      kind="invalid-corrections")
+    return {"document_type": value.get("document_type"), "fields": value.get("fields") or {}}
+
+
 def _status(doc_id: str) -> str:
     return f"/v1/ingest/{doc_id}"
 
@@ -79,18 +102,23 @@ def ingest(
     unit: Annotated[str, Form(min_length=2, max_length=5, description="issuing unit code")],
     procedure: Annotated[str | None, Form(max_length=20)] = None,
     dossier: Annotated[str | None, Form(max_length=64)] = None,
+    corrections: Annotated[str | None, Form(
+        max_length=20_000, description='JSON {"document_type": …, "fields": {…}} typed by staff: '
+        "applied after recognition, kept as training data")] = None,
 ):
     from pipeline.errors import PermanentError
     from pipeline.ingest import ingest_file
     from storage.units import UnknownUnit, find_unit
 
     rt = request.app.state.rt
+    staff = _parse_corrections(corrections)
     with rt.session() as session:
         try:
             target = find_unit(session, unit)
         except UnknownUnit as exc:
             raise Problem(422, str(exc), kind="unknown-unit") from None
-        if not info.sees(target.id, target.parent_id, target.province_code):
+        if not info.sees(target.id, target.parent_id, target.province_code, target.code,
+                         target.parent.code if target.parent else None):
             raise Problem(403, f"this API key may not submit for unit {unit}", kind="forbidden")
 
     head = file.file.read(16)
@@ -111,7 +139,7 @@ def ingest(
                 out.write(chunk)
         try:
             accepted = ingest_file(rt, path, unit_code=unit, procedure=procedure, dossier=dossier,
-                                   actor=f"api:{info.name}")
+                                   actor=f"api:{info.name}", corrections=staff)
         except PermanentError as exc:
             raise Problem(422, str(exc).replace(str(path), file.filename or path.name),
                           kind="not-accepted") from None
@@ -119,8 +147,11 @@ def ingest(
     request.state.document_id = doc_id
     with rt.session() as session:
         row = session.execute(
-            select(Document.state, AdminUnit.id, AdminUnit.parent_id, AdminUnit.province_code)
-            .join(AdminUnit, AdminUnit.id == Document.unit_id).where(Document.id == doc_id)).one()
+            select(Document.state, AdminUnit.id, AdminUnit.parent_id, AdminUnit.province_code,
+                   AdminUnit.code, Parent.code)
+            .join(AdminUnit, AdminUnit.id == Document.unit_id)
+            .outerjoin(Parent, Parent.id == AdminUnit.parent_id)
+            .where(Document.id == doc_id)).one()
     state = row[0]
     if accepted.duplicate and not info.sees(*row[1:]):
         raise Problem(409, "these bytes were already submitted for another unit", kind="conflict")
@@ -140,10 +171,12 @@ def ingest_status(document_id: str, request: Request,
     with request.app.state.read() as session:
         row = session.execute(
             select(Document.state, Document.result_id, Document.error, AdminUnit.id,
-                   AdminUnit.parent_id, AdminUnit.province_code)
-            .join(AdminUnit, AdminUnit.id == Document.unit_id).where(Document.id == document_id)
+                   AdminUnit.parent_id, AdminUnit.province_code, AdminUnit.code, Parent.code)
+            .join(AdminUnit, AdminUnit.id == Document.unit_id)
+            .outerjoin(Parent, Parent.id == AdminUnit.parent_id)
+            .where(Document.id == document_id)
         ).first()
-    if row is None or not info.sees(row[3], row[4], row[5]):
+    if row is None or not info.sees(*row[3:]):
         raise Problem(404, f"no document {document_id}", kind="not-found")
     return {"document_id": document_id, "state": row.state, "result_id": row.result_id,
             "error": row.error, "status_url": _status(document_id),

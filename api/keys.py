@@ -41,24 +41,33 @@ class ClientInfo:
     def has(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
 
+    # Scope follows the unit *code* across its versions: a result stays under the unit version
+    # valid when it was issued (00004 was Phường Trúc Bạch until 2025-06-30), and the client
+    # bound to today's 00004 sees the results of its code's earlier versions too.
+
     def unit_filter(self, unit=AdminUnit) -> ColumnElement[bool]:
         """SQL condition on an AdminUnit (alias) row: the units this client may see."""
         if self.unit_id is None:
             return true()
         if self.unit_level == "city":
             return unit.province_code == self.province_code
+        same_code = select(AdminUnit.id).where(AdminUnit.code == self.unit_code)
         if self.unit_level == "district":
-            return or_(unit.id == self.unit_id, unit.parent_id == self.unit_id)
-        return unit.id == self.unit_id
+            return or_(unit.code == self.unit_code, unit.parent_id.in_(same_code))
+        return unit.code == self.unit_code
 
-    def sees(self, unit_id: int, parent_id: int | None, province_code: str) -> bool:
+    def sees(self, unit_id: int, parent_id: int | None, province_code: str,
+             code: str | None = None, parent_code: str | None = None) -> bool:
         if self.unit_id is None:
             return True
         if self.unit_level == "city":
             return province_code == self.province_code
+        if code is None:  # ids only: this exact version
+            ids = (unit_id, parent_id) if self.unit_level == "district" else (unit_id,)
+            return self.unit_id in ids
         if self.unit_level == "district":
-            return self.unit_id in (unit_id, parent_id)
-        return unit_id == self.unit_id
+            return self.unit_code in (code, parent_code)
+        return code == self.unit_code
 
 
 def hash_key(key: str) -> str:

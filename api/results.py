@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy.orm import aliased
 
 from api.deps import require
 from api.keys import ClientInfo
@@ -145,16 +146,22 @@ def search_results(
             "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None}
 
 
+ParentUnit = aliased(AdminUnit)
+
+
 # --- one result --------------------------------------------------------------------------------
 def _visible_result(session, info: ClientInfo, result_id: str):
     row = session.execute(
         select(*SUMMARY_COLUMNS, AdminUnit.id.label("unit_id"), AdminUnit.parent_id,
-               AdminUnit.province_code, Procedure.name.label("procedure_name"))
+               AdminUnit.province_code, AdminUnit.code.label("unit_code_"),
+               ParentUnit.code.label("parent_code"), Procedure.name.label("procedure_name"))
         .join(AdminUnit, AdminUnit.id == Result.unit_id)
+        .outerjoin(ParentUnit, ParentUnit.id == AdminUnit.parent_id)
         .outerjoin(Procedure, Procedure.code == Result.procedure_code)
         .where(Result.id == result_id)
     ).first()
-    if row is None or not info.sees(row.unit_id, row.parent_id, row.province_code):
+    if row is None or not info.sees(row.unit_id, row.parent_id, row.province_code,
+                                    row.unit_code_, row.parent_code):
         raise Problem(404, f"no result {result_id}", kind="not-found")
     return row
 

@@ -46,6 +46,7 @@ def ingest_file(
     procedure: str | None = None,
     dossier: str | None = None,
     actor: str = "cli",
+    corrections: dict | None = None,
 ) -> Accepted:
     """Record and store one scan. Raises PermanentError for a file that cannot be accepted."""
     path = Path(path)
@@ -56,7 +57,8 @@ def ingest_file(
         raise PermanentError(f"{path}: file is empty (0 bytes)")
 
     try:
-        doc_id, key = _create(rt, path, sha, size, unit_code, procedure, dossier)
+        doc_id, key = _create(rt, path, sha, size, unit_code, procedure, dossier,
+                              {**corrections, "actor": actor} if corrections else None)
     except IntegrityError:  # the same bytes were accepted concurrently
         return Accepted(_find_by_sha(rt, sha), duplicate=True)
     if key is None:
@@ -81,7 +83,7 @@ def ingest_file(
     return Accepted(doc_id, duplicate=False)
 
 
-def _create(rt, path, sha, size, unit_code, procedure, dossier) -> tuple[str, str | None]:
+def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> tuple[str, str | None]:
     """Insert the document row; (existing id, None) when these bytes are already known."""
     with rt.session() as session:
         existing = session.scalar(select(Document.id).where(Document.source_sha256 == sha))
@@ -93,7 +95,8 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier) -> tuple[str, st
             raise PermanentError(f"{path}: {exc}") from None
         doc = Document(id=new_id(), state=states.RECEIVED, source_name=path.name,
                        source_sha256=sha, source_size=size, unit=unit,
-                       procedure_code=procedure, dossier_code=dossier)
+                       procedure_code=procedure, dossier_code=dossier,
+                       pending_corrections=corrections)
         session.add(doc)
         session.flush()
         from pipeline.stages import object_prefix

@@ -21,13 +21,14 @@ from storage.catalog import Document
 log = logging.getLogger(__name__)
 
 
-def process_document(rt: Runtime, doc_id: str, *, ocr_workers: int | None = None) -> str:
-    """Run every remaining stage of one document; returns its final state."""
+def process_document(rt: Runtime, doc_id: str, *, ocr_workers: int | None = None,
+                     stop_before: str | None = None) -> str:
+    """Run the remaining stages of one document (all, or up to `stop_before`); its state."""
     while True:
         with rt.session() as session:
             state = session.get(Document, doc_id).state
         stage = states.NEXT_STAGE.get(state)
-        if stage is None:
+        if stage is None or stage == stop_before:
             return state
         try:
             if stage == "ocr":

@@ -107,6 +107,57 @@ def decide(rt: Runtime, doc_id: str, *, reviewer: str, document_type: str | None
     return action
 
 
+def correct_in_session(session, doc: Document, corrections: dict, *, actor: str,
+                       threshold: float) -> list[str]:
+    """Apply a person's corrections to a classified / needs-review document in this session.
+
+    What a person typed gets confidence 1.0; a `needs_review` document whose confidence is
+    then high enough moves on to `classified`. Changes are kept as a Review (training data).
+    Returns the names of what changed."""
+    from ocr.doctypes import load_doctypes
+
+    fields_in = {k: (v.strip() if isinstance(v, str) else v)
+                 for k, v in (corrections.get("fields") or {}).items() if k in FIELDS}
+    new_type = corrections.get("document_type")
+    types = load_doctypes()
+    before = {"document_type": doc.document_type, "fields": dict(doc.fields or {})}
+    fields, conf = dict(doc.fields or {}), dict(doc.field_confidence or {})
+    changed = sorted(k for k, v in fields_in.items() if fields.get(k) != (v or None))
+    for key, value in fields_in.items():
+        fields[key] = value or None
+        conf[key] = 1.0 if value else 0.0
+    if new_type and new_type in types:
+        if new_type != doc.document_type:
+            changed.append("document_type")
+        doc.document_type, doc.type_confidence = new_type, 1.0
+    dtype = types.get(doc.document_type)
+    required = list(dtype.required) if dtype else []
+    doc.fields, doc.field_confidence = fields, conf
+    doc.confidence = min([doc.type_confidence or 0.0]
+                         + [conf.get(f, 0.0) if fields.get(f) else 0.0 for f in required])
+    if doc.state == states.NEEDS_REVIEW and doc.confidence >= threshold:
+        states.check_transition(doc.state, states.CLASSIFIED)
+        doc.state = states.CLASSIFIED
+    if changed:
+        session.add(Review(document_id=doc.id, reviewer=actor, action="correct",
+                           document_type=doc.document_type, before=before,
+                           after={"document_type": doc.document_type, "fields": fields}))
+    session.add(AuditEvent(actor=actor, action="corrected", document_id=doc.id,
+                           detail={"fields": changed, "confidence": round(doc.confidence, 3),
+                                   "state": doc.state}))
+    return changed
+
+
+def apply_corrections(rt: Runtime, doc_id: str, corrections: dict, *, actor: str = "station") -> str:
+    """Corrections for a document already classified (or waiting for review); its new state."""
+    with rt.session() as session:
+        doc = session.get(Document, doc_id, with_for_update=True)
+        if doc.state in (states.CLASSIFIED, states.NEEDS_REVIEW):
+            correct_in_session(session, doc, corrections, actor=actor,
+                               threshold=rt.settings.review_threshold)
+        return doc.state
+
+
 def continue_processing(rt: Runtime, doc_id: str) -> str:
     """Sign and store a reviewed document: inline here, or through the configured broker."""
     if rt.settings.broker_url == "inline":

@@ -140,8 +140,15 @@ def classify_stage(rt: Runtime, doc_id: str) -> None:
                 doc.unit = find_unit(session, doc.unit.code, issued)
             except UnknownUnit as exc:
                 log.warning("document %s: %s; keeping unit %s", doc_id, exc, doc.unit_id)
-        low = found.confidence < rt.settings.review_threshold
+        low = doc.confidence < rt.settings.review_threshold
         _advance(doc, states.NEEDS_REVIEW if low else states.CLASSIFIED)
+        if doc.pending_corrections:  # typed at the counter before recognition finished
+            from pipeline.review import correct_in_session
+
+            correct_in_session(session, doc, doc.pending_corrections,
+                               actor=doc.pending_corrections.get("actor", "station"),
+                               threshold=rt.settings.review_threshold)
+            doc.pending_corrections = None
 
 
 def _ensure_procedure(session, code: str | None) -> None:

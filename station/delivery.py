@@ -57,8 +57,8 @@ class EmbeddedSink:
             self._rt = get_runtime()
         return self._rt
 
-    def _schedule(self, doc_id: str, corrections: dict | None) -> None:
-        from station.review import process_with_corrections
+    def _schedule(self, doc_id: str) -> None:
+        from pipeline.inline import process_document
 
         with self._lock:
             if doc_id in self._inflight:
@@ -67,7 +67,7 @@ class EmbeddedSink:
 
         def run():
             try:
-                process_with_corrections(self.rt, doc_id, corrections)
+                process_document(self.rt, doc_id)  # staff corrections travel with the document
             except Exception:  # noqa: BLE001 - the document's state tells the rest
                 log.exception("station: processing %s failed", doc_id)
             finally:
@@ -83,14 +83,15 @@ class EmbeddedSink:
         try:
             accepted = ingest_file(self.rt, pdf, unit_code=batch["unit"],
                                    procedure=batch.get("procedure") or None,
-                                   dossier=batch.get("dossier") or None, actor="station")
+                                   dossier=batch.get("dossier") or None, actor="station",
+                                   corrections=batch.get("corrections") or None)
         except PermanentError as exc:
             raise DeliveryError(str(exc), transient=False,
                                 vi=f"Không nhận được bản quét: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - database or store down: try again later
             raise DeliveryError(f"embedded pipeline: {exc}", transient=True,
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
-        self._schedule(accepted.document_id, batch.get("corrections"))
+        self._schedule(accepted.document_id)
         return {"document_id": accepted.document_id, "duplicate": accepted.duplicate}
 
     def status(self, batch: dict) -> dict:
@@ -101,7 +102,7 @@ class EmbeddedSink:
             doc = session.get(Document, doc_id)
             state, error = (doc.state, doc.error) if doc else ("failed", "document vanished")
         if state in ("received", "ocr_done", "classified"):
-            self._schedule(doc_id, batch.get("corrections"))  # e.g. after a restart
+            self._schedule(doc_id)  # e.g. after a restart
         return _final(state, error)
 
     def close(self) -> None:

@@ -143,6 +143,8 @@ class Document(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What a person typed at the counter before recognition ran; applied by the classify stage.
+    pending_corrections: Mapped[dict | None] = mapped_column(JSON)
     # Distributed pipeline (migration 0005_pipeline): who runs the current stage, until when,
     # and how many attempts that stage has had (reset when a stage succeeds).
     lease_owner: Mapped[str | None] = mapped_column(String(120))

@@ -69,3 +69,45 @@ def test_ingest_refuses_bad_input(catalog):
     missing = http.post("/v1/ingest", data={"unit": "00004"}, headers=auth)
     assert missing.status_code == 422
     assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+def test_ward_station_sees_its_older_results_and_staff_corrections_apply(catalog, tmp_path):
+    """A key bound to today's 00004 (Phường Ba Đình) uploads a 2021 decision, which the
+    catalog files under 00004's 2021 version (Phường Trúc Bạch): the station still sees it, and
+    what staff typed at the counter replaces what was read, kept as training data."""
+    from api.keys import create_client
+    from pipeline.review import Review
+    from storage.catalog import Document
+
+    with catalog.rt.session() as session:
+        key = create_client(session, f"ward-station-{catalog.kind}",
+                            ["ingest", "read:metadata", "read:pii"], "00004")
+    auth = {"Authorization": f"Bearer {key}"}
+    lines = [(left.replace("931/QĐ-UBND", "932/QĐ-UBND").replace("001085099999", "001085099998"),
+              right) for left, right in LINES]
+    scan = render_decision(tmp_path / "ward.png", dpi=200, lines=lines).read_bytes()
+    corrections = '{"fields": {"subject_name": "Đỗ Thị Mai Anh"}}'
+    http = catalog.client()
+    sent = http.post("/v1/ingest", data={"unit": "00004", "dossier": f"H01.WARD.{catalog.kind}",
+                                         "corrections": corrections},
+                     files={"file": ("ward.png", scan, "image/png")}, headers=auth)
+    assert sent.status_code == 202, sent.text
+    doc_id = sent.json()["document_id"]
+    deadline = time.monotonic() + 180
+    while (status := http.get(f"/v1/ingest/{doc_id}", headers=auth)).status_code == 200 \
+            and status.json()["state"] not in ("stored", "needs_review", "failed") \
+            and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status.status_code == 200, status.text  # not hidden by the unit's 2021 version
+    assert status.json()["state"] == "stored", status.json()
+    result = http.get(status.json()["result_url"], headers=auth)
+    assert result.status_code == 200, result.text
+    assert result.json()["subject_name"] == "Đỗ Thị Mai Anh"
+    with catalog.rt.session() as session:
+        doc = session.get(Document, doc_id)
+        assert doc.unit.name == "Phường Trúc Bạch" and doc.pending_corrections is None
+        review = session.query(Review).filter_by(document_id=doc_id).one()
+        assert review.after["fields"]["subject_name"] == "Đỗ Thị Mai Anh"
+    bad = http.post("/v1/ingest", data={"unit": "00004", "corrections": "{not json"},
+                    files={"file": ("x.png", scan, "image/png")}, headers=auth)
+    assert bad.status_code == 422 and "corrections" in bad.json()["detail"]
