@@ -34,6 +34,10 @@ BEGIN
   RETURN NEW;
 END $$""",
     "ALTER TABLE documents ADD COLUMN search_vector tsvector",
+    # A larger sample of frequent words makes the planner see that a rare word (a name, a
+    # number) matches few rows, so it takes the GIN index instead of walking results newest
+    # first: measured at 1M documents, 14 s -> 0.2 ms for a word found once.
+    "ALTER TABLE documents ALTER COLUMN search_vector SET STATISTICS 1000",
     "UPDATE documents SET search_vector = to_tsvector('simple'::regconfig, "
     "sohoa_search_fold(ocr_text)) WHERE ocr_text IS NOT NULL",
     """
