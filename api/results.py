@@ -9,7 +9,9 @@ import binascii
 import hashlib
 import json
 import re
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -328,11 +330,13 @@ def get_pdf(result_id: str, request: Request,
 
 
 # --- verification ------------------------------------------------------------------------------
-def verification_body(data: bytes, trust_roots, expected_sha: str | None = None) -> dict:
+def verification_body(data, trust_roots, expected_sha: str | None = None,
+                      sha256: str | None = None) -> dict:
+    """`data`: PDF bytes, or the path of a spooled copy (then `sha256` is already known)."""
     from signing.verify import verify_pdf
 
     body = verify_pdf(data, trust_roots).to_dict()
-    body["sha256"] = hashlib.sha256(data).hexdigest()
+    body["sha256"] = sha256 or hashlib.sha256(data).hexdigest()
     body["matches_catalog"] = None if expected_sha is None else body["sha256"] == expected_sha
     if body["matches_catalog"] is False:
         body["valid"] = False
@@ -346,18 +350,28 @@ def get_verification(result_id: str, request: Request,
                      info: Annotated[ClientInfo, Depends(require("read:metadata"))]):
     key, sha = _signed_object(request, info, result_id)
     rt = request.app.state.rt
-    try:
-        data = rt.objects.get_bytes(key)
+    spool = tempfile.NamedTemporaryFile(prefix="sohoa-verify-", suffix=".pdf")  # noqa: SIM115
+    try:  # spooled to disk while hashing: a large result never sits whole in memory
+        digest = hashlib.sha256()
+        with rt.objects.open(key) as stream:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                spool.write(chunk)
+        spool.flush()
     except ObjectNotFound:
+        spool.close()
         raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
                       kind="object-missing") from None
     except Exception as exc:  # noqa: BLE001 - a checksum mismatch is a verification result
         from storage.objects import ObjectIntegrityError
 
+        spool.close()
         if not isinstance(exc, ObjectIntegrityError):
             raise
         return {"valid": False, "intact": False, "trusted": False, "coverage": None,
                 "modified_after_signing": True, "signer": None, "signing_time": None,
                 "signature_count": 0, "problems": [str(exc)], "signatures": [],
                 "sha256": "", "matches_catalog": False}
-    return verification_body(data, rt.signers.trust_roots(), sha)
+    with spool:
+        return verification_body(Path(spool.name), rt.signers.trust_roots(), sha,
+                                 sha256=digest.hexdigest())

@@ -247,21 +247,31 @@ def _check_one(emb, ctx: _Contexts, index: int) -> SignatureInfo:
 
 
 def verify_pdf(data: bytes | Path | str, trust_roots: list[Path]) -> VerificationReport:
-    """Check every signature in ``data`` (PDF bytes or a path) against ``trust_roots``."""
+    """Check every signature in ``data`` (PDF bytes or a path) against ``trust_roots``.
+
+    A path is read as a stream (signed ranges are hashed from the file), never whole."""
     if isinstance(data, (str, Path)):
         path = Path(data)
         try:
-            data = path.read_bytes()
+            handle = open(path, "rb")  # noqa: SIM115 - closed below, after validation
         except OSError as exc:
             return _fail(f"{path}: cannot read: {exc}")
-    data = bytes(data)
-    if data.lstrip()[:5] != b"%PDF-":
+        try:
+            return _verify_stream(handle, trust_roots)
+        finally:
+            handle.close()
+    return _verify_stream(io.BytesIO(bytes(data)), trust_roots)
+
+
+def _verify_stream(stream, trust_roots: list[Path]) -> VerificationReport:
+    if stream.read(1024).lstrip()[:5] != b"%PDF-":
         return _fail("not a PDF file (no %PDF- header)")
+    stream.seek(0)
     roots, root_problems = _load_trust_roots([Path(p) for p in trust_roots])
     if not roots:
         root_problems.append("no trust roots given: no signature can be trusted")
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader = PdfFileReader(stream, strict=False)
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # corrupt structure: report, never a traceback
         return _fail(f"cannot read the PDF structure: {exc}")
