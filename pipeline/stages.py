@@ -34,15 +34,23 @@ def _advance(doc: Document, new_state: str) -> None:
     doc.state = new_state
 
 
-def _store_verified(rt: Runtime, prefix: str, name: str, data: bytes, content_type: str):
-    """Store under a key carrying the content hash, so two racing runs of one stage never
-    overwrite each other's bytes: the catalog always points at the object it verified."""
-    sha = hashlib.sha256(data).hexdigest()
+def _store_verified(rt: Runtime, prefix: str, name: str, data: bytes | Path, content_type: str):
+    """Store bytes or a file under a key carrying the content hash, so two racing runs of one
+    stage never overwrite each other's bytes: the catalog always points at what it verified."""
+    if isinstance(data, Path):
+        from storage.objects import sha256_file
+
+        sha, size = sha256_file(data), data.stat().st_size
+    else:
+        sha, size = hashlib.sha256(data).hexdigest(), len(data)
     stem, _, ext = name.rpartition(".")
     key = f"{prefix}/{stem}-{sha[:16]}.{ext}"
-    stored = rt.objects.put_bytes(key, data, content_type)
+    if isinstance(data, Path):
+        stored = rt.objects.put_file(key, data, content_type)
+    else:
+        stored = rt.objects.put_bytes(key, data, content_type)
     check = rt.objects.stat(key)
-    if check is None or check.sha256 != stored.sha256 or check.size != len(data):
+    if stored.sha256 != sha or check is None or check.sha256 != sha or check.size != size:
         raise OSError(f"object {key}: stored copy does not match what was written")
     return key, stored.sha256
 
@@ -193,15 +201,13 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         seal = seal_for(rt, doc)
 
     signer = rt.signers.for_unit(unit_code, unit_name)
-    pdf = rt.objects.get_bytes(pdf_key)
-    signed = signer.sign(
-        pdf,
-        reason="Bản sao điện tử từ bản chính",
-        location=unit_name,
-        signer_name=unit_name,
-        seal=seal,
-    )
-    signed_key, signed_sha = _store_verified(rt, prefix, "signed.pdf", signed, "application/pdf")
+    with tempfile.TemporaryDirectory(prefix="sohoa-sign-") as tmp:  # streamed, never whole
+        unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
+        _fetch_to(rt, pdf_key, unsigned)
+        signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
+                         location=unit_name, signer_name=unit_name, seal=seal)
+        signed_key, signed_sha = _store_verified(rt, prefix, "signed.pdf", signed,
+                                                 "application/pdf")
 
     with rt.session() as session:
         doc = session.get(Document, doc_id, with_for_update=True)

@@ -308,6 +308,7 @@ class UnitSigner:
         signer_name: str,
         field_name: str = "Signature1",
         seal: SealInfo | None = None,
+        output=None,
     ) -> bytes:
         """Return ``pdf`` with a PAdES signature appended as an incremental update.
 
@@ -333,8 +334,11 @@ class UnitSigner:
             **extra,
         )
         with self._lock:
-            for _attempt in range(3):
+            for _attempt in range(5):  # doubling the reservation each time
                 writer = _open_pdf(pdf)
+                if output is not None:
+                    output.seek(0)
+                    output.truncate()
                 kwargs: dict = {}
                 signing_time = None
                 text_params = None
@@ -353,11 +357,15 @@ class UnitSigner:
                 try:
                     out = pdf_signer.sign_pdf(
                         writer, bytes_reserved=self._bytes_reserved,
-                        appearance_text_params=text_params,
+                        appearance_text_params=text_params, output=output,
                     )
                 except (PdfError, ValueError) as exc:
                     if "larger than expected" not in str(exc):
                         raise SigningError(f"cannot sign the PDF: {exc}") from exc
+                    log.info("signature larger than %d reserved bytes; retrying",
+                             self._bytes_reserved)
+                    self._bytes_reserved *= 2
+                    continue
                 except TimestampRequestError as exc:
                     url = getattr(self._timestamper, "url", "TEST TSA")
                     raise SigningServiceUnavailable(
@@ -368,12 +376,15 @@ class UnitSigner:
                         f"{self._source}: cannot collect revocation data for PAdES "
                         f"{self.level}: {exc}"
                     ) from exc
-                    log.info("signature larger than %d reserved bytes; retrying",
-                             self._bytes_reserved)
-                    self._bytes_reserved *= 2
-                    continue
-                return out.getvalue()
+                return out if output is not None else out.getvalue()
         raise SigningError("cannot sign the PDF: the signature never fit the reserved space")
+
+    def sign_file(self, src: Path, dst: Path, **kwargs) -> None:
+        """Like :meth:`sign`, from file to file: the PDF is streamed, never held whole."""
+        with open(src, "rb") as handle, open(dst, "wb") as out:
+            self.sign(handle, output=out, **kwargs)
+            out.flush()
+            os.fsync(out.fileno())
 
     def check_revocation(self) -> None:
         """Raise :class:`SigningError` if the certificate is revoked or cannot be checked.
@@ -433,13 +444,20 @@ class _TimedPdfSigner(signers.PdfSigner):
         return session
 
 
-def _open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
-    if not isinstance(pdf, (bytes, bytearray, memoryview)):
-        raise SigningError(f"expected the PDF as bytes, got {type(pdf).__name__}")
-    if not bytes(pdf[:1024]).lstrip().startswith(b"%PDF-"):
+def _open_pdf(pdf) -> IncrementalPdfFileWriter:
+    """A writer over PDF bytes, or over an open binary file (read as a stream)."""
+    if isinstance(pdf, (bytes, bytearray, memoryview)):
+        head, stream = bytes(pdf[:1024]), io.BytesIO(pdf)
+    elif hasattr(pdf, "read") and hasattr(pdf, "seek"):
+        pdf.seek(0)
+        head, stream = pdf.read(1024), pdf
+        pdf.seek(0)
+    else:
+        raise SigningError(f"expected the PDF as bytes or a file, got {type(pdf).__name__}")
+    if not head.lstrip().startswith(b"%PDF-"):
         raise SigningError("cannot read the PDF to sign: it does not start with %PDF-")
     try:
-        return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return IncrementalPdfFileWriter(stream, strict=False)
     except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise SigningError(f"cannot read the PDF to sign: {exc}") from exc
 

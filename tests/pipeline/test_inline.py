@@ -132,14 +132,15 @@ def test_object_store_failure_while_signing_keeps_the_document(runtime, decision
                                                               monkeypatch):
     from storage.objects import ObjectStoreUnavailable
 
-    real_put = runtime.objects.put_bytes
+    for method in ("put_bytes", "put_file"):
+        real_put = getattr(runtime.objects, method)
 
-    def flaky_put(key, data, content_type="application/octet-stream"):
-        if "signed-" in key:
-            raise ObjectStoreUnavailable("object store went away")
-        return real_put(key, data, content_type)
+        def flaky_put(key, data, content_type="application/octet-stream", _real=real_put):
+            if "signed-" in key:
+                raise ObjectStoreUnavailable("object store went away")
+            return _real(key, data, content_type)
 
-    monkeypatch.setattr(runtime.objects, "put_bytes", flaky_put)
+        monkeypatch.setattr(runtime.objects, method, flaky_put)
     [record] = digitize(runtime, [decision_png], unit_code="00004")
     assert record["status"] == "failed" and "went away" in record["error"]
     with runtime.session() as s:

@@ -234,3 +234,21 @@ def test_pades_b_t_with_dev_tsa(keys_dir, pki, tmp_path):
 def test_bad_tsa_option(keys_dir):
     with pytest.raises(SigningError, match="time-stamping"):
         SignerProvider("dev", keys_dir, tsa="ftp://x")
+
+
+def test_sign_file_streams_and_too_small_reservation_is_retried(provider, pki, tmp_path):
+    """File to file (what the pipeline uses for large results), and a signature that does not
+    fit the reserved space is retried with more room instead of failing."""
+    from signing.verify import verify_pdf
+    from tests.signing.helpers import make_pdf
+
+    signer = UnitSigner.from_pkcs12(pki.unit_pkcs12("00005", "UBND xã Thử Nghiệm"),
+                                    pki.unit_passphrase("00005"))
+    signer._bytes_reserved = 1024  # too small for a CMS carrying two certificates
+    src, dst = tmp_path / "in.pdf", tmp_path / "out.pdf"
+    src.write_bytes(make_pdf("tep lon"))
+    signer.sign_file(src, dst, reason="r", signer_name="UBND xã Thử Nghiệm")
+    assert signer._bytes_reserved > 1024
+    report = verify_pdf(dst, pki.trust_roots())
+    assert report.valid, report.problems
+    assert dst.read_bytes().startswith(src.read_bytes())  # an incremental update
