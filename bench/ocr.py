@@ -323,6 +323,60 @@ def run_raw(docs: list[Doc], workers: int) -> Run:
     return run
 
 
+def gil_probe(docs: list[Doc]) -> None:
+    """How long the preprocessing holds the GIL: a pure-Python thread ticks every 1 ms while
+    another thread preprocesses every page (analysis, straightening, median, image encoding);
+    the longest gaps between ticks are the longest GIL holds (plus scheduling noise)."""
+    import threading
+
+    import cv2
+
+    from ocr import engine, preprocess
+    from ocr.pages import load_pages
+
+    pages = [p for d in docs for p in load_pages(d.path)]
+    gaps: list[float] = []
+    stop = threading.Event()
+
+    def tick() -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    def work() -> None:
+        for p in pages:
+            rec = preprocess.recognition_gray(p.image)
+            a = preprocess.analyze(p.image, p.dpi, gray=rec)
+            if a.blank:
+                continue
+            rec = cv2.medianBlur(preprocess.drop_gray_seals(rec, a), 3)
+            preprocess.straighten(rec, a.rotation, a.skew)
+            engine._encode_image(p.image)
+
+    def probe(fn) -> tuple[float, float, np.ndarray]:
+        gaps.clear()
+        stop.clear()
+        ticker = threading.Thread(target=tick)
+        ticker.start()
+        c, t = time.process_time(), time.perf_counter()
+        fn()
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        stop.set()
+        ticker.join()
+        return wall, cpu, np.array(gaps) * 1000
+
+    _, _, idle = probe(lambda: time.sleep(2))
+    wall, cpu, g = probe(work)
+    print(f"\nGIL probe: preprocessing {len(pages)} pages took {wall:.1f} s wall, {cpu:.1f} s cpu "
+          f"({cpu / len(pages) * 1000:.0f} ms cpu/page incl. the ticker)")
+    for label, v in (("idle", idle), ("while preprocessing", g)):
+        print(f"  1-ms ticker gaps {label:<20} median {np.median(v):5.1f} ms  "
+              f"p99 {np.percentile(v, 99):5.1f} ms  max {v.max():6.1f} ms")
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -348,6 +402,8 @@ def main() -> None:
                     help="also run OCRmyPDF with this --rotate-pages-threshold (its default, 14, "
                          "is above the OSD confidence of most upside-down pages here)")
     ap.add_argument("--skip-digitize", action="store_true")
+    ap.add_argument("--gil", action="store_true", help="only measure how long preprocessing "
+                    "holds the GIL (no OCR)")
     ap.add_argument("--keep", type=Path, help="keep the corpus and outputs in this folder")
     args = ap.parse_args()
 
@@ -363,6 +419,9 @@ def main() -> None:
               f"{blanks} blank backs), dpi 200/300, built in {time.perf_counter() - t:.0f} s")
         print(f"machine: {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start; "
               f"workers={args.workers}")
+        if args.gil:
+            gil_probe(docs)
+            return
 
         from bench.corpus import generate_document as gen
 
