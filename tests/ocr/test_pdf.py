@@ -103,3 +103,20 @@ def test_plain_pdf_without_pdfa(ocr_results):
 def test_no_pages_is_an_error():
     with pytest.raises(PdfAssemblyError):
         assemble_pdf([])
+
+
+def test_blank_pages_are_left_out_and_an_all_blank_document_is_refused(ocr_results):
+    from ocr.engine import PageResult
+    from ocr.pages import InputError
+    from ocr.pdf import BlankDocumentError
+
+    blank = PageResult(index=3, pdf=b"", text="", confidence=0.0, words=[], width=100,
+                       height=100, dpi=300, source="mat-sau.tif", blank=True)
+    data = assemble_pdf([*ocr_results, blank], created=WHEN)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert len(pdf.pages) == len(ocr_results)
+    with pytest.raises(BlankDocumentError) as exc:
+        assemble_pdf([blank, blank])
+    assert isinstance(exc.value, InputError) and isinstance(exc.value, PdfAssemblyError)
+    assert "mat-sau.tif" in str(exc.value) and "blank" in str(exc.value)
+    assert "trắng" in exc.value.vi and "quét lại" in exc.value.vi
