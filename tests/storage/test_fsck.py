@@ -211,8 +211,6 @@ def test_s3_store(catalog_backend, catalog_runtime, seaweed):
     from storage.s3_store import SHA_META, S3ObjectStore
     from tests.storage.conftest import FAST_RETRY, new_bucket_name
 
-    if catalog_backend.startswith("sqlite"):
-        pytest.skip("one backend is enough for the S3 walk")
     rt = catalog_runtime
     store = S3ObjectStore.from_url(seaweed.bucket_url(new_bucket_name(), **FAST_RETRY))
     docs = sorted((_stored_document(rt, store) for _ in range(3)), key=lambda d: d.id)
