@@ -181,8 +181,9 @@ class Station:
             images = [(self.spool.page_image(batch_id, p), p["dpi"]) for p in batch["pages"]]
             result = recognize(images, lang=self.ocr_lang) if images else None
         except Exception as exc:  # noqa: BLE001
-            log.exception("recognition of %s failed", batch_id)
-            result = {"error": str(exc)}
+            log.warning("recognition of %s failed: %s", batch_id, exc)
+            # a page the quality gate refused carries a Vietnamese message for the counter
+            result = {"error": getattr(exc, "vi", None) or str(exc)}
             signature = None
         with self.spool.edit(batch_id) as batch:
             batch["recognizing"] = False
