@@ -22,11 +22,12 @@ import io
 import os
 import random
 import statistics
-import subprocess
 import time
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select, text
+
+from bench.progress import _constraints_and_indexes, log, recreate_database  # shared PG helpers
 
 LOAD_TABLES = ("results", "documents", "quota_result_facts")
 START, REFORM, END = date(2019, 1, 1), date(2025, 7, 1), date(2026, 6, 30)
@@ -47,29 +48,6 @@ KINDS = [  # procedure, document type, title, number suffix
     ("1.009794", "giay_phep", "GIẤY PHÉP XÂY DỰNG", "GPXD"),
     ("2.001610", "quyet_dinh", "QUYẾT ĐỊNH Về việc thành lập doanh nghiệp tư nhân", "QĐ-UBND"),
 ]
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def recreate_database(name: str, host: str) -> None:
-    for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
-        subprocess.run(["psql", "-h", host, "-U", "postgres", "-d", "postgres", "-qc", sql],
-                       check=True)
-
-
-def _constraints_and_indexes(conn):
-    tables = "('results', 'documents', 'quota_result_facts')"
-    constraints = conn.execute(text(
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype "
-        f"FROM pg_constraint WHERE (conrelid::regclass::text IN {tables} "
-        "AND contype IN ('p', 'u', 'f')) OR (contype = 'f' AND "
-        f"confrelid::regclass::text IN {tables})")).all()
-    indexes = conn.execute(text(
-        f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN {tables} "
-        "AND indexname NOT IN (SELECT conname FROM pg_constraint)")).all()
-    return constraints, indexes
 
 
 def _copy_text(value: str) -> str:

@@ -46,7 +46,7 @@ def log(message: str) -> None:
 
 
 def recreate_database(name: str, host: str) -> None:
-    for sql in (f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'):
+    for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
         subprocess.run(["psql", "-h", host, "-U", "postgres", "-d", "postgres", "-qc", sql],
                        check=True)
 
