@@ -2,7 +2,8 @@
 
 Importing this module (dramatiq does, in every worker process) builds the broker from
 `SOHOA_BROKER_URL`, registers the stage actors on it, adds dramatiq's Prometheus middleware when
-`SOHOA_METRICS_PORT` is set, and switches logging to one JSON object per line on stderr, each
+`SOHOA_METRICS_PORT` is set, starts the stale-document sweeper (pipeline.sweeper), and
+switches logging to one JSON object per line on stderr, each
 carrying the document id and stage when there is one (`SOHOA_LOG_FORMAT=text` for plain lines).
 Start workers with `sohoa worker` or `python -m pipeline.worker` (see pipeline.cli.run_workers).
 """
@@ -26,9 +27,12 @@ def boot():
     broker = get_broker()
     if broker is None:
         raise SystemExit(INLINE_MESSAGE)
+    from pipeline.sweeper import StaleSweeper
+
     prometheus = metrics.prometheus_middleware()
     if prometheus is not None:
         broker.add_middleware(prometheus)
+    broker.add_middleware(StaleSweeper())
     return broker, declare_actors(broker)
 
 

@@ -41,6 +41,8 @@ WORKER_ENV = {
     "SOHOA_RETRY_MIN_BACKOFF_MS": "300",
     "SOHOA_RETRY_MAX_BACKOFF_MS": "3000",
     "SOHOA_MAX_ATTEMPTS": "40",
+    "SOHOA_SWEEP_INTERVAL_S": "3",  # a message lost in a broker restart is re-sent quickly
+    "SOHOA_STALE_AFTER_S": "8",
     "SOHOA_LOG_LEVEL": "INFO",
 }
 _counter = iter(range(1, 10_000))
