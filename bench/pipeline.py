@@ -36,7 +36,12 @@ from tests.pipeline.conftest import DECISION, render_decision  # noqa: E402
 NAMES = ["Nguyễn Văn Hùng", "Trần Thị Mai", "Lê Văn Nam", "Phạm Thị Hoa", "Hoàng Văn Long"]
 
 
+SOURCE = "corpus"  # set by --source
+
+
 def make_pages(folder: Path, count: int, dpi: int, tag: str) -> list[Path]:
+    if SOURCE == "corpus":
+        return corpus_pages(folder, count, dpi, tag)
     folder.mkdir(parents=True, exist_ok=True)
     pages = []
     for n in range(count):
@@ -46,6 +51,25 @@ def make_pages(folder: Path, count: int, dpi: int, tag: str) -> list[Path]:
                     f"0010850{n:05d},", None)
         lines.append((f"Mã lô {tag}-{n}", None))
         pages.append(render_decision(folder / f"{tag}-{n:04d}.png", dpi=dpi, lines=lines))
+    return pages
+
+
+def corpus_pages(folder: Path, count: int, dpi: int, tag: str) -> list[Path]:
+    """One-page results from the corpus generator as a counter scans them (skew, noise, seal,
+    some upside down), each a JPEG — every tag gets its own seeds, so no page repeats."""
+    import random
+    import zlib
+
+    from bench.corpus import generate_document, write_document
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(zlib.crc32(tag.encode()))
+    pages = []
+    for n in range(count):
+        doc = generate_document(rng.randrange(10**9), dpi=dpi, pages=1,
+                                skew=rng.uniform(-2, 2), noise=rng.uniform(0, 0.4),
+                                upside_down=rng.random() < 0.1, jpeg_quality=85)
+        pages.append(write_document(doc, folder, f"{tag}-{n:04d}", "jpeg"))
     return pages
 
 
@@ -181,7 +205,11 @@ def main() -> None:
     parser.add_argument("--dpi", type=int, default=200)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--workers", default="1,2", help="worker process counts to run")
+    parser.add_argument("--source", choices=("corpus", "simple"), default="corpus",
+                        help="corpus: generated counter scans; simple: short rendered decisions")
     args = parser.parse_args()
+    global SOURCE
+    SOURCE = args.source
 
     workdir = Path(tempfile.mkdtemp(prefix="sohoa-bench-pipeline-"))
     try:
