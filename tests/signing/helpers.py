@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pikepdf
 
@@ -29,3 +30,22 @@ def make_pdf(text: str = "KET QUA GIAI QUYET THU TUC HANH CHINH", pages: int = 1
     buf = io.BytesIO()
     pdf.save(buf, compress_streams=False)
     return buf.getvalue()
+
+
+def nss_db_trusting(pki, folder: Path) -> str:
+    """A temporary NSS database (for `pdfsig -nssdir`) trusting the TEST root and intermediate."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import service_unavailable
+
+    if shutil.which("certutil") is None or shutil.which("pdfsig") is None:
+        service_unavailable("poppler pdfsig / libnss3-tools certutil missing")
+    folder.mkdir(parents=True, exist_ok=True)
+    db = f"sql:{folder}"
+    subprocess.run(["certutil", "-N", "--empty-password", "-d", db], check=True, timeout=60)
+    subprocess.run(["certutil", "-A", "-n", "sohoa-test-root", "-t", "CT,C,C", "-d", db,
+                    "-i", str(pki.root_cert_path)], check=True, timeout=60)
+    subprocess.run(["certutil", "-A", "-n", "sohoa-test-intermediate", "-t", ",,", "-d", db,
+                    "-i", str(pki.intermediate_cert_path)], check=True, timeout=60)
+    return db

@@ -20,7 +20,7 @@ from signing.dev_pki import DevPKIError, ensure_dev_pki
 from signing.pki_services import PKIServices
 from signing.signer import SignerProvider, SigningError, UnitSigner
 from signing.verify import verify_pdf
-from tests.signing.helpers import UNIT_CODE, UNIT_NAME, make_pdf
+from tests.signing.helpers import UNIT_CODE, UNIT_NAME, make_pdf, nss_db_trusting
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 
@@ -192,14 +192,7 @@ needs_nss = pytest.mark.skipif(
 
 @needs_nss
 def test_pdfsig_trusts_every_level(signed, ltv_pki, tmp_path):
-    nss = tmp_path / "nss"
-    nss.mkdir()
-    db = f"sql:{nss}"
-    subprocess.run(["certutil", "-N", "--empty-password", "-d", db], check=True, timeout=60)
-    subprocess.run(["certutil", "-A", "-n", "root", "-t", "CT,C,C", "-d", db,
-                    "-i", str(ltv_pki.root_cert_path)], check=True, timeout=60)
-    subprocess.run(["certutil", "-A", "-n", "intermediate", "-t", ",,", "-d", db,
-                    "-i", str(ltv_pki.intermediate_cert_path)], check=True, timeout=60)
+    db = nss_db_trusting(ltv_pki, tmp_path / "nss")
     for level in LEVELS:
         f = tmp_path / f"{level}.pdf"
         f.write_bytes(signed[level])

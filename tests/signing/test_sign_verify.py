@@ -14,7 +14,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from signing.dev_pki import ensure_dev_pki
 from signing.signer import SignerProvider, SigningError, UnitSigner
 from signing.verify import verify_pdf
-from tests.signing.helpers import UNIT_NAME, make_pdf
+from tests.signing.helpers import UNIT_NAME, make_pdf, nss_db_trusting
 
 needs_pdfsig = pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler pdfsig missing")
 needs_certutil = pytest.mark.skipif(
@@ -195,14 +195,7 @@ def test_pdfsig_signature_valid(signed_pdf, tmp_path):
 @needs_pdfsig
 @needs_certutil
 def test_pdfsig_certificate_trusted_with_nss(signed_pdf, pki, tmp_path):
-    nss = tmp_path / "nss"
-    nss.mkdir()
-    db = f"sql:{nss}"
-    subprocess.run(["certutil", "-N", "--empty-password", "-d", db], check=True, timeout=60)
-    subprocess.run(["certutil", "-A", "-n", "sohoa-test-root", "-t", "CT,C,C", "-d", db,
-                    "-i", str(pki.root_cert_path)], check=True, timeout=60)
-    subprocess.run(["certutil", "-A", "-n", "sohoa-test-intermediate", "-t", ",,", "-d", db,
-                    "-i", str(pki.intermediate_cert_path)], check=True, timeout=60)
+    db = nss_db_trusting(pki, tmp_path / "nss")
     f = tmp_path / "s.pdf"
     f.write_bytes(signed_pdf)
     out = subprocess.run(["pdfsig", "-nssdir", db, str(f)], capture_output=True, text=True,
