@@ -93,6 +93,7 @@ def submit(
 ) -> None:
     """Store scans and queue them for the workers (inline broker: process them now)."""
     from pipeline.actors import submit as do_submit
+    from pipeline.inline import outcome_line
 
     rt, broker = _runtime_and_broker()
     records = do_submit(rt, broker, paths, unit_code=unit, procedure=procedure, dossier=dossier)
@@ -100,12 +101,7 @@ def submit(
         if as_json:
             _jsonl(record)
         else:
-            line = f"{record['status']:<10} {record['file']}"
-            if record["document_id"]:
-                line += f"  id={record['document_id']}"
-            if record["error"]:
-                line += f"  error: {record['error']}"
-            _echo(line)
+            _echo(outcome_line(record))
     if any(r["status"] in ("failed", "received") for r in records):
         raise typer.Exit(1)
 

@@ -74,6 +74,16 @@ def outcome(rt: Runtime, path: Path, doc_id: str | None, *, duplicate=False, err
     return record
 
 
+def outcome_line(record: dict) -> str:
+    """One human-readable line for an outcome record (the non-JSON output of the CLI)."""
+    line = f"{record['status']:<12} {record['file']}"
+    if record["document_id"]:
+        line += f"  id={record['document_id']}"
+    if record["error"]:
+        line += f"  error: {record['error']}"
+    return line
+
+
 def digitize(
     rt: Runtime,
     paths: Iterable[Path],

@@ -59,6 +59,7 @@ def digitize(
     from rich.progress import BarColumn, Progress, TextColumn
 
     from pipeline.inline import digitize as run
+    from pipeline.inline import outcome_line
 
     rt = _runtime()
     results: list[dict] = []
@@ -81,12 +82,7 @@ def digitize(
             if as_json:
                 _jsonl(record)
             else:
-                line = f"{record['status']:<12} {record['file']}"
-                if record["document_id"]:
-                    line += f"  id={record['document_id']}"
-                if record["error"]:
-                    line += f"  error: {record['error']}"
-                out.print(line, markup=False, highlight=False)
+                out.print(outcome_line(record), markup=False, highlight=False)
 
         run(rt, paths, unit_code=unit, procedure=procedure, dossier=dossier, on_done=done)
     if any(r["status"] == "failed" for r in results):
