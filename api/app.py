@@ -16,7 +16,8 @@ from fastapi import FastAPI
 
 from api import problems
 from api.audit import AuditWriter
-from api.deps import Authenticator, ReadSessions, UnitIds
+from api.deps import Authenticator, UnitIds
+from api.reads import AsyncReads, ReadSessions
 
 OUTCOMES = {401: "denied", 403: "denied", 404: "not_found", 409: "conflict", 416: "invalid",
             413: "invalid", 415: "invalid", 422: "invalid"}
@@ -117,7 +118,9 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await app.state.reads.open()  # this loop's async engine (PostgreSQL)
         yield
+        await app.state.reads.close()
         app.state.audit.close()
         app.state.processor.shutdown()
         app.state.read.close()
@@ -137,6 +140,7 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
     app.state.rt = rt
     app.state.audit = AuditWriter(rt.session, batched=audit_batched)
     app.state.read = ReadSessions(rt)
+    app.state.reads = AsyncReads(app.state.read)
     app.state.unit_ids = UnitIds()
     app.state.auth = Authenticator(rt, ttl=auth_cache_seconds, read=app.state.read)
     app.state.metrics = Metrics.create()

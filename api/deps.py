@@ -1,59 +1,26 @@
-"""Request dependencies: the runtime, and Bearer-key authentication with scope checks.
+"""Request dependencies: the runtime, and Bearer-key authentication with scope checks; the
+cached admin-unit id lists behind unit conditions.
 
 Authenticated clients are cached per key hash for a few seconds (`auth_cache_seconds`), so a hot
-client costs one dict lookup, and a revoked key stops working within that time.
+client costs one dict lookup on the event loop, and a revoked key stops working within that time;
+only a miss goes to the database (in a worker thread). The dependencies are `async def`: FastAPI
+runs a sync dependency in the thread pool, two thread handoffs per request for a dict lookup.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.keys import ClientInfo, authenticate, hash_key
 from api.problems import Problem
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `sohoa api-client create`")
-
-
-class ReadSessions:
-    """Sessions for the read paths. On PostgreSQL they come from an engine of the API's own in
-    autocommit mode and without a ping per checkout, so a lookup is one round trip to the
-    server instead of four (ping, BEGIN, query, COMMIT). A connection broken by a server restart
-    fails one request; SQLAlchemy then drops the pool. Elsewhere: the runtime's sessions."""
-
-    def __init__(self, runtime):
-        self._rt = runtime
-        self._factory = None
-        self.engine = None
-        url = runtime.database_url
-        if url.startswith("postgresql"):
-            from sqlalchemy import create_engine
-            from sqlalchemy.orm import sessionmaker
-
-            self.engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=8,
-                                        max_overflow=24, pool_recycle=600)
-            self._factory = sessionmaker(self.engine, expire_on_commit=False)
-
-    @contextmanager
-    def __call__(self):
-        if self._factory is None:
-            with self._rt.session() as session:
-                yield session
-            return
-        session = self._factory()
-        try:
-            yield session
-        finally:
-            session.close()
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
 
 
 class UnitIds:
@@ -67,11 +34,28 @@ class UnitIds:
         self._ttl = ttl
         self._cache: dict[tuple, tuple[list[int], float]] = {}
 
-    def __call__(self, session, key: tuple) -> list[int]:
+    def cached(self, key: tuple) -> list[int] | None:
         hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        return None
+
+    async def get(self, reads, key: tuple) -> list[int]:
+        """From the cache, or loaded in a worker thread (`reads`: the app's ReadSessions)."""
+        ids = self.cached(key)
+        if ids is None:
+            ids = await run_in_threadpool(self._load_with, reads, key)
+        return ids
+
+    def _load_with(self, reads, key: tuple) -> list[int]:
+        with reads() as session:
+            return self(session, key)
+
+    def __call__(self, session, key: tuple) -> list[int]:
+        hit = self.cached(key)
+        if hit is not None:
+            return hit
+        now = time.monotonic()
         from sqlalchemy import or_, select
 
         from storage.catalog import AdminUnit
@@ -106,6 +90,12 @@ class Authenticator:
         self._cache: dict[str, tuple[ClientInfo, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, key: str) -> ClientInfo | None:
+        hit = self._cache.get(hash_key(key))
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
     def __call__(self, key: str) -> ClientInfo | None:
         digest = hash_key(key)
         hit = self._cache.get(digest)
@@ -132,14 +122,17 @@ def runtime(request: Request):
     return request.app.state.rt
 
 
-def client(request: Request,
-           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-           ) -> ClientInfo:
+async def client(request: Request,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                 ) -> ClientInfo:
     challenge = {"WWW-Authenticate": 'Bearer realm="sohoa"'}
     if credentials is None or not credentials.credentials:
         raise Problem(401, "send an API key: Authorization: Bearer <key>", kind="unauthenticated",
                       headers=challenge)
-    info = request.app.state.auth(credentials.credentials)
+    auth = request.app.state.auth
+    info = auth.cached(credentials.credentials)
+    if info is None:  # not seen lately (or unknown): ask the database, off the event loop
+        info = await run_in_threadpool(auth, credentials.credentials)
     if info is None:
         raise Problem(401, "the API key is unknown or revoked", kind="unauthenticated",
                       headers={"WWW-Authenticate": 'Bearer realm="sohoa", error="invalid_token"'})
@@ -150,7 +143,7 @@ def client(request: Request,
 def require(scope: str | None):
     """A dependency: an authenticated client holding `scope` (any client when None)."""
 
-    def check(request: Request, info: Annotated[ClientInfo, Depends(client)]) -> ClientInfo:
+    async def check(request: Request, info: Annotated[ClientInfo, Depends(client)]) -> ClientInfo:
         if scope is not None and not info.has(scope):
             raise Problem(403, f"this API key lacks the scope {scope!r}", kind="forbidden",
                           required_scope=scope)

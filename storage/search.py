@@ -40,14 +40,15 @@ def terms(query: str) -> list[str]:
     return list(seen)[:MAX_TERMS]
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
+def _dialect(session: Session | str) -> str:
+    return session if isinstance(session, str) else session.get_bind().dialect.name
 
 
-def match_documents(session: Session, query: str) -> ColumnElement[bool]:
+def match_documents(session: Session | str, query: str) -> ColumnElement[bool]:
     """SQL condition on the `documents` table: its OCR text contains every word of `query`.
 
-    A query without any word (only punctuation) matches nothing.
+    `session` tells the dialect (or is its name: "postgresql", "sqlite"). A query without any
+    word (only punctuation) matches nothing.
     """
     words = terms(query)
     if not words:  # false, and still about `documents` so an enclosing EXISTS keeps its FROM
