@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import problems
 from api.audit import AuditWriter
-from api.deps import Authenticator, UnitIds
+from api.deps import Authenticator, UnitIds, no_nul_characters
 from api.reads import AsyncReads, ReadSessions
 
 OUTCOMES = {401: "denied", 403: "denied", 404: "not_found", 409: "conflict", 416: "invalid",
@@ -134,6 +134,7 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
             "Bearer <key>`; send `X-Purpose` (percent-encoded UTF-8) to say why you read "
             "personal data. Every /v1 request is recorded. Errors are RFC 9457 problem+json."),
         lifespan=lifespan,
+        dependencies=[Depends(no_nul_characters)],
         docs_url="/docs",
         redoc_url=None,
     )

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.keys import ClientInfo, authenticate, hash_key
 from api.problems import Problem
+from api.reads import retry_read
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `sohoa api-client create`")
 
@@ -48,8 +49,11 @@ class UnitIds:
         return ids
 
     def _load_with(self, reads, key: tuple) -> list[int]:
-        with reads() as session:
-            return self(session, key)
+        def read():
+            with reads() as session:
+                return self(session, key)
+
+        return retry_read(read)
 
     def __call__(self, session, key: tuple) -> list[int]:
         hit = self.cached(key)
@@ -102,8 +106,11 @@ class Authenticator:
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
-        with self._read() as session:
-            info = authenticate(session, key)
+        def read():
+            with self._read() as session:
+                return authenticate(session, key)
+
+        info = retry_read(read)
         with self._lock:
             if info is None:
                 self._cache.pop(digest, None)
@@ -151,3 +158,12 @@ def require(scope: str | None):
 
     check.__name__ = f"require_{(scope or 'client').replace(':', '_')}"
     return check
+
+
+async def no_nul_characters(request: Request) -> None:
+    """Refuse query parameters holding a NUL character (422): PostgreSQL text cannot hold one,
+    so such a value would otherwise fail deep in the database as a server error."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise Problem(422, f"the query parameter {name!r} contains a NUL character",
+                          kind="invalid-request")

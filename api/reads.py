@@ -20,12 +20,16 @@ restart) is run once more on a fresh connection instead of failing the request.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
+
+T = TypeVar("T")
 
 POOL_SIZE = 16  # connections per API process and loop; beyond it a request waits for one
 POOL_TIMEOUT = 10  # seconds to wait for a pooled connection
@@ -36,6 +40,17 @@ def _engine_options() -> dict:
     # backend fork each), which had put hundreds of milliseconds into the latency tail.
     return {"isolation_level": "AUTOCOMMIT", "pool_size": POOL_SIZE, "max_overflow": 0,
             "pool_timeout": POOL_TIMEOUT, "pool_recycle": 600}
+
+
+def retry_read(read: Callable[[], T]) -> T:
+    """`read()`, run once more if its pooled connection turned out dead (the pool has then
+    been invalidated, so the second run gets a fresh connection). Only for reads."""
+    try:
+        return read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return read()
 
 
 class ReadSessions:
@@ -76,14 +91,11 @@ class ReadSessions:
             yield connection
 
     def execute(self, statement, params: dict | None = None) -> list:
-        for attempt in (1, 2):
-            try:
-                with self.connection() as connection:
-                    return connection.execute(statement, params or {}).all()
-            except DBAPIError as exc:
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+        def run():
+            with self.connection() as connection:
+                return connection.execute(statement, params or {}).all()
+
+        return retry_read(run)
 
     def close(self) -> None:
         if self.engine is not None:

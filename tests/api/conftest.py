@@ -48,9 +48,15 @@ class Catalog:
     results: dict[str, str] = field(default_factory=dict)  # label -> result id
     pdf: dict[str, bytes] = field(default_factory=dict)  # label -> stored bytes
 
+    http: object = None  # the shared client, entered: the app's lifespan ran on its loop
+
     def client(self, **kwargs):
+        """The shared client (its requests take the async read path on PostgreSQL); with
+        options, a fresh client that never runs the lifespan (reads fall back to a thread)."""
         from fastapi.testclient import TestClient
 
+        if not kwargs:
+            return self.http
         return TestClient(self.app, **kwargs)
 
     def auth(self, who: str, **extra) -> dict:
@@ -148,9 +154,14 @@ def catalog(request, tmp_path_factory):
     cat = Catalog(kind=request.param, rt=rt, app=None)
     _populate(cat)
     cat.app = create_app(runtime=rt, audit_batched=False, auth_cache_seconds=0)
+    from fastapi.testclient import TestClient
+
+    cat.http = TestClient(cat.app)
+    cat.http.__enter__()
     try:
         yield cat
     finally:
+        cat.http.__exit__(None, None, None)
         cat.app.state.processor.shutdown()
         cat.app.state.read.close()
         if pg_name:

@@ -132,3 +132,54 @@ def test_problem_json_for_404_422_and_500(catalog, monkeypatch):
     monkeypatch.setattr(quotas.progress, "digitized_counts", broken)
     body = _problem(http.get("/v1/progress", headers=catalog.auth("admin")), 500)
     assert "boom" not in body["detail"]  # internals are logged, not shown
+
+
+@pytest.mark.parametrize("params", [{"number": "12\x00/QĐ"}, {"q": "ng\x00uyen"},
+                                    {"dossier": "\x00"}])
+def test_a_nul_character_in_a_query_parameter_is_422_not_a_server_error(catalog, params):
+    http = catalog.client(raise_server_exceptions=False)
+    body = _problem(http.get("/v1/results", params=params, headers=catalog.auth("admin")), 422)
+    assert "NUL" in body["detail"] and next(iter(params)) in body["detail"]
+
+
+def test_metadata_names_the_signer_of_the_latest_stored_event(catalog):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from storage.catalog import AuditEvent, Document
+
+    rid = catalog.results["hoan-kiem"]
+    with catalog.rt.session() as session:
+        doc_id = session.scalar(select(Document.id).where(Document.result_id == rid))
+        for at, who in ((datetime(2024, 6, 1, 9, tzinfo=UTC), "UBND (old key)"),
+                        (datetime(2024, 6, 2, 9, tzinfo=UTC), "UBND Phường Hoàn Kiếm")):
+            session.add(AuditEvent(actor="pipeline", action="stored", document_id=doc_id, at=at,
+                                   detail={"signer": who}))
+        session.add(AuditEvent(actor="pipeline", action="exported", document_id=doc_id,
+                               at=datetime(2024, 6, 3, tzinfo=UTC), detail={"signer": "no"}))
+    body = catalog.client().get(f"/v1/results/{rid}", headers=catalog.auth("admin")).json()
+    assert body["signature"]["signer"] == "UBND Phường Hoàn Kiếm"
+    assert body["document"]["id"] == doc_id
+    assert body["document"]["fields"]["number"] == "9/QĐ-UBND"
+    assert body["issued_on"] == "2023-07-01" and body["in_force"] is True
+
+
+def test_metadata_shows_the_stored_document_when_a_rescan_is_under_review(catalog):
+    import hashlib
+
+    from sqlalchemy import select
+
+    from storage.catalog import Document
+
+    rid = catalog.results["page-3"]
+    with catalog.rt.session() as session:
+        stored = session.scalars(select(Document).where(Document.result_id == rid)).one()
+        session.add(Document(state="needs_review", source_name="rescan.pdf",
+                             source_sha256=hashlib.sha256(b"rescan" + catalog.kind.encode())
+                             .hexdigest(), source_size=1, unit_id=stored.unit_id, result_id=rid,
+                             page_count=3))
+        stored_id = stored.id
+    body = catalog.client().get(f"/v1/results/{rid}", headers=catalog.auth("admin")).json()
+    assert body["document"]["id"] == stored_id and body["state"] == "stored"
+    assert body["pages"] == 1 and body["signature"]["signed"] is True

@@ -1,0 +1,55 @@
+"""The API's read paths (api/reads.py): the async engine of a loop that ran the lifespan on
+PostgreSQL, the thread fallback elsewhere, and a read that survives its connection dying."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+def _get(http, catalog, label="truc-bach"):
+    response = http.get(f"/v1/results/{catalog.results[label]}", headers=catalog.auth("admin"))
+    assert response.status_code == 200, response.text
+    assert response.json()["document_number"] == "125/QĐ-UBND"
+    return response
+
+
+def test_the_lifespan_loop_reads_through_its_async_engine(catalog):
+    _get(catalog.client(), catalog)
+    reads = catalog.app.state.reads
+    if catalog.kind == "postgres-s3":
+        assert reads.dialect == "postgresql" and reads.loops >= 1
+    else:
+        assert reads.dialect == "sqlite" and reads.loops == 0
+
+
+def test_a_client_without_lifespan_falls_back_to_a_thread(catalog):
+    before = catalog.app.state.reads.loops
+    http = TestClient(catalog.app)  # not entered: its loop has no engine of its own
+    body = _get(http, catalog).json()
+    assert body["signature"]["signed"] is True
+    assert catalog.app.state.reads.loops == before
+
+
+def _terminate_other_backends(catalog) -> int:
+    """Kill every server connection to the test database but this one (a restart, as the API
+    sees it); returns how many were killed."""
+    import psycopg
+
+    url = catalog.rt.database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+
+
+@pytest.mark.parametrize("catalog", ["postgres-s3"], indirect=True)  # SQLite has no server
+@pytest.mark.parametrize("path", ["async", "thread"])
+def test_a_read_survives_its_pooled_connection_dying(catalog, path):
+    http = catalog.client() if path == "async" else TestClient(catalog.app)
+    _get(http, catalog)  # the pool now holds a connection
+    assert _terminate_other_backends(catalog) >= 1
+    for label in ("truc-bach", "truc-bach", "ba-dinh"):  # the first reuses a dead connection
+        response = http.get(f"/v1/results/{catalog.results[label]}",
+                            headers=catalog.auth("admin"))
+        assert response.status_code == 200, response.text
