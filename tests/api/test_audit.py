@@ -29,7 +29,7 @@ def test_a_batch_is_written_whole_with_every_value(catalog):
         writer.record(row)
     writer.close()
     with catalog.rt.session() as session:
-        got = [r for r in query_audit(session, limit=5000) if r["client_name"].startswith(tag)]
+        got = [r for r in query_audit(session, limit=5000) if (r["client_name"] or "").startswith(tag)]
     assert len(got) == len(sent)
     by_path = {r["path"]: r for r in got}
     for row in sent:
@@ -60,5 +60,5 @@ def test_rows_stay_queued_when_a_write_fails(catalog):
         writer.flush()
     assert writer.flush() == 7
     with catalog.rt.session() as session:
-        got = [r for r in query_audit(session, limit=5000) if r["client_name"].startswith(tag)]
+        got = [r for r in query_audit(session, limit=5000) if (r["client_name"] or "").startswith(tag)]
     assert len(got) == 7
