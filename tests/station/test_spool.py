@@ -91,3 +91,30 @@ def test_receipt_qr_and_procedure_suggestion():
     assert lookup.suggest_procedure("H26-HKD-0042") == "1.001612"
     assert lookup.suggest_procedure("X-1.004873-7") == "1.004873"
     assert lookup.suggest_procedure("H26-0001") is None
+
+
+def _scanned_receipt(seed: int, qr_px: int) -> tuple[str, Image.Image]:
+    """An A4 page at 200 dpi with a receipt QR code of `qr_px` pixels, slightly rotated, blurred
+    and noisy, as a counter scanner delivers it."""
+    import random
+
+    import numpy as np
+    from PIL import ImageFilter
+
+    rnd = random.Random(seed)
+    payload = (f"https://dichvucong.hanoi.gov.vn/tra-cuu?ma_ho_so=H26.{rnd.randrange(10, 99)}-25"
+               f"{rnd.randrange(1000, 9999)}-{rnd.randrange(1, 9999):04d}"
+               f"&ma_thu_tuc=1.00{rnd.randrange(1000, 9999)}")
+    code = qrcode.make(payload, border=2).get_image().convert("L").resize((qr_px, qr_px))
+    page = Image.new("L", (1654, 2339), 255)
+    page.paste(code.rotate(rnd.uniform(-3, 3), expand=True, fillcolor=255), (120, 140))
+    pixels = np.asarray(page.filter(ImageFilter.GaussianBlur(0.8))).astype(np.int16)
+    pixels += np.random.default_rng(seed).normal(0, 12, pixels.shape).astype(np.int16)
+    return payload, Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+@pytest.mark.parametrize("qr_px, at_least", [(300, 11), (200, 6)])  # 38 mm and 25 mm codes
+def test_receipt_qr_codes_are_read_from_ordinary_scans(qr_px, at_least):
+    read = sum(lookup.read_qr(page) == payload
+               for payload, page in (_scanned_receipt(seed, qr_px) for seed in range(12)))
+    assert read >= at_least, f"{read}/12 receipt codes of {qr_px} px read"
