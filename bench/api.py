@@ -1,10 +1,15 @@
 """Benchmark: the retrieval API over N results in PostgreSQL, served by uvicorn on loopback.
 
-Prints requests/s and p50/p99 latency for lookup by document number, metadata by id, a
-structured search, and PDF download; asserts nothing. Run:
+Prints requests/s and p50/p99/max latency for metadata by id, lookup by document number, a
+structured search, full-text searches (a person's name, an ID number, words on every document)
+and PDF download, each in a closed loop (every connection sends again as soon as it is answered:
+the most the server does); then the two lookups in an open loop at a fixed offered rate
+(`--rate`, 1,000/s: the target is p99 < 50 ms there), latency counted from when each request was
+due. Asserts nothing. Run:
 
     .venv/bin/python -m bench.api [--results 1000000] [--seconds 10] [--concurrency 16]
-                                  [--workers 2] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+                                  [--workers 2] [--rate 1000] [--only NAME]
+                                  [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
 The corpus is bulk-loaded with COPY into a fresh database (`sohoa_bench_api`, kept between runs
 unless --fresh; a run with the same --results reuses it). The load generator is a minimal
@@ -52,7 +57,10 @@ def load_corpus(rt, n: int, pdf_key: str, pdf_sha: str) -> None:
 
     with rt.session() as session:
         have = session.execute(text("SELECT count(*) FROM results")).scalar()
-        if have == n:
+        current = session.execute(text(
+            "SELECT 1 FROM documents WHERE search_vector IS NOT NULL AND ocr_text LIKE :v LIMIT 1"),
+            {"v": f"%{CORPUS_VERSION}%"}).first()
+        if have == n and current:
             print(f"corpus: {n} results already loaded", file=sys.stderr)
             return
         if have:
@@ -94,21 +102,45 @@ def load_corpus(rt, n: int, pdf_key: str, pdf_sha: str) -> None:
                       " document_type, ocr_text, page_count, created_at, updated_at, stored_at)"
                       " FROM STDIN") as copy:
             lines = []
-            for rid, unit_id, created in rows:
+            for i, (rid, unit_id, created) in enumerate(rows):
                 stamp = created.isoformat()
                 lines.append(f"{rid}\tstored\tscan.pdf\t{rid}{rid}\t1\t{unit_id}\t1.001193\t"
-                             f"{rid}\t{pdf_key}\t{pdf_sha}\tquyet_dinh\tQUYẾT ĐỊNH\t1\t"
+                             f"{rid}\t{pdf_key}\t{pdf_sha}\tquyet_dinh\t{ocr_text(i)}\t1\t"
                              f"{stamp}\t{stamp}\t{stamp}\n")
                 if len(lines) >= 20_000:
                     copy.write("".join(lines).encode())
                     lines.clear()
             copy.write("".join(lines).encode())
         cur.execute("SET session_replication_role = DEFAULT")
+        # what the search trigger (migration 0007) would have written, in one pass
+        cur.execute("UPDATE documents SET search_vector = "
+                    "to_tsvector('simple'::regconfig, sohoa_search_fold(ocr_text))")
         cur.execute("ANALYZE")
     raw.commit()
     pooled.close()
     print(f"corpus: {n} results + documents loaded in {time.perf_counter() - started:.0f}s",
           file=sys.stderr)
+
+
+CORPUS_VERSION = "v2 định danh"  # bump to reload a kept corpus when its text changes
+SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi",
+            "Đỗ", "Hồ", "Ngô"]
+MIDDLES = ["Văn", "Thị", "Minh", "Đức", "Thanh", "Ngọc"]
+GIVEN = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng",
+         "Hương", "Khánh", "Lan", "Linh", "Long", "Mai", "Nam", "Nga", "Ngân", "Nhung", "Phong",
+         "Phúc", "Quân", "Quang", "Sơn", "Tâm", "Thảo", "Thắng", "Thủy", "Trang", "Trung", "Tuấn",
+         "Tùng", "Uyên", "Việt", "Vinh", "Xuân", "Yến", "Hạnh"]
+
+
+def person(i: int) -> str:
+    """A full name shared by about one result in 3,000 (14 x 6 x 40 names)."""
+    return (f"{SURNAMES[i % 14]} {MIDDLES[(i // 14) % 6]} "
+            f"{GIVEN[(i * 7919 // 84) % 40]}")
+
+
+def ocr_text(i: int) -> str:
+    return (f"QUYẾT ĐỊNH Về việc cấp giấy phép xây dựng cho ông/bà {person(i)}, "
+            f"số định danh {1000000000 + i:012d}. {CORPUS_VERSION}")
 
 
 def warm(rt) -> None:
@@ -164,18 +196,52 @@ async def _worker(port, paths, key, until, latencies, errors):
     writer.close()
 
 
-async def run_load(port, paths, key, seconds, concurrency) -> dict:
+async def _paced_worker(port, paths, key, start, rate, stride, offset, until, latencies, errors):
+    """Open loop: this worker's requests are due at start + (offset + j * stride) / rate; each
+    latency counts from when the request was due, so a stalled server cannot hide its queue
+    (no coordinated omission)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    auth = f"Authorization: Bearer {key}\r\nX-Purpose: bench\r\n".encode()
+    j = 0
+    while (due := start + (offset + j * stride) / rate) < until:
+        j += 1
+        if (delay := due - time.perf_counter()) > 0:
+            await asyncio.sleep(delay)
+        raw = (f"GET {random.choice(paths)} HTTP/1.1\r\nHost: bench\r\n".encode() + auth
+               + b"\r\n")
+        try:
+            status, _ = await _request(reader, writer, raw)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            errors.append("connection")
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            continue
+        latencies.append(time.perf_counter() - due)
+        if status >= 400:
+            errors.append(status)
+    writer.close()
+
+
+async def run_load(port, paths, key, seconds, concurrency, rate: float | None = None) -> dict:
+    """Closed loop (each connection sends as soon as its last answer came) or, with `rate`,
+    open loop at that many requests per second spread over the connections."""
     latencies: list[float] = []
     errors: list = []
-    until = time.perf_counter() + seconds
     started = time.perf_counter()
-    await asyncio.gather(*(_worker(port, paths, key, until, latencies, errors)
-                           for _ in range(concurrency)))
+    until = started + seconds
+    if rate is None:
+        workers = [_worker(port, paths, key, until, latencies, errors)
+                   for _ in range(concurrency)]
+    else:
+        workers = [_paced_worker(port, paths, key, started + 0.05, rate, concurrency, k, until,
+                                 latencies, errors) for k in range(concurrency)]
+    await asyncio.gather(*workers)
     elapsed = time.perf_counter() - started
     latencies.sort()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [0] * 99
     return {"requests": len(latencies), "rps": len(latencies) / elapsed,
-            "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "errors": len(errors)}
+            "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
+            "max_ms": (latencies[-1] if latencies else 0) * 1000, "errors": len(errors)}
 
 
 def _free_port() -> int:
@@ -210,6 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg", default=os.environ.get(
         "SOHOA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--fresh", action="store_true", help="drop and reload the database")
+    parser.add_argument("--rate", type=float, default=1000,
+                        help="offered requests/s for the open-loop runs of the lookups")
+    parser.add_argument("--only", default="", help="run the scenarios whose name contains this")
     args = parser.parse_args(argv)
 
     from sqlalchemy import text
@@ -254,22 +323,45 @@ def main(argv: list[str] | None = None) -> None:
         from urllib.parse import quote
 
         districts = ["001", "002", "003", "004", "005", "006", "007", "008"]
-        scenarios = {
-            "lookup by number": [f"/v1/results?number={quote(n)}" for _, n in sample],
+        rnd = random.Random(3)
+        names = [person(rnd.randrange(args.results)) for _ in range(500)]
+        lookups = {
             "metadata by id": [f"/v1/results/{i}" for i, _ in sample],
+            "lookup by number": [f"/v1/results?number={quote(n)}" for _, n in sample],
+        }
+        scenarios = {
+            **lookups,
             "search unit+dates": [
                 f"/v1/results?unit={d}&issued_from=2022-0{m}-01&issued_to=2022-0{m}-28&limit=20"
                 for d in districts for m in range(1, 10)],
+            "full text: a name": [f"/v1/results?q={quote(n)}&limit=20" for n in names],
+            "full text: an ID number": [
+                f"/v1/results?q={1000000000 + rnd.randrange(args.results):012d}&limit=20"
+                for _ in range(500)],
+            "full text: common words": [f"/v1/results?q={quote('quyết định xây dựng')}&limit=20"],
             f"PDF download ({args.pdf_kb} KB)": [f"/v1/results/{i}/pdf" for i, _ in sample],
         }
+        if args.only:
+            scenarios = {k: v for k, v in scenarios.items() if args.only in k}
+            lookups = {k: v for k, v in lookups.items() if args.only in k}
         print(f"{args.results} results in PostgreSQL; uvicorn x{args.workers}; "
-              f"{args.concurrency} connections; {args.seconds:.0f}s each")
-        print(f"{'scenario':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+              f"{args.concurrency} connections; {args.seconds:.0f}s each; load generator on the "
+              f"same {os.cpu_count()} cores")
+        header = (f"{'scenario':<28}{'load':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+                  f"{'max ms':>9}{'errors':>8}")
+        print(header)
+
+        def show(name, load, r):
+            print(f"{name:<28}{load:<16}{r['rps']:>8.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                  f"{r['max_ms']:>9.1f}{r['errors']:>8}", flush=True)
+
         for name, paths in scenarios.items():
             asyncio.run(run_load(port, paths[:50], key, 1.5, args.concurrency))  # warm up
-            r = asyncio.run(run_load(port, paths, key, args.seconds, args.concurrency))
-            print(f"{name:<26}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                  f"{r['errors']:>8}", flush=True)
+            show(name, "closed loop", asyncio.run(
+                run_load(port, paths, key, args.seconds, args.concurrency)))
+        for name, paths in lookups.items():  # the target: p99 at a given offered rate
+            show(name, f"{args.rate:.0f}/s offered", asyncio.run(
+                run_load(port, paths, key, args.seconds, args.concurrency, rate=args.rate)))
     finally:
         proc.terminate()
         try:
