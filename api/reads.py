@@ -24,6 +24,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
@@ -109,6 +111,7 @@ class AsyncReads:
         self.sessions = sessions
         self.dialect = sessions.dialect
         self._engines: dict[asyncio.AbstractEventLoop, object] = {}
+        self._sql: dict[int, tuple[object, str, dict]] = {}  # fixed statements, compiled
 
     async def open(self) -> None:
         """Give the running loop its own async engine (PostgreSQL; a no-op elsewhere)."""
@@ -147,3 +150,35 @@ class AsyncReads:
     async def first(self, statement, params: dict | None = None):
         rows = await self.all(statement, params)
         return rows[0] if rows else None
+
+    async def lookup(self, statement, params: dict):
+        """The first row of a fixed statement (built once at import, like `api.lookup`'s), or None.
+
+        On PostgreSQL the statement is compiled once and run by psycopg directly on a connection
+        of this loop's pool: SQLAlchemy's execution layer had cost about half the CPU of a
+        lookup (bench: ~190 us instead of ~400 us a lookup in the API process). Its rows are
+        named tuples, typed by psycopg. A connection that fails is dropped from the pool and the
+        statement runs once more the ordinary way (`all`), which retries a dead connection too.
+        """
+        engine = self._engines.get(asyncio.get_running_loop())
+        if engine is None:
+            return await self.first(statement, params)
+        sql, defaults = self._compiled(statement)
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                async with raw.driver_connection.cursor(row_factory=namedtuple_row) as cursor:
+                    await cursor.execute(sql, {**defaults, **params})
+                    return await cursor.fetchone()
+            except psycopg.OperationalError:
+                await connection.invalidate()
+        return await self.first(statement, params)
+
+    def _compiled(self, statement) -> tuple[str, dict]:
+        hit = self._sql.get(id(statement))
+        if hit is None or hit[0] is not statement:
+            from sqlalchemy.dialects import postgresql
+
+            compiled = statement.compile(dialect=postgresql.psycopg.dialect())
+            hit = self._sql[id(statement)] = (statement, str(compiled), dict(compiled.params))
+        return hit[1], hit[2]
