@@ -7,7 +7,8 @@ configuration over `unaccent`) by trigger with a GIN index; SQLite keeps a conte
 folded the same way here and matches documents containing every one of its words, in any order.
 
 `match_documents(session, text)` is a SQL condition on `documents` (for use in a larger query,
-e.g. the API's `EXISTS`); `search_documents(session, text, ...)` returns document ids.
+e.g. `storage.result_search`, the API's search over results); `search_documents(session, text,
+...)` returns document ids.
 """
 
 from __future__ import annotations
