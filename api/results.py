@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import and_, exists, select, tuple_
+from sqlalchemy import select, tuple_
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import require
@@ -24,9 +24,9 @@ from api.keys import ClientInfo
 from api.lookup import RESULT_BY_ID
 from api.problems import Problem, problem_responses
 from api.schemas import ResultDetail, ResultPage, Verification
-from storage.catalog import AdminUnit, Document, Result
+from storage.catalog import AdminUnit, Result
 from storage.objects import CHUNK, ObjectNotFound
-from storage.search import match_documents
+from storage.result_search import newest_matching
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -138,10 +138,10 @@ async def search_results(
     if unit is not None:
         query = query.where(Result.unit_id.in_(await state.unit_ids.get(state.read,
                                                                         ("code", unit))))
-    if q is not None:
-        query = query.where(exists().where(and_(
-            Document.result_id == Result.id, match_documents(state.reads.dialect, q))))
-    rows = await state.reads.all(query)
+    if q is not None:  # storage.result_search picks how, by how many documents match
+        rows = await newest_matching(state.reads.all, state.reads.dialect, query, q)
+    else:
+        rows = await state.reads.all(query)
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [_summary(r, info) for r in rows], "limit": limit,

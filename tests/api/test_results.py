@@ -62,6 +62,71 @@ def test_cursor_pagination_is_stable_and_complete(catalog):
     assert created == sorted(created, reverse=True)
 
 
+WAYS = {  # storage.result_search (FEW_MATCHES, MATCH_BOUND, WIDE): each way it may search
+    "matches first": (float("inf"), 10**6, 0),
+    "past the bound": (float("inf"), 2, float("inf")),
+    "per-row walk": (-1, 10**6, 0),
+    "semi-join": (-1, 10**6, float("inf")),  # the simple EXISTS statement
+}
+
+
+def test_full_text_pages_are_the_same_whichever_way_the_search_goes(catalog, monkeypatch):
+    """Rare and common words, with a unit filter and a bound client, page by page: the same
+    items, order and next cursors whether the matches are read first or results are walked."""
+    import hashlib
+    import uuid
+    from datetime import UTC, date, datetime, timedelta
+
+    from storage import result_search
+    from storage.catalog import Document, Result
+    from storage.units import find_unit
+
+    http, admin = catalog.client(), catalog.auth("admin")
+    t0, made = datetime(2031, 1, 1, 8, 0, tzinfo=UTC), []
+    try:
+        with catalog.rt.session() as session:
+            unit = find_unit(session, "00004", date(2024, 5, 1))
+            for i in range(14):  # three to a minute: ties broken by id
+                result = Result(unit_id=unit.id, document_number=f"P{i}",
+                                created_at=t0 + timedelta(minutes=i // 3))
+                session.add(Document(
+                    state="stored", source_name="p.pdf", source_size=1, unit_id=unit.id,
+                    source_sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), result=result,
+                    ocr_text=f"Pangolin {i}" + (" ông Okapi" if i % 5 == 1 else "")))
+                session.flush()
+                made.append((result.id, result.created_at))
+
+        def newest(indexes):
+            return [rid for rid, _ in sorted((made[i] for i in indexes),
+                                             key=lambda r: (r[1], r[0]), reverse=True)]
+
+        def pages(way, **params):
+            few, bound, wide = WAYS[way]
+            monkeypatch.setattr(result_search, "FEW_MATCHES", few)
+            monkeypatch.setattr(result_search, "MATCH_BOUND", bound)
+            monkeypatch.setattr(result_search, "WIDE", wide)
+            out, cursor, headers = [], None, params.pop("headers", admin)
+            while True:
+                page = http.get("/v1/results", headers=headers, params={
+                    "limit": 3, **params, **({"cursor": cursor} if cursor else {})})
+                cursor = page.json()["next_cursor"]
+                out.append((_ids(page), cursor))
+                if cursor is None:
+                    return out
+
+        for q, matching in (("pangolin", range(14)), ("OKAPI", (1, 6, 11))):
+            for params in ({}, {"unit": "00004"}, {"headers": catalog.auth("district")}):
+                simple = pages("semi-join", q=q, **params)
+                assert [i for ids, _ in simple for i in ids] == newest(matching)
+                for way in WAYS:
+                    assert pages(way, q=q, **params) == simple, (way, q, params)
+    finally:
+        with catalog.rt.session() as session:
+            ids = [rid for rid, _ in made]
+            session.query(Document).filter(Document.result_id.in_(ids)).delete()
+            session.query(Result).filter(Result.id.in_(ids)).delete()
+
+
 # --- PDF -------------------------------------------------------------------------------------
 def test_pdf_download_etag_and_sha(catalog):
     http, rid = catalog.client(), catalog.results["truc-bach"]
