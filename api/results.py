@@ -16,7 +16,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import select, tuple_
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import require
@@ -24,19 +23,11 @@ from api.keys import ClientInfo
 from api.lookup import RESULT_BY_ID
 from api.problems import Problem, problem_responses
 from api.schemas import ResultDetail, ResultPage, Verification
-from storage.catalog import AdminUnit, Result
+from api.search_query import SUMMARY_COLUMNS, search_parameters, search_statement  # noqa: F401
 from storage.objects import CHUNK, ObjectNotFound
 from storage.result_search import newest_matching
 
 router = APIRouter(prefix="/v1", tags=["results"])
-
-SUMMARY_COLUMNS = (
-    Result.id, Result.dossier_code, Result.procedure_code, Result.document_number,
-    Result.document_type, Result.issued_on, Result.in_force, Result.valid_until, Result.issuer,
-    Result.subject_name, Result.subject_id, Result.created_at,
-    AdminUnit.code.label("unit_code"), AdminUnit.name.label("unit_name"),
-    AdminUnit.level.label("unit_level"),
-)
 
 
 # --- personal data -------------------------------------------------------------------------
@@ -115,33 +106,23 @@ async def search_results(
     if subject_id is not None and not info.has("read:pii"):
         raise Problem(403, "searching by subject_id needs the scope 'read:pii'", kind="forbidden",
                       required_scope="read:pii")
-    query = select(*SUMMARY_COLUMNS).join(AdminUnit, AdminUnit.id == Result.unit_id)
-    for column, value in ((Result.dossier_code, dossier), (Result.document_number, number),
-                          (Result.subject_id, subject_id), (AdminUnit.level, level),
-                          (Result.procedure_code, procedure), (Result.document_type, type)):
-        if value is not None:
-            query = query.where(column == value)
-    if issued_from is not None:
-        query = query.where(Result.issued_on >= issued_from)
-    if issued_to is not None:
-        query = query.where(Result.issued_on <= issued_to)
-    if cursor is not None:
-        stamp, last_id = decode_cursor(cursor)
-        query = query.where(tuple_(Result.created_at, Result.id) < tuple_(stamp, last_id))
-    query = query.order_by(Result.created_at.desc(), Result.id.desc()).limit(limit + 1)
     state = request.app.state
-    # Unit conditions become explicit id lists: the planner then uses the (unit_id, issued_on)
-    # and issued_on indexes instead of walking the sort index (540 ms -> 8 ms at 1M results).
+    params = search_parameters(dossier=dossier, number=number, subject_id=subject_id,
+                               level=level, procedure=procedure, type=type,
+                               issued_from=issued_from, issued_to=issued_to, limit=limit + 1)
+    if cursor is not None:
+        params["cursor_at"], params["cursor_id"] = decode_cursor(cursor)
     if info.unit_id is not None:
-        query = query.where(Result.unit_id.in_(await state.unit_ids.get(state.read, (
-            "client", info.unit_level, info.unit_id, info.province_code))))
+        params["client_units"] = await state.unit_ids.get(state.read, (
+            "client", info.unit_level, info.unit_id, info.province_code))
     if unit is not None:
-        query = query.where(Result.unit_id.in_(await state.unit_ids.get(state.read,
-                                                                        ("code", unit))))
+        params["units"] = await state.unit_ids.get(state.read, ("code", unit))
+    query = search_statement(frozenset(params), state.reads.dialect)
     if q is not None:  # storage.result_search picks how, by how many documents match
-        rows = await newest_matching(state.reads.all, state.reads.dialect, query, q)
+        rows = await newest_matching(state.reads.all, state.reads.dialect,
+                                     query.params(**params), q)
     else:
-        rows = await state.reads.all(query)
+        rows = await state.reads.rows(query, params)
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [_summary(r, info) for r in rows], "limit": limit,
@@ -158,7 +139,7 @@ async def _visible_result(request: Request, info: ClientInfo, result_id: str):
     """The `api.lookup.RESULT_BY_ID` row of a result the client may see; 404 otherwise."""
     _check_id(result_id)
     request.state.document_id = result_id
-    row = await request.app.state.reads.first(RESULT_BY_ID, {"result_id": result_id})
+    row = await request.app.state.reads.lookup(RESULT_BY_ID, {"result_id": result_id})
     if row is None or not info.sees(row.unit_id, row.parent_id, row.province_code,
                                     row.unit_code, row.parent_code):
         raise Problem(404, f"no result {result_id}", kind="not-found")
