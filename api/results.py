@@ -8,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
 import tempfile
 from datetime import date, datetime
@@ -24,10 +25,11 @@ from api.lookup import RESULT_BY_ID
 from api.problems import Problem, problem_responses
 from api.schemas import ResultDetail, ResultPage, Verification
 from api.search_query import SUMMARY_COLUMNS, search_parameters, search_statement  # noqa: F401
-from storage.objects import CHUNK, ObjectNotFound
+from storage.objects import CHUNK, ObjectIntegrityError, ObjectNotFound, read_all
 from storage.result_search import newest_matching
 
 router = APIRouter(prefix="/v1", tags=["results"])
+log = logging.getLogger(__name__)
 
 
 # --- personal data -------------------------------------------------------------------------
@@ -239,11 +241,30 @@ def _stream(handle, start: int, length: int, whole: bool):
         handle.close()
 
 
+# Objects up to this size are read whole (in a worker thread) and sent as one body: one thread
+# handoff instead of one per chunk, and a checksum mismatch becomes an error response instead of
+# a connection cut short. Larger ones stream, so memory stays bounded.
+SMALL_OBJECT = CHUNK
+
+
+def _read_verified(store, key: str, result_id: str) -> bytes:
+    try:
+        with store.open(key) as handle:
+            return read_all(handle)  # the store checks the sha256 at EOF
+    except ObjectNotFound:
+        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
+                      kind="object-missing") from None
+    except ObjectIntegrityError:
+        log.error("result %s: stored object %s fails its checksum", result_id, key)
+        raise Problem(500, f"result {result_id}: the stored PDF failed its integrity check; "
+                      "the operators have been told", kind="object-corrupt") from None
+
+
 PDF_RESPONSES = {
     200: {"description": "the signed PDF", "content": {"application/pdf": {}}},
     206: {"description": "the requested byte range", "content": {"application/pdf": {}}},
     304: {"description": "not modified (If-None-Match)"},
-    **problem_responses(401, 403, 404, 416),
+    **problem_responses(401, 403, 404, 416, 500),
 }
 
 
@@ -270,6 +291,14 @@ async def get_pdf(result_id: str, request: Request,
     if if_range is not None and if_range.strip() != etag:
         wanted = None  # the client's copy is another version: send the whole file
     span = parse_range(wanted, size)
+    if size <= SMALL_OBJECT:  # most signed results: one read, checked before a byte is sent
+        data = await run_in_threadpool(_read_verified, store, key, result_id)
+        if span is None:
+            return Response(data, media_type="application/pdf", headers=headers)
+        start, end = span
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        return Response(data[start:end + 1], status_code=206, media_type="application/pdf",
+                        headers=headers)
     try:
         handle = await run_in_threadpool(store.open, key)
     except ObjectNotFound:
@@ -324,8 +353,6 @@ def _verify_stored(rt, result_id: str, key: str, sha: str) -> dict:
         raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
                       kind="object-missing") from None
     except Exception as exc:  # noqa: BLE001 - a checksum mismatch is a verification result
-        from storage.objects import ObjectIntegrityError
-
         spool.close()
         if not isinstance(exc, ObjectIntegrityError):
             raise

@@ -183,3 +183,37 @@ def test_metadata_shows_the_stored_document_when_a_rescan_is_under_review(catalo
     body = catalog.client().get(f"/v1/results/{rid}", headers=catalog.auth("admin")).json()
     assert body["document"]["id"] == stored_id and body["state"] == "stored"
     assert body["pages"] == 1 and body["signature"]["signed"] is True
+
+
+def test_a_stored_pdf_that_fails_its_checksum_is_an_error_not_a_download(catalog):
+    import hashlib
+    import uuid
+    from datetime import date
+
+    from storage.catalog import Document, Result
+    from storage.units import find_unit
+    from tests.signing.helpers import make_pdf
+    from tests.storage.test_objects import corrupt
+
+    signed = make_pdf("KET QUA corrupt")
+    key = f"test/{uuid.uuid4().hex}/signed.pdf"
+    catalog.rt.objects.put_bytes(key, signed, "application/pdf")
+    with catalog.rt.session() as session:
+        unit = find_unit(session, "00004", date(2024, 5, 1))
+        result = Result(unit_id=unit.id, document_number="HONG/1")
+        session.add(Document(state="stored", source_name="c.pdf", source_size=1, unit_id=unit.id,
+                             source_sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+                             result=result, signed_key=key, page_count=1,
+                             signed_sha256=hashlib.sha256(signed).hexdigest()))
+        session.flush()
+        rid = result.id
+    http = catalog.client(raise_server_exceptions=False)
+    pdf = http.get(f"/v1/results/{rid}/pdf", headers=catalog.auth("admin"))
+    assert pdf.status_code == 200 and pdf.content == signed
+    corrupt(catalog.rt.objects, key)
+    body = _problem(http.get(f"/v1/results/{rid}/pdf", headers=catalog.auth("admin")), 500)
+    assert body["type"].endswith("object-corrupt") and rid in body["detail"]
+    _problem(http.get(f"/v1/results/{rid}/pdf", headers=catalog.auth("admin", Range="bytes=0-9")),
+             500)
+    check = http.get(f"/v1/results/{rid}/verification", headers=catalog.auth("admin")).json()
+    assert check["valid"] is False and check["matches_catalog"] is False
