@@ -7,8 +7,8 @@ configuration over `unaccent`) by trigger with a GIN index; SQLite keeps a conte
 folded the same way here and matches documents containing every one of its words, in any order.
 
 `match_documents(session, text)` is a SQL condition on `documents` (for use in a larger query,
-e.g. `storage.result_search`, the API's search over results); `search_documents(session, text,
-...)` returns document ids.
+e.g. `storage.result_search`, the API's search over results); `count_matches` counts matching
+documents up to a bound; `search_documents(session, text, ...)` returns document ids.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, literal_column, select, text
+from sqlalchemy import ColumnElement, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from storage.catalog import AdminUnit, Document, Result
@@ -41,6 +41,10 @@ def terms(query: str) -> list[str]:
     return list(seen)[:MAX_TERMS]
 
 
+def _fts(words: list[str]) -> str:
+    return " ".join(f'"{w}"' for w in words)  # quoted: FTS5 operators in a query are literal
+
+
 def _dialect(session: Session | str) -> str:
     return session if isinstance(session, str) else session.get_bind().dialect.name
 
@@ -59,11 +63,24 @@ def match_documents(session: Session | str, query: str) -> ColumnElement[bool]:
         tsquery = " & ".join(f"'{w}'" for w in words)
         return literal_column("documents.search_vector").op("@@")(
             text("to_tsquery('simple', :sohoa_tsquery)").bindparams(sohoa_tsquery=tsquery))
-    fts = " ".join(f'"{w}"' for w in words)  # quoted: FTS5 operators in a query are literal
     hits = text("SELECT k.document_id FROM document_search_keys k WHERE k.id IN "
                 "(SELECT rowid FROM document_fts WHERE document_fts MATCH :sohoa_fts)"
-                ).bindparams(sohoa_fts=fts).columns(document_id=Document.id.type)
+                ).bindparams(sohoa_fts=_fts(words)).columns(document_id=Document.id.type)
     return Document.id.in_(select(hits.subquery().c.document_id))
+
+
+def count_matches(session: Session | str, query: str, up_to: int):
+    """A statement whose one value is how many documents match `query`, counted up to `up_to`
+    (cheap when many match: the count stops there)."""
+    words = terms(query)
+    if _dialect(session) == "postgresql" or not words:
+        hits = select(literal_column("1")).select_from(Document).where(
+            match_documents(session, query)).limit(up_to)
+    else:  # the FTS table alone: no key or document rows read
+        hits = text("SELECT 1 FROM document_fts WHERE document_fts MATCH :sohoa_fts "
+                    "LIMIT :sohoa_up_to").bindparams(
+            sohoa_fts=_fts(words), sohoa_up_to=up_to).columns()
+    return select(func.count()).select_from(hits.subquery())
 
 
 def search_documents(

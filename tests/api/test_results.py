@@ -62,9 +62,9 @@ def test_cursor_pagination_is_stable_and_complete(catalog):
     assert created == sorted(created, reverse=True)
 
 
-WAYS = {  # storage.result_search (FEW_MATCHES, MATCH_BOUND, WIDE): each way it may search
-    "matches first": (float("inf"), 10**6, 0),
-    "past the bound": (float("inf"), 2, float("inf")),
+WAYS = {  # storage.result_search (FEW_MATCHES and FEW_SQLITE, MATCH_BOUND, WIDE): its ways
+    "matches first": (10**9, 10**6, 0),
+    "past the bound": (10**9, 2, float("inf")),
     "per-row walk": (-1, 10**6, 0),
     "semi-join": (-1, 10**6, float("inf")),  # the simple EXISTS statement
 }
@@ -103,6 +103,7 @@ def test_full_text_pages_are_the_same_whichever_way_the_search_goes(catalog, mon
         def pages(way, **params):
             few, bound, wide = WAYS[way]
             monkeypatch.setattr(result_search, "FEW_MATCHES", few)
+            monkeypatch.setattr(result_search, "FEW_SQLITE", few)
             monkeypatch.setattr(result_search, "MATCH_BOUND", bound)
             monkeypatch.setattr(result_search, "WIDE", wide)
             out, cursor, headers = [], None, params.pop("headers", admin)

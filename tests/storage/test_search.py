@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select, text
 
 from storage import db
 from storage.catalog import AdminUnit, Document, Result
-from storage.search import fold, match_documents, search_documents, terms
+from storage.search import count_matches, fold, match_documents, search_documents, terms
 from storage.units import find_unit
 from tests.storage.conftest import new_catalog
 
@@ -78,6 +78,14 @@ def test_with_and_without_diacritics(corpus):
     assert found(rt, "Đống Đa") == found(rt, "dong da") == {ids["decision"]}
     assert found(rt, "Trần Thị Đào") == found(rt, "tran thi dao") == {ids["permit"]}
     assert found(rt, "đào") == {ids["permit"]}
+
+
+def test_count_matches_stops_at_its_bound(corpus):
+    rt, _ = corpus
+    with rt.session() as s:
+        count = [s.scalar(count_matches(s, q, up_to)) for q, up_to in (
+            ("ông", 10), ("ÔNG", 1), ("ông hùng", 10), ("hippogriff", 10), ("%_ --", 10))]
+    assert count == [2, 1, 1, 0, 0]
 
 
 def test_every_word_must_appear_in_any_order(corpus):
