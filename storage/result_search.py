@@ -6,8 +6,9 @@ choose between two ways, and at 1M results on PostgreSQL it chose badly for name
 `newest_matching` asks the planner only for its estimates (EXPLAIN, not run: how many documents
 match, from the per-word statistics; how many results pass the other filters) and chooses:
 
-- few matches: read them first (GIN index, each one's result, sort the few), at most
-  `MATCH_BOUND` of them: more means the estimate was low, and the search walks instead;
+- few matches (under `FEW_MATCHES`, and under the results the other filters leave): read them
+  first (GIN index, each one's result, sort the few), at most `MATCH_BOUND` of them: more means
+  the estimate was low, and the search walks instead;
 - many: walk the results newest first and probe each one's documents until the page is full
   (per-row probes on the newest-first index; or, when the other filters leave few results,
   the planner's semi-join, which sorts them first and then probes in order).
@@ -117,7 +118,8 @@ async def newest_matching(run, dialect: str, query: Select, text_: str) -> list:
         return []  # matches nothing (`match_documents`)
     if dialect == "postgresql":
         matches, candidates = read_estimates((await run(estimates(query, text_)))[0][0])
-        few = matches <= FEW_MATCHES
+        # a walk probes at most the candidates: fewer of them than matches, walk
+        few = matches <= min(FEW_MATCHES, candidates)
     else:  # SQLite: counted (FTS5 alone, stopping at the threshold)
         few = (await run(count_matches(dialect, text_, FEW_SQLITE + 1)))[0][0] <= FEW_SQLITE
         candidates = 0.0

@@ -62,11 +62,11 @@ def test_cursor_pagination_is_stable_and_complete(catalog):
     assert created == sorted(created, reverse=True)
 
 
-WAYS = {  # storage.result_search (FEW_MATCHES and FEW_SQLITE, MATCH_BOUND, WIDE): its ways
-    "matches first": (10**9, 10**6, 0),
-    "past the bound": (10**9, 2, float("inf")),
-    "per-row walk": (-1, 10**6, 0),
-    "semi-join": (-1, 10**6, float("inf")),  # the simple EXISTS statement
+WAYS = {  # the estimates (matches, candidates) PostgreSQL gets, FEW_SQLITE, MATCH_BOUND
+    "matches first": ((0, float("inf")), 10**9, 10**6),
+    "past the bound": ((0, 0), 10**9, 2),
+    "per-row walk": ((float("inf"), float("inf")), -1, 10**6),
+    "semi-join": ((float("inf"), 0), -1, 10**6),  # the simple EXISTS statement
 }
 
 
@@ -101,11 +101,10 @@ def test_full_text_pages_are_the_same_whichever_way_the_search_goes(catalog, mon
                                              key=lambda r: (r[1], r[0]), reverse=True)]
 
         def pages(way, **params):
-            few, bound, wide = WAYS[way]
-            monkeypatch.setattr(result_search, "FEW_MATCHES", few)
+            estimated, few, bound = WAYS[way]
+            monkeypatch.setattr(result_search, "read_estimates", lambda plan: estimated)
             monkeypatch.setattr(result_search, "FEW_SQLITE", few)
             monkeypatch.setattr(result_search, "MATCH_BOUND", bound)
-            monkeypatch.setattr(result_search, "WIDE", wide)
             out, cursor, headers = [], None, params.pop("headers", admin)
             while True:
                 page = http.get("/v1/results", headers=headers, params={
