@@ -3,9 +3,12 @@
 Owns `Classification` and `classify_document`. Rules only (no trained model): each type is
 scored from its title line (fuzzy, diacritic-insensitive), hints in its number ("/QĐ-") and
 body keywords; the type confidence reflects both the best score and its margin over the
-runner-up. Fields come from `ocr.extract`. The overall confidence is the minimum over the
-type confidence and the confidences of the type's required fields; a required field that was
-not found counts as 0, so such a document goes to review.
+runner-up. Fields come from `ocr.extract`. Given the OCR words with their Tesseract
+confidences (`ocr.wordconf`), a field read from doubtful words gets at most their confidence
+(mapped by `wordconf.word_score`): layout rules cannot see an OCR slip, the word confidences
+often can. The overall confidence is the minimum over the type confidence, the confidences of
+the type's required fields (a required field that was not found counts as 0, so such a document
+goes to review) and the word confidences of the other fields found.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ocr import extract as ex
+from ocr import wordconf
 from ocr.doctypes import DocType, load_doctypes
 
 FIELD_NAMES = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
@@ -33,6 +37,8 @@ class Classification:
     issuer_place: str | None = None
     scores: dict[str, float] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    # lowest Tesseract confidence (0..1) of the words each field was read from, where known
+    word_confidence: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,8 +64,11 @@ def _type_confidence(best: float, second: float) -> float:
     return round(max(0.0, min(1.0, strength * min(1.0, 0.35 + 2.0 * margin))), 3)
 
 
-def classify_document(text: str) -> Classification:
-    """Classify the whole OCR text of one document and extract its fields."""
+def classify_document(text: str, words: list | None = None) -> Classification:
+    """Classify the whole OCR text of one document and extract its fields.
+
+    `words`: per page, the OCR words the text was built from (`Page.words` rows
+    `[text, conf, …]` or `ocr.engine.Word`); without them fields get rule confidences only."""
     if not isinstance(text, str):
         raise TypeError("classify_document expects the OCR text as str")
     doctypes = load_doctypes()
@@ -152,18 +161,22 @@ def classify_document(text: str) -> Classification:
     if best_code == "cong_van":
         fields["title"] = None
     # words read badly once are repaired from how the document reads them elsewhere
-    words = ex.DocumentWords(lines)
+    consensus = ex.DocumentWords(lines)
     if fields["summary"] and fields["summary"] not in dtype.summary_phrases:
-        fields["summary"] = words.repair_text(fields["summary"])
+        fields["summary"] = consensus.repair_text(fields["summary"])
     if fields["subject_name"] and dtype.subject == "person":
-        repaired = words.repair_name(fields["subject_name"])
+        repaired = consensus.repair_name(fields["subject_name"])
         fields["subject_name"] = " ".join(ex.restore_name(repaired.split())[0])
         if fields["summary"]:  # the summary names the subject: spell it the same way
             fields["summary"] = ex.respell(fields["summary"], fields["subject_name"])
 
+    word_conf = _word_confidences(text, words, fields, dtype) if words else {}
     required = dtype.required or ["number", "issued_on", "issuer"]
+    for f, c in word_conf.items():
+        conf[f] = min(conf[f], wordconf.word_score(c))
     missing = [f for f in required if not fields.get(f)]
-    overall = min([type_conf] + [conf[f] for f in required])
+    overall = min([type_conf] + [conf[f] for f in required]
+                  + [wordconf.word_score(c) for c in word_conf.values()])
     return Classification(
         document_type=best_code,
         type_confidence=type_conf,
@@ -173,7 +186,35 @@ def classify_document(text: str) -> Classification:
         issuer_place=issuer.place,
         scores={k: round(v, 3) for k, v in scores.items()},
         missing=missing,
+        word_confidence={k: round(v, 3) for k, v in word_conf.items()},
     )
+
+
+def _word_confidences(text: str, words: list, fields: dict[str, str | None],
+                      dtype: DocType) -> dict[str, float]:
+    """Lowest word confidence behind each field read from the text. Left out: the title and
+    a summary snapped to a fixed phrase of the form (chosen from a closed list, a slip in their
+    words does not reach the value), and the number: Tesseract scores a whole "25/ĐKKH" as
+    one word, often low (0.1-0.4) although it reads right (on the benchmark's tuning seeds
+    every number under 0.5 was right), while its code is checked against the type anyway."""
+    wc = wordconf.WordConfidences(text, words)
+    out: dict[str, float] = {}
+    for f in ("issuer", "subject_name", "subject_id", "summary"):
+        value = fields.get(f)
+        if not value or (f == "summary" and value in dtype.summary_phrases):
+            continue
+        forms = [value]
+        if f == "issuer" and value.startswith("UBND "):
+            forms.append("Ủy ban nhân dân " + value[5:])
+        c = wc.value_confidence(*forms)
+        if c is not None:
+            out[f] = c
+    forms = wordconf.date_forms(fields.get("issued_on") or "")
+    if forms:
+        c = wc.value_confidence(*forms)
+        if c is not None:
+            out["issued_on"] = c
+    return out
 
 
 def _first_caps_title(lines: list[str], cands: list[tuple[int, str]]) -> str | None:

@@ -61,9 +61,12 @@ def _fetch_to(rt: Runtime, key: str, target: Path) -> None:
 
 
 def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
-    from ocr.engine import recognize_pages
-    from ocr.pages import load_pages
-    from ocr.pdf import assemble_pdf
+    """Recognize the original into a searchable PDF/A. Pages stream from the file through
+    Tesseract into a spool on disk: about `workers` page images are in memory at a time,
+    whatever the page count (a bad file is refused before any page is decoded)."""
+    from ocr.engine import iter_recognize
+    from ocr.pages import iter_pages
+    from ocr.pdf import PageSpool
 
     with rt.session() as session:
         doc = session.get(Document, doc_id)
@@ -74,14 +77,21 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
 
     settings = rt.settings
     with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
-        local = Path(tmp) / Path(source_name).name
+        local = Path(tmp) / "original" / Path(source_name).name
+        local.parent.mkdir()
         _fetch_to(rt, original_key, local)
-        pages = load_pages(local, max_pixels=settings.max_image_pixels,
+        pages = iter_pages(local, max_pixels=settings.max_image_pixels,
                            max_side=settings.max_image_side)
-        results = recognize_pages(pages, lang=settings.ocr_lang,
-                                  workers=workers or settings.ocr_workers)
-    pdf = assemble_pdf(results, title=source_name, author=None, subject=None)
-    pdf_key, pdf_sha = _store_verified(rt, prefix, "searchable.pdf", pdf, "application/pdf")
+        try:
+            with PageSpool(Path(tmp) / "pages") as spool:
+                # results keep text and words; their page PDFs wait on disk in the spool
+                results = [spool.add(r) for r in iter_recognize(
+                    pages, lang=settings.ocr_lang, workers=workers or settings.ocr_workers)]
+                pdf = spool.write(Path(tmp) / "searchable.pdf", title=source_name,
+                                  author=None, subject=None)
+        finally:
+            pages.close()
+        pdf_key, pdf_sha = _store_verified(rt, prefix, "searchable.pdf", pdf, "application/pdf")
 
     with rt.session() as session:
         # Row lock: two racing runs (a redelivered message) commit one after the other, and
@@ -134,7 +144,7 @@ def classify_stage(rt: Runtime, doc_id: str) -> None:
         doc = session.get(Document, doc_id, with_for_update=True)
         if doc.state != states.OCR_DONE:
             return
-        found = classify_document(doc.ocr_text or "")
+        found = classify_document(doc.ocr_text or "", [p.words or [] for p in doc.pages])
         doc.document_type = found.document_type
         doc.type_confidence = found.type_confidence
         doc.fields = {k: v for k, v in found.fields.items()}
