@@ -8,6 +8,8 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,18 @@ def install(app: FastAPI) -> None:
         return problem_response(request, 422, "the request is not valid: " + "; ".join(
             f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors), kind="invalid-request",
             errors=errors)
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _busy(request: Request, exc: SQLAlchemyTimeoutError):
+        log.warning("no catalog connection free for %s %s", request.method, request.url.path)
+        return problem_response(request, 503, "the catalog is busy; retry shortly", kind="busy",
+                                headers={"Retry-After": "1"})
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(request: Request, exc: OperationalError):
+        log.error("catalog unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(request, 503, "the catalog database is unavailable; retry later",
+                                kind="unavailable", headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):

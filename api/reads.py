@@ -33,14 +33,20 @@ from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 
-POOL_SIZE = 16  # connections per API process and loop; beyond it a request waits for one
+# Connections per API process: the async pool of each loop serves the request paths; the sync
+# pool only the thread fallback, authentication misses, unit lists, progress and ingest status.
+# With the runtime's own pool (5 + 10 overflow) a process holds at most 30, so a few uvicorn
+# workers stay well inside PostgreSQL's default max_connections (100). Beyond its pool a request
+# waits (POOL_TIMEOUT) for a connection instead of opening one.
+ASYNC_POOL_SIZE = 10
+SYNC_POOL_SIZE = 5
 POOL_TIMEOUT = 10  # seconds to wait for a pooled connection
 
 
-def _engine_options() -> dict:
+def _engine_options(pool_size: int) -> dict:
     # A fixed pool: connections beyond it would be opened and closed per request (a PostgreSQL
     # backend fork each), which had put hundreds of milliseconds into the latency tail.
-    return {"isolation_level": "AUTOCOMMIT", "pool_size": POOL_SIZE, "max_overflow": 0,
+    return {"isolation_level": "AUTOCOMMIT", "pool_size": pool_size, "max_overflow": 0,
             "pool_timeout": POOL_TIMEOUT, "pool_recycle": 600}
 
 
@@ -65,7 +71,7 @@ class ReadSessions:
         self.url = runtime.database_url
         self.dialect = "postgresql" if self.url.startswith("postgresql") else "sqlite"
         if self.dialect == "postgresql":
-            self.engine = create_engine(self.url, **_engine_options())
+            self.engine = create_engine(self.url, **_engine_options(SYNC_POOL_SIZE))
             self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -121,7 +127,8 @@ class AsyncReads:
         if loop not in self._engines:
             from sqlalchemy.ext.asyncio import create_async_engine
 
-            self._engines[loop] = create_async_engine(self.sessions.url, **_engine_options())
+            self._engines[loop] = create_async_engine(self.sessions.url,
+                                                      **_engine_options(ASYNC_POOL_SIZE))
 
     async def close(self) -> None:
         engine = self._engines.pop(asyncio.get_running_loop(), None)

@@ -53,3 +53,48 @@ def test_a_read_survives_its_pooled_connection_dying(catalog, path):
         response = http.get(f"/v1/results/{catalog.results[label]}",
                             headers=catalog.auth("admin"))
         assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("catalog", ["postgres-s3"], indirect=True)  # SQLite has no server
+def test_a_catalog_outage_is_503_with_retry_after_and_service_resumes(catalog):
+    import psycopg
+
+    url = catalog.rt.database_url.replace("postgresql+psycopg://", "postgresql://")
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    from api.audit import AuditWriter
+
+    http = TestClient(catalog.app, raise_server_exceptions=False)
+    shared = catalog.client()
+    _get(shared, catalog)
+    # as in production: access rows queue up while the database is away (the tests' unbatched
+    # writer would fail the request on the way out instead)
+    unbatched, catalog.app.state.audit = catalog.app.state.audit, AuditWriter(
+        catalog.rt.session, batched=True)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            _terminate_other_backends_admin(conn, name)
+            for client in (shared, http):
+                response = client.get(f"/v1/results/{catalog.results['ba-dinh']}",
+                                      headers=catalog.auth("admin"))
+                assert response.status_code == 503, response.text
+                assert response.headers["content-type"].startswith("application/problem+json")
+                assert response.headers["retry-after"] == "5"
+                assert response.json()["type"].endswith("unavailable")
+        finally:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    _get(shared, catalog)
+    _get(http, catalog)
+    queued, catalog.app.state.audit = catalog.app.state.audit, unbatched
+    queued.close()  # the rows of the outage are written once the database is back
+    from api.audit import query_audit
+
+    with catalog.rt.session() as session:
+        outage = [r for r in query_audit(session, limit=50) if r["status"] == 503]
+    assert len(outage) >= 2 and {r["outcome"] for r in outage} == {"error"}
+
+
+def _terminate_other_backends_admin(conn, name: str) -> None:
+    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
