@@ -18,11 +18,17 @@ Decisions worth knowing:
 - Image modes: 1-bit stays 1-bit, gray stays L, colour becomes RGB (palette, CMYK, alpha and
   16-bit images are converted); the file's mode is kept in `Page.original_mode`.
 - JPEG EXIF orientation is applied, so pages are upright as the camera/scanner declared.
+- Memory: `iter_pages` checks the whole file first without decoding pixels (type, page count,
+  every page's size from TIFF directories or PDF page boxes, PDF structure) and raises
+  `InputError` right away; it then decodes (or renders, one pdftoppm call per page) each page
+  only when it is asked for, so a 100-page scan never sits in memory at once. `load_pages` is
+  `list(iter_pages(...))` for small callers (scanners, station, tests).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,14 +83,44 @@ def _err(path: Path, en: str, vi: str) -> InputError:
     return InputError(f"{path.name}: {en}", f"Tệp {path.name}: {vi}", path=path)
 
 
-def load_pages(
+class PageIterator(Iterator[Page]):
+    """The pages of one checked file, decoded one at a time as they are asked for.
+
+    `count` is the number of pages (known before any pixel is decoded). A page that turns out
+    to be undecodable raises `InputError` naming the file and the page when it is reached."""
+
+    def __init__(self, path: Path, kind: str, count: int, pages: Iterator[Page]):
+        self.path, self.kind, self.count = path, kind, count
+        self._pages = pages
+
+    def __iter__(self) -> PageIterator:
+        return self
+
+    def __next__(self) -> Page:
+        return next(self._pages)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def close(self) -> None:
+        """Release the open file (or stop rendering) when the pages are not all read."""
+        close = getattr(self._pages, "close", None)
+        if close:
+            close()
+
+
+def iter_pages(
     path: Path,
     *,
     max_pixels: int = 100_000_000,
     max_side: int = 30_000,
     default_dpi: int = 300,
-) -> list[Page]:
-    """Load every page of `path` as an image with its dpi. Raises `InputError`, never returns []."""
+) -> PageIterator:
+    """Check `path` and return its pages as a lazy iterator (see the module docstring).
+
+    Everything that can be checked without decoding pixels is checked here: a file that is
+    missing, empty, of an unknown type, encrypted, structurally corrupt, without pages or with
+    an oversized page raises `InputError` before any page is decoded."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -103,9 +139,29 @@ def load_pages(
             "định dạng tệp không được hỗ trợ (chỉ nhận PDF, TIFF, PNG hoặc JPEG)",
         )
     if kind == "pdf":
-        pages = _load_pdf(path, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi)
+        plan = _plan_pdf(path, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi)
+        pages = _render_pdf(path, plan)
+        count = len(plan)
     else:
-        pages = _load_image(path, kind, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi)
+        count = _count_image(path, kind, max_pixels=max_pixels, max_side=max_side)
+        pages = _decode_image(path, kind, default_dpi=default_dpi)
+    if count == 0:
+        raise _err(path, "file has no pages", "tệp không có trang nào")
+    return PageIterator(path, kind, count, pages)
+
+
+def load_pages(
+    path: Path,
+    *,
+    max_pixels: int = 100_000_000,
+    max_side: int = 30_000,
+    default_dpi: int = 300,
+) -> list[Page]:
+    """Load every page of `path` as an image with its dpi. Raises `InputError`, never returns [].
+
+    Holds every page in memory: for long documents use `iter_pages`."""
+    pages = list(iter_pages(path, max_pixels=max_pixels, max_side=max_side,
+                            default_dpi=default_dpi))
     if not pages:
         raise _err(path, "file has no pages", "tệp không có trang nào")
     return pages
@@ -181,38 +237,60 @@ def _gray_if_neutral(img: Image.Image) -> Image.Image:
     return img
 
 
-def _load_image(path, kind, *, max_pixels, max_side, default_dpi) -> list[Page]:
-    pages: list[Page] = []
+def _image_errors(path: Path, kind: str, e: BaseException) -> InputError:
+    if isinstance(e, Image.DecompressionBombError):
+        return _err(
+            path,
+            f"image too large to decode safely ({e})",
+            "ảnh quá lớn, hãy quét lại với độ phân giải thấp hơn",
+        )
+    return _err(
+        path,
+        f"{_KIND_NAMES_VI[kind]} file is corrupt or truncated ({e})",
+        f"tệp {_KIND_NAMES_VI[kind]} bị hỏng hoặc không đầy đủ, hãy quét lại",
+    )
+
+
+_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
+
+
+def _count_image(path: Path, kind: str, *, max_pixels: int, max_side: int) -> int:
+    """Number of pages, every page's size checked from its header (no pixel decoded)."""
     try:
         with Image.open(path, formats=[kind.upper()]) as img:
             # Image.open reads the header only; check the size before decoding any pixel.
             _check_size(path, img.width, img.height, max_pixels, max_side)
+            if kind != "tiff":
+                return 1
+            count = 0
+            for i, frame in enumerate(ImageSequence.Iterator(img)):  # reads each directory
+                _check_size(path, frame.width, frame.height, max_pixels, max_side,
+                            f" on page {i + 1}")
+                count += 1
+            return count
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, *_IMAGE_ERRORS) as e:
+        raise _image_errors(path, kind, e) from e
+
+
+def _decode_image(path: Path, kind: str, *, default_dpi: int) -> Iterator[Page]:
+    try:
+        with Image.open(path, formats=[kind.upper()]) as img:
             frames = ImageSequence.Iterator(img) if kind == "tiff" else [img]
             for i, frame in enumerate(frames):
-                where = f" on page {i + 1}" if kind == "tiff" else ""
-                _check_size(path, frame.width, frame.height, max_pixels, max_side, where)
                 dpi, from_file = _file_dpi(frame, default_dpi)
                 original_mode = frame.mode
                 frame.load()
                 im = ImageOps.exif_transpose(frame) if kind == "jpeg" else frame.copy()
                 im = _normalize_mode(im)
                 im.info.pop("dpi", None)
-                pages.append(Page(i, im, dpi, path.name, original_mode, from_file))
+                yield Page(i, im, dpi, path.name, original_mode, from_file)
+                del im
     except InputError:
         raise
-    except Image.DecompressionBombError as e:
-        raise _err(
-            path,
-            f"image too large to decode safely ({e})",
-            "ảnh quá lớn, hãy quét lại với độ phân giải thấp hơn",
-        ) from e
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
-        raise _err(
-            path,
-            f"{_KIND_NAMES_VI[kind]} file is corrupt or truncated ({e})",
-            f"tệp {_KIND_NAMES_VI[kind]} bị hỏng hoặc không đầy đủ, hãy quét lại",
-        ) from e
-    return pages
+    except (Image.DecompressionBombError, *_IMAGE_ERRORS) as e:
+        raise _image_errors(path, kind, e) from e
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -259,10 +337,9 @@ def _check_images_decode(path: Path, pdf) -> None:
                 ) from e
 
 
-def _load_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[Page]:
+def _plan_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[tuple[int, int]]:
+    """Check the PDF's structure and every page's size; [(page index, render dpi)]."""
     import pikepdf
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 
     plan: list[tuple[int, int]] = []  # (page index, dpi)
     try:
@@ -308,36 +385,33 @@ def _load_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[Page]:
             f"PDF file is corrupt or truncated ({e})",
             "tệp PDF bị hỏng hoặc không đầy đủ, hãy quét lại",
         ) from e
+    return plan
 
-    pages: list[Page] = []
-    # render runs of consecutive pages that share a dpi in one pdftoppm call
-    runs: list[tuple[int, int, int]] = []  # (first, last, dpi), 0-based inclusive
+
+def _render_pdf(path: Path, plan: list[tuple[int, int]]) -> Iterator[Page]:
+    """Render the planned pages one pdftoppm call each, as they are asked for."""
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+
     for i, dpi in plan:
-        if runs and runs[-1][2] == dpi and runs[-1][1] == i - 1:
-            runs[-1] = (runs[-1][0], i, dpi)
-        else:
-            runs.append((i, i, dpi))
-    for first, last, dpi in runs:
         try:
             images = convert_from_path(
-                str(path), dpi=dpi, first_page=first + 1, last_page=last + 1, thread_count=1
+                str(path), dpi=dpi, first_page=i + 1, last_page=i + 1, thread_count=1
             )
         except (PDFPageCountError, PDFSyntaxError) as e:
             raise _err(
                 path,
-                f"PDF pages {first + 1}-{last + 1} cannot be rendered ({e})",
-                "không hiển thị được trang của tệp PDF, tệp có thể bị hỏng",
+                f"PDF page {i + 1} cannot be rendered ({e})",
+                f"không hiển thị được trang {i + 1} của tệp PDF, tệp có thể bị hỏng",
             ) from e
         except PDFInfoNotInstalledError as e:
             raise RuntimeError("poppler-utils (pdftoppm, pdfinfo) is not installed") from e
-        if len(images) != last - first + 1:
+        if len(images) != 1:
             raise _err(
                 path,
-                f"PDF pages {first + 1}-{last + 1}: rendered {len(images)} images",
-                "không hiển thị được đủ các trang của tệp PDF",
+                f"PDF page {i + 1}: rendered {len(images)} images",
+                f"không hiển thị được trang {i + 1} của tệp PDF",
             )
-        for offset, im in enumerate(images):
-            im = _gray_if_neutral(_normalize_mode(im))
-            original_mode = im.mode
-            pages.append(Page(first + offset, im, dpi, path.name, original_mode, True))
-    return pages
+        im = _gray_if_neutral(_normalize_mode(images.pop()))
+        yield Page(i, im, dpi, path.name, im.mode, True)
+        del im

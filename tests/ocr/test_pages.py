@@ -265,3 +265,86 @@ def test_image_limits_are_configurable(tmp_path):
     _assert_input_error(wide, "too large")
     small = _save(render_lines(["a"], size=(400, 300)), tmp_path / "small.png")
     _assert_input_error(small, "too large", max_pixels=100_000)
+
+
+# --- streaming: checked up front, decoded one page at a time --------------------------------
+
+
+def _long_pdf(path: Path, count: int) -> Path:
+    pages = [render_lines([f"Trang {n + 1}"], size=(300, 200), mode="L") for n in range(count)]
+    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=200.0)
+    return path
+
+
+def test_iter_pages_counts_without_rendering_and_renders_on_demand(tmp_path, monkeypatch):
+    import pdf2image
+
+    from ocr.pages import iter_pages
+
+    calls: list[int] = []
+    real = pdf2image.convert_from_path
+
+    def counting(*args, **kw):
+        calls.append(kw["first_page"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pdf2image, "convert_from_path", counting)
+    pages = iter_pages(_long_pdf(tmp_path / "dai.pdf", 12))
+    assert (pages.count, len(pages), calls) == (12, 12, [])  # nothing rendered yet
+    first = next(pages)
+    assert first.index == 0 and calls == [1]
+    rest = list(pages)
+    assert [p.index for p in rest] == list(range(1, 12)) and calls == list(range(1, 13))
+    assert all(p.dpi == 200 and p.image.size == (300, 200) for p in rest)
+
+
+def test_iter_pages_matches_load_pages(tmp_path):
+    from ocr.pages import iter_pages
+
+    path = tmp_path / "scan.tif"
+    frames = [render_lines([f"Trang {n}"], size=(300 + n, 200), mode=m)
+              for n, m in enumerate(("1", "L", "RGB", "L"))]
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(300, 300))
+    for p in (path, _long_pdf(tmp_path / "dai.pdf", 3)):
+        loaded, streamed = load_pages(p), list(iter_pages(p))
+        assert [(q.index, q.dpi, q.image.mode, q.image.size, q.original_mode) for q in loaded] \
+            == [(q.index, q.dpi, q.image.mode, q.image.size, q.original_mode) for q in streamed]
+        assert all(a.image.tobytes() == b.image.tobytes() for a, b in zip(loaded, streamed, strict=True))
+
+
+def test_oversized_tiff_page_is_refused_before_any_page_is_decoded(tmp_path, monkeypatch):
+    from ocr import pages as pages_module
+
+    path = tmp_path / "ho-so.tif"
+    small = render_lines(["a"], size=(300, 200), mode="1")
+    small.save(path, save_all=True, append_images=[Image.new("1", (31_000, 8), 1), small],
+               dpi=(300, 300), compression="group4")
+    decoded: list[int] = []
+    monkeypatch.setattr(pages_module, "_normalize_mode",
+                        lambda im: decoded.append(1) or im)
+    with pytest.raises(InputError) as info:
+        pages_module.iter_pages(path)
+    assert "ho-so.tif" in str(info.value) and "too large" in str(info.value)
+    assert "on page 2" in str(info.value) and "quá lớn" in info.value.vi
+    assert decoded == []
+
+
+def test_corrupt_page_found_while_streaming_names_the_file(tmp_path):
+    from ocr.pages import iter_pages
+
+    path = tmp_path / "hong.tif"
+    frames = [render_lines([f"Trang {n}"], size=(300, 200), mode="L") for n in range(3)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(300, 300))
+    with Image.open(path) as img:  # cut the file inside the last page's pixels
+        img.seek(2)
+        strip = img.tag_v2[273][0]
+    path.write_bytes(path.read_bytes()[: strip + 100])
+    pages = iter_pages(path)
+    assert pages.count == 3
+    got = []
+    with pytest.raises(InputError) as info:
+        for p in pages:
+            got.append(p.index)
+    assert got == [0, 1]
+    assert "hong.tif" in str(info.value) and "corrupt" in str(info.value)
+    assert "hong.tif" in info.value.vi and "hỏng" in info.value.vi
