@@ -21,6 +21,10 @@ Tesseract runs single-threaded (`OMP_THREAD_LIMIT=1`) and pages are spread over 
 concurrent tesseract processes, launched from threads: tesseract is its own process, so this
 is real parallelism without pickling images. Confidences are reported in 0..1.
 
+`iter_recognize` takes pages from an iterator (e.g. `ocr.pages.iter_pages`) only when a worker
+is free: at most `workers` page images are held at a time, whatever the page count. Results
+come back in page order; a page finished early waits (without its image) for those before it.
+
 If the upright test was undecided (score near 0.5, or little text) and the page then reads
 badly, it is read once more turned by a half turn and the better reading is kept.
 """
@@ -35,8 +39,8 @@ import shutil
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -346,17 +350,71 @@ def recognize_pages(
     """
     if not pages:
         return []
+    return list(iter_recognize(pages, lang=lang, workers=workers, steps=steps))
+
+
+# results finished ahead of a slow page and kept (without images) until it is done
+AHEAD_PER_WORKER = 4
+
+
+def iter_recognize(
+    pages: Iterable[Page], *, lang: str = "vie", workers: int | None = None,
+    steps: Steps | None = None,
+) -> Iterator[PageResult]:
+    """Like `recognize_pages`, for pages from an iterator, yielding results in page order.
+
+    A page is taken from `pages` only when one of the `workers` is free, so at most `workers`
+    pages (images) are alive in here at a time. Tesseract and the language are checked before
+    the first page is taken. After a page fails no new page is started; the error is raised in
+    page order, once the results of the pages before it have been yielded.
+    """
     if shutil.which(TESSERACT) is None:
         raise OcrError(f"tesseract is not installed (command {TESSERACT!r} not found)")
     check_languages(lang)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(pages)))
+    workers = max(1, workers or os.cpu_count() or 1)
+    count = len(pages) if hasattr(pages, "__len__") else None
+    if count is not None:
+        workers = max(1, min(workers, count))
+    source = iter(pages)
     if workers == 1:
-        return [recognize_page(p, lang=lang, steps=steps) for p in pages]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tesseract") as pool:
-        futures = [pool.submit(recognize_page, p, lang=lang, steps=steps) for p in pages]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:  # a refused page: do not start the pages still waiting
-                f.cancel()
-            raise
+        for page in source:
+            result = recognize_page(page, lang=lang, steps=steps)
+            del page  # the image goes before the next page is decoded
+            yield result
+        return
+    ahead = workers * (1 + AHEAD_PER_WORKER)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tesseract")
+    queued: dict[int, Future] = {}  # submitted, not yet yielded, by position
+    running: set[Future] = set()  # submitted and not done: each holds one page image
+    first, taken, exhausted, failed = 0, 0, False, False
+    try:
+        while True:
+            head = queued.get(first)
+            if head is not None and head.done():  # hand results on before taking pages
+                del queued[first]
+                first += 1
+                running.discard(head)
+                yield head.result()  # raises the first failure in page order
+                continue
+            while (not exhausted and not failed and len(running) < workers
+                   and len(queued) < ahead):
+                page = next(source, None)
+                if page is None:
+                    exhausted = True
+                    break
+                future = pool.submit(recognize_page, page, lang=lang, steps=steps)
+                del page
+                queued[taken] = future
+                running.add(future)
+                taken += 1
+            if not queued:
+                return
+            if queued[first].done():
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            running -= done
+            failed = failed or any(f.exception() is not None for f in done)
+    finally:
+        for future in queued.values():  # a refused page: do not start the pages still waiting
+            future.cancel()
+        pool.shutdown(wait=True)

@@ -48,3 +48,21 @@ def ocr_results():
         Page(2, render_lines([PHRASE, "Trang số 3"], mode="L"), 300, "fixture.png"),
     ]
     return recognize_pages(pages, lang="vie", workers=2)
+
+
+class LiveImages:
+    """Counts page images still alive (weak references): `most` is the peak seen by `add`."""
+
+    def __init__(self):
+        import weakref
+
+        self._ref = weakref.ref
+        self._refs: list = []
+        self.most = 0
+
+    def add(self, image) -> None:
+        self._refs.append(self._ref(image))
+        self.most = max(self.most, self.alive())
+
+    def alive(self) -> int:
+        return sum(r() is not None for r in self._refs)

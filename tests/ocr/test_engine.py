@@ -172,3 +172,50 @@ echo "Error in pixReadStream: boom" >&2; exit 1
 def test_real_tesseract_is_installed_with_vietnamese():
     out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
     assert "vie" in out.stdout.split()
+
+
+# --- streaming: at most `workers` pages alive, results in page order --------------------------
+
+
+def test_iter_recognize_takes_pages_only_as_workers_free_up():
+    from ocr.engine import iter_recognize
+    from tests.ocr.conftest import LiveImages
+
+    live, taken = LiveImages(), [0]
+
+    def pages():
+        for i in range(6):
+            image = render_lines([PHRASE, f"Trang số {i + 1}"], size=(1300, 300), mode="L")
+            live.add(image)
+            taken[0] += 1
+            yield Page(i, image, 300, "dai.pdf")
+            del image
+
+    seen = []
+    for result in iter_recognize(pages(), workers=2):
+        seen.append((result.index, taken[0]))
+        assert f"Trang số {result.index + 1}" in result.text
+    assert [i for i, _ in seen] == list(range(6))
+    assert seen[0][1] < 6  # the first result came before all pages were taken
+    assert live.most <= 3  # two in Tesseract, one just decoded: never all six
+
+
+def test_iter_recognize_stops_taking_pages_after_a_refused_page():
+    from ocr.engine import iter_recognize
+    from ocr.pages import InputError
+
+    taken = []
+
+    def pages():
+        for i in range(10):
+            dpi = 100 if i == 2 else 300  # page 3 scanned below 200 dpi: refused by the gate
+            taken.append(i)
+            yield Page(i, render_lines([f"Trang {i + 1}"], size=(500, 160), mode="L"), dpi,
+                       "ho-so.pdf")
+
+    got = []
+    with pytest.raises(InputError) as info:
+        for result in iter_recognize(pages(), workers=2):
+            got.append(result.index)
+    assert got == [0, 1] and "ho-so.pdf, page 3" in str(info.value)
+    assert len(taken) < 10
