@@ -9,10 +9,20 @@ Blank pages (`PageResult.blank`, duplex backs) are left out of the searchable PD
 page PDF. They are not lost: the caller keeps the original file with every page, and the page
 results (one per original page) say which pages were left out. A document whose pages are all
 blank is refused (`BlankDocumentError`, an `InputError`: rescanning is the only fix).
+
+Memory: `PageSpool` takes page results one at a time as they are recognised and keeps nothing
+big in memory. Each page's image stream (still JPEG or Flate, never decoded) is appended to an
+image store file on disk (a minimal PDF written by hand), its text layer (a few KB) goes to a
+small page file. `PageSpool.write` opens the store with pikepdf (objects are read lazily from
+the file), attaches the text pages, points them at their stored images and saves the PDF/A to
+a file, so the images are copied file to file. (Merging whole page PDFs with pikepdf would copy
+every image into memory: pikepdf copies foreign stream data eagerly.) `assemble_pdf` is the same
+path for results held in a list.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import tempfile
@@ -37,23 +47,152 @@ class BlankDocumentError(InputError, PdfAssemblyError):
     """Every page of the document is blank: nothing to digitize (English message, `.vi`)."""
 
 
-def _merge(results: Sequence[PageResult]) -> pikepdf.Pdf:
-    out = pikepdf.new()
-    sources: list[pikepdf.Pdf] = []
-    for r in sorted(results, key=lambda r: r.index):
+class PageSpool:
+    """One-page searchable PDFs spooled to `folder` as they come; `write` makes the document.
+
+    `add` keeps a page's text layer and image on disk and returns its result without the PDF
+    bytes. Blank pages are counted, not stored. See the module docstring."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.store_path = self.folder / "images.pdf"
+        self._store = open(self.store_path, "wb")  # noqa: SIM115 - closed by `write`/`close`
+        self._store.write(b"%PDF-1.3\n%\xe2\xe3\xcf\xd3\n")
+        self._offsets: list[int] = []  # object n (1-based) starts at _offsets[n - 1]
+        self._pages: list[tuple[int, Path, dict[str, int]]] = []  # index, text page, images
+        self.count = 0  # pages added, blank ones included
+        self.source = ""
+
+    def __enter__(self) -> PageSpool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._store.closed:
+            self._store.close()
+
+    def _append_object(self, body: bytes, stream: bytes | None = None) -> int:
+        self._offsets.append(self._store.tell())
+        number = len(self._offsets)
+        self._store.write(f"{number} 0 obj\n".encode() + body)
+        if stream is not None:
+            self._store.write(b"\nstream\n" + stream + b"\nendstream")
+        self._store.write(b"\nendobj\n")
+        return number
+
+    def add(self, result: PageResult) -> PageResult:
+        """Spool one page's PDF (any order); the result comes back without its `pdf` bytes."""
+        self.count += 1
+        self.source = self.source or result.source
+        if getattr(result, "blank", False):
+            return result
         try:
-            src = pikepdf.open(io.BytesIO(r.pdf))
+            page_pdf = pikepdf.open(io.BytesIO(result.pdf))
         except pikepdf.PdfError as e:
-            raise PdfAssemblyError(f"page {r.index + 1}: tesseract PDF is unreadable ({e})") from e
-        sources.append(src)
-        if len(src.pages) != 1:
-            raise PdfAssemblyError(f"page {r.index + 1}: expected a one-page PDF, got {len(src.pages)} pages")
-        out.pages.extend(src.pages)
-    _dedupe_fonts(out)
-    # pages are copied (foreign objects resolved) on extend; the sources can be closed now
-    for src in sources:
-        src.close()
-    return out
+            raise PdfAssemblyError(
+                f"page {result.index + 1}: tesseract PDF is unreadable ({e})") from e
+        with page_pdf:
+            if len(page_pdf.pages) != 1:
+                raise PdfAssemblyError(f"page {result.index + 1}: expected a one-page PDF, "
+                                       f"got {len(page_pdf.pages)} pages")
+            moved: dict[str, int] = {}
+            xobjects = page_pdf.pages[0].obj.get("/Resources", {}).get("/XObject")
+            if isinstance(xobjects, pikepdf.Dictionary):
+                for name in list(xobjects.keys()):
+                    image = xobjects[name]
+                    entries = _movable_image(image)
+                    if entries is None:
+                        continue  # stays in the page file (rare: indirect colour space …)
+                    raw = image.read_raw_bytes()
+                    entries["/Length"] = len(raw)
+                    moved[name] = self._append_object(entries.unparse(), raw)
+                    xobjects[name] = pikepdf.Stream(page_pdf, b"")  # replaced in `write`
+            text_page = self.folder / f"page-{result.index:06d}.pdf"
+            page_pdf.save(text_page)
+        self._pages.append((result.index, text_page, moved))
+        return dataclasses.replace(result, pdf=b"")
+
+    def _finish_store(self) -> None:
+        if self._store.closed:
+            return
+        pages = self._append_object(b"<< /Type /Pages /Kids [ ] /Count 0 >>")
+        root = self._append_object(f"<< /Type /Catalog /Pages {pages} 0 R >>".encode())
+        xref = self._store.tell()
+        lines = [f"xref\n0 {len(self._offsets) + 1}\n", "0000000000 65535 f \n"]
+        lines += [f"{offset:010d} 00000 n \n" for offset in self._offsets]
+        lines.append(f"trailer\n<< /Size {len(self._offsets) + 1} /Root {root} 0 R >>\n"
+                     f"startxref\n{xref}\n%%EOF\n")
+        self._store.write("".join(lines).encode())
+        self._store.close()
+
+    def write(
+        self,
+        out: Path,
+        *,
+        title: str | None = None,
+        author: str | None = None,
+        subject: str | None = None,
+        keywords: str | None = None,
+        pdfa: bool = True,
+        created: datetime | None = None,
+    ) -> Path:
+        """Write the document (pages in index order, blank ones left out) to the file `out`.
+
+        Raises `BlankDocumentError` if every page was blank, like `assemble_pdf`."""
+        if not self.count:
+            raise PdfAssemblyError("no pages to assemble")
+        if not self._pages:
+            source = self.source or "input"
+            raise BlankDocumentError(
+                f"{source}: all {self.count} pages are blank; nothing to digitize",
+                f"Tệp {source}: tất cả {self.count} trang đều trắng. Hãy kiểm tra mặt giấy "
+                "khi đặt vào máy quét và quét lại.",
+                path=self.source or None,
+            )
+        created = created or datetime.now(UTC).replace(microsecond=0)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        self._finish_store()
+        with pikepdf.open(self.store_path) as pdf:  # images stay in the file until saved
+            for _index, text_page, moved in sorted(self._pages, key=lambda p: p[0]):
+                with pikepdf.open(text_page) as src:  # a few KB: copied, then closed
+                    pdf.pages.append(src.pages[0])
+                page = pdf.pages[-1]
+                for name, number in moved.items():
+                    page.obj.Resources.XObject[name] = pdf.get_object((number, 0))
+            _dedupe_fonts(pdf)
+            _set_metadata(pdf, title=title, author=author, subject=subject, keywords=keywords,
+                          created=created)
+            if not pdfa:
+                pdf.save(out, deterministic_id=True, min_version="1.7", compress_streams=True)
+            else:
+                _save_pdfa(pdf, out, created)
+        return Path(out)
+
+
+def _movable_image(obj) -> pikepdf.Dictionary | None:
+    """The stream dictionary of an image XObject whose entries are all direct, else None."""
+    if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != pikepdf.Name.Image:
+        return None
+    entries = pikepdf.Dictionary()
+    for key, value in obj.stream_dict.items():
+        if key == "/Length":
+            continue
+        if getattr(value, "is_indirect", False) or _has_indirect(value):
+            return None
+        entries[key] = value
+    return entries
+
+
+def _has_indirect(value) -> bool:
+    if isinstance(value, pikepdf.Array):
+        return any(getattr(v, "is_indirect", False) or _has_indirect(v) for v in value)
+    if isinstance(value, pikepdf.Dictionary):
+        return any(getattr(v, "is_indirect", False) or _has_indirect(v) for v in value.values())
+    return False
 
 
 def _fingerprint(obj: pikepdf.Object, depth: int = 0) -> bytes:
@@ -129,33 +268,20 @@ def assemble_pdf(
 
     Blank pages (`blank=True`) are skipped; if every page is blank, `BlankDocumentError`.
     `created` fixes the metadata dates (default: now, UTC). With `pdfa=False` a plain PDF 1.7
-    is written without the PDF/A declaration and validation.
+    is written without the PDF/A declaration and validation. For long documents use
+    `PageSpool` (what this does, through a temporary folder) and keep the output in a file.
     """
     if not results:
         raise PdfAssemblyError("no pages to assemble")
-    kept = [r for r in results if not getattr(r, "blank", False)]
-    if not kept:
-        source = results[0].source or "input"
-        raise BlankDocumentError(
-            f"{source}: all {len(results)} pages are blank; nothing to digitize",
-            f"Tệp {source}: tất cả {len(results)} trang đều trắng. Hãy kiểm tra mặt giấy "
-            "khi đặt vào máy quét và quét lại.",
-            path=results[0].source or None,
-        )
-    results = kept
-    created = created or datetime.now(UTC).replace(microsecond=0)
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    pdf = _merge(results)
-    _set_metadata(pdf, title=title, author=author, subject=subject, keywords=keywords, created=created)
-    buf = io.BytesIO()
-    if not pdfa:
-        pdf.save(buf, deterministic_id=True, min_version="1.7", compress_streams=True)
-        return buf.getvalue()
-    return _save_pdfa(pdf, buf, created)
+    with tempfile.TemporaryDirectory(prefix="sohoa-pdf-") as tmp, PageSpool(Path(tmp)) as spool:
+        for r in results:
+            spool.add(r)
+        out = spool.write(Path(tmp) / "out.pdf", title=title, author=author, subject=subject,
+                          keywords=keywords, pdfa=pdfa, created=created)
+        return out.read_bytes()
 
 
-def _save_pdfa(pdf: pikepdf.Pdf, buf: io.BytesIO, created: datetime) -> bytes:
+def _save_pdfa(pdf: pikepdf.Pdf, out: Path, created: datetime) -> None:
     from pikepdf import pdfa as pikepdf_pdfa
 
     # prepare adds the sRGB OutputIntent and the pdfaid declaration, and stamps pikepdf as
@@ -167,12 +293,11 @@ def _save_pdfa(pdf: pikepdf.Pdf, buf: io.BytesIO, created: datetime) -> bytes:
         meta["xmp:MetadataDate"] = stamp
     pdf.docinfo["/Producer"] = PRODUCER
     try:
-        pikepdf_pdfa.save(pdf, buf, PDFA_FLAVOUR, repair=False, deterministic_id=True)
+        pikepdf_pdfa.save(pdf, out, PDFA_FLAVOUR, repair=False, deterministic_id=True)
     except pikepdf_pdfa.PdfaError as e:
         raise PdfAssemblyError(
             f"assembled PDF is not valid PDF/A-{PDFA_FLAVOUR}: {e.report.summary()}"
         ) from e
-    return buf.getvalue()
 
 
 def pdfa_report(data: bytes, flavour: str = PDFA_FLAVOUR):

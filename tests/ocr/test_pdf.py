@@ -120,3 +120,21 @@ def test_blank_pages_are_left_out_and_an_all_blank_document_is_refused(ocr_resul
     assert isinstance(exc.value, InputError) and isinstance(exc.value, PdfAssemblyError)
     assert "mat-sau.tif" in str(exc.value) and "blank" in str(exc.value)
     assert "trắng" in exc.value.vi and "quét lại" in exc.value.vi
+
+
+def test_spool_keeps_page_pdfs_on_disk_and_writes_the_same_document(ocr_results, tmp_path):
+    from ocr.pdf import PageSpool
+
+    with PageSpool(tmp_path / "spool") as spool:
+        kept = [spool.add(r) for r in reversed(ocr_results)]  # any order: by index on write
+        assert all(k.pdf == b"" and k.text == r.text for k, r in
+                   zip(kept, reversed(ocr_results), strict=True))
+        # each image went to the store file, not to memory: only small text pages beside it
+        assert spool.store_path.stat().st_size > sum(len(r.pdf) for r in ocr_results) // 2
+        out = spool.write(tmp_path / "out.pdf", title="t", created=WHEN)
+    data = out.read_bytes()
+    assert data == assemble_pdf(ocr_results, title="t", created=WHEN)
+    assert pdfa_report(data).passed
+    with pikepdf.open(out) as pdf:
+        sizes = [pikepdf.PdfImage(next(iter(p.get_images().values()))).size for p in pdf.pages]
+    assert sizes == [(r.width, r.height) for r in ocr_results]
