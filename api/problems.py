@@ -12,6 +12,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storage.objects import ObjectStoreUnavailable
+
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
@@ -91,6 +93,12 @@ def install(app: FastAPI) -> None:
         log.error("catalog unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         return problem_response(request, 503, "the catalog database is unavailable; retry later",
                                 kind="unavailable", headers={"Retry-After": "5"})
+
+    @app.exception_handler(ObjectStoreUnavailable)
+    async def _store_unavailable(request: Request, exc: ObjectStoreUnavailable):
+        log.error("object store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(request, 503, "the document store is unavailable; retry later",
+                                kind="storage-unavailable", headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):

@@ -98,3 +98,25 @@ def test_a_catalog_outage_is_503_with_retry_after_and_service_resumes(catalog):
 def _terminate_other_backends_admin(conn, name: str) -> None:
     conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                  "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+
+
+@pytest.mark.parametrize("catalog", ["postgres-s3"], indirect=True)  # the S3 store
+def test_an_object_store_outage_is_503_and_downloads_resume(catalog, seaweed, monkeypatch):
+    from storage.s3_store import S3ObjectStore
+    from tests.storage.conftest import FAST_RETRY
+
+    store = S3ObjectStore.from_url(seaweed.bucket_url(catalog.rt.objects.bucket,
+                                                      **{**FAST_RETRY, "timeout": 1}))
+    monkeypatch.setattr(catalog.rt, "objects", store)  # same bucket, retries kept short
+    http = TestClient(catalog.app, raise_server_exceptions=False)
+    path = f"/v1/results/{catalog.results['ba-dinh']}/pdf"
+    assert http.get(path, headers=catalog.auth("admin")).content == catalog.pdf["ba-dinh"]
+    seaweed.pause()
+    try:
+        response = http.get(path, headers=catalog.auth("admin"))
+    finally:
+        seaweed.resume()
+    assert response.status_code == 503, response.text
+    assert response.json()["type"].endswith("storage-unavailable")
+    assert response.headers["retry-after"] == "5"
+    assert http.get(path, headers=catalog.auth("admin")).content == catalog.pdf["ba-dinh"]
