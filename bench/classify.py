@@ -14,8 +14,19 @@ the untouched default range (`--seed 500000`). Its first run (before any change 
 type 100%, number 100%, issued_on 99.1%, issuer 99.1%, subject_name 95.4%, subject_id 98.1%,
 title 100%, summary 96.3%, 0.9% to review, 11.1% passed review with some field wrong.
 
+Pages are read through Tesseract's TSV, as the OCR stage reads them: the text is built from
+the words (`ocr.engine.parse_tsv`) and the words' confidences go to `classify_document`, which
+folds them into the field confidences (`ocr.wordconf`; `--rules-only` leaves them out). Its
+mapping was tuned on seeds 700000-700215 (216 documents: rules only 5.6% to review, 14.8%
+passed while wrong; with the words 13.4% and 9.3%). On the default range, same OCR (TSV):
+rules only: issued_on 99.1%, subject_name 95.4%, subject_id 98.1%, summary 96.3%, the rest
+100%, 0.9% to review, 10.2% passed while wrong; with the words: same fields, 8.3% to review,
+9.3% passed while wrong. Most of what still passes wrong is not a doubtful word: values the
+extractor cut or extended (a name wrapped onto the next line, a trailing "-"), slips Tesseract
+is sure of (0.8-0.96), or fields lost with a whole text block the OCR dropped.
+
     .venv/bin/python bench/classify.py [--count 108] [--seed 500000] [--workers 2]
-        [--profile counter|clean] [--cache DIR] [--errors]
+        [--profile counter|clean] [--cache DIR] [--errors] [--rules-only]
 """
 
 from __future__ import annotations
@@ -67,22 +78,29 @@ def ocr_document(job: tuple[int, str, str, str | None]) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     import pytesseract
 
+    from ocr.engine import parse_tsv
+
     opts = scan_options(seed, profile)
     doc = generate_document(seed, doc_type=doc_type, **opts)
     t0 = time.perf_counter()
-    texts = []
+    texts, words = [], []
     for img, info in zip(doc.pages, doc.truth["page_info"], strict=True):
         if info["kind"] == "blank":
             continue
         if info["rotation"] == 180:
             img = img.rotate(180)
-        texts.append(pytesseract.image_to_string(img, lang="vie"))
+        # the TSV, as the OCR stage reads it: page text built from the words, and their
+        # confidences (what the pipeline stores in Page.words)
+        page_words, text = parse_tsv(pytesseract.image_to_data(img, lang="vie"))
+        texts.append(text)
+        words.append([[w.text, round(w.conf, 3)] for w in page_words])
     truth = doc.truth
     out = {
         "seed": seed,
         "options": opts,
         "ocr_seconds": round(time.perf_counter() - t0, 2),
         "text": "\f".join(texts),
+        "words": words,
         "truth": {
             "document_type": truth["document_type"],
             "title": truth["title"] or None,
@@ -96,14 +114,15 @@ def ocr_document(job: tuple[int, str, str, str | None]) -> dict:
     return out
 
 
-def evaluate(docs: list[dict], threshold: float = THRESHOLD, errors: bool = False) -> dict:
+def evaluate(docs: list[dict], threshold: float = THRESHOLD, errors: bool = False,
+             words: bool = True) -> dict:
     per_type = collections.defaultdict(lambda: [0, 0])
     per_field = collections.defaultdict(lambda: [0, 0])
     review = wrong_passed = 0
     reasons: collections.Counter = collections.Counter()
     for d in docs:
         truth = d["truth"]
-        r = classify_document(d["text"])
+        r = classify_document(d["text"], d.get("words") if words else None)
         per_type[truth["document_type"]][1] += 1
         type_ok = r.document_type == truth["document_type"]
         per_type[truth["document_type"]][0] += type_ok
@@ -171,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default=None, help="keep OCR text here (re-runs skip OCR)")
     ap.add_argument("--threshold", type=float, default=THRESHOLD)
     ap.add_argument("--errors", action="store_true", help="print every mismatch")
+    ap.add_argument("--rules-only", action="store_true",
+                    help="field confidences from the layout rules only, not the word confidences")
     a = ap.parse_args(argv)
     jobs = [(a.seed + i, DOC_TYPES[i % len(DOC_TYPES)], a.profile, a.cache)
             for i in range(a.count)]
@@ -182,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(docs)} documents, seeds {a.seed}..{a.seed + a.count - 1}, profile {a.profile}; "
           f"OCR+generation wall {wall:.0f} s (tesseract {ocr_s:.0f} s of CPU-side time)")
     t1 = time.perf_counter()
-    res = evaluate(docs, a.threshold, a.errors)
+    res = evaluate(docs, a.threshold, a.errors, words=not a.rules_only)
     print(f"classification {1000 * (time.perf_counter() - t1) / max(1, len(docs)):.1f} ms "
           "per document")
     report(res, a.threshold)
