@@ -120,12 +120,16 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await app.state.reads.open()  # this loop's async engine (PostgreSQL)
+        if app.state.revocations is not None:
+            app.state.revocations.start()
         # What exists now (routes, schemas, table metadata) lives as long as the process: keep it
         # out of the garbage collector's full passes, which otherwise walk it on every request
         # burst and show up as latency spikes.
         gc.collect()
         gc.freeze()
         yield
+        if app.state.revocations is not None:
+            await app.state.revocations.stop()
         await app.state.reads.close()
         app.state.audit.close()
         app.state.processor.shutdown()
@@ -150,6 +154,11 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
     app.state.reads = AsyncReads(app.state.read)
     app.state.unit_ids = UnitIds()
     app.state.auth = Authenticator(rt, ttl=auth_cache_seconds, read=app.state.read)
+    app.state.revocations = None
+    if app.state.read.dialect == "postgresql" and auth_cache_seconds > 0:
+        from api.revocations import RevocationListener
+
+        app.state.revocations = RevocationListener(rt.database_url, app.state.auth.forget)
     app.state.metrics = Metrics.create()
     app.state.processor = Processor(rt)
     problems.install(app)

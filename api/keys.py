@@ -119,6 +119,9 @@ def revoke_client(session: Session, name: str) -> bool:
     if client is None or client.revoked_at is not None:
         return False
     client.revoked_at = utcnow()
+    from api.revocations import notify_revoked
+
+    notify_revoked(session, name)  # API processes drop their cached keys when this commits
     return True
 
 

@@ -120,3 +120,33 @@ def test_an_object_store_outage_is_503_and_downloads_resume(catalog, seaweed, mo
     assert response.json()["type"].endswith("storage-unavailable")
     assert response.headers["retry-after"] == "5"
     assert http.get(path, headers=catalog.auth("admin")).content == catalog.pdf["ba-dinh"]
+
+
+@pytest.mark.parametrize("catalog", ["postgres-s3"], indirect=True)  # LISTEN/NOTIFY
+def test_a_revoked_key_stops_working_at_once_despite_the_cache(catalog):
+    import time
+
+    from api.app import create_app
+    from api.keys import create_client, revoke_client
+
+    app = create_app(runtime=catalog.rt, audit_batched=False, auth_cache_seconds=300)
+    with catalog.rt.session() as session:
+        key = create_client(session, "short-lived", ["read:metadata"], None)
+    headers = {"Authorization": f"Bearer {key}"}
+    path = f"/v1/results/{catalog.results['ba-dinh']}"
+    with TestClient(app) as http:
+        deadline = time.monotonic() + 10
+        while not app.state.revocations.listening.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http.get(path, headers=headers).status_code == 200  # now cached for 300 s
+        with catalog.rt.session() as session:
+            assert revoke_client(session, "short-lived")
+        statuses = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            statuses.append(http.get(path, headers=headers).status_code)
+            if statuses[-1] == 401:
+                break
+            time.sleep(0.05)
+        assert statuses[-1] == 401, statuses
+        assert time.monotonic() - (deadline - 5) < 2  # not the cache's 300 s, nor its 5 s default
