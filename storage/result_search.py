@@ -9,9 +9,9 @@ match, from the per-word statistics; how many results pass the other filters) an
 - few matches (under `FEW_MATCHES`, and under the results the other filters leave): read them
   first (GIN index, each one's result, sort the few), at most `MATCH_BOUND` of them: more means
   the estimate was low, and the search walks instead;
-- many: walk the results newest first and probe each one's documents until the page is full
-  (per-row probes on the newest-first index; or, when the other filters leave few results,
-  the planner's semi-join, which sorts them first and then probes in order).
+- many: walk the results newest first and probe each one's documents until the page is full:
+  on the newest-first index, or, when the other filters leave fewer than `SORT_FIRST` results
+  (a unit), over those results gathered and sorted first.
 
 Every way returns the rows, order and LIMIT of the simple statement. SQLite (FTS5) has no
 estimate but counts matches cheaply in the FTS table alone, up to `FEW_SQLITE`: few, it reads
@@ -36,7 +36,7 @@ from storage.search import count_matches, match_documents, terms
 
 FEW_MATCHES = 6000  # estimated matching documents up to which they are read first
 MATCH_BOUND = 12000  # the most read first; beyond it the search walks the results instead
-WIDE = 100_000  # estimated results passing the other filters from which walking uses the index
+SORT_FIRST = 30_000  # estimated results left by the other filters under which a walk sorts them
 FEW_SQLITE = 1000  # matching documents (counted) up to which SQLite reads them first
 
 
@@ -93,18 +93,36 @@ def from_matches(dialect: str, query: Select, text_: str, bound: int) -> Select:
             .order_by(page.c.created_at.desc(), page.c.id.desc()))
 
 
-def with_exists(dialect: str, query: Select, text_: str, *, per_row: bool = False) -> Select:
-    """`query` with `EXISTS` (a matching document of the result): the simple statement.
+def with_exists(dialect: str, query: Select, text_: str) -> Select:
+    """`query` with `EXISTS` (a matching document of the result): the simple statement."""
+    return query.where(exists(_probe(dialect, text_, Result.id)))
 
-    `per_row` (PostgreSQL): the OFFSET 0 keeps the probe a subplan run for each row the scan
-    gives, in the index's order, until the LIMIT; the planner may then neither join every match
-    first nor split the walk between parallel workers (which probed three times the rows).
+
+def walking(query: Select, text_: str, *, sort_first: bool) -> Select:
+    """PostgreSQL: the rows of `with_exists`, probing results one by one in the query's order
+    until the LIMIT is reached.
+
+    The probe's OFFSET 0 keeps it a subplan run for each row, so the planner may neither join
+    every match first nor split the walk between parallel workers (which probed three times the
+    rows). Without `sort_first` the probe filters the query's own scan: the newest-first index,
+    walked as far as needed. With it, the query without its LIMIT becomes a subquery, planned
+    for all its rows (the outer ORDER BY asks for them): the results the filters leave are
+    gathered and sorted first, then probed in order. That costs the size of that set whatever the
+    words; walking the index instead costs the rows walked, which grows past every result the
+    filters drop: a district's results, all older than the 2025 reform, sat 134,000 rows deep.
     """
-    probe = select(literal_column("1")).where(Document.result_id == Result.id,
-                                              match_documents(dialect, text_))
-    if per_row:
-        probe = probe.offset(0)
-    return query.where(exists(probe))
+    if not sort_first:
+        return query.where(exists(_probe("postgresql", text_, Result.id).offset(0)))
+    limit = query._limit_clause  # the LIMIT (a value or a bound parameter), kept for the outside
+    ordered = query.limit(None).offset(0).subquery("sohoa_sorted")
+    return (select(*ordered.c)
+            .where(exists(_probe("postgresql", text_, ordered.c.id).offset(0)))
+            .order_by(ordered.c.created_at.desc(), ordered.c.id.desc()).limit(limit))
+
+
+def _probe(dialect: str, text_: str, result_id) -> Select:
+    return select(literal_column("1")).where(Document.result_id == result_id,
+                                             match_documents(dialect, text_))
 
 
 async def newest_matching(run, dialect: str, query: Select, text_: str) -> list:
@@ -122,10 +140,10 @@ async def newest_matching(run, dialect: str, query: Select, text_: str) -> list:
         few = matches <= min(FEW_MATCHES, candidates)
     else:  # SQLite: counted (FTS5 alone, stopping at the threshold)
         few = (await run(count_matches(dialect, text_, FEW_SQLITE + 1)))[0][0] <= FEW_SQLITE
-        candidates = 0.0
     if few:
         rows = await run(from_matches(dialect, query, text_, MATCH_BOUND))
         if rows[0].sohoa_hits <= MATCH_BOUND:
             return [row for row in rows if row.id is not None]
-    return await run(with_exists(dialect, query, text_,
-                                 per_row=dialect == "postgresql" and candidates >= WIDE))
+    if dialect != "postgresql":
+        return await run(with_exists(dialect, query, text_))
+    return await run(walking(query, text_, sort_first=candidates < SORT_FIRST))

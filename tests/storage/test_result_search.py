@@ -1,7 +1,7 @@
 """storage.result_search: every way it may take (the matches first, the matches first past
-their bound, the per-row walk, the planner's semi-join) returns the rows, order and pages of the
-simple EXISTS statement, for rare and common words, with a unit filter and across cursor pages,
-on SQLite and PostgreSQL."""
+their bound, the walk on the newest-first index, the walk over sorted candidates) returns the
+rows, order and pages of the simple EXISTS statement, for rare and common words, with a unit
+filter and across cursor pages, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ INF = float("inf")
 WAYS = {  # name: the estimates (matching documents, candidate results) PostgreSQL is given,
     # FEW_SQLITE, MATCH_BOUND, and the statements it must run after estimating or counting
     "matches first": ((0, INF), 10**9, 10**6, ["matches"]),
-    "past the bound": ((0, 0), 10**9, 2, ["matches", "walk"]),  # 3 matches read: too many
-    "per-row walk": ((INF, INF), -1, 10**6, ["per-row walk"]),  # SQLite: the plain walk
-    "semi-join": ((INF, 0), -1, 10**6, ["walk"]),
+    "past the bound": ((0, INF), 10**9, 2, ["matches", "walk"]),  # 3 matches read: too many
+    "walk": ((INF, INF), -1, 10**6, ["walk"]),
+    "sorted walk": ((INF, 0), -1, 10**6, ["sorted walk"]),  # SQLite walks one way
 }
 RARE = {2, 5, 6, 11, 17, 23}  # results whose document says "quokka"; every one says "zebra"
 
@@ -72,8 +72,7 @@ def _run(rt, query, q, way, monkeypatch, check):
             rows, columns = result.all(), set(result.keys())
             ran.append("estimate" if "id" not in columns
                        else "matches" if "sohoa_hits" in columns
-                       else "walk" if "OFFSET" not in str(statement) or dialect != "postgresql"
-                       else "per-row walk")
+                       else "sorted walk" if "sohoa_sorted" in str(statement) else "walk")
             return rows
 
         rows = asyncio.run(result_search.newest_matching(run, dialect, query, q))
@@ -83,7 +82,7 @@ def _run(rt, query, q, way, monkeypatch, check):
         ran = ran[1:]
     if check:
         if dialect != "postgresql":  # SQLite walks only one way
-            expected = ["walk" if w == "per-row walk" else w for w in expected]
+            expected = ["walk" if w == "sorted walk" else w for w in expected]
         assert ran == expected, way
     return [(r.id, r.created_at) for r in rows], [(r.id, r.created_at) for r in simple]
 
