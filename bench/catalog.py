@@ -7,10 +7,12 @@ the indexes rebuilt). Then times, on one warm connection, p50/p95/max
 of: lookups by document number, dossier code, subject ID, unit and date; full-text searches
 (`storage.search.search_documents`) for a unique token, a full name typed with and without
 diacritics, a ward name, words in every document; the API's search shape (results newest first
-with EXISTS on the documents' text); and the per-level aggregate (raw GROUP BY, and the quotas
-report on its counters). Prints EXPLAIN for each query shape. Asserts nothing.
+with EXISTS on the documents' text); the API route's q-search before (one EXISTS statement)
+and after (`storage.result_search`), for names, common words, with a unit, on a second page;
+and the per-level aggregate (raw GROUP BY, and the quotas report on its counters). Prints
+EXPLAIN for each query shape. Asserts nothing.
 
-    python -m bench.catalog [--results 1000000] [--skip-load] [--repeat 200]
+    python -m bench.catalog [--results 1000000] [--skip-load] [--repeat 200] [--api-search]
 
 Targets from issue #6: key lookups < 5 ms, full-text < 50 ms at 1 million results.
 """
@@ -179,7 +181,102 @@ def _ms(samples: list[float]) -> str:
             f"max {ordered[-1] * 1000:7.2f} ms")
 
 
-def report(url: str, repeat: int, seed: int) -> None:
+def api_route_search(session, sample, repeat: int) -> None:
+    """The route's `GET /v1/results?q=` statements, limit 50: the single EXISTS statement it ran
+    before (`before`) and `storage.result_search.newest_matching` (`after`), interleaved query
+    by query, with their rows compared. Prints p50/p95 per scenario, how often `after` walked,
+    and for names the p50/p95 by the planner's estimate of their matching documents."""
+    import asyncio
+
+    from api.deps import UnitIds
+    from api.search_query import search_parameters, search_statement
+    from storage import result_search, search
+    from storage.catalog import AdminUnit, Document, Result
+
+    unit_ids, loop = UnitIds(), asyncio.new_event_loop()
+    codes = dict(session.execute(select(AdminUnit.id, AdminUnit.code)).all())
+    walks = []
+
+    async def run(statement):
+        result = session.execute(statement)
+        rows, columns = result.all(), set(result.keys())
+        if "id" in columns and "sohoa_hits" not in columns:
+            walks.append(1)
+        return rows
+
+    def base(unit_id=None, cursor=None):  # the route's statement, its values bound
+        params = search_parameters(limit=51)
+        if cursor is not None:
+            params["cursor_at"], params["cursor_id"] = cursor
+        if unit_id is not None:
+            params["units"] = unit_ids(session, ("code", codes[unit_id]))
+        return search_statement(frozenset(params), "postgresql").params(**params)
+
+    def before(query, q):
+        return session.execute(query.where(exists().where(and_(
+            Document.result_id == Result.id, search.match_documents("postgresql", q))))).all()
+
+    def after(query, q):
+        return loop.run_until_complete(result_search.newest_matching(run, "postgresql", query, q))
+
+    def second_page(q, unit_id=None):  # the cursor after the first page (of the old statement)
+        first = before(base(unit_id), q)
+        return None if len(first) < 51 else (first[49].created_at, first[49].id)
+
+    from storage.search import fold
+
+    def pick_name(i):
+        return sample[i % len(sample)][5]
+
+    scenarios = {
+        "full name": lambda i: (fold(pick_name(i)), None, None),
+        "dossier code (one document)": lambda i: (sample[i % len(sample)][1], None, None),
+        "common words ('giay nay co gia tri', all)": lambda i: ("giay nay co gia tri", None, None),
+        "common words ('quyet dinh', 1/6)": lambda i: ("quyet dinh", None, None),
+        "full name + its unit": lambda i: (fold(pick_name(i)), sample[i % len(sample)][3], None),
+        "common words + a unit": lambda i: ("quyet dinh", sample[i % len(sample)][3], None),
+        "full name, page 2 (cursor)": lambda i: (fold(pick_name(i)), None, "page2"),
+        "common words, page 2 (cursor)": lambda i: ("giay nay co gia tri", None, "page2"),
+    }
+    bands = ((0, 1000), (1000, 6000), (6000, 20000), (20000, float("inf")))
+
+    def estimate(query, q):
+        return result_search.read_estimates(session.execute(
+            result_search.estimates(query, q)).scalar())[0]
+
+    log("API route q-search, limit 50 (before: one EXISTS statement; after: newest_matching):")
+    for label, make in scenarios.items():
+        times, differ, banded = {"before": [], "after": []}, 0, {b: ([], []) for b in bands}
+        walks.clear()
+        for i in range(repeat):
+            q, unit_id, page = make(i)
+            cursor = second_page(q, unit_id) if page else None
+            query = base(unit_id, cursor)
+            matches = estimate(query, q) if label == "full name" else None
+            got = {}
+            for name in (("before", "after") if i % 2 else ("after", "before")):
+                t = time.perf_counter()
+                rows = (before if name == "before" else after)(query, q)
+                times[name].append(time.perf_counter() - t)
+                got[name] = [(r.id, r.created_at) for r in rows]
+            differ += got["before"] != got["after"]
+            for band in bands if matches is not None else ():
+                if band[0] <= matches < band[1]:
+                    banded[band][0].append(times["before"][-1])
+                    banded[band][1].append(times["after"][-1])
+            session.rollback()
+        log(f"  {label:<44} before {_ms(times['before'])}")
+        log(f"  {'':<44} after  {_ms(times['after'])}  walked {len(walks)}/{repeat}, "
+            f"rows differ {differ}")
+        for (low, high), (old, new) in banded.items():
+            if old:
+                head = f"    ~{low:,}-{high:,} matching documents ({len(old)} names)"
+                log(f"{head:<46} before {_ms(old)}")
+                log(f"{'':<46} after  {_ms(new)}")
+    loop.close()
+
+
+def report(url: str, repeat: int, seed: int, only_api_search: bool = False) -> None:
     from sqlalchemy.orm import Session
 
     from storage import db
@@ -218,6 +315,12 @@ def report(url: str, repeat: int, seed: int) -> None:
 
     def pick(i):
         return sample[i % len(sample)]
+
+    if only_api_search:
+        api_route_search(session, sample, repeat)
+        session.close()
+        conn.close()
+        return
 
     log(f"timings on one warm connection, {repeat} queries each (random keys):")
     cols = (Result.id, Result.document_number, Result.issued_on, Result.unit_id)
@@ -268,6 +371,7 @@ def report(url: str, repeat: int, seed: int) -> None:
     timed("API q=full name", api_shape(lambda i: fold(pick(i)[5])), 50)
     timed("API q=unique token", api_shape(lambda i: pick(i)[1]), 50)
     timed("API q=common words", api_shape(lambda i: "giay nay co gia tri"), 50)
+    api_route_search(session, sample, repeat)
 
     log("per-level aggregate:")
     raw_level = (select(AdminUnit.level, func.count(), func.count().filter(Result.in_force))
@@ -321,13 +425,15 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--api-search", action="store_true",
+                        help="only the API route's q-search, before and after")
     args = parser.parse_args()
     url = os.environ.get("SOHOA_BENCH_DATABASE_URL",
                          f"postgresql+psycopg://postgres@{args.host}:5432/{args.database}")
     if not args.skip_load:
         recreate_database(args.database, args.host)
         load(url, args.results, args.seed)
-    report(url, args.repeat, args.seed)
+    report(url, args.repeat, args.seed, args.api_search)
     log(f"done at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
 
 
