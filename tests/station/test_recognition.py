@@ -17,3 +17,31 @@ def test_low_resolution_page_asks_for_a_rescan_in_vietnamese(tmp_path):
     station._recognize(batch["id"])
     error = station.spool.load(batch["id"])["recognition"]["error"]
     assert "200 dpi" in error and "quét lại" in error.lower(), error
+
+
+def test_the_counter_preview_flags_a_field_read_from_doubtful_words(tmp_path, monkeypatch):
+    import dataclasses
+
+    from PIL import Image
+
+    import ocr.engine
+    from station.recognize import recognize
+
+    image = Image.open(render_decision(tmp_path / "qd.png", dpi=300))
+    clean = recognize([(image, 300)], workers=1)
+    assert clean["fields"]["subject_id"] == "001085012345"
+    assert "subject_id" not in clean["low"]
+
+    real = ocr.engine.recognize_pages
+
+    def hesitant(pages, **kwargs):  # as if Tesseract had hesitated over the ID number's digits
+        results = real(pages, **kwargs)
+        for result in results:
+            result.words[:] = [dataclasses.replace(w, conf=0.2) if w.text.startswith(
+                "001085012345") else w for w in result.words]
+        return results
+
+    monkeypatch.setattr(ocr.engine, "recognize_pages", hesitant)
+    doubtful = recognize([(image, 300)], workers=1)
+    assert doubtful["fields"]["subject_id"] == "001085012345"
+    assert "subject_id" in doubtful["low"]
