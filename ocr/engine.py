@@ -396,6 +396,9 @@ def iter_recognize(
                 running.discard(head)
                 yield head.result()  # raises the first failure in page order
                 continue
+            finished = {f for f in running if f.done()}  # free workers, seen failures
+            running -= finished
+            failed = failed or any(f.exception() is not None for f in finished)
             while (not exhausted and not failed and len(running) < workers
                    and len(queued) < ahead):
                 page = next(source, None)
