@@ -179,6 +179,12 @@ def test_permanent_error_fails_at_once_and_quarantines(runtime, tmp_path, stub):
     doc = wait_state(runtime, doc_id)
     assert doc.state == states.FAILED and doc.attempts == 1
     assert "hong.png" in doc.error
+    # the worker records the failure (and frees the document) first, then moves the original
+    deadline = time.monotonic() + 10
+    while not doc.original_key.startswith("quarantine/") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with runtime.session() as s:
+            doc = s.get(Document, doc_id)
     assert doc.original_key.startswith("quarantine/")
     history = actors.document_history(runtime, doc_id)
     assert [e["action"] for e in history["events"]] == ["received", "failed"]
