@@ -68,3 +68,37 @@ def test_all_heads_upgrade_downgrade_upgrade(kind, tmp_path_factory, pg_database
     db.upgrade(url)
     assert db.current_revision(url) == db.head_revision(url)
     assert _leftovers(url)["tables"] == tables
+
+
+# The triggers other parts keep on shared tables (full-text index, quota facts, append-only
+# access log). A later migration that rebuilds one of these tables (SQLite's batch mode copies the
+# table) would silently drop them: this names every one that must exist at the heads.
+TRIGGERS = {
+    "sqlite": {"documents document_fts_insert", "documents document_fts_update",
+               "documents document_fts_delete", "documents quota_facts_documents_insert",
+               "documents quota_facts_documents_update", "documents quota_facts_documents_delete",
+               "results quota_facts_results_insert", "results quota_facts_results_update",
+               "results quota_facts_results_delete", "quota_result_facts quota_years_facts_insert",
+               "quota_result_facts quota_years_facts_update",
+               "quota_result_facts quota_years_facts_delete",
+               "api_access_log api_access_log_no_update", "api_access_log api_access_log_no_delete"},
+    "postgresql": {"documents documents_search_vector", "documents quota_facts_documents",
+                   "results quota_facts_results", "quota_result_facts quota_years_facts",
+                   "api_access_log api_access_log_no_update"},
+}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_every_trigger_the_parts_rely_on_exists_at_the_heads(kind, tmp_path_factory, pg_database):
+    url = new_catalog(kind, tmp_path_factory, pg_database, "triggers")
+    db.upgrade(url)
+    with db.get_engine(url).connect() as conn:
+        if kind == "sqlite":
+            rows = conn.execute(text(
+                "SELECT tbl_name || ' ' || name FROM sqlite_master WHERE type = 'trigger'"))
+        else:
+            rows = conn.execute(text(
+                "SELECT c.relname || ' ' || t.tgname FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"))
+        present = set(rows.scalars())
+    assert TRIGGERS[kind] <= present, TRIGGERS[kind] - present
