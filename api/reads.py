@@ -9,7 +9,8 @@ the app's lifespan (each uvicorn worker; a test client used as a context manager
 loop. Elsewhere — SQLite, or a loop that never ran the lifespan — the same statement runs on the
 sync engine in a worker thread. Measured at 1M results on 2 cores (`bench/api.py`): a lookup by
 id through the thread pool and three ORM queries served 650 req/s with p99 > 70 ms; one prebuilt
-statement on the async engine serves over 2,000 req/s with p99 ~ 15 ms. The handoffs between
+statement on the async engine's pooled connections serves 1,500-1,900 req/s with p99 13-19 ms
+(the load generator on the same cores). The handoffs between
 the event loop and the worker threads, and their fight for the GIL while another process holds
 the other core, made most of that tail.
 
@@ -35,7 +36,8 @@ T = TypeVar("T")
 
 # Connections per API process: the async pool of each loop serves the request paths; the sync
 # pool only the thread fallback, authentication misses, unit lists, progress and ingest status.
-# With the runtime's own pool (5 + 10 overflow) a process holds at most 30, so a few uvicorn
+# With the runtime's own pool (5 + 10 overflow) and the revocation listener's connection
+# (api/revocations.py) a process holds at most 31, so a few uvicorn
 # workers stay well inside PostgreSQL's default max_connections (100). Beyond its pool a request
 # waits (POOL_TIMEOUT) for a connection instead of opening one.
 ASYNC_POOL_SIZE = 10
