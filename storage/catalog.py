@@ -112,6 +112,7 @@ class Document(Base):
         # PostgreSQL column `search_vector` (not mapped here), SQLite table `document_fts`.
         Index("ix_documents_dossier", "dossier_code"),
         Index("ix_documents_created", "created_at", "id"),
+        Index("ix_documents_archive_expires", "archive_expires_at"),  # 0009_archive_state
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -150,6 +151,12 @@ class Document(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(120))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Archive state of the signed PDF (migration 0009_archive_state), recorded when it is stored
+    # or extended so `sohoa signatures status/refresh` need not read every PDF: the PAdES level
+    # ("B-B" … "B-LTA", "unsigned" when no PAdES signature was found; NULL: not known yet) and
+    # when the newest timestamp's TSA certificate expires (UTC; NULL: no timestamp).
+    signature_level: Mapped[str | None] = mapped_column(String(8))
+    archive_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     unit: Mapped[AdminUnit] = relationship()
     result: Mapped[Result | None] = relationship()
