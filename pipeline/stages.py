@@ -200,6 +200,22 @@ def seal_for(rt: Runtime, doc: Document):
     )
 
 
+def _archive_state(signer, signed: Path):
+    """(signature_level, archive_expires_at) of the just-signed local file, recorded with the
+    document so `sohoa signatures status/refresh` need not read it back from the object store.
+    A B-B signature has no timestamp to look at; an unreadable file leaves both unknown (NULL:
+    `sohoa signatures status` inspects it once later)."""
+    from signing.archive import catalog_values, inspect_file
+
+    if signer.level == "B-B":
+        return "B-B", None
+    try:
+        return catalog_values(inspect_file(signed))
+    except ValueError as exc:
+        log.warning("%s: archive state not recorded: %s", signed.name, exc)
+        return None, None
+
+
 def sign_stage(rt: Runtime, doc_id: str) -> None:
     with rt.session() as session:
         doc = session.get(Document, doc_id)
@@ -216,6 +232,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         _fetch_to(rt, pdf_key, unsigned)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
                          location=unit_name, signer_name=unit_name, seal=seal)
+        level, expires = _archive_state(signer, signed)
         signed_key, signed_sha = _store_verified(rt, prefix, "signed.pdf", signed,
                                                  "application/pdf")
 
@@ -235,6 +252,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         result.subject_id = fields.get("subject_id")
         doc.result = result
         doc.signed_key, doc.signed_sha256 = signed_key, signed_sha
+        doc.signature_level, doc.archive_expires_at = level, expires
         doc.stored_at = utcnow()
         _advance(doc, states.STORED)
         session.add(AuditEvent(actor="pipeline", action="stored", document_id=doc.id,

@@ -1,10 +1,12 @@
 """Long-term archive state of a signed PDF and extension of its archival timestamps.
 
-Owns: :func:`inspect_pdf` (PAdES level detected, timestamps and when the newest timestamp's
-TSA certificate expires — no cryptographic validation, see :mod:`signing.verify` for that)
-and :func:`extend_archive` (PAdES B-LTA extension: validation data for the newest timestamp
-goes into the DSS, then a new document timestamp covers everything; an incremental update,
-the signed bytes are never rewritten).
+Owns: :func:`inspect_pdf`/:func:`inspect_file` (PAdES level detected, timestamps and when the
+newest timestamp's TSA certificate expires — no cryptographic validation, see
+:mod:`signing.verify` for that), :func:`catalog_values` (that state as the catalog records it:
+``documents.signature_level``/``archive_expires_at``) and :func:`extend_archive` (PAdES
+B-LTA extension: validation data for the newest timestamp goes into the DSS, then a new
+document timestamp covers everything; an incremental update, the signed bytes are never
+rewritten).
 
 A B-LTA document stays verifiable as long as its newest document timestamp can be validated:
 before that timestamp's TSA certificate expires (or its algorithms weaken) a new one must be
@@ -143,6 +145,27 @@ def inspect_pdf(data: bytes) -> ArchiveState:
         raise
     except Exception as exc:  # pyHanko raises many kinds on corrupt files
         raise ValueError(f"cannot read the signed PDF: {exc}") from exc
+
+
+def inspect_file(path) -> ArchiveState:
+    """:func:`inspect_pdf` of a local file, read as pyHanko needs it rather than whole."""
+    try:
+        with open(path, "rb") as fh:
+            return inspect_reader(PdfFileReader(fh, strict=False))
+    except Exception as exc:  # pyHanko raises many kinds on corrupt files
+        raise ValueError(f"cannot read the signed PDF: {exc}") from exc
+
+
+UNSIGNED = "unsigned"  # recorded level of a PDF without a PAdES signature
+
+
+def catalog_values(state: ArchiveState) -> tuple[str, dt.datetime | None]:
+    """(signature_level, archive_expires_at) as the catalog keeps them: the level, or
+    ``"unsigned"`` so the PDF is not read again; the expiry in UTC (SQLite keeps no offset)."""
+    expires = state.expires_at
+    if expires is not None:
+        expires = (expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    return state.level or UNSIGNED, expires
 
 
 def needs_refresh(state: ArchiveState, *, within: dt.timedelta,

@@ -28,6 +28,9 @@ def test_scan_becomes_signed_searchable_stored_result(runtime, decision_png):
     with runtime.session() as s:
         doc = s.get(Document, record["document_id"])
         assert doc.state == states.STORED and doc.signed_sha256 == record["sha256"]
+        # the archive state is kept for `sohoa signatures status` (default B-B: no timestamp)
+        assert doc.signature_level == runtime.signers.level == "B-B"
+        assert doc.archive_expires_at is None
         # issued in 2021: the result belongs to Phường Trúc Bạch, not today's Phường Ba Đình
         assert doc.unit.name == "Phường Trúc Bạch"
         result = s.get(Result, doc.result_id)
