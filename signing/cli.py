@@ -8,6 +8,11 @@ timestamp's TSA certificate expires within ``--before`` days. The extended PDF i
 NEW hash-named object next to the old one (a signed object is never overwritten; the previous
 version stays in the store) and the catalog's ``signed_key``/``signed_sha256`` move to it in
 one transaction with an audit event — only if nobody changed the document meanwhile.
+
+Both commands work from the archive state the catalog keeps per document
+(``documents.signature_level``/``archive_expires_at``, written by the sign stage and by
+``refresh``): ``status`` is a GROUP BY, ``refresh`` reads only the PDFs that are due. A PDF
+stored before that state was recorded (level NULL) is read once and its state written back.
 """
 
 from __future__ import annotations
@@ -27,8 +32,22 @@ def register(app: typer.Typer) -> None:
     app.add_typer(signatures_app, name="signatures")
 
 
-def _stored_documents(rt):
-    """(id, signed_key, signed_sha256) of every stored, signed document, oldest first."""
+def _stored_filter():
+    from storage.catalog import Document
+
+    return (Document.state == "stored", Document.signed_key.is_not(None))
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A catalog timestamp in UTC (SQLite returns it without an offset, stored as UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _unrecorded_documents(rt) -> list[tuple[str, str, str]]:
+    """(id, signed_key, signed_sha256) of stored documents whose archive state is not in the
+    catalog yet (stored before it was recorded), oldest first."""
     from sqlalchemy import select
 
     from storage.catalog import Document
@@ -36,10 +55,48 @@ def _stored_documents(rt):
     with rt.session() as session:
         rows = session.execute(
             select(Document.id, Document.signed_key, Document.signed_sha256)
-            .where(Document.state == "stored", Document.signed_key.is_not(None))
+            .where(*_stored_filter(), Document.signature_level.is_(None))
             .order_by(Document.stored_at, Document.id)
         ).all()
     return [tuple(r) for r in rows]
+
+
+class _Recorder:
+    """Writes inspected archive states back to the catalog in batches, each only if the
+    document still points at the PDF that was read. ``updated_at`` is left as it is: the
+    document did not change, the catalog learnt a fact about it."""
+
+    BATCH = 200
+
+    def __init__(self, rt):
+        self.rt, self.pending = rt, []
+
+    def add(self, doc_id: str, sha: str, state) -> None:
+        from signing.archive import catalog_values
+
+        level, expires = catalog_values(state)
+        self.pending.append({"b_id": doc_id, "b_sha": sha, "b_level": level,
+                             "b_expires": expires})
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        from sqlalchemy import bindparam, update
+
+        from storage.catalog import Document
+
+        table = Document.__table__
+        stmt = (update(table)
+                .where(table.c.id == bindparam("b_id"),
+                       table.c.signed_sha256 == bindparam("b_sha"))
+                .values(signature_level=bindparam("b_level"),
+                        archive_expires_at=bindparam("b_expires"),
+                        updated_at=table.c.updated_at))
+        with self.rt.session() as session:
+            session.connection().execute(stmt, self.pending)
+        self.pending = []
 
 
 def _store_new(rt, old_key: str, data: bytes) -> tuple[str, str]:
@@ -61,69 +118,113 @@ def _emit(as_json: bool, record: dict, text: str) -> None:
         typer.echo(text)
 
 
+def _refresh_candidates(rt, threshold: dt.datetime) -> tuple[int, list[tuple]]:
+    """(number of stored signed documents, the ones to look at): those whose recorded newest
+    timestamp expires by ``threshold`` (by the index on ``archive_expires_at``) and those whose
+    archive state is not recorded yet; as (id, key, sha256, level, expires), oldest first."""
+    from sqlalchemy import func, select
+
+    from signing.archive import UNSIGNED
+    from storage.catalog import Document
+
+    cols = (Document.id, Document.signed_key, Document.signed_sha256, Document.signature_level,
+            Document.archive_expires_at, Document.stored_at)
+    with rt.session() as session:
+        total = session.scalar(select(func.count()).select_from(Document)
+                               .where(*_stored_filter()))
+        due = session.execute(select(*cols).where(
+            *_stored_filter(), Document.archive_expires_at <= threshold,
+            Document.signature_level.is_not(None), Document.signature_level != UNSIGNED)).all()
+        unknown = session.execute(select(*cols).where(
+            *_stored_filter(), Document.signature_level.is_(None))).all()
+    rows = sorted(due + unknown, key=lambda r: (_utc(r.stored_at) or dt.datetime.min.replace(
+        tzinfo=dt.UTC), r.id))
+    return total, [tuple(r)[:5] for r in rows]
+
+
 def refresh_documents(rt, *, before_days: int, dry_run: bool = False, as_json: bool = False,
                       now: dt.datetime | None = None) -> dict:
-    """Extend the archival timestamps that expire within ``before_days``; return counts."""
-    from signing.archive import extend_archive, inspect_pdf, needs_refresh
+    """Extend the archival timestamps that expire within ``before_days``; return counts.
+
+    Only documents the catalog says are due are read, plus, once, those whose archive state is
+    not recorded yet (their state is written back, in a dry run too). ``checked`` counts every
+    stored signed document, ``skipped`` those not due."""
+    from signing.archive import catalog_values, extend_archive, inspect_pdf, needs_refresh
     from storage.catalog import AuditEvent, Document
 
     within = dt.timedelta(days=before_days)
+    now = _utc(now) or dt.datetime.now(dt.UTC)
     counts = {"checked": 0, "refreshed": 0, "due": 0, "skipped": 0, "failed": 0}
     signers = rt.signers
     if not dry_run and signers.timestamper is None:
         raise typer.BadParameter(
             "no time-stamping service: set SOHOA_TSA_URL (or 'dev' with the TEST PKI)"
         )
-    for doc_id, key, sha in _stored_documents(rt):
-        counts["checked"] += 1
-        try:
-            data = rt.objects.get_bytes(key)
-            state = inspect_pdf(data)
-        except Exception as exc:  # noqa: BLE001 - one bad object must not stop the run
-            counts["failed"] += 1
-            _emit(as_json, {"document_id": doc_id, "status": "failed", "error": str(exc)},
-                  f"{doc_id}: cannot read {key}: {exc}")
-            continue
-        expires = state.expires_at
-        if not needs_refresh(state, within=within, now=now):
-            counts["skipped"] += 1
-            continue
-        counts["due"] += 1
-        record = {"document_id": doc_id, "level": state.level, "expires": expires,
-                  "signed_key": key}
-        if dry_run:
-            _emit(as_json, {**record, "status": "due"},
-                  f"{doc_id}: {state.level}, timestamp TSA expires {expires} — due")
-            continue
-        try:
-            extended = extend_archive(data, timestamper=signers.timestamper,
-                                      trust_roots=signers.trust_root_certs())
-            new_key, new_sha = _store_new(rt, key, extended)
-        except Exception as exc:  # noqa: BLE001 - report it, go on with the others
-            counts["failed"] += 1
-            _emit(as_json, {**record, "status": "failed", "error": str(exc)},
-                  f"{doc_id}: refresh failed: {exc}")
-            continue
-        with rt.session() as session:
-            doc = session.get(Document, doc_id, with_for_update=True)
-            if doc is None or doc.signed_key != key or doc.signed_sha256 != sha:
-                counts["skipped"] += 1
-                _emit(as_json, {**record, "status": "changed"},
-                      f"{doc_id}: changed meanwhile; left as it is")
+    total, candidates = _refresh_candidates(rt, now + within)
+    counts["checked"] = total
+    counts["skipped"] = total - len(candidates)
+    recorder = _Recorder(rt)
+    try:
+        for doc_id, key, sha, level, expires in candidates:
+            data = None
+            if level is None:  # not recorded yet: read it once and record what it is
+                try:
+                    data = rt.objects.get_bytes(key)
+                    state = inspect_pdf(data)
+                except Exception as exc:  # noqa: BLE001 - one bad object must not stop the run
+                    counts["failed"] += 1
+                    _emit(as_json, {"document_id": doc_id, "status": "failed",
+                                    "error": str(exc)},
+                          f"{doc_id}: cannot read {key}: {exc}")
+                    continue
+                recorder.add(doc_id, sha, state)
+                if not needs_refresh(state, within=within, now=now):
+                    counts["skipped"] += 1
+                    continue
+                level, expires = state.level, state.expires_at
+            expires = _utc(expires)
+            counts["due"] += 1
+            record = {"document_id": doc_id, "level": level, "expires": expires,
+                      "signed_key": key}
+            if dry_run:
+                _emit(as_json, {**record, "status": "due"},
+                      f"{doc_id}: {level}, timestamp TSA expires {expires} — due")
                 continue
-            doc.signed_key, doc.signed_sha256 = new_key, new_sha
-            new_state = inspect_pdf(extended)
-            session.add(AuditEvent(
-                actor="signatures refresh", action="archive_timestamp_added",
-                document_id=doc_id,
-                detail={"previous_key": key, "previous_sha256": sha, "signed_key": new_key,
-                        "signed_sha256": new_sha, "level": new_state.level,
-                        "timestamp": new_state.newest_timestamp.time,
-                        "next_expiry": new_state.newest_timestamp.tsa_cert_expires},
-            ))
-        counts["refreshed"] += 1
-        _emit(as_json, {**record, "status": "refreshed", "new_key": new_key},
-              f"{doc_id}: new archival timestamp -> {new_key}")
+            try:
+                if data is None:
+                    data = rt.objects.get_bytes(key)
+                extended = extend_archive(data, timestamper=signers.timestamper,
+                                          trust_roots=signers.trust_root_certs())
+                new_key, new_sha = _store_new(rt, key, extended)
+            except Exception as exc:  # noqa: BLE001 - report it, go on with the others
+                counts["failed"] += 1
+                _emit(as_json, {**record, "status": "failed", "error": str(exc)},
+                      f"{doc_id}: refresh failed: {exc}")
+                continue
+            recorder.flush()  # what was read of this document goes in before it changes
+            with rt.session() as session:
+                doc = session.get(Document, doc_id, with_for_update=True)
+                if doc is None or doc.signed_key != key or doc.signed_sha256 != sha:
+                    counts["skipped"] += 1
+                    _emit(as_json, {**record, "status": "changed"},
+                          f"{doc_id}: changed meanwhile; left as it is")
+                    continue
+                doc.signed_key, doc.signed_sha256 = new_key, new_sha
+                new_state = inspect_pdf(extended)
+                doc.signature_level, doc.archive_expires_at = catalog_values(new_state)
+                session.add(AuditEvent(
+                    actor="signatures refresh", action="archive_timestamp_added",
+                    document_id=doc_id,
+                    detail={"previous_key": key, "previous_sha256": sha, "signed_key": new_key,
+                            "signed_sha256": new_sha, "level": new_state.level,
+                            "timestamp": new_state.newest_timestamp.time,
+                            "next_expiry": new_state.newest_timestamp.tsa_cert_expires},
+                ))
+            counts["refreshed"] += 1
+            _emit(as_json, {**record, "status": "refreshed", "new_key": new_key},
+                  f"{doc_id}: new archival timestamp -> {new_key}")
+    finally:
+        recorder.flush()
     return counts
 
 
@@ -145,32 +246,57 @@ def refresh(
     raise typer.Exit(1 if counts["failed"] else 0)
 
 
+def archive_status(rt) -> dict:
+    """Stored signed documents per PAdES level and the soonest archival timestamp expiry, from
+    the catalog. Only PDFs whose state is not recorded yet are read, and what is found is
+    written back, so each is read at most once (an unreadable one is counted and tried again
+    next time)."""
+    from sqlalchemy import func, select
+
+    from signing.archive import inspect_pdf
+    from storage.catalog import Document
+
+    unreadable = 0
+    recorder = _Recorder(rt)
+    try:
+        for doc_id, key, sha in _unrecorded_documents(rt):
+            try:
+                state = inspect_pdf(rt.objects.get_bytes(key))
+            except Exception:  # noqa: BLE001
+                unreadable += 1
+                continue
+            recorder.add(doc_id, sha, state)
+    finally:
+        recorder.flush()
+    with rt.session() as session:
+        rows = session.execute(
+            select(Document.signature_level, func.count())
+            .where(*_stored_filter(), Document.signature_level.is_not(None))
+            .group_by(Document.signature_level)).all()
+        soonest = session.execute(
+            select(Document.archive_expires_at, Document.id)
+            .where(*_stored_filter(), Document.archive_expires_at.is_not(None))
+            .order_by(Document.archive_expires_at, Document.id).limit(1)).first()
+    levels = {level: n for level, n in rows}
+    if unreadable:
+        levels["unreadable"] = levels.get("unreadable", 0) + unreadable
+    return {"levels": levels, "configured_level": rt.signers.level,
+            "soonest_expiry": _utc(soonest[0]) if soonest else None,
+            "soonest_document": soonest[1] if soonest else None}
+
+
 @signatures_app.command("status")
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Stored documents per PAdES level and the soonest archival timestamp expiry."""
     from pipeline.runtime import get_runtime
-    from signing.archive import inspect_pdf
 
-    rt = get_runtime()
-    levels: dict[str, int] = {}
-    soonest: tuple[dt.datetime, str] | None = None
-    for doc_id, key, _sha in _stored_documents(rt):
-        try:
-            state = inspect_pdf(rt.objects.get_bytes(key))
-        except Exception:  # noqa: BLE001
-            levels["unreadable"] = levels.get("unreadable", 0) + 1
-            continue
-        levels[state.level or "unsigned"] = levels.get(state.level or "unsigned", 0) + 1
-        if state.expires_at and (soonest is None or state.expires_at < soonest[0]):
-            soonest = (state.expires_at, doc_id)
-    record = {"levels": levels, "configured_level": rt.signers.level,
-              "soonest_expiry": soonest[0] if soonest else None,
-              "soonest_document": soonest[1] if soonest else None}
+    record = archive_status(get_runtime())
     if as_json:
         typer.echo(json.dumps(record, default=str))
         return
-    typer.echo(f"configured level: {rt.signers.level}")
-    for level, n in sorted(levels.items()):
+    typer.echo(f"configured level: {record['configured_level']}")
+    for level, n in sorted(record["levels"].items()):
         typer.echo(f"  {level}: {n}")
-    if soonest:
-        typer.echo(f"soonest archival timestamp expiry: {soonest[0]} ({soonest[1]})")
+    if record["soonest_expiry"]:
+        typer.echo(f"soonest archival timestamp expiry: {record['soonest_expiry']} "
+                   f"({record['soonest_document']})")
