@@ -176,37 +176,25 @@ async def _request(reader, writer, raw: bytes) -> tuple[int, int]:
     return status, length
 
 
-async def _worker(port, paths, key, until, latencies, errors):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    auth = f"Authorization: Bearer {key}\r\nX-Purpose: bench\r\n".encode()
-    while time.perf_counter() < until:
-        path = random.choice(paths)
-        raw = (f"GET {path} HTTP/1.1\r\nHost: bench\r\n".encode() + auth + b"\r\n")
-        start = time.perf_counter()
-        try:
-            status, _ = await _request(reader, writer, raw)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            errors.append("connection")
-            writer.close()
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            continue
-        latencies.append(time.perf_counter() - start)
-        if status >= 400:
-            errors.append(status)
-    writer.close()
+async def _worker(port, paths, key, until, latencies, errors, due=None):
+    """One keep-alive connection sending GETs of random `paths` until `until`.
 
-
-async def _paced_worker(port, paths, key, start, rate, stride, offset, until, latencies, errors):
-    """Open loop: this worker's requests are due at start + (offset + j * stride) / rate; each
-    latency counts from when the request was due, so a stalled server cannot hide its queue
-    (no coordinated omission)."""
+    Closed loop when `due` is None: the next request goes as soon as the last is answered, and
+    latency counts from sending. Open loop otherwise: request j is sent at `due(j)` (or at once
+    when late) and its latency counts from then, so a stalled server cannot hide its queue (no
+    coordinated omission)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     auth = f"Authorization: Bearer {key}\r\nX-Purpose: bench\r\n".encode()
     j = 0
-    while (due := start + (offset + j * stride) / rate) < until:
-        j += 1
-        if (delay := due - time.perf_counter()) > 0:
-            await asyncio.sleep(delay)
+    while True:
+        if due is None:
+            start = time.perf_counter()
+        else:
+            start, j = due(j), j + 1
+            if (delay := start - time.perf_counter()) > 0 and start < until:
+                await asyncio.sleep(delay)
+        if start >= until:
+            break
         raw = (f"GET {random.choice(paths)} HTTP/1.1\r\nHost: bench\r\n".encode() + auth
                + b"\r\n")
         try:
@@ -216,7 +204,7 @@ async def _paced_worker(port, paths, key, start, rate, stride, offset, until, la
             writer.close()
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             continue
-        latencies.append(time.perf_counter() - due)
+        latencies.append(time.perf_counter() - start)
         if status >= 400:
             errors.append(status)
     writer.close()
@@ -232,9 +220,11 @@ async def run_load(port, paths, key, seconds, concurrency, rate: float | None = 
     if rate is None:
         workers = [_worker(port, paths, key, until, latencies, errors)
                    for _ in range(concurrency)]
-    else:
-        workers = [_paced_worker(port, paths, key, started + 0.05, rate, concurrency, k, until,
-                                 latencies, errors) for k in range(concurrency)]
+    else:  # request j of connection k is due at (k + j * concurrency) / rate
+        first = started + 0.05
+        workers = [_worker(port, paths, key, until, latencies, errors,
+                           due=lambda j, k=k: first + (k + j * concurrency) / rate)
+                   for k in range(concurrency)]
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - started
     latencies.sort()
@@ -289,6 +279,9 @@ def main(argv: list[str] | None = None) -> None:
 
     home = Path(tempfile.mkdtemp(prefix="sohoa-bench-api-"))
     url = prepare_database(args.pg, args.fresh)
+    from storage import db
+
+    db.upgrade(url)  # a kept corpus follows the code's migrations
     settings = Settings(home=home, database_url=url)
     rt = Runtime(settings)
     rt.database_url  # migrate + seed units  # noqa: B018
