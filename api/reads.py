@@ -113,7 +113,8 @@ class ReadSessions:
 
 
 class AsyncReads:
-    """`await reads.all(statement, params)` / `await reads.first(...)` from a route."""
+    """`await reads.all(statement)` (any statement) / `reads.rows(...)`, `reads.lookup(...)`
+    (fixed statements, run by the driver) from a route."""
 
     def __init__(self, sessions: ReadSessions):
         self.sessions = sessions
@@ -156,11 +157,7 @@ class AsyncReads:
                     raise
         raise AssertionError("unreachable")
 
-    async def first(self, statement, params: dict | None = None):
-        rows = await self.all(statement, params)
-        return rows[0] if rows else None
-
-    async def rows(self, statement, params: dict, *, prepare: bool | None = None) -> list:
+    async def rows(self, statement, params: dict) -> list:
         """The rows of a fixed statement: one built once and kept (like `api.lookup`'s, or one
         per search shape), whose values all come in `params`.
 
@@ -169,7 +166,6 @@ class AsyncReads:
         lookup (measured in the API process: ~190 us instead of ~400 us a lookup by id). Rows
         are named tuples, typed by psycopg. A connection that fails is dropped from the pool and
         the statement runs once more the ordinary way (`all`), which retries a dead connection.
-        `prepare`: psycopg's server-side preparation (None: after a few runs on a connection).
         """
         engine = self._engines.get(asyncio.get_running_loop())
         if engine is None:
@@ -179,7 +175,7 @@ class AsyncReads:
             raw = await connection.get_raw_connection()
             try:
                 async with raw.driver_connection.cursor(row_factory=namedtuple_row) as cursor:
-                    await cursor.execute(sql, {**defaults, **params}, prepare=prepare)
+                    await cursor.execute(sql, {**defaults, **params})
                     return await cursor.fetchall()
             except psycopg.OperationalError:
                 await connection.invalidate()

@@ -49,3 +49,27 @@ def nss_db_trusting(pki, folder: Path) -> str:
     subprocess.run(["certutil", "-A", "-n", "sohoa-test-intermediate", "-t", ",,", "-d", db,
                     "-i", str(pki.intermediate_cert_path)], check=True, timeout=60)
     return db
+
+
+def add_stored_document(rt, n: int, data: bytes | None) -> tuple[str, str]:
+    """A stored document of the TEST unit whose signed object holds `data` (None: the object is
+    missing), with no archive state recorded. Returns (document id, signed key)."""
+    import datetime as dt
+    import hashlib
+
+    from storage.catalog import Document
+    from storage.units import find_unit
+
+    sha = hashlib.sha256(data if data is not None else f"missing{n}".encode()).hexdigest()
+    key = f"docs/{n}/signed-{sha[:16]}.pdf"
+    if data is not None:
+        rt.objects.put_bytes(key, data, "application/pdf")
+    with rt.session() as session:
+        unit = find_unit(session, UNIT_CODE)
+        doc = Document(state="stored", source_name=f"scan{n}.pdf",
+                       source_sha256=hashlib.sha256(f"src{n}".encode()).hexdigest(),
+                       source_size=1, unit_id=unit.id, signed_key=key, signed_sha256=sha,
+                       stored_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=n))
+        session.add(doc)
+        session.flush()
+        return doc.id, key

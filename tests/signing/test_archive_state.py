@@ -6,7 +6,6 @@ older one (state NULL) once, writing back what they find. On SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 import pytest
 
@@ -14,7 +13,7 @@ from signing.archive import inspect_pdf
 from signing.dev_pki import ensure_dev_pki
 from signing.pki_services import PKIServices
 from tests.pipeline.conftest import render_decision
-from tests.signing.helpers import UNIT_CODE, UNIT_NAME, make_pdf
+from tests.signing.helpers import UNIT_CODE, UNIT_NAME, add_stored_document, make_pdf
 from tests.storage.conftest import catalog_backend, pg_database  # noqa: F401 - fixtures
 
 FAR = 20 * 365  # days: beyond the TEST TSA certificate's 5 years, so every document is due
@@ -79,28 +78,6 @@ def _state(rt, doc_id):
         return d.signature_level, expires, d.signed_key
 
 
-def _put_document(rt, n: int, data: bytes | None) -> tuple[str, str]:
-    """A stored document as rows written before the archive state was recorded (NULL); its
-    object holds ``data`` (None: the object is missing). Returns (id, signed_key)."""
-    from storage.catalog import Document
-    from storage.units import find_unit
-
-    data_for_hash = data if data is not None else f"missing{n}".encode()
-    sha = hashlib.sha256(data_for_hash).hexdigest()
-    key = f"docs/{n}/signed-{sha[:16]}.pdf"
-    if data is not None:
-        rt.objects.put_bytes(key, data, "application/pdf")
-    with rt.session() as session:
-        unit = find_unit(session, UNIT_CODE)
-        doc = Document(state="stored", source_name=f"scan{n}.pdf",
-                       source_sha256=hashlib.sha256(f"src{n}".encode()).hexdigest(),
-                       source_size=1, unit_id=unit.id, signed_key=key, signed_sha256=sha,
-                       stored_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=n))
-        session.add(doc)
-        session.flush()
-        return doc.id, key
-
-
 def _lta_pdf(rt, n: int) -> bytes:
     return rt.signers.for_unit(UNIT_CODE, UNIT_NAME).sign(
         make_pdf(f"KET QUA {n}"), reason="r", signer_name=UNIT_NAME)
@@ -147,9 +124,9 @@ def test_older_rows_are_read_once_and_backfilled(lta_rt, monkeypatch):
     from signing.cli import archive_status, refresh_documents
 
     rt = lta_rt
-    lta = [_put_document(rt, n, _lta_pdf(rt, n)) for n in (1, 2)]
-    unsigned = _put_document(rt, 3, make_pdf("KHONG KY"))
-    missing = _put_document(rt, 4, None)
+    lta = [add_stored_document(rt, n, _lta_pdf(rt, n)) for n in (1, 2)]
+    unsigned = add_stored_document(rt, 3, make_pdf("KHONG KY"))
+    missing = add_stored_document(rt, 4, None)
     assert all(_state(rt, d)[:2] == (None, None) for d, _ in lta + [unsigned, missing])
 
     reads = Reads(rt, monkeypatch)
@@ -176,7 +153,7 @@ def test_older_rows_are_read_once_and_backfilled(lta_rt, monkeypatch):
     assert reads.take() == {missing[1]}
 
     # refresh backfills too, in a dry run as well: a row stored before the state was kept
-    late = _put_document(rt, 5, _lta_pdf(rt, 5))
+    late = add_stored_document(rt, 5, _lta_pdf(rt, 5))
     reads.take()
     dry = refresh_documents(rt, before_days=30, dry_run=True)
     assert dry == {"checked": 5, "refreshed": 0, "due": 0, "skipped": 4, "failed": 1}
@@ -193,7 +170,7 @@ def test_backfill_leaves_a_document_that_changed_meanwhile(lta_rt, monkeypatch):
     from storage.catalog import Document
 
     rt = lta_rt
-    doc_id, key = _put_document(rt, 1, _lta_pdf(rt, 1))
+    doc_id, key = add_stored_document(rt, 1, _lta_pdf(rt, 1))
     real_get = rt.objects.get_bytes
 
     def get_then_change(k):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 
@@ -14,7 +13,7 @@ from signing.archive import inspect_pdf
 from signing.dev_pki import ensure_dev_pki
 from signing.pki_services import PKIServices
 from signing.verify import verify_pdf
-from tests.signing.helpers import UNIT_CODE, UNIT_NAME, make_pdf
+from tests.signing.helpers import UNIT_CODE, UNIT_NAME, add_stored_document, make_pdf
 
 FAR = 20 * 365  # days: beyond the TEST TSA certificate's 5 years, so every document is due
 
@@ -36,23 +35,9 @@ def lta_runtime(sohoa_home, monkeypatch):
 
 def _stored_document(rt, n: int) -> str:
     """A stored document whose signed PDF is a B-LTA signature by the TEST unit key."""
-    from storage.catalog import Document
-    from storage.units import find_unit
-
     signed = rt.signers.for_unit(UNIT_CODE, UNIT_NAME).sign(
         make_pdf(f"KET QUA {n}"), reason="r", signer_name=UNIT_NAME)
-    sha = hashlib.sha256(signed).hexdigest()
-    key = f"docs/{n}/signed-{sha[:16]}.pdf"
-    rt.objects.put_bytes(key, signed, "application/pdf")
-    with rt.session() as session:
-        unit = find_unit(session, UNIT_CODE)
-        doc = Document(state="stored", source_name=f"scan{n}.pdf",
-                       source_sha256=hashlib.sha256(f"src{n}".encode()).hexdigest(),
-                       source_size=1, unit_id=unit.id, signed_key=key, signed_sha256=sha,
-                       stored_at=dt.datetime.now(dt.UTC))
-        session.add(doc)
-        session.flush()
-        return doc.id
+    return add_stored_document(rt, n, signed)[0]
 
 
 def _doc(rt, doc_id):
