@@ -12,7 +12,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.runtime import Runtime
+from sqlalchemy import select
+
+from pipeline.context import Context
+from pipeline.models import Review
+from storage.catalog import Document
 
 MODEL_NAME = "doctype.joblib"
 MIN_EXAMPLES = 4
@@ -31,17 +35,29 @@ class TrainReport:
     path: Path
 
 
-def model_path(rt: Runtime) -> Path:
+def training_examples(rt: Context) -> list[tuple[str, str]]:
+    """(OCR text, confirmed type) for every document a person approved or corrected."""
+    with rt.session() as session:
+        rows = session.execute(
+            select(Document.ocr_text, Review.document_type)
+            .join(Review, Review.document_id == Document.id)
+            .order_by(Review.at)
+        ).all()
+    latest: dict[str, str] = {}
+    for text, doc_type in rows:
+        latest[text or ""] = doc_type
+    return [(text, doc_type) for text, doc_type in latest.items() if text]
+
+
+def model_path(rt: Context) -> Path:
     return rt.settings.resolved_home / "models" / MODEL_NAME
 
 
-def train(rt: Runtime) -> TrainReport:
+def train(rt: Context) -> TrainReport:
     import joblib
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-
-    from pipeline.review import training_examples
 
     examples = training_examples(rt)
     classes: dict[str, int] = {}
@@ -65,7 +81,7 @@ def train(rt: Runtime) -> TrainReport:
     return TrainReport(len(examples), classes, path)
 
 
-def predict(rt: Runtime, text: str) -> tuple[str, float] | None:
+def predict(rt: Context, text: str) -> tuple[str, float] | None:
     """(type, probability) from the trained model, or None when there is no model yet."""
     path = model_path(rt)
     try:

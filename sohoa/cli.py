@@ -25,7 +25,7 @@ out = Console()
 
 
 def _runtime():
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     return get_runtime()
 
@@ -268,7 +268,7 @@ def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certi
 # Each part that has commands of its own registers them here (`<package>/cli.py: register(app)`),
 # so parts grow their commands without editing this file.
 COMMAND_MODULES = ("quotas.cli", "pipeline.cli", "pipeline.review_cli", "api.cli", "station.cli",
-                   "storage.cli", "signing.cli", "scanners.cli")
+                   "storage.cli", "pipeline.signatures_cli", "scanners.cli")
 
 
 def _register_parts() -> None:
