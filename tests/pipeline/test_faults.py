@@ -323,7 +323,7 @@ def wait_terminal(rt, ids, workers, timeout=90) -> dict[str, str]:
 
 
 def assert_stored_once(rt, ids) -> None:
-    from pipeline.stages import object_prefix
+    from pipeline.outputs import object_prefix
     from storage.catalog import AuditEvent, Document, Result
 
     with rt.session() as session:
