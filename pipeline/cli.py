@@ -60,9 +60,13 @@ def run_workers(processes: int | None = None, threads: int = 1,
     from dramatiq.cli import main, make_argument_parser
 
     from pipeline.broker import BrokerConfigError, broker_kind
-    from sohoa.settings import get_settings
+    from sohoa.settings import SettingsError, get_settings
 
-    settings = get_settings()  # validated here, before anything is forked
+    try:
+        settings = get_settings()  # validated here, before anything is forked
+    except SettingsError as exc:
+        _err(str(exc))
+        return 2
     try:
         kind = broker_kind(settings.broker_url)
     except BrokerConfigError as exc:

@@ -39,6 +39,13 @@ def _jsonl(record: dict) -> None:
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output.")):
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from sohoa.settings import SettingsError, get_settings
+
+    try:  # every SOHOA_* variable validated once, before any command runs
+        get_settings()
+    except SettingsError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

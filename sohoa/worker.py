@@ -17,7 +17,7 @@ from pipeline import metrics
 from pipeline.actors import declare_actors
 from pipeline.sweeper import StaleSweeper
 from sohoa.runtime import get_runtime
-from sohoa.settings import get_settings
+from sohoa.settings import SettingsError, get_settings
 
 INLINE_MESSAGE = ("SOHOA_BROKER_URL is 'inline': there is no queue to work on "
                   "(set redis://host:6379/0 or amqp://user:password@host:5672/vhost)")
@@ -47,6 +47,9 @@ if __name__ == "__main__":  # python -m sohoa.worker [--processes N] [--threads 
     args = parser.parse_args()
     sys.exit(run_workers(args.processes, args.threads))
 else:  # imported by a dramatiq worker process
-    _settings = get_settings()
+    try:
+        _settings = get_settings()
+    except SettingsError as exc:
+        raise SystemExit(str(exc)) from None
     metrics.setup_logging(_settings.log_level, _settings.log_format)
     broker, actors = boot()
