@@ -32,3 +32,15 @@ def test_no_import_circle_between_modules_of_different_parts():
                     importer=imported, imported=module):
                 circles.append(graph.find_shortest_chain(importer=imported, imported=module))
     assert circles == []
+
+
+def test_pipeline_modules_import_no_circle():
+    """The stage contract, driver, dispatcher, actors, review and ingest import one way (they
+    used to form one circle: actors <-> review <-> stages <-> inline <-> ingest)."""
+    graph = grimp.build_graph(*PARTS)
+    circles = sorted(
+        (module, imported) for module in graph.find_descendants("pipeline")
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported.startswith("pipeline.") and graph.chain_exists(importer=imported,
+                                                                   imported=module))
+    assert circles == []
