@@ -3,7 +3,7 @@ document id.
 
 Each actor claims a lease on the document (so two workers never run one stage of one document at
 once, even when a message is redelivered), runs the stage through the shared driver
-(`pipeline.driver.run_stage`, which owns the failure policy), then enqueues whatever stage the
+(`pipeline.driver.run_once`, which owns the failure policy), then enqueues whatever stage the
 document's *state* now calls for; a redelivered message for a stage that already ran is skipped
 and only re-enqueues the next one. Failures:
 
@@ -38,8 +38,7 @@ from sqlalchemy import func, or_, select, update
 
 from pipeline import metrics
 from pipeline.context import Context
-from pipeline.driver import Failed
-from pipeline.driver import run_stage as run_once
+from pipeline.driver import Failed, run_once
 from pipeline.errors import describe, is_permanent
 from pipeline.outputs import object_prefix
 from pipeline.stages import STAGES, next_stage

@@ -1,6 +1,6 @@
 """Running a stage once, and the failure policy every driver shares.
 
-`run_stage` runs one stage of one document. When it fails, the policy is written here once:
+`run_once` runs one stage of one document. When it fails, the policy is written here once:
 a permanent error (bad input) or the last allowed attempt marks the document failed with the
 stage and the reason and, for a permanent error, moves its original to quarantine/; any other
 error is raised for the caller to retry (dramatiq's backoff in `pipeline.actors`). The inline
@@ -42,9 +42,9 @@ class Failed(Exception):
         self.reason, self.permanent = reason, permanent
 
 
-def run_stage(rt: Context, stage: Stage | str, doc_id: str, *, workers: int | None = None,
-              attempt: int = 1, max_attempts: int = 1,
-              after_recorded: Callable[[], None] | None = None) -> None:
+def run_once(rt: Context, stage: Stage | str, doc_id: str, *, workers: int | None = None,
+             attempt: int = 1, max_attempts: int = 1,
+             after_recorded: Callable[[], None] | None = None) -> None:
     """Run `stage` once on the document. On failure apply the policy: raise Failed once the
     failure is recorded (permanent error, or `attempt` reached `max_attempts`), else re-raise the
     error for a later attempt. `after_recorded` runs once the failure is recorded, before the
@@ -81,7 +81,7 @@ def process_document(rt: Context, doc_id: str, *, ocr_workers: int | None = None
         if stage is None or stage.name == stop_before:
             return state
         try:
-            run_stage(rt, stage, doc_id, workers=ocr_workers)
+            run_once(rt, stage, doc_id, workers=ocr_workers)
         except Failed as failed:
             log.warning("document %s failed in %s: %s", doc_id, stage.name, failed.reason)
             return states.FAILED

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import states
 from pipeline.dispatch import BrokerDispatcher, InlineDispatcher
-from pipeline.driver import Failed, process_document, run_stage
+from pipeline.driver import Failed, process_document, run_once
 from pipeline.errors import PermanentError
 from pipeline.ingest import ingest_file
 from pipeline.stages import STAGES
@@ -51,12 +51,12 @@ def test_failure_policy_permanent_transient_and_last_attempt(runtime, decision_p
 
     monkeypatch.setitem(STAGES, "ocr", running("ocr", down))
     with pytest.raises(OSError):  # transient, attempts left: the caller retries
-        run_stage(runtime, "ocr", doc_id, attempt=1, max_attempts=3)
+        run_once(runtime, "ocr", doc_id, attempt=1, max_attempts=3)
     with runtime.session() as s:
         assert s.get(Document, doc_id).state == states.RECEIVED
     recorded = []
     with pytest.raises(Failed) as failed:  # the last attempt: recorded, original kept
-        run_stage(runtime, "ocr", doc_id, attempt=3, max_attempts=3,
+        run_once(runtime, "ocr", doc_id, attempt=3, max_attempts=3,
                   after_recorded=lambda: recorded.append(True))
     assert failed.value.reason == "gave up after 3 attempts: object store unreachable"
     assert not failed.value.permanent and recorded == [True]
