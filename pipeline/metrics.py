@@ -76,13 +76,13 @@ def snapshot() -> dict[str, dict[str, float]]:
     return result
 
 
-def prometheus_middleware():
-    """dramatiq's Prometheus middleware serving on SOHOA_METRICS_PORT, or None when unset."""
-    port = os.environ.get("SOHOA_METRICS_PORT")
+def prometheus_middleware(port: int | None, host: str = "127.0.0.1"):
+    """dramatiq's Prometheus middleware serving on `port` (settings.metrics_port), or None."""
     if not port:
         return None
-    os.environ.setdefault("dramatiq_prom_port", port)
-    os.environ.setdefault("dramatiq_prom_host", os.environ.get("SOHOA_METRICS_HOST", "127.0.0.1"))
+    # dramatiq's exposition server reads its address from the environment
+    os.environ.setdefault("dramatiq_prom_port", str(port))
+    os.environ.setdefault("dramatiq_prom_host", host)
     from dramatiq.middleware.prometheus import Prometheus
 
     return Prometheus()
@@ -111,16 +111,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def setup_logging(level: int | None = None) -> None:
+def setup_logging(level: str | int = "INFO", log_format: str = "json") -> None:
+    """One handler on stderr: JSON lines (default) or plain text (settings.log_format)."""
     handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("SOHOA_LOG_FORMAT", "json").lower() == "text":
+    if log_format.lower() == "text":
         handler.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or getattr(logging, os.environ.get("SOHOA_LOG_LEVEL", "INFO").upper(),
-                                   logging.INFO))
+    root.setLevel(level if isinstance(level, int) else
+                  getattr(logging, str(level).upper(), logging.INFO))
     for noisy in ("pika", "urllib3", "PIL", "alembic", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
