@@ -23,6 +23,14 @@ from station import spool as sp
 log = logging.getLogger(__name__)
 
 MSG_OFFLINE = "Mất kết nối tới máy chủ; bản quét vẫn an toàn trong máy và sẽ được gửi lại tự động."
+# Messages for the page never carry server details (paths, English): those go to the log.
+MSG_REFUSED = ("Hệ thống không nhận bản quét này; bản quét vẫn được giữ trong máy. "
+               "Hãy báo bộ phận kỹ thuật.")
+MSG_FINAL_VI = {
+    sp.FAILED: "Xử lý bản quét bị lỗi trên hệ thống; bản quét vẫn được giữ trong máy. "
+               "Hãy báo bộ phận kỹ thuật.",
+    sp.NEEDS_REVIEW: "Hệ thống chưa chắc chắn về thông tin đọc được; cán bộ sẽ kiểm tra lại.",
+}
 
 
 class DeliveryError(Exception):
@@ -86,8 +94,7 @@ class EmbeddedSink:
                                    dossier=batch.get("dossier") or None, actor="station",
                                    corrections=batch.get("corrections") or None)
         except PermanentError as exc:
-            raise DeliveryError(str(exc), transient=False,
-                                vi=f"Không nhận được bản quét: {exc}") from exc
+            raise DeliveryError(str(exc), transient=False, vi=MSG_REFUSED) from exc
         except Exception as exc:  # noqa: BLE001 - database or store down: try again later
             raise DeliveryError(f"embedded pipeline: {exc}", transient=True,
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
@@ -104,6 +111,14 @@ class EmbeddedSink:
         if state in ("received", "ocr_done", "classified"):
             self._schedule(doc_id)  # e.g. after a restart
         return _final(state, error)
+
+    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """Results in the catalog that look like this paper under another dossier."""
+        from storage.duplicates import stored_elsewhere
+
+        with self.rt.session() as session:
+            return stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
+                                    text=text, dossier=dossier)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -149,7 +164,7 @@ class ServerSink:
                                 vi="Máy chủ từ chối khóa truy cập của trạm quét "
                                    "(SOHOA_STATION_API_KEY). Hãy báo bộ phận kỹ thuật.")
         raise DeliveryError(f"{self.server}: {resp.status_code} {detail}", transient=False,
-                            vi=f"Máy chủ không nhận bản quét: {detail}")
+                            vi=MSG_REFUSED)
 
     def status(self, batch: dict) -> dict:
         doc_id = batch["submission"]["document_id"]
@@ -254,8 +269,8 @@ class Deliverer:
             log.info("station: status of %s unknown for now: %s", batch_id, exc)
             if not exc.transient and not batch["submission"].get("error_vi"):
                 with self.spool.edit(batch_id) as b:
-                    b["submission"]["error_vi"] = ("Máy chủ đã nhận nhưng chưa tra được trạng thái "
-                                                   f"({exc}); trạm sẽ hỏi lại.")
+                    b["submission"]["error_vi"] = ("Máy chủ đã nhận nhưng chưa tra được trạng "
+                                                   "thái; trạm sẽ hỏi lại.")
             return
         if status["state"] == sp.PROCESSING:
             return
@@ -266,5 +281,6 @@ class Deliverer:
             if status["state"] == sp.STORED:
                 sub["stored_at"] = sub["finished_at"]
             if status.get("error"):
-                sub["error_vi"] = status["error"]
+                sub["last_error"] = status["error"]
+            sub["error_vi"] = MSG_FINAL_VI.get(status["state"])
             self.spool.log(batch, sp.STATE_VI[status["state"]])
