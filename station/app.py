@@ -475,7 +475,7 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
 
         return {"scanner": station.scanner_uri, "unit": station.unit, "unit_name": station.unit_name,
                 "province": station.province, "dossier_example": lookup.EXAMPLE,
-                "mode": station.sink.name,
+                "mode": getattr(station.sink, "name", "embedded"),
                 "server": getattr(station.sink, "server", None), "profile": station.profile,
                 "profiles": {k: v.to_dict() for k, v in station.profiles.items()},
                 "procedures": lookup.PROCEDURES, "doctypes": doctype_choices(),

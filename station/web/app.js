@@ -3,7 +3,7 @@
 // version it was made for, so it never freezes on a superseded result.
 "use strict";
 const $ = (sel) => document.querySelector(sel);
-const FAST = 300, SLOW = 1500;
+const FAST = 250, SLOW = 1500;
 let info = null, batch = null, edited = {}, editedType = null, lastRec = "";
 let wasBusy = false, lastToday = 0;
 
@@ -110,6 +110,7 @@ function setBatch(b) {
   if (batch && b.id === batch.id && (b.rev || 0) < (batch.rev || 0)) return;
   batch = b;
   document.body.dataset.batchVersion = b.version || 0;
+  document.body.dataset.batch = b.id;
   if (document.activeElement !== $("#dossier")) $("#dossier").value = b.dossier || "";
   ensureProcedureOption(b.procedure);
   if (document.activeElement !== $("#procedure")) $("#procedure").value = b.procedure || "";
@@ -125,6 +126,7 @@ function setBatch(b) {
   else if (!$("#message").classList.contains("sticky")) showMessage("");
   updateSubmit();
   const nowBusy = busy(b);
+  if (nowBusy) schedule(FAST);
   if (wasBusy && !nowBusy && draft && b.pages.length) focusNext();
   wasBusy = nowBusy;
 }
@@ -161,13 +163,26 @@ async function refreshBatch() {
   try { setBatch(await api("GET", `/api/batches/${batch.id}`)); } catch (e) { /* keep polling */ }
 }
 
-// One loop for ever: fast while work is pending, slow otherwise; it never stops.
+// One loop for ever: fast while work is pending, slow otherwise; it never stops. Work that
+// starts (an action's answer says so) brings the next look forward.
+let timer = null, timerDue = 0, ticking = false;
+function schedule(ms) {
+  const due = Date.now() + ms;
+  if (timer && timerDue <= due) return;
+  clearTimeout(timer);
+  timerDue = due;
+  timer = setTimeout(tick, ms);
+}
 async function tick() {
+  timer = null;
+  if (ticking) return;
+  ticking = true;
   try {
     await refreshBatch();
     if (Date.now() - lastToday > SLOW) { lastToday = Date.now(); await refreshToday(); }
   } finally {
-    setTimeout(tick, busy(batch) ? FAST : SLOW);
+    ticking = false;
+    schedule(busy(batch) ? FAST : SLOW);
   }
 }
 
@@ -349,6 +364,7 @@ function readyForNext(message) {
   $("#scan-btn").disabled = false; $("#submit-btn").disabled = true;
   $("#submit-state").textContent = ""; $("#scan-state").textContent = "";
   delete document.body.dataset.batchVersion;
+  delete document.body.dataset.batch;
   showMessage(message || "", message ? "info" : "");
   $("#dossier").focus();
 }
@@ -424,7 +440,7 @@ async function start() {
   if (!batch) { $("#empty-pages").hidden = false; $("#scan-btn").disabled = false; }
   lastToday = Date.now();
   await refreshToday();
-  setTimeout(tick, SLOW);
+  schedule(SLOW);
   if (!batch) $("#dossier").focus();
   document.body.dataset.ready = "1";
 }
