@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.catalog import Document, Result
@@ -30,7 +30,8 @@ def stored_elsewhere(session: Session, *, number: str | None, issuer: str | None
         select(Result.id, Result.dossier_code, Result.document_number, Result.issuer,
                Result.issued_on, Document.ocr_text, Document.id)
         .join(Document, Document.result_id == Result.id)
-        .where(func.lower(Result.document_number) == number.strip().lower())
+        # plain equality keeps ix_results_number usable (SQLite's lower() skips "Đ" anyway)
+        .where(Result.document_number.in_({number.strip(), number.strip().upper()}))
         .where(Document.state == "stored")
         .order_by(Result.created_at)
         .limit(200)).all()
