@@ -14,6 +14,7 @@ faster while work is pending.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -49,7 +50,8 @@ class Station:
         self.profile = profile if profile in self.profiles else next(iter(self.profiles))
         self.recognize_enabled, self.ocr_lang = recognize, ocr_lang
         self.recognizer = recognizer  # (images, lang=) -> dict; station.recognize by default
-        self.province, self.unit_name = province, unit_name
+        self.province = province
+        self.unit_name = unit_name or _unit_label(unit)
         self._rec_lock = threading.Lock()
         self._queued: set[str] = set()  # batches with a recognition waiting to start
         self._running: set[str] = set()
@@ -298,10 +300,8 @@ class Station:
             rec = batch.get("recognition") or {}
             seen = {k: v for k, v in (rec.get("fields") or {}).items()}
             for name in DATE_FIELDS:
-                try:
+                with contextlib.suppress(BadDate):  # an unreadable recognized date stays as read
                     seen[name] = to_iso(seen.get(name) or "")
-                except BadDate:
-                    pass
             corrected = {k: (v or "").strip() for k, v in fields.items()
                          if (v or "").strip() != (seen.get(k) or "")}
             corrections = {"fields": corrected}
@@ -350,6 +350,16 @@ class Station:
         return {"day": day, "counts": counts, "total": len(rows),
                 "pages": sum(len(b["pages"]) for b in rows),
                 "items": [summary(b) for b in rows]}
+
+
+def _unit_label(code: str) -> str | None:
+    from storage.units import unit_label
+
+    try:
+        return unit_label(code)
+    except Exception:  # noqa: BLE001 - the header falls back to the code
+        log.exception("unit name of %s", code)
+        return None
 
 
 def with_crops(rec: dict) -> dict:

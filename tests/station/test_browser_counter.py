@@ -74,11 +74,11 @@ def wait_recognized(page):
                            " && !document.querySelector('#scan-btn').disabled")
 
 
-def test_keyboard_only_clean_two_page_result(tmp_path, browser, artifacts):
+def test_keyboard_only_clean_two_page_result(tmp_path, module_browser, artifacts):
     station = make_station(tmp_path)
     server = ServerThread(create_app(station, manage_lifecycle=False)).start()
     try:
-        ctx, page = open_page(browser, server.url)
+        ctx, page = open_page(module_browser, server.url)
         assert page.evaluate("document.activeElement.id") == "dossier"  # ready to type a code
         assert "Phường Ba Đình" in page.text_content("header")  # the unit's name, not a code
         assert "sane:" not in page.text_content("header")
@@ -120,8 +120,9 @@ def test_keyboard_only_clean_two_page_result(tmp_path, browser, artifacts):
         order = []
         for _ in range(40):
             page.keyboard.press("Tab")
-            order.append(page.evaluate("(() => { const e = document.activeElement;"
-                                       " return e.id || (e.dataset.act ? 'page-' + e.dataset.act : e.tagName); })()"))
+            order.append(page.evaluate(
+                "(() => { const e = document.activeElement;"
+                " return e.id || (e.dataset.act ? 'page-' + e.dataset.act : e.tagName); })()"))
             if order[-1] == "dossier":  # round the page once
                 break
         for control in ("procedure", "scan-btn", "import-btn", "new-btn", "page-rotate",
@@ -146,12 +147,12 @@ def test_keyboard_only_clean_two_page_result(tmp_path, browser, artifacts):
         station.stop()
 
 
-def test_vietnamese_dates_stored_as_dates_and_bad_ones_refused_at_the_field(tmp_path, browser,
+def test_vietnamese_dates_stored_as_dates_and_bad_ones_refused_at_the_field(tmp_path, module_browser,
                                                                              artifacts):
     station = make_station(tmp_path, fields={**CLEAN, "issued_on": None}, low=("issued_on",))
     server = ServerThread(create_app(station, manage_lifecycle=False)).start()
     try:
-        ctx, page = open_page(browser, server.url)
+        ctx, page = open_page(module_browser, server.url)
         page.fill("#dossier", DOSSIER)
         page.press("#dossier", "Enter")
         wait_recognized(page)
@@ -178,7 +179,6 @@ def test_vietnamese_dates_stored_as_dates_and_bad_ones_refused_at_the_field(tmp_
         station.stop()
 
     # the server refuses an unreadable date too (a page that skipped the check)
-    import httpx
     from fastapi.testclient import TestClient
 
     station = make_station(tmp_path / "api")
@@ -188,12 +188,14 @@ def test_vietnamese_dates_stored_as_dates_and_bad_ones_refused_at_the_field(tmp_
         station._recognize(b["id"])
         resp = client.post(f"/api/batches/{b['id']}/submit",
                            json={"fields": {"issued_on": "ngày 5 tháng 12"}, "document_type": None})
-        assert resp.status_code == 422 and "Ngày ban hành: Ngày không hợp lệ" in resp.json()["detail"]
+        assert resp.status_code == 422
+        assert resp.json()["detail"].startswith("Ngày ban hành: Ngày không hợp lệ")
+        resp = client.post(f"/api/batches/{b['id']}/submit", json={"dossier": "AB", "fields": {}})
+        assert resp.status_code == 422 and "không đúng cấu trúc" in resp.json()["detail"]
     station.stop()
-    assert httpx  # imported for the client's transport
 
 
-def test_duplicate_under_another_dossier_needs_a_deliberate_choice(runtime, tmp_path, browser,
+def test_duplicate_under_another_dossier_needs_a_deliberate_choice(runtime, tmp_path, module_browser,
                                                                   artifacts):
     from storage.catalog import Document, Result
     from storage.units import find_unit
@@ -213,7 +215,7 @@ def test_duplicate_under_another_dossier_needs_a_deliberate_choice(runtime, tmp_
     station = make_station(tmp_path, sink=EmbeddedSink(runtime))
     server = ServerThread(create_app(station, manage_lifecycle=False)).start()
     try:
-        ctx, page = open_page(browser, server.url)
+        ctx, page = open_page(module_browser, server.url)
         page.fill("#dossier", DOSSIER)
         page.press("#dossier", "Enter")
         wait_recognized(page)
@@ -236,12 +238,12 @@ def test_duplicate_under_another_dossier_needs_a_deliberate_choice(runtime, tmp_
         station.stop()
 
 
-def test_a_doubtful_field_shows_where_it_was_read(tmp_path, browser, artifacts):
+def test_a_doubtful_field_shows_where_it_was_read(tmp_path, module_browser, artifacts):
     fields = {**CLEAN, "number": {"value": "15/QĐ-UBND", "crop": {"page": 1, "box": [60, 90, 400, 120]}}}
     station = make_station(tmp_path, fields=fields, low=("number",))
     server = ServerThread(create_app(station, manage_lifecycle=False)).start()
     try:
-        ctx, page = open_page(browser, server.url)
+        ctx, page = open_page(module_browser, server.url)
         page.fill("#dossier", DOSSIER)
         page.press("#dossier", "Enter")
         wait_recognized(page)
@@ -260,13 +262,13 @@ def test_a_doubtful_field_shows_where_it_was_read(tmp_path, browser, artifacts):
         station.stop()
 
 
-def test_layout_at_counter_screen_sizes(tmp_path, browser, artifacts):
+def test_layout_at_counter_screen_sizes(tmp_path, module_browser, artifacts):
     station = make_station(tmp_path, pages=3, low=("issuer",))
     server = ServerThread(create_app(station, manage_lifecycle=False)).start()
     try:
         for name, width, height in (("1366x768", 1366, 768), ("1024x768", 1024, 768),
                                     ("nua-man-hinh-683x768", 683, 768)):
-            ctx, page = open_page(browser, server.url, width, height)
+            ctx, page = open_page(module_browser, server.url, width, height)
             if not page.locator("#pages .page").count():
                 page.fill("#dossier", DOSSIER)
                 page.press("#dossier", "Enter")
@@ -276,7 +278,7 @@ def test_layout_at_counter_screen_sizes(tmp_path, browser, artifacts):
             box = page.locator("#today").bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, name
             submit = page.locator("#submit-btn").bounding_box()
-            assert 0 <= submit["y"] and submit["y"] + submit["height"] <= height, name
+            assert submit["y"] >= 0 and submit["y"] + submit["height"] <= height, name
             assert page.locator("#field-issuer").is_visible()
             page.screenshot(path=str(artifacts / f"15-bo-cuc-{name}.png"))
             ctx.close()
