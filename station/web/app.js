@@ -150,7 +150,8 @@ function focusNext() {
     || active.closest("#pages");
   if (!idle) return;
   const low = document.querySelector("#fields .field.low input");
-  (low || $("#submit-btn")).focus();
+  const dup = !$("#duplicate").hidden && !$("#allow-duplicate").checked ? $("#allow-duplicate") : null;
+  (low || dup || $("#submit-btn")).focus();
 }
 
 function stateVi(s) {

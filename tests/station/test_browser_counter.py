@@ -219,6 +219,7 @@ def test_duplicate_under_another_dossier_needs_a_deliberate_choice(runtime, tmp_
         text = page.text_content("#duplicate")
         assert "000.00.04.H26-261128-0003" in text and "15/QĐ-UBND" in text and "05/12/2026" in text
         assert page.is_disabled("#submit-btn")
+        page.wait_for_function("document.activeElement.id === 'allow-duplicate'")
         page.screenshot(path=str(artifacts / "13-trung-giay-to.png"))
         page.keyboard.press("Control+Enter")  # not without the deliberate choice
         assert station.spool.all()[0]["state"] == sp.DRAFT
