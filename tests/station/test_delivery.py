@@ -79,3 +79,23 @@ def test_refused_key_fails_with_a_reason_and_keeps_the_scan(central, tmp_path):
     assert batch["state"] == sp.FAILED
     assert "SOHOA_STATION_API_KEY" in batch["submission"]["error_vi"]
     assert (spool.dir(bid) / "submission.pdf").exists()
+
+
+def test_a_refused_submission_says_so_in_vietnamese_without_server_details(central, tmp_path):
+    """The server refuses (here: a unit it does not know); the page's reason carries no path,
+    no English — the details go to the log and the batch's last_error."""
+    import re
+
+    server, key = central
+    server.start(wait_path="/healthz")
+    spool = sp.Spool(tmp_path / "spool")
+    bid = _queued_batch(spool, Image.new("RGB", (400, 560), "white"))
+    with spool.edit(bid) as b:
+        b["unit"] = "99999"
+    Deliverer(spool, ServerSink(server.url, key), base_delay=0.05).tick()
+    batch = spool.load(bid)
+    assert batch["state"] == sp.FAILED
+    reason = batch["submission"]["error_vi"]
+    assert reason.startswith("Hệ thống không nhận bản quét này")
+    assert "/" not in reason and not re.search(r"\b(unit|unknown|error|code)\b", reason, re.I)
+    assert "99999" in batch["submission"]["last_error"]  # for the technician, in the log/spool
