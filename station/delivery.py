@@ -166,6 +166,21 @@ class ServerSink:
         raise DeliveryError(f"{self.server}: {resp.status_code} {detail}", transient=False,
                             vi=MSG_REFUSED)
 
+    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """The server's results with this number, issuer and date (`GET /v1/ingest/duplicates`;
+        the text is not sent). Raises on any failure: the caller shows no warning then."""
+        params = {"number": number}
+        if issuer:
+            params["issuer"] = issuer
+        if issued_on:
+            params["issued_on"] = issued_on.isoformat()
+        if dossier:
+            params["dossier"] = dossier
+        resp = self.http.get(f"{self.server}/v1/ingest/duplicates", params=params,
+                             headers=self.headers, timeout=5)
+        resp.raise_for_status()
+        return resp.json()["duplicates"]
+
     def status(self, batch: dict) -> dict:
         doc_id = batch["submission"]["document_id"]
         try:
