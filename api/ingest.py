@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -135,6 +137,51 @@ def ingest(
             "status_url": _status(doc_id)}
     return JSONResponse(body, status_code=200 if accepted.duplicate else 202,
                         headers={"Location": _status(doc_id)})
+
+
+class StoredElsewhere(BaseModel):
+    result_id: str
+    document_id: str
+    dossier: str | None
+    number: str | None
+    issued_on: str | None
+    why: str
+
+
+class Duplicates(BaseModel):
+    duplicates: list[StoredElsewhere]
+
+
+@router.get("/ingest/duplicates", response_model=Duplicates,
+            responses=problem_responses(401, 403, 422),
+            summary="Stored results with this number, issuer and date (a station's check)")
+def ingest_duplicates(
+    request: Request,
+    info: Annotated[ClientInfo, Depends(require("ingest"))],
+    number: Annotated[str, Query(min_length=1, max_length=80)],
+    issuer: Annotated[str | None, Query(max_length=300)] = None,
+    issued_on: date | None = None,
+    dossier: Annotated[str | None, Query(max_length=64)] = None,
+):
+    """The counter asks before submitting whether this paper is stored under another dossier;
+    only results the key may see are named (storage.duplicates.stored_elsewhere)."""
+    from storage.catalog import Result
+    from storage.duplicates import stored_elsewhere
+
+    with request.app.state.read() as session:
+        found = stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
+                                 text=None, dossier=dossier)
+        visible = []
+        for item in found:
+            row = session.execute(
+                select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.province_code, AdminUnit.code,
+                       Parent.code)
+                .join(Result, Result.unit_id == AdminUnit.id)
+                .outerjoin(Parent, Parent.id == AdminUnit.parent_id)
+                .where(Result.id == item["result_id"])).first()
+            if row is not None and info.sees(*row):
+                visible.append(item)
+    return {"duplicates": visible}
 
 
 @router.get("/ingest/{document_id}", response_model=IngestStatus,

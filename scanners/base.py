@@ -18,9 +18,9 @@ from scanners.profiles import ScanProfile
 
 # Error kinds and what counter staff read. Keep them short, in plain words, with what to do next.
 MESSAGES_VI = {
-    "jammed": "Kẹt giấy trong máy quét. Hãy gỡ giấy kẹt rồi bấm Quét tiếp.",
-    "no_docs": "Khay nạp giấy đã hết giấy. Hãy đặt giấy vào khay rồi bấm Quét tiếp.",
-    "cover_open": "Nắp máy quét đang mở. Hãy đóng nắp rồi bấm Quét tiếp.",
+    "jammed": "Kẹt giấy trong máy quét. Hãy gỡ giấy kẹt rồi bấm Quét.",
+    "no_docs": "Khay nạp giấy đã hết giấy. Hãy đặt giấy vào khay rồi bấm Quét.",
+    "cover_open": "Nắp máy quét đang mở. Hãy đóng nắp rồi bấm Quét.",
     "busy": "Máy quét đang bận. Hãy chờ vài giây rồi thử lại.",
     "offline": "Không kết nối được máy quét. Hãy kiểm tra dây cáp/mạng và nguồn điện của máy.",
     "io": "Máy quét báo lỗi khi đọc dữ liệu. Hãy thử quét lại; nếu vẫn lỗi, tắt rồi bật lại máy quét.",

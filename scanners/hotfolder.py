@@ -175,7 +175,7 @@ class HotFolder(Scanner):
         if not pages:
             raise ScannerError("no_docs", f"{self.folder}: no complete file to take",
                                vi="Chưa có tệp quét nào trong thư mục. Hãy quét trên máy rồi bấm "
-                                  "Quét tiếp.")
+                                  "Quét.")
         return pages
 
     def reject(self, path: Path, exc: ScannerError) -> Path:

@@ -2,11 +2,19 @@
 
 `Station` owns the scanner session (one scan at a time, pages stored in the spool as they come),
 quick recognition in the background, submissions and the delivery thread. `create_app(station)`
-serves the page (station/web) and the API the page uses; the page polls a batch while it scans.
+serves the page (station/web) and the API the page uses.
+
+Page state cannot go stale: every change to a batch's pages bumps its `version`; a recognition
+result carries the version it was made for and is shown only while that is still the batch's
+version (a newer action supersedes it, and a new recognition is queued — at most one waits per
+batch). `recognizing` is derived from that, never stored, so it cannot stick; each saved batch
+carries a `rev` so the page ignores answers older than what it shows; the page polls for ever,
+faster while work is pending.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -16,13 +24,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, File, HTTPException, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
 from scanners.base import ScannerError
 from scanners.profiles import DEFAULT_PROFILES, ScanProfile
 from station import lookup
 from station import spool as sp
+from station.dates import DATE_FIELDS, BadDate, parse_vn_date, to_iso
 from station.delivery import Deliverer
 
 log = logging.getLogger(__name__)
@@ -33,11 +43,18 @@ class Station:
     def __init__(self, spool: sp.Spool, *, scanner_uri: str | None, unit: str, sink,
                  profiles: dict[str, ScanProfile] | None = None, profile: str = "mac-dinh",
                  recognize: bool = True, scanner=None, ocr_lang: str = "vie",
-                 retry_base: float = 1.0):
+                 retry_base: float = 1.0, recognizer=None, province: str | None = None,
+                 unit_name: str | None = None):
         self.spool, self.scanner_uri, self.unit, self.sink = spool, scanner_uri, unit, sink
         self.profiles = profiles or dict(DEFAULT_PROFILES)
         self.profile = profile if profile in self.profiles else next(iter(self.profiles))
         self.recognize_enabled, self.ocr_lang = recognize, ocr_lang
+        self.recognizer = recognizer  # (images, lang=) -> dict; station.recognize by default
+        self.province = province
+        self.unit_name = unit_name or _unit_label(unit)
+        self._rec_lock = threading.Lock()
+        self._queued: set[str] = set()  # batches with a recognition waiting to start
+        self._running: set[str] = set()
         self._scanner = scanner
         self._scan_lock = threading.Lock()
         self._recognizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-ocr")
@@ -53,7 +70,7 @@ class Station:
                 with self.spool.edit(batch["id"]) as b:
                     b["scanning"] = False
                     b["scan_error"] = {"kind": "interrupted", "vi": "Lượt quét trước bị gián đoạn; "
-                                       "các trang đã quét vẫn được giữ. Bấm Quét tiếp nếu còn trang."}
+                                       "các trang đã quét vẫn được giữ. Bấm Quét nếu còn trang."}
 
     def start(self) -> None:
         for batch in self.spool.in_state(sp.QUEUED):  # after a restart: try again at once
@@ -168,35 +185,102 @@ class Station:
     # --- recognition ---------------------------------------------------------------------
 
     def schedule_recognition(self, batch_id: str) -> None:
-        with self.spool.edit(batch_id) as batch:
-            batch["recognizing"] = True
+        """Queue a recognition of the batch's current pages (at most one waits per batch)."""
+        if not self.recognize_enabled:
+            return
+        with self._rec_lock:
+            if batch_id in self._queued:
+                return  # the waiting one will read the pages as they are when it starts
+            self._queued.add(batch_id)
         self._recognizer.submit(self._recognize, batch_id)
 
+    def recognition_pending(self, batch: dict) -> bool:
+        """True while the batch's current pages have no recognition result yet."""
+        if not self.recognize_enabled or not batch["pages"] or batch["state"] != sp.DRAFT:
+            return False
+        rec = batch.get("recognition")
+        return rec is None or rec.get("version") != batch.get("version", 0)
+
+    def view(self, batch: dict) -> dict:
+        """The batch as the page sees it: `recognizing` derived, never stale; a missing
+        recognition (e.g. after a restart) is queued again."""
+        pending = self.recognition_pending(batch)
+        if pending and not batch.get("scanning"):
+            with self._rec_lock:
+                idle = batch["id"] not in self._queued and batch["id"] not in self._running
+            if idle:
+                self.schedule_recognition(batch["id"])
+        rec = batch.get("recognition") or {}
+        dossier = lookup.normalize_dossier(batch.get("dossier"))
+        dups = [d for d in (rec.get("duplicates") or [])
+                if lookup.normalize_dossier(d.get("dossier")) != dossier] if not pending else []
+        return {**batch, "recognizing": pending, "duplicates": dups,
+                "dossier_problem": lookup.dossier_problem(batch.get("dossier") or "", self.province)
+                if batch.get("dossier") else None}
+
     def _recognize(self, batch_id: str) -> None:
+        with self._rec_lock:
+            self._queued.discard(batch_id)
+            self._running.add(batch_id)
+        try:
+            self._recognize_once(batch_id)
+        finally:
+            with self._rec_lock:
+                self._running.discard(batch_id)
+
+    def _recognize_once(self, batch_id: str) -> None:
         from station.recognize import recognize
 
+        batch = self.spool.load(batch_id)
+        version = batch.get("version", 0)
         try:
-            batch = self.spool.load(batch_id)
-            signature = [(p["id"], p.get("rotation", 0)) for p in batch["pages"]]
             images = [(self.spool.page_image(batch_id, p), p["dpi"]) for p in batch["pages"]]
-            result = recognize(images, lang=self.ocr_lang) if images else None
+            if not images:
+                return
+            result = with_crops((self.recognizer or recognize)(images, lang=self.ocr_lang))
+            result["duplicates"] = self._stored_elsewhere(result, batch.get("dossier"))
         except Exception as exc:  # noqa: BLE001
             log.warning("recognition of %s failed: %s", batch_id, exc)
             # a page the quality gate refused carries a Vietnamese message for the counter
-            result = {"error": getattr(exc, "vi", None) or str(exc)}
-            signature = None
+            result = {"error": getattr(exc, "vi", None) or "Không nhận dạng được các trang này; "
+                      "hãy kiểm tra và nhập thông tin bằng tay."}
+        result["version"] = version
         with self.spool.edit(batch_id) as batch:
-            batch["recognizing"] = False
-            now = [(p["id"], p.get("rotation", 0)) for p in batch["pages"]]
-            if signature is None or now == [tuple(x) for x in signature]:
-                batch["recognition"] = result
-                if result and not result.get("error") and not batch.get("document_type"):
-                    batch["document_type"] = result["document_type"]
+            if batch.get("version", 0) != version:
+                return  # pages changed meanwhile: the newer action's recognition is queued
+            batch["recognition"] = result
+            if not result.get("error") and not batch.get("document_type"):
+                batch["document_type"] = result["document_type"]
+
+    def _stored_elsewhere(self, rec: dict, dossier: str | None) -> list[dict]:
+        """Stored results that look like this paper (any dossier; the view filters its own)."""
+        check = getattr(self.sink, "stored_elsewhere", None)
+        fields = rec.get("fields") or {}
+        if check is None or not fields.get("number"):
+            return []
+        try:
+            issued = parse_vn_date(fields.get("issued_on") or "")
+        except BadDate:
+            issued = None
+        try:
+            return check(number=fields.get("number"), issuer=fields.get("issuer"),
+                         issued_on=issued, text=rec.get("text"), dossier=None)
+        except Exception:  # noqa: BLE001 - a catalog hiccup must not block the counter
+            log.exception("duplicate check failed")
+            return []
 
     # --- submission ----------------------------------------------------------------------
 
     def submit(self, batch_id: str, *, document_type: str | None, fields: dict,
-               dossier: str | None = None, procedure: str | None = None) -> dict:
+               dossier: str | None = None, procedure: str | None = None,
+               allow_duplicate: bool = False) -> dict:
+        fields = dict(fields)
+        for name in DATE_FIELDS:  # stored as ISO dates, whatever way they were typed
+            if fields.get(name):
+                try:
+                    fields[name] = to_iso(fields[name])
+                except BadDate as exc:
+                    raise HTTPException(422, f"{_label(name)}: {exc.vi}") from None
         with self.spool.edit(batch_id) as batch:
             if batch["state"] != sp.DRAFT:
                 raise HTTPException(409, "Bản quét này đã được gửi.")
@@ -204,12 +288,20 @@ class Station:
                 raise HTTPException(422, "Chưa có trang nào. Hãy quét trước khi gửi.")
             if batch.get("scanning"):
                 raise HTTPException(409, "Máy đang quét, hãy chờ quét xong rồi gửi.")
-            if dossier is not None:
-                batch["dossier"] = dossier.strip()
+            code = lookup.normalize_dossier(batch["dossier"] if dossier is None else dossier)
+            problem = lookup.dossier_problem(code, self.province)
+            if problem:
+                raise HTTPException(422, problem)
+            if self.recognition_pending(batch):
+                raise HTTPException(409, "Đang nhận dạng các trang, hãy chờ vài giây rồi gửi.")
+            batch["dossier"] = code
             if procedure is not None:
                 batch["procedure"] = procedure.strip()
             rec = batch.get("recognition") or {}
-            seen = rec.get("fields") or {}
+            seen = {k: v for k, v in (rec.get("fields") or {}).items()}
+            for name in DATE_FIELDS:
+                with contextlib.suppress(BadDate):  # an unreadable recognized date stays as read
+                    seen[name] = to_iso(seen.get(name) or "")
             corrected = {k: (v or "").strip() for k, v in fields.items()
                          if (v or "").strip() != (seen.get(k) or "")}
             corrections = {"fields": corrected}
@@ -217,9 +309,17 @@ class Station:
                 corrections["document_type"] = document_type
             elif document_type and corrected:
                 corrections["document_type"] = document_type  # confirmed along with the fields
+            if not allow_duplicate:
+                final = {**seen, **{k: (v or "").strip() for k, v in fields.items()}}
+                dups = self._stored_elsewhere({"fields": final, "text": rec.get("text")}, code)
+                dups = [d for d in dups if lookup.normalize_dossier(d.get("dossier")) != code]
+                if dups:
+                    raise HTTPException(409, duplicate_message(dups))
             batch["document_type"] = document_type
             batch["fields"] = fields
             batch["corrections"] = corrections if (corrected or "document_type" in corrections) else {}
+            if allow_duplicate:
+                self.spool.log(batch, "cán bộ chọn lưu lại dù giấy tờ đã lưu ở hồ sơ khác")
         pdf, sha = self.spool.build_submission(batch_id)
         with self.spool.edit(batch_id) as batch:
             batch["submission"] = {"file": pdf.name, "sha256": sha,
@@ -250,6 +350,45 @@ class Station:
         return {"day": day, "counts": counts, "total": len(rows),
                 "pages": sum(len(b["pages"]) for b in rows),
                 "items": [summary(b) for b in rows]}
+
+
+def _unit_label(code: str) -> str | None:
+    from storage.units import unit_label
+
+    try:
+        return unit_label(code)
+    except Exception:  # noqa: BLE001 - the header falls back to the code
+        log.exception("unit name of %s", code)
+        return None
+
+
+def with_crops(rec: dict) -> dict:
+    """Where each field was read: `crops` {field: {"page": i, "box": [x0, y0, x1, y1]}}.
+
+    A recognizer may give a field as {"value": …, "crop": {…}} (the real-paper extractor does);
+    the page shows plain values, so crops move beside them.
+    """
+    crops = dict(rec.get("crops") or {})
+    fields = {}
+    for name, value in (rec.get("fields") or {}).items():
+        if isinstance(value, dict):
+            if value.get("crop"):
+                crops[name] = value["crop"]
+            value = value.get("value")
+        fields[name] = value
+    return {**rec, "fields": fields, "crops": crops}
+
+
+def _label(field: str) -> str:
+    from station.recognize import FIELD_LABELS_VI
+
+    return FIELD_LABELS_VI.get(field, field)
+
+
+def duplicate_message(dups: list[dict]) -> str:
+    codes = ", ".join(sorted({d.get("dossier") or "không có mã" for d in dups}))
+    return (f"Giấy tờ này đã được lưu trong hồ sơ {codes}. Nếu đúng là cần lưu thêm cho hồ sơ này, "
+            "hãy đánh dấu “Vẫn lưu cho hồ sơ này” rồi bấm Gửi lưu trữ.")
 
 
 def summary(batch: dict) -> dict:
@@ -290,6 +429,7 @@ class Submit(BaseModel):
     fields: dict[str, str | None] = {}
     dossier: str | None = None
     procedure: str | None = None
+    allow_duplicate: bool = False
 
 
 def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
@@ -313,9 +453,19 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
         except sp.SpoolError:
             raise HTTPException(404, "Không tìm thấy bản quét.") from None
 
+    def view(batch_id: str) -> dict:
+        return station.view(spool.load(batch_id))
+
     @app.exception_handler(sp.SpoolError)
     async def _spool_error(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        log.warning("station: %s", exc)
+        return JSONResponse({"detail": "Không tìm thấy bản quét hoặc trang này."}, status_code=404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_request, exc):
+        log.warning("station: bad request: %s", exc)
+        return JSONResponse({"detail": "Yêu cầu không hợp lệ; hãy tải lại trang (F5)."},
+                            status_code=422)
 
     @app.get("/", response_class=HTMLResponse)
     def index():
@@ -333,7 +483,9 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
     def info():
         from station.recognize import FIELD_LABELS_VI, doctype_choices
 
-        return {"scanner": station.scanner_uri, "unit": station.unit, "mode": station.sink.name,
+        return {"scanner": station.scanner_uri, "unit": station.unit, "unit_name": station.unit_name,
+                "province": station.province, "dossier_example": lookup.EXAMPLE,
+                "mode": getattr(station.sink, "name", "embedded"),
                 "server": getattr(station.sink, "server", None), "profile": station.profile,
                 "profiles": {k: v.to_dict() for k, v in station.profiles.items()},
                 "procedures": lookup.PROCEDURES, "doctypes": doctype_choices(),
@@ -343,26 +495,29 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
     def suggest(dossier: str = ""):
         code = lookup.suggest_procedure(dossier)
         return {"procedure": code, "name": lookup.PROCEDURES.get(code) if code else None,
-                "valid": lookup.valid_dossier(dossier)}
+                "valid": lookup.valid_dossier(dossier, station.province),
+                "problem": lookup.dossier_problem(dossier, station.province)}
 
     @app.post("/api/batches", status_code=201)
     def new_batch(body: NewBatch):
         procedure = body.procedure or lookup.suggest_procedure(body.dossier) or ""
-        return spool.create(dossier=body.dossier.strip(), procedure=procedure, unit=station.unit)
+        created = spool.create(dossier=lookup.normalize_dossier(body.dossier), procedure=procedure,
+                               unit=station.unit)
+        return station.view(created)
 
     @app.get("/api/batches/{batch_id}")
     def get_batch(batch_id: str):
-        return batch_or_404(batch_id)
+        return station.view(batch_or_404(batch_id))
 
     @app.put("/api/batches/{batch_id}")
     def put_meta(batch_id: str, body: Meta):
         batch_or_404(batch_id)
         with spool.edit(batch_id) as batch:
             if body.dossier is not None:
-                batch["dossier"] = body.dossier.strip()
+                batch["dossier"] = lookup.normalize_dossier(body.dossier)
             if body.procedure is not None:
                 batch["procedure"] = body.procedure.strip()
-        return spool.load(batch_id)
+        return view(batch_id)
 
     @app.post("/api/batches/{batch_id}/scan", status_code=202)
     def scan(batch_id: str, body: ScanRequest | None = None):
@@ -395,7 +550,7 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
             sp.write_durable(path, upload.file.read())
             paths.append(path)
         station.import_files(batch_id, paths)
-        return spool.load(batch_id)
+        return view(batch_id)
 
     @app.get("/api/batches/{batch_id}/pages/{page_id}/thumb")
     def thumb(batch_id: str, page_id: str):
@@ -405,9 +560,37 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
         return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
 
     def _after_edit(batch_id: str):
-        if station.recognize_enabled:
-            station.schedule_recognition(batch_id)
-        return spool.load(batch_id)
+        station.schedule_recognition(batch_id)
+        return view(batch_id)
+
+    @app.get("/api/batches/{batch_id}/crop/{field}")
+    def crop(batch_id: str, field: str):
+        """The part of a page a recognized field was read from (`crop` in the result: page
+        index and box in pixels of the page image the OCR ran on), as a JPEG."""
+        batch = batch_or_404(batch_id)
+        rec = batch.get("recognition") or {}
+        where = (rec.get("crops") or {}).get(field)
+        if not where or rec.get("version") != batch.get("version", 0):
+            raise HTTPException(404, "Không có vùng ảnh cho ô này.")
+        try:
+            page = batch["pages"][int(where["page"])]
+            x0, y0, x1, y1 = (int(v) for v in where["box"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise HTTPException(404, "Không có vùng ảnh cho ô này.") from None
+        image = spool.page_image(batch_id, page)
+        pad = 12
+        box = (max(0, min(x0, x1) - pad), max(0, min(y0, y1) - pad),
+               min(image.width, max(x0, x1) + pad), min(image.height, max(y0, y1) + pad))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            raise HTTPException(404, "Không có vùng ảnh cho ô này.")
+        import io
+
+        part = image.crop(box).convert("RGB")
+        part.thumbnail((900, 300))
+        buf = io.BytesIO()
+        part.save(buf, "JPEG", quality=85)
+        return Response(buf.getvalue(), media_type="image/jpeg",
+                        headers={"Cache-Control": "no-cache"})
 
     @app.post("/api/batches/{batch_id}/pages/{page_id}/rotate")
     def rotate(batch_id: str, page_id: str, body: Rotate):
@@ -433,13 +616,14 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
     @app.post("/api/batches/{batch_id}/submit")
     def submit(batch_id: str, body: Submit):
         batch_or_404(batch_id)
-        return station.submit(batch_id, document_type=body.document_type, fields=body.fields,
-                              dossier=body.dossier, procedure=body.procedure)
+        return station.view(station.submit(
+            batch_id, document_type=body.document_type, fields=body.fields, dossier=body.dossier,
+            procedure=body.procedure, allow_duplicate=body.allow_duplicate))
 
     @app.post("/api/batches/{batch_id}/retry")
     def retry(batch_id: str):
         batch_or_404(batch_id)
-        return station.retry(batch_id)
+        return station.view(station.retry(batch_id))
 
     @app.get("/api/today")
     def today():

@@ -2,15 +2,66 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 
 import typer
 
+log = logging.getLogger(__name__)
+
+
+class SetupError(RuntimeError):
+    """The station cannot work as configured; the message says what to fix."""
+
+
+def check_setup(*, unit: str, server: str | None, api_key: str | None, timeout: float = 5.0,
+                known_server: str | None = None) -> str:
+    """Check what every submission will rely on, before the counter starts; returns the unit's
+    name. Unknown unit, unreachable server, missing or refused key: SetupError.
+
+    A server this spool already reached once (`known_server`) may be down for a while: the
+    station then starts and keeps scans in its spool until the network is back, since a
+    counter must not stop working during an outage. A server never reached is a set-up error.
+    """
+    from storage.units import unit_label
+
+    name = unit_label(unit)
+    if name is None:
+        raise SetupError(f"unknown unit code {unit!r}: not in the official admin unit lists "
+                         "(a commune has 5 digits, e.g. 00004); check --unit / SOHOA_STATION_UNIT")
+    if server:
+        import httpx
+
+        base = server.rstrip("/")
+        try:
+            httpx.get(f"{base}/healthz", timeout=timeout).raise_for_status()
+        except httpx.HTTPError as exc:
+            if known_server == base and api_key:
+                log.warning("central server %s not reachable now (%s); scans wait in the spool",
+                            base, type(exc).__name__)
+                return name
+            raise SetupError(f"central server {base} is not reachable ({type(exc).__name__}); "
+                             "check --server / SOHOA_STATION_SERVER and the network") from None
+        if not api_key:
+            raise SetupError("no API key for the central server: set SOHOA_STATION_API_KEY "
+                             "(sohoa api-client create … --scope ingest on the server)")
+        try:
+            resp = httpx.get(f"{base}/v1/ingest/setup-check", timeout=timeout,
+                             headers={"Authorization": f"Bearer {api_key}"})
+        except httpx.HTTPError as exc:
+            raise SetupError(f"central server {base} did not answer ({type(exc).__name__})") from None
+        if resp.status_code in (401, 403):
+            raise SetupError(f"central server {base} refused the API key in SOHOA_STATION_API_KEY "
+                             f"(HTTP {resp.status_code}); it needs the ingest scope")
+    return name
+
 
 def build_station(*, scanner: str | None, server: str | None, unit: str, spool_dir: Path | None,
                   profiles_file: Path | None = None, profile: str = "mac-dinh",
-                  recognize: bool = True, retry_base: float = 1.0):
+                  recognize: bool = True, retry_base: float = 1.0, province: str | None = None,
+                  unit_name: str | None = None):
     from scanners.profiles import load_profiles
     from sohoa.settings import get_settings
     from station.app import Station
@@ -28,7 +79,8 @@ def build_station(*, scanner: str | None, server: str | None, unit: str, spool_d
         sink = EmbeddedSink(get_runtime())
     return Station(spool, scanner_uri=scanner, unit=unit, sink=sink,
                    profiles=load_profiles(profiles_file), profile=profile, recognize=recognize,
-                   ocr_lang=settings.ocr_lang, retry_base=retry_base)
+                   ocr_lang=settings.ocr_lang, retry_base=retry_base, province=province,
+                   unit_name=unit_name)
 
 
 def station(
@@ -46,6 +98,10 @@ def station(
     profile: str = typer.Option("mac-dinh", "--profile", help="Default scan profile."),
     recognize: bool = typer.Option(True, "--recognize/--no-recognize",
                                    help="Recognize type and fields before submitting."),
+    province: str | None = typer.Option(
+        None, "--province", envvar="SOHOA_STATION_PROVINCE",
+        help="Accept only dossier codes of this province's agencies (the last group of the "
+             "agency code, e.g. H26 for Hà Nội; Circular 01/2018/TT-VPCP)."),
 ) -> None:
     """Serve the scanner station page for counter staff (Vietnamese)."""
     import uvicorn
@@ -54,12 +110,27 @@ def station(
     from station.app import create_app
     from station.spool import SpoolBusy
 
+    unit = unit.strip()
+    if province and not re.fullmatch(r"[A-Za-z]\d{2}", province.strip()):
+        typer.echo(f"sohoa station: --province {province!r}: expected a letter and two digits "
+                   "as in agency codes (H26 for Hà Nội)", err=True)
+        raise typer.Exit(2)
+    from sohoa.settings import get_settings
+
+    spool_root = spool_dir or Path(get_settings().home) / "station"
+    known = spool_root / "server-checked.txt"  # the last server the set-up check reached
     try:
+        name = check_setup(unit=unit, server=server, api_key=os.environ.get("SOHOA_STATION_API_KEY"),
+                           known_server=known.read_text().strip() if known.exists() else None)
         st = build_station(scanner=scanner, server=server, unit=unit, spool_dir=spool_dir,
-                           profiles_file=profiles_file, profile=profile, recognize=recognize)
-    except (SpoolBusy, ProfileError) as exc:
-        typer.echo(str(exc), err=True)
+                           profiles_file=profiles_file, profile=profile, recognize=recognize,
+                           province=province.strip().upper() if province else None,
+                           unit_name=name)
+    except (SetupError, SpoolBusy, ProfileError) as exc:
+        typer.echo(f"sohoa station: {exc}", err=True)
         raise typer.Exit(2) from None
+    if server:
+        known.write_text(server.rstrip("/") + "\n")
     typer.echo(f"sohoa station: http://{host}:{port}/ (spool {st.spool.root})", err=True)
     uvicorn.run(create_app(st), host=host, port=port, log_level="warning")
 

@@ -22,6 +22,14 @@ from station import spool as sp
 log = logging.getLogger(__name__)
 
 MSG_OFFLINE = "Mất kết nối tới máy chủ; bản quét vẫn an toàn trong máy và sẽ được gửi lại tự động."
+# Messages for the page never carry server details (paths, English): those go to the log.
+MSG_REFUSED = ("Hệ thống không nhận bản quét này; bản quét vẫn được giữ trong máy. "
+               "Hãy báo bộ phận kỹ thuật.")
+MSG_FINAL_VI = {
+    sp.FAILED: "Xử lý bản quét bị lỗi trên hệ thống; bản quét vẫn được giữ trong máy. "
+               "Hãy báo bộ phận kỹ thuật.",
+    sp.NEEDS_REVIEW: "Hệ thống chưa chắc chắn về thông tin đọc được; cán bộ sẽ kiểm tra lại.",
+}
 
 
 class DeliveryError(Exception):
@@ -56,8 +64,7 @@ class EmbeddedSink:
                                    dossier=batch.get("dossier") or None, actor="station",
                                    corrections=batch.get("corrections") or None)
         except PermanentError as exc:
-            raise DeliveryError(str(exc), transient=False,
-                                vi=f"Không nhận được bản quét: {exc}") from exc
+            raise DeliveryError(str(exc), transient=False, vi=MSG_REFUSED) from exc
         except Exception as exc:  # noqa: BLE001 - database or store down: try again later
             raise DeliveryError(f"embedded pipeline: {exc}", transient=True,
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
@@ -74,6 +81,14 @@ class EmbeddedSink:
         if state in ("received", "ocr_done", "classified"):
             self.rt.dispatcher.resume(doc_id)  # e.g. after a restart
         return _final(state, error)
+
+    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """Results in the catalog that look like this paper under another dossier."""
+        from storage.duplicates import stored_elsewhere
+
+        with self.rt.session() as session:
+            return stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
+                                    text=text, dossier=dossier)
 
     def close(self) -> None:
         self.rt.dispatcher.close()
@@ -119,7 +134,22 @@ class ServerSink:
                                 vi="Máy chủ từ chối khóa truy cập của trạm quét "
                                    "(SOHOA_STATION_API_KEY). Hãy báo bộ phận kỹ thuật.")
         raise DeliveryError(f"{self.server}: {resp.status_code} {detail}", transient=False,
-                            vi=f"Máy chủ không nhận bản quét: {detail}")
+                            vi=MSG_REFUSED)
+
+    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """The server's results with this number, issuer and date (`GET /v1/ingest/duplicates`;
+        the text is not sent). Raises on any failure: the caller shows no warning then."""
+        params = {"number": number}
+        if issuer:
+            params["issuer"] = issuer
+        if issued_on:
+            params["issued_on"] = issued_on.isoformat()
+        if dossier:
+            params["dossier"] = dossier
+        resp = self.http.get(f"{self.server}/v1/ingest/duplicates", params=params,
+                             headers=self.headers, timeout=5)
+        resp.raise_for_status()
+        return resp.json()["duplicates"]
 
     def status(self, batch: dict) -> dict:
         doc_id = batch["submission"]["document_id"]
@@ -224,8 +254,8 @@ class Deliverer:
             log.info("station: status of %s unknown for now: %s", batch_id, exc)
             if not exc.transient and not batch["submission"].get("error_vi"):
                 with self.spool.edit(batch_id) as b:
-                    b["submission"]["error_vi"] = ("Máy chủ đã nhận nhưng chưa tra được trạng thái "
-                                                   f"({exc}); trạm sẽ hỏi lại.")
+                    b["submission"]["error_vi"] = ("Máy chủ đã nhận nhưng chưa tra được trạng "
+                                                   "thái; trạm sẽ hỏi lại.")
             return
         if status["state"] == sp.PROCESSING:
             return
@@ -236,5 +266,6 @@ class Deliverer:
             if status["state"] == sp.STORED:
                 sub["stored_at"] = sub["finished_at"]
             if status.get("error"):
-                sub["error_vi"] = status["error"]
+                sub["last_error"] = status["error"]
+            sub["error_vi"] = MSG_FINAL_VI.get(status["state"])
             self.spool.log(batch, sp.STATE_VI[status["state"]])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -34,11 +35,45 @@ KEYWORDS = [
 ]
 
 PROCEDURE_RE = re.compile(r"\b[1-3]\.\d{6}\b")
-DOSSIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{3,63}$")
+
+# Circular 01/2018/TT-VPCP: a dossier code is the receiving agency's code (its electronic
+# identifier under QCVN 102:2016/BTTTT, e.g. 000.00.01.H26 — the last group is the province,
+# H26 = Hà Nội), the receiving date (yymmdd) and the dossier's sequence number that day.
+AGENCY = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.(?P<province>[A-Z]\d{2})"
+DOSSIER_RE = re.compile(rf"^(?P<agency>{AGENCY})-(?P<day>\d{{6}})-(?P<seq>\d{{4,6}})$")
+EXAMPLE = "000.00.01.H26-260105-0001"
 
 
-def valid_dossier(code: str) -> bool:
-    return bool(DOSSIER_RE.match(code or ""))
+def dossier_problem(code: str, province: str | None = None) -> str | None:
+    """Why `code` is not a one-stop dossier code (Vietnamese), or None when it is one.
+
+    `province` (e.g. "H26", from SOHOA_STATION_PROVINCE) limits codes to agencies of that
+    province; None accepts any province.
+    """
+    code = (code or "").strip()
+    if not code:
+        return "Chưa có mã hồ sơ. Nhập mã trên giấy tiếp nhận hoặc quét mã QR của giấy tiếp nhận."
+    found = DOSSIER_RE.match(code.upper())
+    if not found:
+        return (f"Mã hồ sơ “{code[:40]}” không đúng cấu trúc: mã cơ quan tiếp nhận - ngày tiếp nhận "
+                f"(năm tháng ngày, 6 chữ số) - số thứ tự, ví dụ {EXAMPLE}.")
+    day = found["day"]
+    try:
+        date(2000 + int(day[:2]), int(day[2:4]), int(day[4:]))
+    except ValueError:
+        return f"Mã hồ sơ “{code}”: ngày tiếp nhận {day} không phải ngày có thật (năm tháng ngày)."
+    if province and found["province"] != province.upper():
+        return (f"Mã hồ sơ “{code}” thuộc cơ quan tiếp nhận có mã tỉnh {found['province']}; "
+                f"trạm này nhận hồ sơ có mã tỉnh {province.upper()}.")
+    return None
+
+
+def valid_dossier(code: str, province: str | None = None) -> bool:
+    return dossier_problem(code, province) is None
+
+
+def normalize_dossier(code: str) -> str:
+    return (code or "").strip().upper()
 
 
 def suggest_procedure(dossier: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ocr.pages import Page
 
 LOW = 0.6  # below this a field is highlighted for checking
+TEXT_KEPT = 50_000
 
 FIELD_LABELS_VI = {
     "number": "Số, ký hiệu", "issued_on": "Ngày ban hành", "issuer": "Cơ quan ban hành",
@@ -54,4 +55,7 @@ def recognize(images: list[tuple], *, lang: str = "vie", workers: int = 2,
                       + (["document_type"] if found.type_confidence < low else [])),
         "ocr_confidence": round(sum(r.confidence for r in results) / len(results), 3) if results else 0,
         "chars": len(text),
+        "text": text[:TEXT_KEPT],  # the counter's duplicate check compares it with stored results
+        # where a field was read, when the extractor says: {field: {"page": i, "box": [...]}}
+        "crops": {f: c for f, c in (getattr(found, "field_crops", None) or {}).items() if f in fields},
     }

@@ -119,7 +119,8 @@ class Spool:
         batch = {"id": batch_id, "created_at": now_iso(), "day": datetime.now().date().isoformat(),
                  "dossier": dossier, "procedure": procedure, "unit": unit, "pages": [],
                  "state": DRAFT, "scanning": False, "scan_error": None, "recognition": None,
-                 "corrections": {}, "document_type": None, "submission": None, "events": []}
+                 "corrections": {}, "document_type": None, "submission": None, "events": [],
+                 "version": 0, "rev": 0}
         self.save(batch)
         return batch
 
@@ -132,6 +133,7 @@ class Spool:
 
     def save(self, batch: dict) -> dict:
         batch["updated_at"] = now_iso()
+        batch["rev"] = batch.get("rev", 0) + 1  # the page ignores answers older than what it shows
         data = json.dumps(batch, ensure_ascii=False, indent=1).encode("utf-8")
         write_durable(self.dir(batch["id"]) / "batch.json", data)
         return batch
@@ -174,7 +176,7 @@ class Spool:
                 batch["pages"].append(page)
             else:
                 batch["pages"].insert(at, page)
-            batch["recognition"] = None  # pages changed: recognize again
+            pages_changed(batch)
         return page
 
     def _thumb(self, image: Image.Image, rotation: int) -> bytes:
@@ -203,7 +205,7 @@ class Spool:
             image = self.page_image(batch_id, page, rotated=False)
             write_durable(self.thumb_path(batch_id, page_id), self._thumb(image, page["rotation"]))
             page["thumb_version"] = page.get("thumb_version", 0) + 1
-            batch["recognition"] = None
+            pages_changed(batch)
         return page
 
     def move_page(self, batch_id: str, page_id: str, to: int) -> None:
@@ -211,7 +213,7 @@ class Spool:
             page = _find(batch, page_id)
             batch["pages"].remove(page)
             batch["pages"].insert(max(0, min(to, len(batch["pages"]))), page)
-            batch["recognition"] = None
+            pages_changed(batch)
 
     def remove_page(self, batch_id: str, page_id: str) -> int:
         """Take a page out of the batch; its file moves to removed/ (kept until stored)."""
@@ -226,7 +228,7 @@ class Spool:
             if src.exists():
                 os.replace(src, dst)
                 page["file"] = f"removed/{src.name}"
-            batch["recognition"] = None
+            pages_changed(batch)
         return index
 
     # --- submission ----------------------------------------------------------------------
@@ -266,6 +268,15 @@ class Spool:
     def log(self, batch: dict, text: str) -> None:
         batch.setdefault("events", []).append({"at": now_iso(), "text": text})
         del batch["events"][:-30]
+
+
+def pages_changed(batch: dict) -> None:
+    """The pages (set, order or rotation) changed: a new batch version, to be recognized again.
+
+    A recognition result carries the version it was made for; one made for an older version is
+    stale and never shown as current (the newer action superseded it).
+    """
+    batch["version"] = batch.get("version", 0) + 1
 
 
 def _find(batch: dict, page_id: str) -> dict:

@@ -140,3 +140,24 @@ def find_unit(session: Session, code: str, on: date | None = None) -> AdminUnit:
     if on is not None:
         raise UnknownUnit(f"admin unit {code!r} did not exist on {day.isoformat()}")
     return versions[-1]
+
+
+def unit_label(code: str) -> str | None:
+    """The current name of unit `code` from the official lists, without a catalog (a station
+    checks its --unit with it): "Phường Ba Đình, Thành phố Hà Nội"; None for an unknown code."""
+    code = (code or "").strip()
+    if not code.isdigit() or len(code) not in (2, 3, 5):
+        return None
+    queries = {  # newest list first: a reused commune code names its current unit
+        5: ["SELECT ward AS name, province FROM admin_units WHERE wardCode = ?",
+            "SELECT ward AS name, province FROM admin_units_legacy WHERE wardCode = ?"],
+        3: ["SELECT district AS name, province FROM admin_units_legacy WHERE districtCode = ?"],
+        2: ["SELECT province AS name, NULL AS province FROM admin_units WHERE provinceCode = ?",
+            "SELECT province AS name, NULL AS province FROM admin_units_legacy WHERE provinceCode = ?"],
+    }[len(code)]
+    for sql in queries:
+        with sqlite3.connect(f"file:{_dataset_path()}?mode=ro", uri=True) as conn:
+            row = conn.execute(sql + " LIMIT 1", (code,)).fetchone()
+        if row:
+            return f"{row[0]}, {row[1]}" if row[1] else row[0]
+    return None

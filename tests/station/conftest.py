@@ -92,6 +92,24 @@ def browser(chromium_path):
         b.close()
 
 
+@pytest.fixture(scope="module")
+def module_browser():
+    """One Chromium for a module's tests (each opens its own context): saves a launch per test."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import service_unavailable
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        service_unavailable("Debian package chromium is not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture
 def page(browser):
     ctx = browser.new_context(viewport={"width": 1360, "height": 900}, locale="vi-VN")

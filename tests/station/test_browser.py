@@ -27,10 +27,12 @@ def _open(page, url):
     page.wait_for_selector("body[data-ready]")
 
 
-def _scan_two(page, url, dossier):
+def _scan_two(page, url, dossier, procedure=None):
     _open(page, url)
     page.fill("#dossier", dossier)
     page.dispatch_event("#dossier", "change")
+    if procedure:
+        page.select_option("#procedure", procedure)
     page.click("#scan-btn")
     page.wait_for_function("document.querySelectorAll('#pages .page img').length === 2")
     page.wait_for_function("!document.querySelector('#scan-btn').disabled")
@@ -44,8 +46,7 @@ def test_scan_correct_submit_stored(sane_document, runtime, tmp_path, page, arti
     station = _station(tmp_path, EmbeddedSink(runtime), recognize=True, scanner=sane_document)
     server = ServerThread(create_app(station)).start()
     try:
-        _scan_two(page, server.url, "H26.22-KS-250105-0001")
-        assert page.input_value("#procedure") == "1.001193"  # suggested from the dossier code
+        _scan_two(page, server.url, "000.00.04.H26-250105-0001", procedure="1.001193")
         page.screenshot(path=str(artifacts / "01-da-quet.png"), full_page=True)
         # recognition of the batch: type and fields, the doubtful ones highlighted
         page.wait_for_function("document.querySelector('#rec-state').textContent === ''"
@@ -64,7 +65,7 @@ def test_scan_correct_submit_stored(sane_document, runtime, tmp_path, page, arti
         page.screenshot(path=str(artifacts / "03-sua-truong.png"), full_page=True)
         page.click("#submit-btn")
         page.wait_for_selector("#message.info")
-        assert "Đã gửi hồ sơ H26.22-KS-250105-0001 (2 trang)" in page.text_content("#message")
+        assert "Đã gửi hồ sơ 000.00.04.H26-250105-0001 (2 trang)" in page.text_content("#message")
         _row_state(page, "đã lưu")
         page.wait_for_function("document.querySelector('#count-stored').textContent === '1'")
         page.screenshot(path=str(artifacts / "04-da-luu.png"), full_page=True)
@@ -99,14 +100,14 @@ def test_jam_keeps_scanned_pages_and_scanning_resumes(sane_test, runtime, tmp_pa
     server = ServerThread(create_app(station)).start()
     try:
         _open(page, server.url)
-        page.fill("#dossier", "H26-HKD-0042")
+        page.fill("#dossier", "000.00.04.H26-250105-0042")
         page.click("#scan-btn")
         page.wait_for_selector("#message:not([hidden])")
         page.wait_for_function("!document.querySelector('#scan-btn').disabled")
         text = page.text_content("#message")
         assert "Kẹt giấy trong máy quét" in text and "(2) vẫn được giữ" in text
         assert page.locator("#pages .page").count() == 2
-        assert page.text_content("#scan-btn") == "Quét tiếp"
+        assert page.text_content("#scan-btn") == "Quét"
         page.screenshot(path=str(artifacts / "05-ket-giay.png"), full_page=True)
         station.page_hooks.clear()
         station.scanner().set_option("read-return-value", "Default")

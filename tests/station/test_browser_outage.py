@@ -45,7 +45,7 @@ def test_server_down_during_submit_then_delivered(sane_document, runtime, centra
     station = _station(tmp_path, ServerSink(api.url, key), scanner=sane_document)
     server = ServerThread(create_app(station)).start()
     try:
-        _scan_two(page, server.url, "H26-KH-0007")
+        _scan_two(page, server.url, "000.00.04.H26-250105-0007")
         page.click("#submit-btn")
         _row_state(page, "đang chờ")
         page.wait_for_selector("#today-list .reason:has-text('Mất kết nối')")
@@ -58,7 +58,7 @@ def test_server_down_during_submit_then_delivered(sane_document, runtime, centra
     batch = station.spool.all()[0]
     assert batch["submission"]["attempts"] >= 2
     state, sha, dossier = _server_document(runtime, batch["submission"]["document_id"])
-    assert (state, sha, dossier) == ("stored", batch["submission"]["sha256"], "H26-KH-0007")
+    assert (state, sha, dossier) == ("stored", batch["submission"]["sha256"], "000.00.04.H26-250105-0007")
 
 
 def test_station_restart_resumes_spool(sane_document, runtime, central, tmp_path, page, artifacts):
@@ -87,14 +87,20 @@ def test_station_restart_resumes_spool(sane_document, runtime, central, tmp_path
         wait_for(up, timeout=60, interval=0.2)
         return proc
 
+    from api.app import create_app as api_app
+
+    # the set-up check reaches the server once (another server process on the same address) …
+    before = ServerThread(api_app(runtime=runtime, audit_batched=False), port=api.port)
+    before.start(wait_path="/healthz")
     proc = launch()
+    before.stop()  # … then the network drops
     try:
-        _scan_two(page, url, "H26-KS-0099")
+        _scan_two(page, url, "000.00.04.H26-250105-0099")
         page.click("#submit-btn")
         _row_state(page, "đang chờ")
         # a second batch scanned but not submitted when the PC goes down
         page.click("#new-btn")
-        page.fill("#dossier", "H26-KS-0100")
+        page.fill("#dossier", "000.00.04.H26-250105-0100")
         page.click("#scan-btn")
         page.wait_for_function("document.querySelectorAll('#pages .page img').length === 2")
         page.wait_for_function("!document.querySelector('#scan-btn').disabled")
@@ -107,15 +113,15 @@ def test_station_restart_resumes_spool(sane_document, runtime, central, tmp_path
         page.reload()
         page.wait_for_selector("body[data-ready]")
         page.wait_for_function("document.querySelectorAll('#pages .page img').length === 2")
-        assert page.input_value("#dossier") == "H26-KS-0100"  # the unsent draft is back
+        assert page.input_value("#dossier") == "000.00.04.H26-250105-0100"  # the unsent draft is back
         _row_state(page, "đã lưu")
         page.screenshot(path=str(artifacts / "08-sau-khoi-dong-lai.png"), full_page=True)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
     spool = sp.Spool(tmp_path / "spool")
-    sent = [b for b in spool.all() if b["dossier"] == "H26-KS-0099"][0]
+    sent = [b for b in spool.all() if b["dossier"] == "000.00.04.H26-250105-0099"][0]
     assert _server_document(runtime, sent["submission"]["document_id"])[1] == \
         sent["submission"]["sha256"]
-    draft = [b for b in spool.all() if b["dossier"] == "H26-KS-0100"][0]
+    draft = [b for b in spool.all() if b["dossier"] == "000.00.04.H26-250105-0100"][0]
     assert draft["state"] == sp.DRAFT and len(draft["pages"]) == 2

@@ -79,3 +79,57 @@ def test_refused_key_fails_with_a_reason_and_keeps_the_scan(central, tmp_path):
     assert batch["state"] == sp.FAILED
     assert "SOHOA_STATION_API_KEY" in batch["submission"]["error_vi"]
     assert (spool.dir(bid) / "submission.pdf").exists()
+
+
+def test_a_refused_submission_says_so_in_vietnamese_without_server_details(central, tmp_path):
+    """The server refuses (here: a unit it does not know); the page's reason carries no path,
+    no English — the details go to the log and the batch's last_error."""
+    import re
+
+    server, key = central
+    server.start(wait_path="/healthz")
+    spool = sp.Spool(tmp_path / "spool")
+    bid = _queued_batch(spool, Image.new("RGB", (400, 560), "white"))
+    with spool.edit(bid) as b:
+        b["unit"] = "99999"
+    Deliverer(spool, ServerSink(server.url, key), base_delay=0.05).tick()
+    batch = spool.load(bid)
+    assert batch["state"] == sp.FAILED
+    reason = batch["submission"]["error_vi"]
+    assert reason.startswith("Hệ thống không nhận bản quét này")
+    assert "/" not in reason and not re.search(r"\b(unit|unknown|error|code)\b", reason, re.I)
+    assert "99999" in batch["submission"]["last_error"]  # for the technician, in the log/spool
+
+
+def test_the_server_names_a_stored_paper_only_to_keys_that_may_see_it(central, runtime):
+    """`GET /v1/ingest/duplicates`: what a station in server mode asks before submitting."""
+    from datetime import date
+
+    from api.keys import create_client
+    from storage.catalog import Document, Result
+    from storage.units import find_unit
+
+    server, key = central
+    with runtime.session() as session:
+        unit = find_unit(session, UNIT)
+        result = Result(dossier_code="000.00.04.H26-261128-0003", unit=unit,
+                        document_number="15/QĐ-UBND", issuer="UBND phường Ba Đình",
+                        issued_on=date(2026, 12, 5), document_type="quyet_dinh")
+        session.add(result)
+        session.flush()
+        session.add(Document(state="stored", source_name="a.pdf", source_sha256="b" * 64,
+                             source_size=1, unit=unit, result_id=result.id,
+                             dossier_code=result.dossier_code))
+        other = create_client(session, "tram-quet-xa-khac", ["ingest"], "00007")
+        session.commit()
+    server.start(wait_path="/healthz")
+    ask = {"number": "15/QĐ-UBND", "issuer": "UBND phường Ba Đình", "issued_on": date(2026, 12, 5),
+           "text": None}
+    found = ServerSink(server.url, key).stored_elsewhere(**ask, dossier="000.00.04.H26-261205-0007")
+    assert [d["dossier"] for d in found] == ["000.00.04.H26-261128-0003"]
+    same_dossier = ServerSink(server.url, key).stored_elsewhere(
+        **ask, dossier="000.00.04.H26-261128-0003")
+    assert same_dossier == []
+    assert ServerSink(server.url, key).stored_elsewhere(
+        **{**ask, "issued_on": date(2026, 12, 6)}, dossier=None) == []
+    assert ServerSink(server.url, other).stored_elsewhere(**ask, dossier=None) == []  # not its unit

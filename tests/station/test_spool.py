@@ -85,12 +85,26 @@ def test_receipt_qr_and_procedure_suggestion():
                                                    "procedure": "1.000894"}
     assert lookup.parse_receipt_payload('{"dossier": "000.00.04.H26-1"}') == {
         "dossier": "000.00.04.H26-1"}
-    assert lookup.parse_receipt_payload("H26-HKD-0042") == {"dossier": "H26-HKD-0042"}
+    assert lookup.parse_receipt_payload("000.00.04.H26-250105-0042") == {
+        "dossier": "000.00.04.H26-250105-0042"}
+    assert lookup.parse_receipt_payload("H26-HKD-0042") == {}  # not a one-stop dossier code
     assert lookup.read_qr(Image.new("RGB", (500, 700), "white")) is None
     assert lookup.suggest_procedure("H26-KS-250105-0001") == "1.001193"
     assert lookup.suggest_procedure("H26-HKD-0042") == "1.001612"
     assert lookup.suggest_procedure("X-1.004873-7") == "1.004873"
     assert lookup.suggest_procedure("H26-0001") is None
+
+
+def test_dossier_codes_follow_circular_01_2018():
+    """Receiving agency code (QCVN 102 identifier, province last) - yymmdd - sequence number."""
+    assert lookup.dossier_problem("000.00.04.H26-250105-0001") is None
+    assert lookup.dossier_problem("000.a0.01.h26-210212-9090") is None  # typed in lower case
+    assert lookup.dossier_problem("000.00.04.H26-250105-0001", province="H26") is None
+    assert "mã tỉnh H29" in lookup.dossier_problem("000.00.04.H29-250105-0001", province="H26")
+    for bad in ("AB", "hồ sơ 12 ?", "H26-KS-0099", "000.00.04.H26-250105", "000.00.04-250105-0001"):
+        assert "không đúng cấu trúc" in lookup.dossier_problem(bad), bad
+    assert "không phải ngày có thật" in lookup.dossier_problem("000.00.04.H26-251345-0001")
+    assert "Chưa có mã hồ sơ" in lookup.dossier_problem("  ")
 
 
 def _scanned_receipt(seed: int, qr_px: int) -> tuple[str, Image.Image]:
