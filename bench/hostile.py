@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.ocr.hostile import corpus
+
 CHILD = r"""
 import json, resource, sys
 from ocr.pages import InputError, load_pages
@@ -37,37 +39,6 @@ except InputError as e:
 except BaseException as e:
     print(json.dumps({"outcome": "crashed", "message": f"{type(e).__name__}: {e}"[:300], "rss": rss()}))
 """
-
-
-def build(folder: Path) -> dict[str, Path]:
-    from tests.ocr import hostile as h
-
-    files = {
-        "zero-byte": folder / "empty.pdf",
-        "giant-page": h.giant_page_pdf(folder / "giant.pdf", inches=200),
-        "giant-page-userunit": h.giant_page_pdf(folder / "giant-uu.pdf", inches=100,
-                                                user_unit=50),
-        "large-page-116in": h.giant_page_pdf(folder / "large.pdf", inches=116),
-        "pdf-image-bomb": h.image_bomb_pdf(folder / "imgbomb.pdf"),
-        "pdf-content-bomb": h.content_bomb_pdf(folder / "contentbomb.pdf"),
-        "many-pages": h.many_pages_pdf(folder / "many.pdf"),
-        "page-tree-loop": h.page_tree_loop_pdf(folder / "loop.pdf"),
-        "broken-xref": h.broken_xref_pdf(folder / "xref.pdf"),
-        "garbage-pdf": h.no_xref_garbage_pdf(folder / "garbage.pdf"),
-        "encrypted-user-password": h.encrypted_pdf(folder / "enc.pdf"),
-        "encrypted-owner-only": h.encrypted_pdf(folder / "owner.pdf", user=""),
-        "encrypted-unknown-handler": h.unknown_security_handler_pdf(folder / "handler.pdf"),
-        "actions-js-launch": h.actions_pdf(folder / "actions.pdf"),
-        "png-bomb": h.png_bomb(folder / "bomb.png"),
-        "png-text-bomb": h.png_text_bomb(folder / "text.png"),
-        "tiff-bomb": h.tiff_bomb(folder / "bomb.tif"),
-        "tiff-ifd-loop": h.tiff_ifd_loop(folder / "loop.tif"),
-        "truncated-pdf": h.truncated(folder / "trunc.pdf",
-                                     h.small_pdf(folder / "whole.pdf").read_bytes()),
-        "truncated-png": h.truncated(folder / "trunc.png", h.png_bytes()),
-    }
-    files["zero-byte"].write_bytes(b"")
-    return files
 
 
 def run_one(path: Path, timeout: float, memory_mb: int) -> dict:
@@ -98,7 +69,7 @@ def main() -> None:
     parser.add_argument("--memory-mb", type=int, default=3072)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sohoa-hostile-") as tmp:
-        files = build(Path(tmp))
+        files = corpus(Path(tmp))
         wanted = [n for n in args.only.split(",") if n] or list(files)
         for name in wanted:
             result = run_one(files[name], args.timeout, args.memory_mb)

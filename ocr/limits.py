@@ -36,6 +36,9 @@ from PIL import Image
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+# Below this many pixels on a side there is no page to read, and the image analysis (scaled to
+# 1/16 at 2400 dpi) would shrink it to nothing.
+MIN_SIDE = 16
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ def check_pixels(width: int, height: int, limits: Limits, where: str = "") -> No
     if width <= 0 or height <= 0:
         raise LimitExceeded(f"invalid image size {width}x{height}{where}",
                             "kích thước ảnh không hợp lệ")
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise LimitExceeded(
+            f"image too small to be a scanned page: {width}x{height} pixels{where} "
+            f"(at least {MIN_SIDE} pixels per side)",
+            f"ảnh quá nhỏ ({width}x{height} điểm ảnh), không phải trang văn bản quét")
     if width > limits.max_side or height > limits.max_side or width * height > limits.max_pixels:
         raise LimitExceeded(
             f"image too large: {width}x{height} pixels{where} (limit {limits.max_side:,} "
@@ -278,14 +286,18 @@ def render_pdf_page(path: Path, index: int, dpi: int, limits: Limits) -> Image.I
             raise LimitExceeded(
                 f"page {index + 1} takes longer than {seconds} s to render",
                 f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép")
+        # poppler out of memory may still exit 0 with a 1x1 image: read what it said first
+        lowered = stderr.lower()
+        if "out of memory" in lowered or "bad_alloc" in lowered or (
+                proc.returncode in (-signal.SIGABRT, -signal.SIGSEGV)):
+            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
+                      stderr[-500:])
+            raise LimitExceeded(
+                f"page {index + 1} needs more than {limits.render_memory_mb} MB to render",
+                f"trang {index + 1} quá lớn, không hiển thị được")
         if proc.returncode != 0 or not out.is_file():
             log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
                       stderr[-500:])
-            if proc.returncode in (-signal.SIGABRT, -signal.SIGSEGV) or "alloc" in stderr.lower() \
-                    or "memory" in stderr.lower():
-                raise LimitExceeded(
-                    f"page {index + 1} needs more than {limits.render_memory_mb} MB to render",
-                    f"trang {index + 1} quá lớn, không hiển thị được")
             raise RenderFailed(index)
         if stderr:
             log.debug("pdftoppm %s page %d: %s", path.name, index + 1, stderr[-500:])

@@ -143,7 +143,8 @@ def encrypted_pdf(path: Path, *, user: str = "secret", owner: str = "owner",
                   r: int = 6) -> Path:
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(612, 792))
-    pdf.save(path, encryption=pikepdf.Encryption(user=user, owner=owner, R=r))
+    pdf.save(path, encryption=pikepdf.Encryption(user=user, owner=owner, R=r,
+                                                 metadata=r >= 4, aes=r >= 4))
     return path
 
 
@@ -230,17 +231,64 @@ def tiff_bomb(path: Path, side: int = 200_000) -> Path:
 
 
 def tiff_ifd_loop(path: Path) -> Path:
-    """A 10x10 TIFF whose first IFD names itself as the next one (an endless page list)."""
+    """A 64x64 TIFF whose first IFD names itself as the next one (an endless page list)."""
     n_entries = 9
     data_at = 8 + 2 + 12 * n_entries + 4
     path.write_bytes(_tiff([
-        (256, 4, 1, 10), (257, 4, 1, 10), (258, 3, 1, 8), (259, 3, 1, 1),
-        (262, 3, 1, 1), (273, 4, 1, data_at), (277, 3, 1, 1), (278, 4, 1, 10),
-        (279, 4, 1, 100),
-    ], next_ifd=8, body=b"\xff" * 100))
+        (256, 4, 1, 64), (257, 4, 1, 64), (258, 3, 1, 8), (259, 3, 1, 1),
+        (262, 3, 1, 1), (273, 4, 1, data_at), (277, 3, 1, 1), (278, 4, 1, 64),
+        (279, 4, 1, 64 * 64),
+    ], next_ifd=8, body=b"\xff" * 64 * 64))
     return path
 
 
 def truncated(path: Path, source: bytes, keep: float = 0.5) -> Path:
     path.write_bytes(source[: max(1, int(len(source) * keep))])
     return path
+
+
+def jpeg_bytes(size=(300, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png_bytes(size))).convert("RGB").save(out, "JPEG", dpi=(300, 300))
+    return out.getvalue()
+
+
+def tiff_bytes(size=(300, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png_bytes(size))).save(out, "TIFF", compression="tiff_deflate",
+                                                 dpi=(300, 300))
+    return out.getvalue()
+
+
+def corpus(folder: Path) -> dict[str, Path]:
+    """Every hostile class, one file each, keyed by class name (about 20 MB, under a second)."""
+    files = {
+        "zero-byte": folder / "empty.pdf",
+        "giant-page": giant_page_pdf(folder / "giant.pdf", inches=200),
+        "giant-page-userunit": giant_page_pdf(folder / "giant-uu.pdf", inches=100, user_unit=50),
+        "large-page-116in": giant_page_pdf(folder / "large.pdf", inches=116),
+        "pdf-image-bomb": image_bomb_pdf(folder / "imgbomb.pdf"),
+        "pdf-content-bomb": content_bomb_pdf(folder / "contentbomb.pdf"),
+        "many-pages": many_pages_pdf(folder / "many.pdf"),
+        "page-tree-loop": page_tree_loop_pdf(folder / "loop.pdf"),
+        "broken-xref": broken_xref_pdf(folder / "xref.pdf"),
+        "garbage-pdf": no_xref_garbage_pdf(folder / "garbage.pdf"),
+        "encrypted-user-password": encrypted_pdf(folder / "enc.pdf"),
+        "encrypted-owner-only": encrypted_pdf(folder / "owner.pdf", user=""),
+        "encrypted-rc4-owner-only": encrypted_pdf(folder / "rc4.pdf", user="", r=3),
+        "encrypted-unknown-handler": unknown_security_handler_pdf(folder / "handler.pdf"),
+        "actions-js-launch": actions_pdf(folder / "actions.pdf"),
+        "png-bomb": png_bomb(folder / "bomb.png"),
+        "png-text-bomb": png_text_bomb(folder / "text.png"),
+        "tiff-bomb": tiff_bomb(folder / "bomb.tif"),
+        "tiff-ifd-loop": tiff_ifd_loop(folder / "loop.tif"),
+        "truncated-pdf": truncated(folder / "trunc.pdf",
+                                   small_pdf(folder / "whole.pdf").read_bytes()),
+        "truncated-png": truncated(folder / "trunc.png", png_bytes()),
+        "truncated-jpeg": truncated(folder / "trunc.jpg", jpeg_bytes(), keep=0.3),
+        "truncated-tiff": truncated(folder / "trunc.tif", tiff_bytes(), keep=0.6),
+        "tiny-image": folder / "tiny.png",
+    }
+    files["zero-byte"].write_bytes(b"")
+    Image.new("L", (1, 4000), 255).save(files["tiny-image"])
+    return files
