@@ -31,6 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dramatiq
+from dramatiq.middleware.time_limit import TimeLimitExceeded
 from sqlalchemy import func, or_, select, update
 
 from pipeline import metrics, states
@@ -288,6 +289,13 @@ def run_stage(stage: str, doc_id: str, *, rt: Runtime | None = None,
         log.warning("attempt %d failed, will retry: %s", attempt, describe(exc),
                     extra={**ids, "attempt": attempt, "error": exc.__class__.__name__})
         raise
+    except TimeLimitExceeded:  # a BaseException: without this the document stays mid-stage
+        reason = f"timed out: the {stage} stage ran longer than {policy.time_limit_s} s"
+        mark_failed(rt, doc_id, stage, reason)
+        release(rt, doc_id, owner, success=False)
+        metrics.count(stage, "failed")
+        log.error("failed: %s", reason, extra={**ids, "attempt": attempt})
+        return "failed"
 
     kept = release(rt, doc_id, owner, success=True)
     if not kept:
@@ -420,12 +428,18 @@ def _resume_state(doc: Document) -> str:
     return states.RECEIVED
 
 
-def retry_failed(rt: Runtime, broker, doc_ids: list[str], *, actor: str = "cli") -> list[dict]:
-    """Put failed documents back where they failed and enqueue them (inline: run them now)."""
+def retry_failed(rt: Runtime, broker, doc_ids: list[str], *, actor: str = "cli",
+                 ocr_workers: int | None = None) -> list[dict]:
+    """Put failed documents back where they failed and enqueue them (inline: run them now).
+    Inline, a document left mid-pipeline by a stopped process is recovered first
+    (`pipeline.stuck`) and retried like a failed one."""
     from pipeline.inline import process_document
+    from pipeline.stuck import recover
 
     records = []
     for doc_id in doc_ids:
+        if broker is None:
+            recover(rt, doc_id, actor=actor)
         with rt.session() as session:
             doc = session.get(Document, doc_id, with_for_update=True)
             if doc is None:
@@ -442,7 +456,7 @@ def retry_failed(rt: Runtime, broker, doc_ids: list[str], *, actor: str = "cli")
             doc.state, doc.failed_stage, doc.error = resume, None, None
             doc.attempts, doc.lease_owner, doc.lease_until = 0, None, None
         if broker is None:
-            state = process_document(rt, doc_id)
+            state = process_document(rt, doc_id, ocr_workers=ocr_workers)
         else:
             enqueue_with_retry(rt, broker, doc_id)
             state = resume

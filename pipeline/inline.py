@@ -23,27 +23,46 @@ log = logging.getLogger(__name__)
 
 def process_document(rt: Runtime, doc_id: str, *, ocr_workers: int | None = None,
                      stop_before: str | None = None) -> str:
-    """Run the remaining stages of one document (all, or up to `stop_before`); its state."""
+    """Run the remaining stages of one document (all, or up to `stop_before`); its state.
+
+    Holds the document's lease while a stage runs (`pipeline.stuck`): another process finds
+    it busy, and once this one is gone the document can be recovered. A stage interrupted
+    (Ctrl-C, SystemExit, a time limit) records `failed` with the reason before unwinding."""
+    from pipeline.actors import LeaseKeeper
+    from pipeline.stuck import INLINE_LEASE_SECONDS, drop_lease, inline_owner, take_lease
+
+    owner = inline_owner()
     while True:
         with rt.session() as session:
-            state = session.get(Document, doc_id).state
+            doc = session.get(Document, doc_id)
+            state, name = doc.state, doc.source_name
         stage = states.NEXT_STAGE.get(state)
         if stage is None or stage == stop_before:
             return state
+        if not take_lease(rt, doc_id, owner):
+            log.info("document %s is being processed elsewhere", doc_id)
+            return state
         try:
-            if stage == "ocr":
-                STAGES[stage](rt, doc_id, workers=ocr_workers)
-            else:
-                STAGES[stage](rt, doc_id)
+            with LeaseKeeper(rt, doc_id, owner, INLINE_LEASE_SECONDS):
+                if stage == "ocr":
+                    STAGES[stage](rt, doc_id, workers=ocr_workers)
+                else:
+                    STAGES[stage](rt, doc_id)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded with its stage
             log.warning("document %s failed in %s: %s", doc_id, stage, exc)
-            mark_failed(rt, doc_id, stage, describe(exc))
+            mark_failed(rt, doc_id, stage, describe(exc, name))
             if is_permanent(exc):
                 try:
                     quarantine(rt, doc_id)
                 except Exception:  # noqa: BLE001
                     log.exception("document %s: quarantine failed", doc_id)
             return states.FAILED
+        except BaseException as exc:  # interrupted: never leave the document mid-pipeline
+            mark_failed(rt, doc_id, stage, f"interrupted during the {stage} stage "
+                                           f"({type(exc).__name__})")
+            raise
+        finally:
+            drop_lease(rt, doc_id, owner)
 
 
 def outcome(rt: Runtime, path: Path, doc_id: str | None, *, duplicate=False, error=None) -> dict:
@@ -59,9 +78,10 @@ def outcome(rt: Runtime, path: Path, doc_id: str | None, *, duplicate=False, err
         doc = session.get(Document, doc_id)
         fields = doc.fields or {}
         record.update(
-            status="duplicate" if duplicate else (
-                doc.state if doc.state in (states.STORED, states.NEEDS_REVIEW, states.FAILED)
-                else doc.state),
+            # the same bytes again: a failed document answers failed (with its reason), not
+            # a quiet duplicate
+            status=states.FAILED if doc.state == states.FAILED else (
+                "duplicate" if duplicate else doc.state),
             document_type=doc.document_type,
             confidence=round(doc.confidence, 3) if doc.confidence is not None else None,
             pages=doc.page_count,
@@ -82,6 +102,19 @@ def outcome_line(record: dict) -> str:
     if record["error"]:
         line += f"  error: {record['error']}"
     return line
+
+
+def _resume_if_stuck(rt: Runtime, doc_id: str, ocr_workers: int) -> bool:
+    """Digitizing a file again whose document was left mid-pipeline (its process killed):
+    record the interruption, then resume it where it stopped. True if it was stuck."""
+    from pipeline.actors import retry_failed
+    from pipeline.stuck import recover
+
+    if not recover(rt, doc_id, actor="cli"):
+        return False
+    log.warning("document %s was left mid-pipeline by a stopped process: resuming it", doc_id)
+    retry_failed(rt, None, [doc_id], ocr_workers=ocr_workers)
+    return True
 
 
 def digitize(
@@ -106,12 +139,15 @@ def digitize(
             accepted = ingest_file(rt, path, unit_code=unit_code, procedure=procedure,
                                    dossier=dossier)
         except Exception as exc:  # noqa: BLE001
-            result = outcome(rt, path, None, error=describe(exc))
+            result = outcome(rt, path, None, error=describe(exc, path.name))
         else:
-            if accepted.duplicate:  # reported once the batch is done: it may still be running
+            if accepted.duplicate and not _resume_if_stuck(rt, accepted.document_id,
+                                                           ocr_workers):
+                # reported once the batch is done: it may still be running
                 duplicates[index] = accepted.document_id
                 return None
-            process_document(rt, accepted.document_id, ocr_workers=ocr_workers)
+            if not accepted.duplicate:
+                process_document(rt, accepted.document_id, ocr_workers=ocr_workers)
             result = outcome(rt, path, accepted.document_id)
         if on_done:
             on_done(index, result)

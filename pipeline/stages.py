@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from pipeline import states
 from pipeline.runtime import Runtime
+from pipeline.stuck import temp_prefix
 from storage.catalog import AuditEvent, Document, Page, Procedure, Result, utcnow
 from storage.objects import CHUNK
 from storage.units import UnknownUnit, find_unit
@@ -65,6 +66,7 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
     Tesseract into a spool on disk: about `workers` page images are in memory at a time,
     whatever the page count (a bad file is refused before any page is decoded)."""
     from ocr.engine import iter_recognize
+    from ocr.limits import Limits
     from ocr.pages import iter_pages
     from ocr.pdf import PageSpool
 
@@ -76,12 +78,15 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
         prefix = object_prefix(doc)
 
     settings = rt.settings
-    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("ocr")) as tmp:
         local = Path(tmp) / "original" / Path(source_name).name
         local.parent.mkdir()
         _fetch_to(rt, original_key, local)
-        pages = iter_pages(local, max_pixels=settings.max_image_pixels,
-                           max_side=settings.max_image_side)
+        pages = iter_pages(local, limits=Limits(
+            max_pages=settings.max_pages, max_pixels=settings.max_image_pixels,
+            max_side=settings.max_image_side, max_stream_bytes=settings.max_stream_mb << 20,
+            render_seconds=settings.render_seconds,
+            render_memory_mb=settings.render_memory_mb))
         try:
             with PageSpool(Path(tmp) / "pages") as spool:
                 # results keep text and words; their page PDFs wait on disk in the spool
@@ -227,7 +232,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         seal = seal_for(rt, doc)
 
     signer = rt.signers.for_unit(unit_code, unit_name)
-    with tempfile.TemporaryDirectory(prefix="sohoa-sign-") as tmp:  # streamed, never whole
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("sign")) as tmp:  # streamed
         unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
         _fetch_to(rt, pdf_key, unsigned)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
