@@ -259,7 +259,7 @@ def _limit_child(memory_bytes: int, cpu_seconds: int):
 def render_pdf_page(path: Path, index: int, dpi: int, limits: Limits) -> Image.Image:
     """Render page `index` (0-based) of `path` at `dpi` with pdftoppm, inside the memory and
     time limits. Returns an RGB image. Raises LimitExceeded or RenderFailed."""
-    with tempfile.TemporaryDirectory(prefix="sohoa-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"sohoa-render-{os.getpid()}-") as tmp:
         root = Path(tmp) / "page"
         cmd = ["pdftoppm", "-r", str(dpi), "-f", str(index + 1), "-l", str(index + 1),
                "-singlefile", str(path), str(root)]

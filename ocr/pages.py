@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,7 +285,11 @@ def _image_errors(path: Path, kind: str, e: BaseException) -> InputError:
     )
 
 
-_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
+# Pillow on hostile bytes raises far more than its documented errors (TypeError "Missing
+# dimensions" from a TIFF without a width, KeyError, IndexError, struct.error ...): any of them
+# means the file cannot be decoded.
+_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError,
+                 LookupError, ArithmeticError, AttributeError, struct.error, MemoryError)
 
 
 def _count_image(path: Path, kind: str, *, limits: Limits) -> int:

@@ -161,6 +161,11 @@ def unknown_security_handler_pdf(path: Path) -> Path:
 
 def actions_pdf(path: Path) -> Path:
     """A readable page with an /OpenAction JavaScript and a Launch action on page open."""
+    path.write_bytes(actions_pdf_bytes())
+    return path
+
+
+def actions_pdf_bytes() -> bytes:
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(612, 792))
     pdf.pages[0].obj.Contents = pdf.make_stream(
@@ -172,8 +177,9 @@ def actions_pdf(path: Path) -> Path:
                                              JS=pikepdf.String("app.alert('x')"))
     pdf.pages[0].obj.AA = pikepdf.Dictionary(O=pikepdf.Dictionary(
         S=pikepdf.Name.Launch, F=pikepdf.String("/bin/sh")))
-    pdf.save(path)
-    return path
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
 
 
 def png_bytes(size=(300, 200)) -> bytes:
