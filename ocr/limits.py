@@ -84,17 +84,17 @@ def check_pixels(width: int, height: int, limits: Limits, where: str = "") -> No
     if width <= 0 or height <= 0:
         raise LimitExceeded(f"invalid image size {width}x{height}{where}",
                             "kích thước ảnh không hợp lệ")
-    if width < MIN_SIDE or height < MIN_SIDE:
-        raise LimitExceeded(
-            f"image too small to be a scanned page: {width}x{height} pixels{where} "
-            f"(at least {MIN_SIDE} pixels per side)",
-            f"ảnh quá nhỏ ({width}x{height} điểm ảnh), không phải trang văn bản quét")
     if width > limits.max_side or height > limits.max_side or width * height > limits.max_pixels:
         raise LimitExceeded(
             f"image too large: {width}x{height} pixels{where} (limit {limits.max_side:,} "
             f"pixels per side, {limits.max_pixels:,} pixels in total)",
             f"ảnh quá lớn ({width}x{height} điểm ảnh), hãy quét lại với độ phân giải thấp hơn",
         )
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise LimitExceeded(
+            f"image too small to be a scanned page: {width}x{height} pixels{where} "
+            f"(at least {MIN_SIDE} pixels per side)",
+            f"ảnh quá nhỏ ({width}x{height} điểm ảnh), không phải trang văn bản quét")
 
 
 def page_inches(page) -> tuple[float, float]:
