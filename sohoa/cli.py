@@ -121,7 +121,8 @@ def export(document_id: str, out_pdf: Path = typer.Argument(..., metavar="OUT.pd
         err.print(f"document {document_id} has no PDF yet (state {doc.state})")
         raise typer.Exit(1)
     if doc.signed_key is None:
-        err.print(f"document {document_id} is {doc.state}: writing the UNSIGNED searchable PDF")
+        err.print(f"document {document_id} is {doc.state}: writing the UNSIGNED searchable PDF",
+                  soft_wrap=True)
     import shutil
 
     from pipeline.errors import describe
@@ -135,7 +136,7 @@ def export(document_id: str, out_pdf: Path = typer.Argument(..., metavar="OUT.pd
     except (ObjectStoreError, OSError) as exc:  # nothing half-written is left behind
         tmp.unlink(missing_ok=True)
         what = f"cannot write {out_pdf}" if isinstance(exc, OSError) and exc.filename else (
-            f"cannot read its PDF ({key})")
+            "cannot read its PDF")
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe(exc)
         err.print(f"export {document_id}: {what}: {reason}", markup=False, highlight=False,
                   soft_wrap=True)
