@@ -107,3 +107,25 @@ def test_each_hostile_class_is_answered_quickly_and_clearly(answers, name):
 def test_whole_hostile_set_stays_within_memory(answers):
     _, usage = answers
     assert usage["rss_mb"] < RSS_MB and usage["renderer_rss_mb"] < RSS_MB, usage
+
+
+def test_javascript_and_launch_actions_do_not_survive_into_the_searchable_pdf(tmp_path):
+    """Pages are rendered to images and the searchable PDF is built from them: nothing of the
+    original's actions (OpenAction JavaScript, page-open Launch) can reach the signed copy."""
+    import pikepdf
+
+    from ocr.engine import Steps, recognize_pages
+    from ocr.pages import load_pages
+    from ocr.pdf import assemble_pdf
+    from tests.ocr import hostile
+
+    source = hostile.actions_pdf(tmp_path / "hanh-dong.pdf")
+    with pikepdf.open(source) as original:  # the hostile parts are really there
+        assert "/OpenAction" in original.Root and "/AA" in original.pages[0].obj
+    pages = load_pages(source, default_dpi=200)
+    data = assemble_pdf(recognize_pages(pages, workers=1, steps=Steps(gate=False, blank=False)),
+                        pdfa=False)
+    for needle in (b"/JavaScript", b"/JS", b"/Launch", b"/OpenAction", b"/AA", b"/bin/sh"):
+        assert needle not in data, needle
+    with pikepdf.open(__import__("io").BytesIO(data)) as built:
+        assert len(built.pages) == 1 and "/OpenAction" not in built.Root
