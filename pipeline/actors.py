@@ -275,7 +275,8 @@ def run_stage(stage: str, doc_id: str, *, rt: Runtime | None = None,
         if permanent or attempt >= policy.max_attempts:
             reason = describe(exc) if permanent else (
                 f"gave up after {attempt} attempts: {describe(exc)}")
-            mark_failed(rt, doc_id, stage, reason)  # if this raises, dramatiq retries it
+            mark_failed(rt, doc_id, stage, reason,  # if this raises, dramatiq retries it
+                        getattr(exc, "vi", None) if permanent else None)
             release(rt, doc_id, owner, success=False)
             metrics.count(stage, "failed")
             log.error("failed: %s", reason, extra={**ids, "attempt": attempt,

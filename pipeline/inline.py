@@ -50,7 +50,7 @@ def process_document(rt: Runtime, doc_id: str, *, ocr_workers: int | None = None
                     STAGES[stage](rt, doc_id)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded with its stage
             log.warning("document %s failed in %s: %s", doc_id, stage, exc)
-            mark_failed(rt, doc_id, stage, describe(exc, name))
+            mark_failed(rt, doc_id, stage, describe(exc, name), getattr(exc, "vi", None))
             if is_permanent(exc):
                 try:
                     quarantine(rt, doc_id)

@@ -267,14 +267,20 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
 STAGES = {"ocr": ocr_stage, "classify": classify_stage, "sign": sign_stage}
 
 
-def mark_failed(rt: Runtime, doc_id: str, stage: str, reason: str) -> None:
+def mark_failed(rt: Runtime, doc_id: str, stage: str, reason: str,
+                reason_vi: str | None = None) -> None:
+    """Record the failure; `reason_vi` (an InputError's Vietnamese line) is kept in the audit
+    event for the counter station to show staff."""
     with rt.session() as session:
         doc = session.get(Document, doc_id, with_for_update=True)
         if doc is None or doc.state in (states.STORED, states.FAILED):
             return
         doc.state, doc.failed_stage, doc.error = states.FAILED, stage, reason
+        detail = {"stage": stage, "reason": reason}
+        if reason_vi:
+            detail["reason_vi"] = reason_vi
         session.add(AuditEvent(actor="pipeline", action="failed", document_id=doc_id,
-                               detail={"stage": stage, "reason": reason}))
+                               detail=detail))
 
 
 def documents_in(rt: Runtime, state: str) -> list[str]:

@@ -79,3 +79,25 @@ def test_refused_key_fails_with_a_reason_and_keeps_the_scan(central, tmp_path):
     assert batch["state"] == sp.FAILED
     assert "SOHOA_STATION_API_KEY" in batch["submission"]["error_vi"]
     assert (spool.dir(bid) / "submission.pdf").exists()
+
+
+def test_embedded_failure_reaches_staff_in_vietnamese(runtime, tmp_path):
+    import time
+
+    from station.delivery import EmbeddedSink
+    from tests.ocr import hostile
+
+    sink = EmbeddedSink(runtime)
+    try:
+        pdf = hostile.giant_page_pdf(tmp_path / "khong-lo.pdf", inches=116)
+        accepted = sink.submit({"unit": UNIT}, pdf)
+        batch = {"submission": {"document_id": accepted["document_id"]}}
+        deadline = time.monotonic() + 60
+        while (status := sink.status(batch))["state"] == sp.PROCESSING:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.1)
+    finally:
+        sink.close()
+    assert status["state"] == sp.FAILED
+    assert status["error"] == "Tệp khong-lo.pdf: trang 1 của tệp PDF quá lớn (295x295 cm), " \
+                              "không xử lý được", status
