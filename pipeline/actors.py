@@ -361,7 +361,7 @@ def submit(rt: Runtime, broker, paths, *, unit_code: str, procedure: str | None 
     """Ingest files and enqueue them; one record per file:
     {file, document_id, status: queued|duplicate|failed|<final state when inline>, state, error}."""
     from pipeline.ingest import ingest_file
-    from pipeline.inline import outcome, process_document
+    from pipeline.inline import outcome, process_document, resume_if_stuck
 
     records = []
     for path in [Path(p) for p in paths]:
@@ -376,9 +376,12 @@ def submit(rt: Runtime, broker, paths, *, unit_code: str, procedure: str | None 
             continue
         doc_id = record["document_id"] = accepted.document_id
         if broker is None:
-            if not accepted.duplicate:
+            duplicate = accepted.duplicate
+            if not duplicate:
                 process_document(rt, doc_id)
-            records.append(outcome(rt, path, doc_id, duplicate=accepted.duplicate))
+            elif resume_if_stuck(rt, doc_id, None):  # left mid-pipeline by a killed process
+                duplicate = False
+            records.append(outcome(rt, path, doc_id, duplicate=duplicate))
             continue
         try:
             # a duplicate still in flight is enqueued again: harmless, and rescues a document

@@ -104,7 +104,7 @@ def outcome_line(record: dict) -> str:
     return line
 
 
-def _resume_if_stuck(rt: Runtime, doc_id: str, ocr_workers: int) -> bool:
+def resume_if_stuck(rt: Runtime, doc_id: str, ocr_workers: int | None) -> bool:
     """Digitizing a file again whose document was left mid-pipeline (its process killed):
     record the interruption, then resume it where it stopped. True if it was stuck."""
     from pipeline.actors import retry_failed
@@ -141,7 +141,7 @@ def digitize(
         except Exception as exc:  # noqa: BLE001
             result = outcome(rt, path, None, error=describe(exc, path.name))
         else:
-            if accepted.duplicate and not _resume_if_stuck(rt, accepted.document_id,
+            if accepted.duplicate and not resume_if_stuck(rt, accepted.document_id,
                                                            ocr_workers):
                 # reported once the batch is done: it may still be running
                 duplicates[index] = accepted.document_id

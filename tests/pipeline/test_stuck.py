@@ -119,24 +119,31 @@ def test_a_process_killed_mid_stage_is_reported_and_resumed(tmp_path):
     assert not any(p.name.startswith("sohoa-") for p in tmp.iterdir())  # swept on recovery
 
 
-def test_failed_retry_resumes_a_stuck_document(runtime, tmp_path):
-    from pipeline.actors import retry_failed
+def _stuck_document(runtime, tmp_path) -> tuple[str, Path]:
+    """A document in state received whose lease names a process that no longer exists."""
+    from datetime import timedelta
+
     from pipeline.ingest import ingest_file
-    from storage.catalog import Document
-    from storage.fsck import run_fsck
+    from storage.catalog import Document, utcnow
 
     bad = tmp_path / "hong.png"
     bad.write_bytes(hostile.png_bytes()[:200])
     doc_id = ingest_file(runtime, bad, unit_code="00004").document_id
     dead = subprocess.Popen(["true"])
-    dead.wait()  # a pid that no longer exists held the lease
+    dead.wait()
     with runtime.session() as session:
         doc = session.get(Document, doc_id)
         doc.lease_owner = f"{os.uname().nodename}:{dead.pid}:1:inline"
-        from datetime import timedelta
-
-        from storage.catalog import utcnow
         doc.lease_until = utcnow() + timedelta(seconds=60)
+    return doc_id, bad
+
+
+def test_failed_retry_resumes_a_stuck_document(runtime, tmp_path):
+    from pipeline.actors import retry_failed
+    from storage.catalog import Document
+    from storage.fsck import run_fsck
+
+    doc_id, _ = _stuck_document(runtime, tmp_path)
     stuck = run_fsck(runtime.database_url, runtime.objects, stuck_after_s=0).problems
     assert [(p.kind, p.document_id) for p in stuck] == [("stuck", doc_id)]
     assert run_fsck(runtime.database_url, runtime.objects, stuck_after_s=3600).ok
@@ -145,3 +152,12 @@ def test_failed_retry_resumes_a_stuck_document(runtime, tmp_path):
     with runtime.session() as session:
         doc = session.get(Document, doc_id)
         assert doc.error == "hong.png: PNG file is corrupt or truncated" and doc.lease_owner is None
+
+
+def test_submitting_a_stuck_document_again_resumes_it(runtime, tmp_path):
+    from pipeline.actors import submit
+
+    doc_id, path = _stuck_document(runtime, tmp_path)
+    (record,) = submit(runtime, None, [path], unit_code="00004")
+    assert record["document_id"] == doc_id and record["status"] == states.FAILED
+    assert record["error"] == "hong.png: PNG file is corrupt or truncated"
