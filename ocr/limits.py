@@ -7,10 +7,11 @@ reason (the caller quarantines the original). What is checked, and where:
 - page count: from the PDF page tree or the TIFF directory chain, before any page is planned;
 - pixels: every page's size × render dpi (PDF pages, /UserUnit included), every image's
   declared Width × Height (PDF image XObjects, PNG/TIFF/JPEG headers);
-- inflated stream sizes: each Flate-encoded content stream, form and image a page uses is
-  inflated incrementally and given up on past `max_stream_bytes` (a 1 MB stream inflating to
-  gigabytes is refused after reading a bounded amount); Form XObjects are followed with a
-  visited set, so a form that draws itself is no loop;
+- inflated stream sizes: each Flate-encoded content stream and form a page uses is inflated
+  incrementally and given up on past `max_stream_bytes` (a 1 MB stream inflating to gigabytes
+  is refused after reading a bounded amount); images are bounded by their declared size (the
+  renderer reads no more); Form XObjects are followed with a visited set, so a form that
+  draws itself is no loop;
 - rendering: pdftoppm runs as a child process with an address-space limit (`render_memory_mb`,
   setrlimit in the child) and a wall-clock timeout (`render_seconds`); a renderer that runs out
   of either is killed and the file refused ("needs more than … to render").
@@ -213,16 +214,22 @@ def check_image(xobj, limits: Limits, where: str) -> None:
         )
 
 
-def check_page_resources(page, index: int, limits: Limits) -> None:
-    """Content streams, and every image and form the page draws (forms followed once)."""
+def check_page_resources(page, index: int, limits: Limits,
+                         seen: set[tuple[int, int]] | None = None) -> None:
+    """Content streams, and every image and form the page draws. Forms are followed once
+    (a form that draws itself is no loop); pass one `seen` set for all pages of a file so
+    resources the pages share are checked once."""
     where = f"page {index + 1}"
+    seen = set() if seen is None else seen
     contents = page.obj.get("/Contents")
     if contents is not None:
         items = list(contents) if contents.__class__.__name__ == "Array" else [contents]
         for item in items:
-            if hasattr(item, "read_raw_bytes"):
-                check_stream(item, limits, f"the content of {where}")
-    seen: set[tuple[int, int]] = set()
+            key = item.objgen if getattr(item, "is_indirect", False) else (id(item), -1)
+            if key in seen or not hasattr(item, "read_raw_bytes"):
+                continue
+            seen.add(key)
+            check_stream(item, limits, f"the content of {where}")
     pending = [page.obj.get("/Resources")]
     while pending:
         resources = pending.pop()
@@ -238,8 +245,9 @@ def check_page_resources(page, index: int, limits: Limits) -> None:
             seen.add(key)
             subtype = str(xobj.get("/Subtype", ""))
             if subtype == "/Image":
+                # bounded by its declared size: the renderer reads no more than that, so
+                # inflating a large scan here would only cost time
                 check_image(xobj, limits, where)
-                check_stream(xobj, limits, f"an image on {where}")
             elif subtype == "/Form":
                 check_stream(xobj, limits, f"a form on {where}")
                 pending.append(xobj.get("/Resources"))

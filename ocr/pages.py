@@ -394,8 +394,9 @@ def _plan_pdf(path: Path, *, limits: Limits, default_dpi) -> list[tuple[int, int
             if count == 0:
                 raise _err(path, "PDF has no pages", "tệp PDF không có trang nào")
             check_page_count(count, limits)
+            checked: set = set()  # resources shared by pages are checked once
             for i, page in enumerate(pdf.pages):
-                check_page_resources(page, i, limits)
+                check_page_resources(page, i, limits, checked)
                 dpi = _pdf_page_dpi(page, default_dpi)
                 w_in, h_in = page_inches(page)
                 # lower the dpi of a large page (A0 at 600 dpi) rather than allocate a bomb,

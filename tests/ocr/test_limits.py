@@ -65,3 +65,25 @@ def test_a_large_page_is_rendered_coarser_only_down_to_200_dpi(tmp_path):
     with pytest.raises(InputError, match=r"page 1 is too large: 30\.0x30\.0 inches is "
                                          r"36,000,000 pixels at 200 dpi"):
         load_pages(path, limits=Limits(max_pixels=30_000_000))
+
+
+def test_a_content_stream_shared_by_many_pages_is_inflated_once(tmp_path):
+    import time
+
+    import pikepdf
+
+    path = hostile.content_bomb_pdf(tmp_path / "chung.pdf", inflated=64 * hostile.MB)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        for _ in range(199):  # 200 pages drawing the same 64 MB stream
+            pdf.pages.append(pdf.pages[0])
+            pdf.pages[-1].obj.Contents = pdf.pages[0].obj.Contents
+        pdf.save(path)
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="inflates to more than 32 MB"):
+        load_pages(path, limits=Limits(max_stream_bytes=32 * hostile.MB))
+    limits = Limits(max_stream_bytes=128 * hostile.MB, max_pages=200)
+    from ocr.pages import iter_pages
+
+    pages = iter_pages(path, limits=limits)  # checked, nothing rendered
+    assert len(pages) == 200 and time.perf_counter() - start < 10
+    pages.close()
