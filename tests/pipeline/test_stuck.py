@@ -42,30 +42,45 @@ def _row(home: Path, doc_id: str) -> dict:
         return dict(db.execute("select * from documents where id = ?", (doc_id,)).fetchone())
 
 
-def test_hostile_files_fail_fast_with_their_reason_and_are_quarantined(tmp_path):
+def test_every_refused_hostile_class_fails_cleanly_through_digitize(tmp_path):
+    """The whole hostile set (tests/ocr/hostile.py) through `sohoa digitize`: each refused file
+    ends `failed` with the loader's reason, its original quarantined, no lease or temp folder
+    left; the files the loader accepts end stored or waiting for review."""
+    from tests.ocr.test_hostile import EXPECTED
+
     home, tmp = tmp_path / "home", tmp_path / "tmp"
-    env = _env(home, tmp)
-    files = [hostile.giant_page_pdf(tmp_path / "khong-lo.pdf", inches=116),
-             hostile.content_bomb_pdf(tmp_path / "bom.pdf"),
-             hostile.image_bomb_pdf(tmp_path / "anh.pdf")]
+    env = {**_env(home, tmp), "SOHOA_OCR_WORKERS": "2"}
+    (tmp_path / "in").mkdir()
+    files = hostile.corpus(tmp_path / "in")
     start = time.monotonic()
-    run = _sohoa(env, "digitize", *files, "--unit", "00004", "--json")
-    assert time.monotonic() - start < 60
+    run = _sohoa(env, "digitize", *files.values(), "--unit", "00004", "--json", timeout=600)
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
-    records = _records(run.stdout)
-    reasons = ["khong-lo.pdf: PDF page 1 is too large", "bom.pdf: the content of page 1 inflates",
-               "anh.pdf: an image on page 1 is too large to decode"]
-    for record, reason in zip(records, reasons, strict=True):
-        assert record["status"] == "failed" and record["error"].startswith(reason), record
+    records = {Path(r["file"]).name: r for r in _records(run.stdout)}
+    assert len(records) == len(files) and time.monotonic() - start < 60 * len(files)
+    for name, path in files.items():
+        record, (kind, expected) = records[path.name], EXPECTED[name]
+        if kind == "loaded":
+            assert record["status"] in (states.STORED, states.NEEDS_REVIEW, states.FAILED)
+            continue
+        assert record["status"] == "failed" and expected in record["error"], record
+        named = record["error"].split(": ", 1)[0]  # the name, or the path the user gave
+        assert named in (path.name, str(path)), record
+        if record["document_id"] is None:  # refused before it was accepted (0 bytes)
+            continue
         row = _row(home, record["document_id"])
         assert row["state"] == states.FAILED and row["failed_stage"] == "ocr"
         assert row["original_key"].startswith("quarantine/") and row["lease_owner"] is None
     assert list(tmp.iterdir()) == []  # every temp folder removed
+    with sqlite3.connect(home / "catalog.sqlite3") as db:
+        working = db.execute("select count(*) from documents where state in "
+                             "('received', 'ocr_done', 'classified')").fetchone()[0]
+    assert working == 0  # nothing left mid-pipeline
 
-    again = _sohoa(env, "digitize", files[0], "--unit", "00004", "--json")
+    giant = files["large-page-116in"]
+    again = _sohoa(env, "digitize", giant, "--unit", "00004", "--json")
     (record,) = _records(again.stdout)  # the same bytes again: its failure, not "duplicate"
     assert again.returncode == 1 and record["status"] == "failed"
-    assert record["error"].startswith(reasons[0])
+    assert record["error"].startswith(f"{giant.name}: PDF page 1 is too large")
 
 
 def _wait_for_lease(home: Path, tmp: Path, proc, timeout=60.0) -> str:
