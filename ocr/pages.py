@@ -23,16 +23,32 @@ Decisions worth knowing:
   `InputError` right away; it then decodes (or renders, one pdftoppm call per page) each page
   only when it is asked for, so a 100-page scan never sits in memory at once. `load_pages` is
   `list(iter_pages(...))` for small callers (scanners, station, tests).
+- Limits (`ocr.limits.Limits`): page count, pixels per page and per image, inflated stream
+  sizes are checked before rendering; pdftoppm runs in a child with a memory and time limit.
+  A page too large for the pixel limit at 200 dpi is refused as too large rather than
+  rendered coarser. Messages never carry library text (it is logged at debug level).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageOps, ImageSequence, UnidentifiedImageError
+
+from ocr.limits import (
+    LimitExceeded,
+    Limits,
+    RenderFailed,
+    check_page_count,
+    check_page_resources,
+    page_inches,
+    render_pdf_page,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +128,20 @@ class PageIterator(Iterator[Page]):
 def iter_pages(
     path: Path,
     *,
-    max_pixels: int = 100_000_000,
-    max_side: int = 30_000,
+    max_pixels: int | None = None,
+    max_side: int | None = None,
     default_dpi: int = 300,
+    limits: Limits | None = None,
 ) -> PageIterator:
     """Check `path` and return its pages as a lazy iterator (see the module docstring).
 
     Everything that can be checked without decoding pixels is checked here: a file that is
-    missing, empty, of an unknown type, encrypted, structurally corrupt, without pages or with
-    an oversized page raises `InputError` before any page is decoded."""
+    missing, empty, of an unknown type, encrypted, structurally corrupt, without pages, with
+    too many pages, an oversized page or image, or a stream that inflates past the limit
+    raises `InputError` before any page is decoded (`ocr.limits`). PDF pages are then rendered
+    one at a time by pdftoppm inside the memory and time limits."""
     path = Path(path)
+    limits = (limits or Limits()).with_overrides(max_pixels=max_pixels, max_side=max_side)
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)
@@ -139,11 +159,11 @@ def iter_pages(
             "định dạng tệp không được hỗ trợ (chỉ nhận PDF, TIFF, PNG hoặc JPEG)",
         )
     if kind == "pdf":
-        plan = _plan_pdf(path, max_pixels=max_pixels, max_side=max_side, default_dpi=default_dpi)
-        pages = _render_pdf(path, plan)
+        plan = _plan_pdf(path, limits=limits, default_dpi=default_dpi)
+        pages = _render_pdf(path, plan, limits)
         count = len(plan)
     else:
-        count = _count_image(path, kind, max_pixels=max_pixels, max_side=max_side)
+        count = _count_image(path, kind, limits=limits)
         pages = _decode_image(path, kind, default_dpi=default_dpi)
     if count == 0:
         raise _err(path, "file has no pages", "tệp không có trang nào")
@@ -153,15 +173,16 @@ def iter_pages(
 def load_pages(
     path: Path,
     *,
-    max_pixels: int = 100_000_000,
-    max_side: int = 30_000,
+    max_pixels: int | None = None,
+    max_side: int | None = None,
     default_dpi: int = 300,
+    limits: Limits | None = None,
 ) -> list[Page]:
     """Load every page of `path` as an image with its dpi. Raises `InputError`, never returns [].
 
     Holds every page in memory: for long documents use `iter_pages`."""
     pages = list(iter_pages(path, max_pixels=max_pixels, max_side=max_side,
-                            default_dpi=default_dpi))
+                            default_dpi=default_dpi, limits=limits))
     if not pages:
         raise _err(path, "file has no pages", "tệp không có trang nào")
     return pages
@@ -170,16 +191,17 @@ def load_pages(
 # --- images -------------------------------------------------------------------------------
 
 
-def _check_size(path: Path, width: int, height: int, max_pixels: int, max_side: int, where=""):
-    if width <= 0 or height <= 0:
-        raise _err(path, f"invalid image size {width}x{height}{where}", "kích thước ảnh không hợp lệ")
-    if width > max_side or height > max_side or width * height > max_pixels:
-        raise _err(
-            path,
-            f"image too large: {width}x{height} pixels{where} "
-            f"(limit {max_side} pixels per side, {max_pixels:,} pixels in total)",
-            f"ảnh quá lớn ({width}x{height} điểm ảnh), hãy quét lại với độ phân giải thấp hơn",
-        )
+def _limit_err(path: Path, exc: LimitExceeded) -> InputError:
+    return _err(path, str(exc), exc.vi)
+
+
+def _check_size(path: Path, width: int, height: int, limits: Limits, where=""):
+    from ocr.limits import check_pixels
+
+    try:
+        check_pixels(width, height, limits, where)
+    except LimitExceeded as e:
+        raise _limit_err(path, e) from None
 
 
 def _file_dpi(img: Image.Image, default_dpi: int) -> tuple[int, bool]:
@@ -238,36 +260,55 @@ def _gray_if_neutral(img: Image.Image) -> Image.Image:
 
 
 def _image_errors(path: Path, kind: str, e: BaseException) -> InputError:
+    """The user-facing error for a decoder exception: the library's text is logged only (it
+    names in-memory objects, temp paths and decoder internals)."""
+    log.debug("%s: %s decoder: %s: %s", path.name, kind, type(e).__name__, e)
     if isinstance(e, Image.DecompressionBombError):
+        size = re.search(r"\((\d+) pixels\)", str(e))
         return _err(
             path,
-            f"image too large to decode safely ({e})",
+            "image too large to decode safely"
+            + (f" ({int(size.group(1)):,} pixels)" if size else ""),
             "ảnh quá lớn, hãy quét lại với độ phân giải thấp hơn",
+        )
+    if "decompressed data too large" in str(e).lower():
+        return _err(
+            path,
+            f"{_KIND_NAMES_VI[kind]} file holds a block that inflates too far "
+            "(decompression bomb)",
+            f"tệp {_KIND_NAMES_VI[kind]} chứa dữ liệu nén bất thường, không xử lý được",
         )
     return _err(
         path,
-        f"{_KIND_NAMES_VI[kind]} file is corrupt or truncated ({e})",
+        f"{_KIND_NAMES_VI[kind]} file is corrupt or truncated",
         f"tệp {_KIND_NAMES_VI[kind]} bị hỏng hoặc không đầy đủ, hãy quét lại",
     )
 
 
-_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
+# Pillow on hostile bytes raises far more than its documented errors (TypeError "Missing
+# dimensions" from a TIFF without a width, KeyError, IndexError, struct.error ...): any of them
+# means the file cannot be decoded.
+_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError,
+                 LookupError, ArithmeticError, AttributeError, struct.error, MemoryError)
 
 
-def _count_image(path: Path, kind: str, *, max_pixels: int, max_side: int) -> int:
+def _count_image(path: Path, kind: str, *, limits: Limits) -> int:
     """Number of pages, every page's size checked from its header (no pixel decoded)."""
     try:
         with Image.open(path, formats=[kind.upper()]) as img:
             # Image.open reads the header only; check the size before decoding any pixel.
-            _check_size(path, img.width, img.height, max_pixels, max_side)
+            _check_size(path, img.width, img.height, limits)
             if kind != "tiff":
                 return 1
             count = 0
             for i, frame in enumerate(ImageSequence.Iterator(img)):  # reads each directory
-                _check_size(path, frame.width, frame.height, max_pixels, max_side,
-                            f" on page {i + 1}")
+                _check_size(path, frame.width, frame.height, limits, f" on page {i + 1}")
                 count += 1
+                if count > limits.max_pages:  # also ends a directory chain that loops
+                    check_page_count(count, limits)
             return count
+    except LimitExceeded as e:
+        raise _limit_err(path, e) from None
     except InputError:
         raise
     except (Image.DecompressionBombError, *_IMAGE_ERRORS) as e:
@@ -298,9 +339,7 @@ def _decode_image(path: Path, kind: str, *, default_dpi: int) -> Iterator[Page]:
 
 def _pdf_page_dpi(page, default_dpi: int) -> int:
     """Native resolution of the page's largest image, clamped to PDF_DPI_MIN..PDF_DPI_MAX."""
-    box = page.mediabox
-    width_in = abs(float(box[2]) - float(box[0])) / 72.0
-    height_in = abs(float(box[3]) - float(box[1])) / 72.0
+    width_in, height_in = page_inches(page)
     if width_in <= 0 or height_in <= 0:
         return default_dpi
     best = None
@@ -330,38 +369,53 @@ def _check_images_decode(path: Path, pdf) -> None:
             try:
                 PdfImage(xobj).as_pil_image().load()
             except Exception as e:
+                log.debug("%s: page %d image: %s: %s", path.name, i + 1, type(e).__name__, e)
                 raise _err(
                     path,
-                    f"PDF is damaged: an image on page {i + 1} cannot be decoded ({e})",
+                    f"PDF is damaged: an image on page {i + 1} cannot be decoded",
                     f"tệp PDF bị hỏng: không đọc được ảnh ở trang {i + 1}, hãy quét lại",
                 ) from e
 
 
-def _plan_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[tuple[int, int]]:
-    """Check the PDF's structure and every page's size; [(page index, render dpi)]."""
+# A page too large to render at this resolution within the pixel limit is refused as too
+# large, not rendered coarser (the quality gate would then blame the scan's resolution).
+PDF_MIN_RENDER_DPI = 200
+
+
+def _plan_pdf(path: Path, *, limits: Limits, default_dpi) -> list[tuple[int, int]]:
+    """Check the PDF's structure, page count, every page's size and the streams it uses;
+    [(page index, render dpi)]."""
     import pikepdf
 
     plan: list[tuple[int, int]] = []  # (page index, dpi)
     try:
         with pikepdf.open(path) as pdf:
-            if len(pdf.pages) == 0:
+            count = len(pdf.pages)
+            if count == 0:
                 raise _err(path, "PDF has no pages", "tệp PDF không có trang nào")
+            check_page_count(count, limits)
+            checked: set = set()  # resources shared by pages are checked once
             for i, page in enumerate(pdf.pages):
+                check_page_resources(page, i, limits, checked)
                 dpi = _pdf_page_dpi(page, default_dpi)
-                box = page.mediabox
-                w_in = abs(float(box[2]) - float(box[0])) / 72.0
-                h_in = abs(float(box[3]) - float(box[1])) / 72.0
-                # lower the dpi for oversized pages rather than allocate a bomb
+                w_in, h_in = page_inches(page)
+                # lower the dpi of a large page (A0 at 600 dpi) rather than allocate a bomb,
+                # but never below what a digitized copy needs: such a page is too large
                 fit = min(
-                    max_side / max(w_in, h_in, 1e-9),
-                    (max_pixels / max(w_in * h_in, 1e-9)) ** 0.5,
+                    limits.max_side / max(w_in, h_in, 1e-9),
+                    (limits.max_pixels / max(w_in * h_in, 1e-9)) ** 0.5,
                 )
                 if dpi > fit:
-                    if fit < 72:
+                    if fit < min(dpi, PDF_MIN_RENDER_DPI):
+                        floor = min(dpi, PDF_MIN_RENDER_DPI)
+                        pixels = int(w_in * floor) * int(h_in * floor)
                         raise _err(
                             path,
-                            f"PDF page {i + 1} is too large ({w_in:.0f}x{h_in:.0f} inches)",
-                            f"trang {i + 1} của tệp PDF quá lớn",
+                            f"PDF page {i + 1} is too large: {w_in:.1f}x{h_in:.1f} inches is "
+                            f"{pixels:,} pixels at {floor} dpi (limit {limits.max_pixels:,} "
+                            f"pixels, {limits.max_side:,} per side)",
+                            f"trang {i + 1} của tệp PDF quá lớn ({w_in * 2.54:.0f}x"
+                            f"{h_in * 2.54:.0f} cm), không xử lý được",
                         )
                     dpi = int(fit)
                 plan.append((i, dpi))
@@ -371,6 +425,8 @@ def _plan_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[tuple[in
                 # every image still decodes in full, otherwise a page would silently be partial
                 log.warning("%s: damaged PDF repaired: %s", path.name, warnings[:3])
                 _check_images_decode(path, pdf)
+    except LimitExceeded as e:
+        raise _limit_err(path, e) from None
     except InputError:
         raise
     except pikepdf.PasswordError as e:
@@ -379,39 +435,51 @@ def _plan_pdf(path: Path, *, max_pixels, max_side, default_dpi) -> list[tuple[in
             "PDF is encrypted with a password; export it without a password",
             "tệp PDF có mật khẩu, hãy xuất lại tệp không đặt mật khẩu",
         ) from e
-    except (pikepdf.PdfError, OSError, ValueError, RuntimeError) as e:
-        raise _err(
-            path,
-            f"PDF file is corrupt or truncated ({e})",
-            "tệp PDF bị hỏng hoặc không đầy đủ, hãy quét lại",
-        ) from e
+    except (pikepdf.PdfError, OSError, ValueError, RuntimeError, RecursionError) as e:
+        # qpdf's text names the temp path and byte offsets: logged, not shown
+        log.debug("%s: pikepdf: %s: %s", path.name, type(e).__name__, e)
+        raise _pdf_error(path, e) from None
     return plan
 
 
-def _render_pdf(path: Path, plan: list[tuple[int, int]]) -> Iterator[Page]:
-    """Render the planned pages one pdftoppm call each, as they are asked for."""
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+# What qpdf says (it also names the temp path and offsets) → what the user is told.
+_PDF_REASONS = (
+    ("loop detected", "PDF page tree is corrupt (it loops back on itself)",
+     "cấu trúc trang của tệp PDF bị hỏng"),
+    ("unsupported encryption", "PDF is encrypted with an unsupported method",
+     "tệp PDF được mã hóa theo cách không hỗ trợ, hãy xuất lại tệp không mã hóa"),
+    ("encrypt", "PDF encryption is damaged or unsupported",
+     "tệp PDF được mã hóa theo cách không hỗ trợ, hãy xuất lại tệp không mã hóa"),
+    ("maximum recursion", "PDF structure nests too deeply", "cấu trúc tệp PDF bị hỏng"),
+)
 
+
+def _pdf_error(path: Path, exc: BaseException) -> InputError:
+    text = str(exc).lower()
+    if isinstance(exc, RecursionError):
+        text = "maximum recursion"
+    for needle, en, vi in _PDF_REASONS:
+        if needle in text:
+            return _err(path, en, vi)
+    return _err(path, "PDF file is corrupt or truncated",
+                "tệp PDF bị hỏng hoặc không đầy đủ, hãy quét lại")
+
+
+def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iterator[Page]:
+    """Render the planned pages one pdftoppm call each, as they are asked for, each inside
+    the render memory and time limits (`ocr.limits.render_pdf_page`)."""
     for i, dpi in plan:
         try:
-            images = convert_from_path(
-                str(path), dpi=dpi, first_page=i + 1, last_page=i + 1, thread_count=1
-            )
-        except (PDFPageCountError, PDFSyntaxError) as e:
+            image = render_pdf_page(path, i, dpi, limits)
+        except LimitExceeded as e:
+            raise _limit_err(path, e) from None
+        except RenderFailed:
             raise _err(
                 path,
-                f"PDF page {i + 1} cannot be rendered ({e})",
+                f"PDF page {i + 1} cannot be rendered (the page is damaged)",
                 f"không hiển thị được trang {i + 1} của tệp PDF, tệp có thể bị hỏng",
-            ) from e
-        except PDFInfoNotInstalledError as e:
-            raise RuntimeError("poppler-utils (pdftoppm, pdfinfo) is not installed") from e
-        if len(images) != 1:
-            raise _err(
-                path,
-                f"PDF page {i + 1}: rendered {len(images)} images",
-                f"không hiển thị được trang {i + 1} của tệp PDF",
-            )
-        im = _gray_if_neutral(_normalize_mode(images.pop()))
+            ) from None
+        im = _gray_if_neutral(_normalize_mode(image))
+        del image
         yield Page(i, im, dpi, path.name, im.mode, True)
         del im

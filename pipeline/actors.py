@@ -34,14 +34,16 @@ from datetime import timedelta
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware.time_limit import TimeLimitExceeded
 from sqlalchemy import func, or_, select, update
 
 from pipeline import metrics
 from pipeline.context import Context
-from pipeline.driver import Failed, run_once
+from pipeline.driver import Failed, mark_failed, run_once
 from pipeline.errors import describe, is_permanent
 from pipeline.outputs import object_prefix
 from pipeline.stages import STAGES, next_stage
+from pipeline.stuck import LeaseKeeper
 from storage import states
 from storage.catalog import Document, utcnow
 
@@ -123,37 +125,6 @@ def release(rt: Context, doc_id: str, owner: str, *, success: bool) -> bool:
         return bool(session.execute(
             update(Document).where(Document.id == doc_id, Document.lease_owner == owner)
             .values(**values).execution_options(synchronize_session=False)).rowcount)
-
-
-class LeaseKeeper:
-    """Renews a lease every third of its length while a stage runs (best effort)."""
-
-    def __init__(self, rt: Context, doc_id: str, owner: str, seconds: int):
-        self.rt, self.doc_id, self.owner, self.seconds = rt, doc_id, owner, seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"lease-{doc_id[:8]}")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.seconds / 3):
-            try:
-                with self.rt.session() as session:
-                    session.execute(
-                        update(Document)
-                        .where(Document.id == self.doc_id, Document.lease_owner == self.owner)
-                        .values(lease_until=utcnow() + timedelta(seconds=self.seconds))
-                        .execution_options(synchronize_session=False))
-            except Exception as exc:  # noqa: BLE001 - the stage itself will meet the outage
-                log.warning("lease renewal failed: %s", exc,
-                            extra={"document_id": self.doc_id})
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def sweep_orphans(rt: Context, doc_id: str, stage: str) -> list[str]:
@@ -270,6 +241,13 @@ def run_stage(stage: str, doc_id: str, *, rt: Context, broker: dramatiq.Broker |
         log.warning("attempt %d failed, will retry: %s", attempt, describe(exc),
                     extra={**ids, "attempt": attempt, "error": exc.__class__.__name__})
         raise
+    except TimeLimitExceeded:  # a BaseException: without this the document stays mid-stage
+        reason = f"timed out: the {stage} stage ran longer than {policy.time_limit_s} s"
+        mark_failed(rt, doc_id, stage, reason)
+        release(rt, doc_id, owner, success=False)
+        metrics.count(stage, "failed")
+        log.error("failed: %s", reason, extra={**ids, "attempt": attempt})
+        return "failed"
 
     kept = release(rt, doc_id, owner, success=True)
     if not kept:

@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline.context import Context
-from pipeline.driver import process_document
+from pipeline.driver import process_document, reopen_failed
 from pipeline.errors import describe
 from pipeline.ingest import ingest_file
+from pipeline.stuck import recover
 from storage import states
 from storage.catalog import Document
 
@@ -39,9 +40,10 @@ def outcome(rt: Context, path: Path, doc_id: str | None, *, duplicate=False, err
         doc = session.get(Document, doc_id)
         fields = doc.fields or {}
         record.update(
-            status="duplicate" if duplicate else (
-                doc.state if doc.state in (states.STORED, states.NEEDS_REVIEW, states.FAILED)
-                else doc.state),
+            # the same bytes again: a failed document answers failed (with its reason), not
+            # a quiet duplicate
+            status=states.FAILED if doc.state == states.FAILED else (
+                "duplicate" if duplicate else doc.state),
             document_type=doc.document_type,
             confidence=round(doc.confidence, 3) if doc.confidence is not None else None,
             pages=doc.page_count,
@@ -62,6 +64,17 @@ def outcome_line(record: dict) -> str:
     if record["error"]:
         line += f"  error: {record['error']}"
     return line
+
+
+def resume_if_stuck(rt: Context, doc_id: str, ocr_workers: int | None) -> bool:
+    """Digitizing a file again whose document was left mid-pipeline (its process killed):
+    record the interruption, then resume it where it stopped. True if it was stuck."""
+    if not recover(rt, doc_id, actor="cli"):
+        return False
+    log.warning("document %s was left mid-pipeline by a stopped process: resuming it", doc_id)
+    if reopen_failed(rt, doc_id, actor="cli") is not None:
+        process_document(rt, doc_id, ocr_workers=ocr_workers)
+    return True
 
 
 def digitize(
@@ -86,12 +99,15 @@ def digitize(
             accepted = ingest_file(rt, path, unit_code=unit_code, procedure=procedure,
                                    dossier=dossier)
         except Exception as exc:  # noqa: BLE001
-            result = outcome(rt, path, None, error=describe(exc))
+            result = outcome(rt, path, None, error=describe(exc, path.name))
         else:
-            if accepted.duplicate:  # reported once the batch is done: it may still be running
+            if accepted.duplicate and not resume_if_stuck(rt, accepted.document_id,
+                                                           ocr_workers):
+                # reported once the batch is done: it may still be running
                 duplicates[index] = accepted.document_id
                 return None
-            process_document(rt, accepted.document_id, ocr_workers=ocr_workers)
+            if not accepted.duplicate:
+                process_document(rt, accepted.document_id, ocr_workers=ocr_workers)
             result = outcome(rt, path, accepted.document_id)
         if on_done:
             on_done(index, result)

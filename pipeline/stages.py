@@ -22,6 +22,7 @@ from pathlib import Path
 from ocr.classify import classify_document
 from ocr.doctypes import load_doctypes
 from ocr.engine import iter_recognize
+from ocr.limits import Limits
 from ocr.pages import iter_pages
 from ocr.pdf import PageSpool
 from pipeline.context import Context
@@ -29,6 +30,7 @@ from pipeline.corrections import correct_in_session
 from pipeline.doctype_model import predict
 from pipeline.errors import InvalidTransition
 from pipeline.outputs import fetch_to, object_prefix, store_verified
+from pipeline.tempdirs import temp_prefix
 from signing.archive import catalog_values, inspect_file
 from signing.seal import SealInfo
 from storage import states
@@ -75,12 +77,15 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         prefix = object_prefix(doc)
 
     settings = rt.settings
-    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("ocr")) as tmp:
         local = Path(tmp) / "original" / Path(source_name).name
         local.parent.mkdir()
         fetch_to(rt.objects, original_key, local)
-        pages = iter_pages(local, max_pixels=settings.max_image_pixels,
-                           max_side=settings.max_image_side)
+        pages = iter_pages(local, limits=Limits(
+            max_pages=settings.max_pages, max_pixels=settings.max_image_pixels,
+            max_side=settings.max_image_side, max_stream_bytes=settings.max_stream_mb << 20,
+            render_seconds=settings.render_seconds,
+            render_memory_mb=settings.render_memory_mb))
         try:
             with PageSpool(Path(tmp) / "pages") as spool:
                 # results keep text and words; their page PDFs wait on disk in the spool
@@ -215,7 +220,7 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         seal = seal_for(rt, doc)
 
     signer = rt.signers.for_unit(unit_code, unit_name)
-    with tempfile.TemporaryDirectory(prefix="sohoa-sign-") as tmp:  # streamed, never whole
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("sign")) as tmp:  # streamed
         unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
         fetch_to(rt.objects, pdf_key, unsigned)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",

@@ -13,10 +13,11 @@ from pipeline import states
 from pipeline.actors import UnknownDocument
 from pipeline.context import Context
 from pipeline.dispatch import Dispatcher
+from pipeline.driver import reopen_failed
 from pipeline.errors import describe
 from pipeline.ingest import ingest_file
-from pipeline.inline import outcome
-from pipeline.stages import STAGES
+from pipeline.inline import outcome, resume_if_stuck
+from pipeline.stuck import recover
 from storage.catalog import AuditEvent, Document
 
 
@@ -38,9 +39,12 @@ def submit(rt: Context, dispatcher: Dispatcher, paths, *, unit_code: str,
             continue
         doc_id = record["document_id"] = accepted.document_id
         if dispatcher.inline:
-            if not accepted.duplicate:
+            duplicate = accepted.duplicate
+            if not duplicate:
                 dispatcher.run(doc_id)
-            records.append(outcome(rt, path, doc_id, duplicate=accepted.duplicate))
+            elif resume_if_stuck(rt, doc_id, None):  # left mid-pipeline by a killed process
+                duplicate = False
+            records.append(outcome(rt, path, doc_id, duplicate=duplicate))
             continue
         try:
             # a duplicate still in flight is enqueued again: harmless, and rescues a document
@@ -81,38 +85,25 @@ def document_history(rt: Context, doc_id: str) -> dict:
                             "detail": e.detail} for e in events]}
 
 
-def _resume_state(doc: Document) -> str:
-    """Where a retried document resumes: the input state of the stage that failed when the
-    outputs of the stages before it are there (each stage description names its output
-    column); otherwise the input state of the earliest stage whose output is missing."""
-    order = list(STAGES.values())
-    failed_at = next((i for i, s in enumerate(order) if s.name == doc.failed_stage), 0)
-    for stage in order[:failed_at]:
-        if stage.output is not None and getattr(doc, stage.output[1]) is None:
-            return stage.input_state
-    return order[failed_at].input_state
-
-
 def retry_failed(rt: Context, dispatcher: Dispatcher, doc_ids: list[str], *,
                  actor: str = "cli") -> list[dict]:
-    """Put failed documents back where they failed and dispatch them (inline: run them now)."""
+    """Put failed documents back where they failed and dispatch them (inline: run them now).
+    Inline, a document left mid-pipeline by a stopped process is recovered first
+    (`pipeline.stuck`) and retried like a failed one."""
     records = []
     for doc_id in doc_ids:
-        with rt.session() as session:
-            doc = session.get(Document, doc_id, with_for_update=True)
-            if doc is None:
-                raise UnknownDocument(f"no document {doc_id} in the catalog")
-            if doc.state != states.FAILED:
-                records.append({"document_id": doc_id, "state": doc.state,
-                                "error": f"not failed (state {doc.state})"})
-                continue
-            resume = _resume_state(doc)
-            session.add(AuditEvent(actor=actor, action="retried", document_id=doc_id,
-                                   detail={"stage": doc.failed_stage, "reason": doc.error,
-                                           "resume": resume}))
-            states.check_transition(doc.state, resume)  # retry edges resume where it failed
-            doc.state, doc.failed_stage, doc.error = resume, None, None
-            doc.attempts, doc.lease_owner, doc.lease_until = 0, None, None
+        if dispatcher.inline:
+            recover(rt, doc_id, actor=actor)
+        try:
+            resume = reopen_failed(rt, doc_id, actor=actor)
+        except LookupError as exc:
+            raise UnknownDocument(str(exc)) from None
+        if resume is None:
+            with rt.session() as session:
+                state = session.scalar(select(Document.state).where(Document.id == doc_id))
+            records.append({"document_id": doc_id, "state": state,
+                            "error": f"not failed (state {state})"})
+            continue
         state = dispatcher.run(doc_id)
         if not dispatcher.inline:
             state = resume

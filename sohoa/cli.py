@@ -1,4 +1,8 @@
-"""The `sohoa` command: one entry point wiring settings, pipeline, storage and signing."""
+"""The `sohoa` command: one entry point wiring settings, pipeline, storage and signing.
+
+An error no command handled is printed as one line ("sohoa: error: …", no traceback, no temp
+paths); `sohoa --debug …` shows the traceback and debug logs instead.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True)
 out = Console()
+_debug = False
 
 
 def _runtime():
@@ -36,8 +41,13 @@ def _jsonl(record: dict) -> None:
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output.")):
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output."),
+          debug: bool = typer.Option(False, "--debug",
+                                     help="Show tracebacks of errors (and debug logs).")):
+    global _debug
+    _debug = debug
+    logging.basicConfig(level=logging.DEBUG if verbose or debug else logging.WARNING,
+                        stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from sohoa.settings import SettingsError, get_settings
 
@@ -118,13 +128,29 @@ def export(document_id: str, out_pdf: Path = typer.Argument(..., metavar="OUT.pd
         err.print(f"document {document_id} has no PDF yet (state {doc.state})")
         raise typer.Exit(1)
     if doc.signed_key is None:
-        err.print(f"document {document_id} is {doc.state}: writing the UNSIGNED searchable PDF")
+        err.print(f"document {document_id} is {doc.state}: writing the UNSIGNED searchable PDF",
+                  soft_wrap=True)
     import shutil
 
+    from pipeline.errors import describe
+    from storage.objects import ObjectStoreError
+
     tmp = out_pdf.with_name(out_pdf.name + ".part")
-    with rt.objects.open(key) as stream, open(tmp, "wb") as handle:
-        shutil.copyfileobj(stream, handle, 1024 * 1024)
-    tmp.replace(out_pdf)
+    try:
+        with rt.objects.open(key) as stream, open(tmp, "wb") as handle:
+            shutil.copyfileobj(stream, handle, 1024 * 1024)
+        tmp.replace(out_pdf)
+    except (ObjectStoreError, OSError) as exc:  # nothing half-written is left behind
+        tmp.unlink(missing_ok=True)
+        what = f"cannot write {out_pdf}" if isinstance(exc, OSError) and exc.filename else (
+            "cannot read its PDF")
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe(exc)
+        err.print(f"export {document_id}: {what}: {reason}", markup=False, highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(1) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     err.print(f"wrote {out_pdf}")
 
 
@@ -293,7 +319,22 @@ def _register_parts() -> None:
 
 def main() -> None:
     _register_parts()
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        if _debug:
+            raise
+        err.print("sohoa: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        if _debug:
+            raise
+        from pipeline.errors import describe
+
+        logging.getLogger("sohoa").debug("unhandled error", exc_info=True)
+        err.print(f"sohoa: error: {describe(exc)} (run `sohoa --debug …` for the traceback)",
+                  markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
     max_image_pixels: int = 120_000_000
     max_image_side: int = 30_000
+    max_pages: int = Field(default=1000, description="pages per input file (ocr.limits)")
+    max_stream_mb: int = Field(default=256, description="one PDF stream once inflated")
+    render_seconds: float = Field(default=60.0, description="pdftoppm wall time per page")
+    render_memory_mb: int = Field(default=1024, description="pdftoppm address space")
     review_threshold: float = Field(default=0.6, description="below: needs_review, not signed")
     issuing_system: str = "sohoa"
     public_url: str = Field(default="http://localhost:8000",

@@ -39,6 +39,21 @@ class DeliveryError(Exception):
         self.vi = vi or (MSG_OFFLINE if transient else message)
 
 
+def _failure_vi(session, doc_id: str, error: str | None) -> str:
+    """The Vietnamese reason recorded with the document's last failure, else a Vietnamese
+    line carrying the operators' English reason."""
+    from sqlalchemy import select
+
+    from storage.catalog import AuditEvent
+
+    detail = session.scalar(select(AuditEvent.detail).where(
+        AuditEvent.document_id == doc_id, AuditEvent.action == "failed")
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
+    if detail and detail.get("reason_vi"):
+        return detail["reason_vi"]
+    return f"Xử lý không thành công ({error or 'không rõ lý do'})"
+
+
 def _final(state: str, error: str | None = None) -> dict:
     if state in (sp.STORED, sp.NEEDS_REVIEW, sp.FAILED):
         return {"state": state, "error": error}
@@ -78,6 +93,8 @@ class EmbeddedSink:
         with self.rt.session() as session:
             doc = session.get(Document, doc_id)
             state, error = (doc.state, doc.error) if doc else ("failed", "document vanished")
+            if state == "failed":  # staff read Vietnamese: the loader's own line if it gave one
+                error = _failure_vi(session, doc_id, error)
         if state in ("received", "ocr_done", "classified"):
             self.rt.dispatcher.resume(doc_id)  # e.g. after a restart
         return _final(state, error)

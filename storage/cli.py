@@ -37,9 +37,13 @@ def fsck(
     orphans: bool = typer.Option(True, "--orphans/--no-orphans",
                                  help="On a full run, list objects no document references."),
     as_json: bool = typer.Option(False, "--json", help="One JSON report on stdout."),
+    stuck_after: float = typer.Option(3600, "--stuck-after", metavar="SECONDS", min=0,
+                                      help="Report documents left in a working state (received, "
+                                           "ocr_done, classified) longer than this."),
 ) -> None:
     """Verify every stored object against its checksums; report missing, corrupt, mismatched
-    and orphaned objects. Exit 0 = all good, 1 = problems found, 2 = the check could not run."""
+    and orphaned objects, and documents stuck mid-pipeline. Exit 0 = all good, 1 = problems
+    found, 2 = the check could not run."""
     from storage.fsck import FsckError, run_fsck
     from storage.objects import ObjectStoreError
 
@@ -53,7 +57,7 @@ def fsck(
     try:
         report = run_fsck(rt.database_url, rt.objects, sample=sample, fraction=fraction,
                           resume=resume, state_file=state_file, check_orphans=orphans,
-                          on_problem=show)
+                          on_problem=show, stuck_after_s=stuck_after)
     except FsckError as exc:
         err.print(f"fsck: {exc}", markup=False)
         raise typer.Exit(2) from None

@@ -11,6 +11,11 @@ batch, so an interrupted run continues with `resume=True`. A sample (`sample=N` 
 each with probability `fraction`) checks objects only: orphans need the whole catalog, so they
 are looked for on full runs only. Hash-named keys can leave harmless orphans behind when two
 runs of a stage raced; they are reported like any other orphan.
+
+Every run (full or sampled) also lists documents *stuck* mid-pipeline: in a working state
+(received, ocr_done, classified) untouched for longer than `stuck_after_s` (a running stage
+renews its lease, which touches the row). A stuck document was left by a process that was
+killed, or waits on a queue nobody works; `sohoa failed retry ID` resumes it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import os
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, union
@@ -34,7 +39,11 @@ from storage.objects import CHUNK, ObjectIntegrityError, ObjectNotFound, ObjectS
 BATCH = 200
 STATE_VERSION = 1
 
-MISSING, CORRUPT, MISMATCH, ORPHAN = "missing", "corrupt", "mismatch", "orphan"
+MISSING, CORRUPT, MISMATCH, ORPHAN, STUCK = "missing", "corrupt", "mismatch", "orphan", "stuck"
+# The pipeline's working states (pipeline.states: a stage moves a document out of each);
+# storage knows nothing of the pipeline, so they are named here.
+WORKING_STATES = ("received", "ocr_done", "classified")
+STUCK_AFTER_S = 3600
 
 # (which key column, which catalog checksum column); None: only the store's checksum
 OBJECT_COLUMNS = (
@@ -57,6 +66,8 @@ class Problem:
     detail: str = ""
 
     def describe(self) -> str:
+        if self.kind == STUCK:
+            return f"stuck: document {self.document_id}: {self.detail}"
         owner = f" ({self.role} of document {self.document_id})" if self.document_id else ""
         return f"{self.kind}: {self.key}{owner}" + (f": {self.detail}" if self.detail else "")
 
@@ -77,7 +88,7 @@ class FsckReport:
         return self.complete and not self.problems
 
     def counts(self) -> dict[str, int]:
-        found = {kind: 0 for kind in (MISSING, CORRUPT, MISMATCH, ORPHAN)}
+        found = {kind: 0 for kind in (MISSING, CORRUPT, MISMATCH, ORPHAN, STUCK)}
         for problem in self.problems:
             found[problem.kind] += 1
         return found
@@ -114,6 +125,27 @@ def check_object(store: ObjectStore, key: str,
         return size, actual, Problem(MISMATCH, key, detail=(
             f"sha256 {actual} but the catalog recorded {expected_sha256}"))
     return size, actual, None
+
+
+def stuck_documents(session: Session, older_than_s: float) -> list[Problem]:
+    """Documents in a working state untouched for `older_than_s` seconds. A running stage
+    renews its lease every third of its length (20 s by default), which touches the row, so a
+    bound above that never names a document being worked on."""
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(seconds=older_than_s)
+    rows = session.execute(
+        select(Document.id, Document.state, Document.updated_at, Document.original_key)
+        .where(Document.state.in_(WORKING_STATES), Document.updated_at < cutoff)
+        .order_by(Document.updated_at)).all()
+    problems = []
+    for doc_id, state, updated, key in rows:
+        updated = updated.replace(tzinfo=UTC) if updated.tzinfo is None else updated
+        minutes = (now - updated).total_seconds() / 60
+        problems.append(Problem(
+            STUCK, key or doc_id, document_id=doc_id, role="document",
+            detail=f"in state {state} since {updated:%Y-%m-%d %H:%M:%S} UTC ({minutes:,.0f} "
+                   f"min) and nobody is working on it; `sohoa failed retry {doc_id}` resumes it"))
+    return problems
 
 
 # --------------------------------------------------------------------------- state file
@@ -210,6 +242,7 @@ def run_fsck(
     check_orphans: bool = True,
     rng: random.Random | None = None,
     on_problem: Callable[[Problem], None] | None = None,
+    stuck_after_s: float | None = STUCK_AFTER_S,
 ) -> FsckReport:
     """Check the objects of every (or a sample of) document, then look for orphans."""
     if sample is not None and fraction is not None:
@@ -230,7 +263,8 @@ def run_fsck(
         report.resumed_after = after
         report.documents, report.objects = state.get("documents", 0), state.get("objects", 0)
         report.bytes = state.get("bytes", 0)
-        report.problems = [Problem(**p) for p in state.get("problems", [])]
+        report.problems = [Problem(**p) for p in state.get("problems", [])
+                           if p.get("kind") != STUCK]  # looked for again below
 
     def found(problem: Problem) -> None:
         report.problems.append(problem)
@@ -238,6 +272,10 @@ def run_fsck(
             on_problem(problem)
 
     with db.session_scope(database_url) as session:
+        if stuck_after_s is not None:
+            for problem in stuck_documents(session, stuck_after_s):
+                found(problem)
+            session.rollback()
         batches = (_sample_batches(session, _sampled_ids(session, rng or random.Random(),
                                                          sample, fraction))
                    if sampling else _batches_after(session, after))

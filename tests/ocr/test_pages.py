@@ -277,18 +277,17 @@ def _long_pdf(path: Path, count: int) -> Path:
 
 
 def test_iter_pages_counts_without_rendering_and_renders_on_demand(tmp_path, monkeypatch):
-    import pdf2image
-
+    from ocr import pages as pages_module
     from ocr.pages import iter_pages
 
     calls: list[int] = []
-    real = pdf2image.convert_from_path
+    real = pages_module.render_pdf_page
 
-    def counting(*args, **kw):
-        calls.append(kw["first_page"])
-        return real(*args, **kw)
+    def counting(path, index, dpi, limits):
+        calls.append(index + 1)
+        return real(path, index, dpi, limits)
 
-    monkeypatch.setattr(pdf2image, "convert_from_path", counting)
+    monkeypatch.setattr(pages_module, "render_pdf_page", counting)
     pages = iter_pages(_long_pdf(tmp_path / "dai.pdf", 12))
     assert (pages.count, len(pages), calls) == (12, 12, [])  # nothing rendered yet
     first = next(pages)

@@ -163,6 +163,39 @@ def test_transient_error_is_retried_then_recorded_as_failed(runtime, decision_pn
     assert [r["document_id"] for r in rows] == [doc_id]
 
 
+def test_a_stage_over_its_time_limit_is_recorded_failed_not_left_mid_stage(
+        runtime, tmp_path, monkeypatch):
+    # dramatiq's TimeLimitExceeded is a BaseException: it used to leave the document received
+    for key, value in {**FAST, "SOHOA_STAGE_TIME_LIMIT_S": "1"}.items():
+        monkeypatch.setenv(key, value)
+    runtime.database_url  # noqa: B018
+    broker = StubBroker()
+    broker.add_middleware(CurrentMessage())
+    broker.emit_after("process_boot")
+    actors.declare_actors(broker)
+    calls = []
+
+    def endless(rt, doc_id, workers=None):
+        calls.append(doc_id)
+        for _ in range(300):  # a renderer or page that never finishes
+            time.sleep(0.05)
+
+    monkeypatch.setitem(STAGES, "ocr", endless)
+    scan = tmp_path / "cham.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    doc_id = ingest(runtime, scan)
+    worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=1)
+    worker.start()
+    try:
+        actors.enqueue_document(runtime, broker, doc_id)
+        doc = wait_state(runtime, doc_id, timeout=30)
+    finally:
+        worker.stop()
+        broker.close()
+    assert doc.state == states.FAILED and doc.failed_stage == "ocr"
+    assert doc.error == "timed out: the ocr stage ran longer than 1 s" and len(calls) == 1
+
+
 def test_transient_error_that_clears_ends_stored(runtime, decision_png, stub, monkeypatch):
     real, calls = STAGES["ocr"].run, []
 

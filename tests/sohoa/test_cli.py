@@ -90,3 +90,52 @@ def test_bad_settings_stop_any_command_with_one_line_each(env):
     run = sohoa({**env, "SOHOA_LEASE_SECONDS": "soon",
                  "SOHOA_BROKER_URL": "redis://127.0.0.1:1/0"}, "worker", check=False)
     assert run.returncode == 2 and "SOHOA_LEASE_SECONDS='soon'" in run.stderr
+
+
+def _stored_original(env, tmp_path) -> tuple[str, Path]:
+    """A document whose pdf_key points at its stored original (no OCR needed), and the
+    object's file in the local store."""
+    import sqlite3
+
+    from tests.ocr.hostile import png_bytes
+
+    scan = tmp_path / "hong.png"
+    scan.write_bytes(png_bytes()[:300])  # fails fast in OCR; the original stays stored
+    (record,) = [json.loads(line) for line in sohoa(env, "digitize", scan, "--unit", "00004",
+                                                    "--json", check=False).stdout.splitlines()]
+    home = Path(env["SOHOA_HOME"])
+    with sqlite3.connect(home / "catalog.sqlite3") as db:
+        (key,) = db.execute("select original_key from documents where id = ?",
+                            (record["document_id"],)).fetchone()
+        db.execute("update documents set pdf_key = original_key where id = ?",
+                   (record["document_id"],))
+    return record["document_id"], home / "objects" / key
+
+
+def test_failed_export_is_one_line_and_leaves_no_part_file(env, tmp_path):
+    doc_id, stored = _stored_original(env, tmp_path)
+    stored.write_bytes(stored.read_bytes() + b"tampered")  # no longer matches its checksum
+    out = tmp_path / "ra.pdf"
+    run = sohoa(env, "export", doc_id, out, check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    warning, line = run.stderr.strip().splitlines()  # unsigned warning, then the error
+    assert line.startswith(f"export {doc_id}: cannot read its PDF: object quarantine/"), line
+    assert "does not match" in line
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ra.pdf")) == []
+
+    stored.unlink()
+    missing = sohoa(env, "export", doc_id, out, check=False)
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 2
+    unwritable = sohoa(env, "export", doc_id, tmp_path / "no" / "such" / "dir.pdf", check=False)
+    assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
+
+
+def test_unhandled_errors_are_one_line_unless_debug(env):
+    broken = {**env, "SOHOA_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}
+    run = sohoa(broken, "list", check=False)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("sohoa: error: ") and "Connection refused" in line
+    assert line.endswith("(run `sohoa --debug …` for the traceback)")
+    debug = sohoa(broken, "--debug", "list", check=False)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr

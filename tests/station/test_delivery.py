@@ -133,3 +133,25 @@ def test_the_server_names_a_stored_paper_only_to_keys_that_may_see_it(central, r
     assert ServerSink(server.url, key).stored_elsewhere(
         **{**ask, "issued_on": date(2026, 12, 6)}, dossier=None) == []
     assert ServerSink(server.url, other).stored_elsewhere(**ask, dossier=None) == []  # not its unit
+
+
+def test_embedded_failure_reaches_staff_in_vietnamese(runtime, tmp_path):
+    import time
+
+    from station.delivery import EmbeddedSink
+    from tests.ocr import hostile
+
+    sink = EmbeddedSink(runtime)
+    try:
+        pdf = hostile.giant_page_pdf(tmp_path / "khong-lo.pdf", inches=116)
+        accepted = sink.submit({"unit": UNIT}, pdf)
+        batch = {"submission": {"document_id": accepted["document_id"]}}
+        deadline = time.monotonic() + 60
+        while (status := sink.status(batch))["state"] == sp.PROCESSING:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.1)
+    finally:
+        sink.close()
+    assert status["state"] == sp.FAILED
+    assert status["error"] == "Tệp khong-lo.pdf: trang 1 của tệp PDF quá lớn (295x295 cm), " \
+                              "không xử lý được", status

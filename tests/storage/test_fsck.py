@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import storage.fsck
 from storage.catalog import Document
-from storage.fsck import CORRUPT, MISMATCH, MISSING, ORPHAN, FsckError, run_fsck
+from storage.fsck import CORRUPT, MISMATCH, MISSING, ORPHAN, STUCK, FsckError, run_fsck
 from storage.objects import ObjectStoreUnavailable
 from storage.units import find_unit
 
@@ -88,7 +88,7 @@ def test_each_kind_of_problem_is_found_and_named(stored):
         (MISMATCH, docs[2].signed_key, docs[2].id, "signed"),
         (ORPHAN, "01/00004/2024/left-over/signed-0123456789abcdef.pdf", None, None),
     }
-    assert report.counts() == {MISSING: 1, CORRUPT: 1, MISMATCH: 1, ORPHAN: 1}
+    assert report.counts() == {MISSING: 1, CORRUPT: 1, MISMATCH: 1, ORPHAN: 1, STUCK: 0}
     mismatch = next(p for p in report.problems if p.kind == MISMATCH)
     assert "0" * 64 in mismatch.detail and docs[2].id in mismatch.describe()
 

@@ -1,0 +1,323 @@
+"""Limits on what one input file may cost, checked before any page is rendered or decoded.
+
+`ocr.pages` calls these: a file that would need more pages, pixels, inflated bytes, render time
+or render memory than `Limits` allows is refused with an `InputError` naming the file and the
+reason (the caller quarantines the original). What is checked, and where:
+
+- page count: from the PDF page tree or the TIFF directory chain, before any page is planned;
+- pixels: every page's size × render dpi (PDF pages, /UserUnit included), every image's
+  declared Width × Height (PDF image XObjects, PNG/TIFF/JPEG headers);
+- inflated stream sizes: each Flate-encoded content stream and form a page uses is inflated
+  incrementally and given up on past `max_stream_bytes` (a 1 MB stream inflating to gigabytes
+  is refused after reading a bounded amount); images are bounded by their declared size (the
+  renderer reads no more); Form XObjects are followed with a visited set, so a form that
+  draws itself is no loop;
+- rendering: pdftoppm runs as a child process with an address-space limit (`render_memory_mb`,
+  setrlimit in the child) and a wall-clock timeout (`render_seconds`); a renderer that runs out
+  of either is killed and the file refused ("needs more than … to render").
+
+English messages name the file and the limit; `InputError.vi` is the Vietnamese line for
+counter staff. Library exception text never reaches either: it is logged at debug level.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import signal
+import subprocess
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+# Below this many pixels on a side there is no page to read, and the image analysis (scaled to
+# 1/16 at 2400 dpi) would shrink it to nothing.
+MIN_SIDE = 16
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one input file may cost. Defaults suit A0 sheets at 300 dpi and A3 at 600 dpi."""
+
+    max_pages: int = 1000
+    max_pixels: int = 100_000_000  # per page image, rendered or decoded
+    max_side: int = 30_000  # pixels on either side of a page image
+    max_stream_bytes: int = 256 * MB  # one PDF stream once inflated
+    render_seconds: float = 60.0  # wall time for one page's renderer
+    render_memory_mb: int = 1024  # address space of the renderer process
+
+    def with_overrides(self, **values) -> Limits:
+        """A copy with the given fields replaced (None values keep the default)."""
+        from dataclasses import replace
+
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+class LimitExceeded(Exception):
+    """Internal: raised by the checks below, turned into an `InputError` by `ocr.pages`."""
+
+    def __init__(self, en: str, vi: str):
+        super().__init__(en)
+        self.vi = vi
+
+
+# --- page count and pixels ------------------------------------------------------------------
+
+
+def check_page_count(count: int, limits: Limits) -> None:
+    if count > limits.max_pages:
+        raise LimitExceeded(
+            f"too many pages ({count:,}; the limit is {limits.max_pages:,} per file)",
+            f"tệp có quá nhiều trang ({count:,} trang, tối đa {limits.max_pages:,} trang), "
+            "hãy tách thành nhiều tệp",
+        )
+
+
+def check_pixels(width: int, height: int, limits: Limits, where: str = "") -> None:
+    """A page or image of width x height pixels must fit `max_side` and `max_pixels`."""
+    if width <= 0 or height <= 0:
+        raise LimitExceeded(f"invalid image size {width}x{height}{where}",
+                            "kích thước ảnh không hợp lệ")
+    if width > limits.max_side or height > limits.max_side or width * height > limits.max_pixels:
+        raise LimitExceeded(
+            f"image too large: {width}x{height} pixels{where} (limit {limits.max_side:,} "
+            f"pixels per side, {limits.max_pixels:,} pixels in total)",
+            f"ảnh quá lớn ({width}x{height} điểm ảnh), hãy quét lại với độ phân giải thấp hơn",
+        )
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise LimitExceeded(
+            f"image too small to be a scanned page: {width}x{height} pixels{where} "
+            f"(at least {MIN_SIDE} pixels per side)",
+            f"ảnh quá nhỏ ({width}x{height} điểm ảnh), không phải trang văn bản quét")
+
+
+def page_inches(page) -> tuple[float, float]:
+    """A PDF page's visible size in inches (the crop box pdftoppm renders, or the media box;
+    the larger of the two on each side, times /UserUnit)."""
+    boxes = [page.obj.get("/MediaBox"), page.obj.get("/CropBox")]
+    unit = 1.0
+    try:
+        raw_unit = page.obj.get("/UserUnit")
+        if raw_unit is not None:
+            unit = max(float(raw_unit), 1.0)
+    except (TypeError, ValueError):
+        unit = 1.0
+    width = height = 0.0
+    for box in boxes:
+        try:
+            if box is None:
+                box = page.mediabox  # inherited from a parent node
+            x0, y0, x1, y1 = (float(v) for v in list(box)[:4])
+        except (TypeError, ValueError, AttributeError):
+            continue
+        width, height = max(width, abs(x1 - x0)), max(height, abs(y1 - y0))
+    return width * unit / 72.0, height * unit / 72.0
+
+
+# --- inflated stream sizes ------------------------------------------------------------------
+
+_FLATE = ("/FlateDecode", "/Fl")
+
+
+def _filters(stream) -> list[str]:
+    import pikepdf
+
+    value = stream.get("/Filter")
+    if value is None:
+        return []
+    if isinstance(value, pikepdf.Array):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def inflated_size_exceeds(raw: bytes, layers: int, cap: int) -> bool:
+    """True when `layers` nested zlib layers of `raw` inflate past `cap` bytes. Reads in
+    bounded steps: holds no output of the last layer, at most `cap` bytes of the others.
+    A corrupt stream counts what inflated before the error (the renderer meets the rest)."""
+    data = raw
+    for layer in range(layers):
+        keep = layer + 1 < layers  # the last layer's output is only counted
+        inflater = zlib.decompressobj()
+        out, total = bytearray(), 0
+        chunk = data
+        while chunk:
+            try:
+                piece = inflater.decompress(chunk, MB)
+            except zlib.error:
+                return False
+            total += len(piece)
+            if total > cap:
+                return True
+            if keep:
+                out += piece
+            chunk = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+        data = bytes(out)
+    return False
+
+
+def check_stream(stream, limits: Limits, what: str) -> None:
+    """Refuse a stream that inflates past `max_stream_bytes`. Only leading Flate layers are
+    inflated here (the bombs seen in practice); other filters are bounded by the declared
+    image size or, in the end, by the renderer's memory and time limits."""
+    layers = 0
+    for name in _filters(stream):  # only the leading Flate layers
+        if name not in _FLATE:
+            break
+        layers += 1
+    if not layers:
+        return
+    try:
+        raw = stream.read_raw_bytes()
+    except Exception as exc:  # noqa: BLE001 - unreadable: the renderer will say so
+        log.debug("%s: raw stream unreadable: %s", what, exc)
+        return
+    if inflated_size_exceeds(raw, layers, limits.max_stream_bytes):
+        raise LimitExceeded(
+            f"{what} inflates to more than {limits.max_stream_bytes // MB} MB "
+            f"({len(raw):,} bytes in the file): refused as a decompression bomb",
+            "tệp PDF chứa dữ liệu nén bất thường (có thể là tệp độc hại), không xử lý được",
+        )
+
+
+def _int(value, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def check_image(xobj, limits: Limits, where: str) -> None:
+    """An image XObject's declared size: the renderer decodes it whole whatever the page's
+    size, so Width x Height must stay within four pages' worth of pixels and its decoded bytes
+    within `max_stream_bytes`."""
+    w, h = _int(xobj.get("/Width")), _int(xobj.get("/Height"))
+    bpc = max(1, min(_int(xobj.get("/BitsPerComponent"), 8), 16))
+    space = str(xobj.get("/ColorSpace", "/DeviceGray"))
+    components = 4 if "CMYK" in space else 3 if ("RGB" in space or "ICC" in space) else 1
+    if w <= 0 or h <= 0:
+        return  # the renderer skips an image without dimensions
+    decoded = w * h * components * bpc // 8
+    if w * h > 4 * limits.max_pixels or decoded > limits.max_stream_bytes:
+        raise LimitExceeded(
+            f"an image on {where} is too large to decode: {w}x{h} pixels, "
+            f"{decoded / MB:,.0f} MB decoded (limit {limits.max_stream_bytes // MB} MB)",
+            "tệp PDF chứa ảnh quá lớn, hãy quét lại với độ phân giải thấp hơn",
+        )
+
+
+def check_page_resources(page, index: int, limits: Limits,
+                         seen: set[tuple[int, int]] | None = None) -> None:
+    """Content streams, and every image and form the page draws. Forms are followed once
+    (a form that draws itself is no loop); pass one `seen` set for all pages of a file so
+    resources the pages share are checked once."""
+    where = f"page {index + 1}"
+    seen = set() if seen is None else seen
+    contents = page.obj.get("/Contents")
+    if contents is not None:
+        items = list(contents) if contents.__class__.__name__ == "Array" else [contents]
+        for item in items:
+            key = item.objgen if getattr(item, "is_indirect", False) else (id(item), -1)
+            if key in seen or not hasattr(item, "read_raw_bytes"):
+                continue
+            seen.add(key)
+            check_stream(item, limits, f"the content of {where}")
+    pending = [page.obj.get("/Resources")]
+    while pending:
+        resources = pending.pop()
+        if resources is None or not hasattr(resources, "get"):
+            continue
+        xobjects = resources.get("/XObject")
+        if xobjects is None or not hasattr(xobjects, "items"):
+            continue
+        for _name, xobj in xobjects.items():
+            key = xobj.objgen if getattr(xobj, "is_indirect", False) else (id(xobj), -1)
+            if key in seen or not hasattr(xobj, "read_raw_bytes"):
+                continue
+            seen.add(key)
+            subtype = str(xobj.get("/Subtype", ""))
+            if subtype == "/Image":
+                # bounded by its declared size: the renderer reads no more than that, so
+                # inflating a large scan here would only cost time
+                check_image(xobj, limits, where)
+            elif subtype == "/Form":
+                check_stream(xobj, limits, f"a form on {where}")
+                pending.append(xobj.get("/Resources"))
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _limit_child(memory_bytes: int, cpu_seconds: int):
+    def apply() -> None:  # runs in the child between fork and exec
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+
+    return apply
+
+
+def render_pdf_page(path: Path, index: int, dpi: int, limits: Limits) -> Image.Image:
+    """Render page `index` (0-based) of `path` at `dpi` with pdftoppm, inside the memory and
+    time limits. Returns an RGB image. Raises LimitExceeded or RenderFailed."""
+    with tempfile.TemporaryDirectory(prefix=f"sohoa-render-{os.getpid()}-") as tmp:
+        root = Path(tmp) / "page"
+        cmd = ["pdftoppm", "-r", str(dpi), "-f", str(index + 1), "-l", str(index + 1),
+               "-singlefile", str(path), str(root)]
+        seconds = max(1, int(limits.render_seconds))
+        try:
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                preexec_fn=_limit_child(limits.render_memory_mb * MB, seconds),
+                start_new_session=True)
+        except FileNotFoundError as exc:
+            raise RuntimeError("poppler-utils (pdftoppm) is not installed") from exc
+        try:
+            _, err = proc.communicate(timeout=limits.render_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise LimitExceeded(
+                f"page {index + 1} takes longer than {limits.render_seconds:.0f} s to render",
+                f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép",
+            ) from None
+        stderr = err.decode("utf-8", "replace").strip()
+        out = root.with_suffix(".ppm")
+        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+            raise LimitExceeded(
+                f"page {index + 1} takes longer than {seconds} s to render",
+                f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép")
+        # poppler out of memory may still exit 0 with a 1x1 image: read what it said first
+        lowered = stderr.lower()
+        if "out of memory" in lowered or "bad_alloc" in lowered or (
+                proc.returncode in (-signal.SIGABRT, -signal.SIGSEGV)):
+            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
+                      stderr[-500:])
+            raise LimitExceeded(
+                f"page {index + 1} needs more than {limits.render_memory_mb} MB to render",
+                f"trang {index + 1} quá lớn, không hiển thị được")
+        if proc.returncode != 0 or not out.is_file():
+            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
+                      stderr[-500:])
+            raise RenderFailed(index)
+        if stderr:
+            log.debug("pdftoppm %s page %d: %s", path.name, index + 1, stderr[-500:])
+        with Image.open(out) as img:
+            check_pixels(img.width, img.height, limits, f" on page {index + 1}")
+            img.load()
+            return img.copy() if img.mode == "RGB" else img.convert("RGB")
+
+
+class RenderFailed(Exception):
+    """pdftoppm could not render the page (a damaged page, not a limit)."""
+
+    def __init__(self, index: int):
+        super().__init__(f"page {index + 1} cannot be rendered")
+        self.index = index
