@@ -168,11 +168,11 @@ def test_a_stage_over_its_time_limit_is_recorded_failed_not_left_mid_stage(
     # dramatiq's TimeLimitExceeded is a BaseException: it used to leave the document received
     for key, value in {**FAST, "SOHOA_STAGE_TIME_LIMIT_S": "1"}.items():
         monkeypatch.setenv(key, value)
-    runtime.database_url  # noqa: B018
+    runtime.open()
     broker = StubBroker()
     broker.add_middleware(CurrentMessage())
     broker.emit_after("process_boot")
-    actors.declare_actors(broker)
+    actors.declare_actors(broker, runtime, actors.Policy.from_settings(Settings()))
     calls = []
 
     def endless(rt, doc_id, workers=None):
@@ -180,7 +180,7 @@ def test_a_stage_over_its_time_limit_is_recorded_failed_not_left_mid_stage(
         for _ in range(300):  # a renderer or page that never finishes
             time.sleep(0.05)
 
-    monkeypatch.setitem(STAGES, "ocr", endless)
+    monkeypatch.setitem(STAGES, "ocr", running("ocr", endless))
     scan = tmp_path / "cham.png"
     scan.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     doc_id = ingest(runtime, scan)
