@@ -206,6 +206,10 @@ def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     if not file.is_file():
         err.print(f"{file}: no such file")
         raise typer.Exit(2)
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        # pyHanko logs every path it could not build with a traceback; the verdict says why
+        for name in ("pyhanko", "pyhanko_certvalidator"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     rt = _runtime()
     report = verify_pdf(file, rt.signers.trust_roots())
     if as_json:
