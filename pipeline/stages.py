@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from pipeline import states
+from pipeline.errors import PermanentError
 from pipeline.runtime import Runtime
 from storage.catalog import AuditEvent, Document, Page, Procedure, Result, utcnow
 from storage.objects import CHUNK
@@ -55,9 +56,18 @@ def _store_verified(rt: Runtime, prefix: str, name: str, data: bytes | Path, con
     return key, stored.sha256
 
 
-def _fetch_to(rt: Runtime, key: str, target: Path) -> None:
-    with rt.objects.open(key) as stream, open(target, "wb") as out:
-        shutil.copyfileobj(stream, out, CHUNK)
+def _fetch_to(rt: Runtime, key: str, target: Path, *, doc_id: str, expected: str | None) -> None:
+    """Copy a stored object to `target`, checked against the catalog's sha256 (`expected`):
+    an object swapped under the key fails the document, it is never worked on."""
+    from storage.objects import ObjectIntegrityError
+
+    try:
+        with rt.objects.open(key, expected) as stream, open(target, "wb") as out:
+            shutil.copyfileobj(stream, out, CHUNK)
+    except ObjectIntegrityError:
+        target.unlink(missing_ok=True)
+        raise PermanentError(f"document {doc_id}: stored object {key} does not match the "
+                             f"catalog's sha256 {expected} (run `sohoa fsck`)") from None
 
 
 def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
@@ -73,13 +83,14 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
         if doc.state != states.RECEIVED:
             return
         original_key, source_name = doc.original_key, doc.source_name
+        source_sha = doc.source_sha256
         prefix = object_prefix(doc)
 
     settings = rt.settings
     with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
         local = Path(tmp) / "original" / Path(source_name).name
         local.parent.mkdir()
-        _fetch_to(rt, original_key, local)
+        _fetch_to(rt, original_key, local, doc_id=doc_id, expected=source_sha)
         pages = iter_pages(local, max_pixels=settings.max_image_pixels,
                            max_side=settings.max_image_side)
         try:
@@ -222,6 +233,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         if doc.state != states.CLASSIFIED:
             return
         pdf_key, unit_code, unit_name = doc.pdf_key, doc.unit.code, doc.unit.name
+        pdf_sha = doc.pdf_sha256
         prefix = object_prefix(doc)
         fields = dict(doc.fields or {})
         seal = seal_for(rt, doc)
@@ -229,7 +241,7 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
     signer = rt.signers.for_unit(unit_code, unit_name)
     with tempfile.TemporaryDirectory(prefix="sohoa-sign-") as tmp:  # streamed, never whole
         unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
-        _fetch_to(rt, pdf_key, unsigned)
+        _fetch_to(rt, pdf_key, unsigned, doc_id=doc_id, expected=pdf_sha)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
                          location=unit_name, signer_name=unit_name, seal=seal)
         level, expires = _archive_state(signer, signed)

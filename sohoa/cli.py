@@ -114,9 +114,29 @@ def export(document_id: str, out_pdf: Path = typer.Argument(..., metavar="OUT.pd
         err.print(f"document {document_id} is {doc.state}: writing the UNSIGNED searchable PDF")
     import shutil
 
+    from storage.objects import ObjectIntegrityError, ObjectNotFound, ObjectStoreError
+
+    # the catalog's sha256 is the truth: an object swapped under this key, even one whose own
+    # checksum metadata matches its bytes, is refused and nothing is left at OUT.pdf(.part)
+    expected = doc.signed_sha256 if doc.signed_key else doc.pdf_sha256
     tmp = out_pdf.with_name(out_pdf.name + ".part")
-    with rt.objects.open(key) as stream, open(tmp, "wb") as handle:
-        shutil.copyfileobj(stream, handle, 1024 * 1024)
+    try:
+        with rt.objects.open(key, expected) as stream, open(tmp, "wb") as handle:
+            shutil.copyfileobj(stream, handle, 1024 * 1024)
+    except (ObjectStoreError, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, ObjectIntegrityError):
+            why = (f"its stored PDF ({key}) does not match the catalog's sha256 "
+                   f"{expected}: refused, nothing written (run `sohoa fsck`)")
+        elif isinstance(exc, ObjectNotFound):
+            why = f"its stored PDF ({key}) is missing from the object store"
+        elif isinstance(exc, ObjectStoreError):
+            why = f"the object store failed: {exc}"
+        else:
+            why = f"cannot write {out_pdf}: {exc.strerror or exc}"
+        err.print(f"document {document_id}: {why}", markup=False, highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(1) from None
     tmp.replace(out_pdf)
     err.print(f"wrote {out_pdf}")
 
