@@ -85,7 +85,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 # --- search ----------------------------------------------------------------------------------
-@router.get("/results", response_model=ResultPage, responses=problem_responses(401, 403, 422),
+SEARCH_RESPONSES = {**problem_responses(401, 403, 422)}
+SEARCH_RESPONSES[422] = {**SEARCH_RESPONSES[422], "description": (
+    "a parameter is not valid, or the cursor is not one this API returned")}
+
+
+@router.get("/results", response_model=ResultPage, responses=SEARCH_RESPONSES,
             summary="Search results")
 async def search_results(
     request: Request,

@@ -168,7 +168,7 @@ def _reachable(start) -> set[tuple[int, int]]:
             seen.add(key)
             obj = obj.get_object()
         if isinstance(obj, generic.StreamObject | generic.DictionaryObject):
-            todo.extend(obj.raw_get(k) for k in obj.keys())
+            todo.extend(obj.raw_get(k) for k in obj)
         elif isinstance(obj, generic.ArrayObject):
             todo.extend(obj.raw_get(i) for i in range(len(obj)))
     return seen
@@ -192,7 +192,7 @@ def _norm(obj, depth: int = 0):
 
 
 def _norm_dict(obj, depth: int) -> tuple:
-    return tuple(sorted((str(k), _norm(obj.raw_get(k), depth + 1)) for k in obj.keys()))
+    return tuple(sorted((str(k), _norm(obj.raw_get(k), depth + 1)) for k in obj))
 
 
 def _info(view) -> tuple | None:
@@ -204,7 +204,7 @@ def _info(view) -> tuple | None:
     if not isinstance(info, generic.DictionaryObject):
         return ("not a dictionary",)
     return tuple(sorted(
-        (str(k), _norm(info[k])) for k in info.keys() if k not in MAINTENANCE_INFO_KEYS
+        (str(k), _norm(info[k])) for k in info if k not in MAINTENANCE_INFO_KEYS
     ))
 
 

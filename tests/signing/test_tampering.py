@@ -183,7 +183,8 @@ def test_dss_with_indirect_arrays_is_read(services):
 def test_untrusted_timestamp_proves_no_time(services, pki, keys_dir):
     """Signer trusted (session TEST PKI), timestamp from another PKI's TSA (not trusted)."""
     prov = SignerProvider("dev", keys_dir, level="B-T", tsa=f"{services.url}/tsa")
-    signed = prov.for_unit(UNIT_CODE, UNIT_NAME).sign(make_pdf(), reason="Bản sao điện tử", signer_name=UNIT_NAME)
+    signed = prov.for_unit(UNIT_CODE, UNIT_NAME).sign(make_pdf(), reason="Bản sao điện tử",
+                                                      signer_name=UNIT_NAME)
     report = verify_pdf(signed, pki.trust_roots())
     assert report.signatures[0].trusted and report.signatures[0].timestamp_trusted is False
     assert report.timestamp is None and report.archive_expires is None
