@@ -70,7 +70,9 @@ def _trailing_bytes(reader: PdfFileReader) -> list[str]:
                 "the file was changed after signing"]
     extra = size - (end + eof + len(b"%%EOF"))
     rest = tail[eof + len(b"%%EOF"):]
-    if extra > len(rest) or rest.strip(b" \t\r\n\x00\x0c"):
+    # one end-of-line may follow the last %%EOF; any other byte (even whitespace or NUL)
+    # is outside every revision, as pdfsig counts it
+    if extra > len(rest) or rest not in (b"", b"\n", b"\r\n", b"\r"):
         return [f"{extra} bytes were appended after the end of the signed file"]
     return []
 
