@@ -246,7 +246,7 @@ def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
                   f"{len(details.get('timestamps') or [])}  archive expires: "
                   f"{details.get('archive_expires') or '—'}", highlight=False)
         for problem in report.problems:
-            out.print(f"  problem: {problem}", markup=False)
+            out.print(f"  problem: {problem}", markup=False, soft_wrap=True)
     raise typer.Exit(0 if report.valid else 1)
 
 
