@@ -141,7 +141,7 @@ def create_app(*, runtime, audit_batched: bool = True,
             "personal data. Every /v1 request is recorded. Errors are RFC 9457 problem+json."),
         lifespan=lifespan,
         dependencies=[Depends(no_nul_characters)],
-        docs_url="/docs",
+        docs_url=None,  # api.docs serves the page and its assets itself (no CDN)
         redoc_url=None,
     )
     app.state.rt = rt
@@ -165,5 +165,10 @@ def create_app(*, runtime, audit_batched: bool = True,
     app.include_router(service.router)
     app.include_router(ingest.router)
     app.include_router(service.ops)
+    from api import docs
+    from api.head import HeadAsGet
+
+    docs.install(app)
+    app.add_middleware(HeadAsGet)  # inside the access log, which then records HEAD
     app.add_middleware(AccessMiddleware, api=app)
     return app

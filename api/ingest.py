@@ -130,7 +130,12 @@ def ingest(
             .where(Document.id == doc_id)).one()
     state = row[0]
     if accepted.duplicate and not info.sees(*row[1:]):
-        raise Problem(409, "these bytes were already submitted for another unit", kind="conflict")
+        # the client learns nothing about the other unit (not which, nor the document id);
+        # the operators get both in the log
+        log.warning("ingest by %s for unit %s: the same bytes are document %s of unit %s",
+                    info.name, unit, doc_id, row[4])
+        raise Problem(409, f"{file.filename or 'upload'}: cannot be accepted for unit {unit}; "
+                      "the operators have been told", kind="conflict")
     if not accepted.duplicate or state == "received":  # the dispatcher skips one running
         request.app.state.dispatcher.start(doc_id)
     body = {"document_id": doc_id, "duplicate": accepted.duplicate, "state": state,

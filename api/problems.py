@@ -62,7 +62,43 @@ def problem_responses(*statuses: int) -> dict:
                 "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}} for s in statuses}
 
 
+MALFORMED_BODY = {"description": "the multipart body is malformed (no boundary, broken parts)",
+                  "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}}
+
+
+def document_problems(schema: dict) -> dict:
+    """Make the OpenAPI document say what the handlers send: FastAPI documents request
+    validation errors as 422 application/json (HTTPValidationError) on every route with
+    parameters, but `install` answers them as problem+json; and a route with a multipart body
+    answers a malformed one with 400 before its parameters are read."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            invalid = responses.get("422")
+            if invalid is not None and PROBLEM not in invalid.get("content", {}):
+                responses["422"] = {"description": "a parameter or the body is not valid",
+                                    "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}}
+            body = operation.get("requestBody", {}).get("content", {})
+            if "multipart/form-data" in body:
+                responses.setdefault("400", MALFORMED_BODY)
+    schemas = schema.get("components", {}).get("schemas", {})
+    text = str(schema.get("paths", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"/{name}'" not in text:
+            schemas.pop(name, None)
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(request, exc.status, exc.detail, kind=exc.kind,

@@ -85,7 +85,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 # --- search ----------------------------------------------------------------------------------
-@router.get("/results", response_model=ResultPage, responses=problem_responses(401, 403, 422),
+SEARCH_RESPONSES = {**problem_responses(401, 403, 422)}
+SEARCH_RESPONSES[422] = {**SEARCH_RESPONSES[422], "description": (
+    "a parameter is not valid, or the cursor is not one this API returned")}
+
+
+@router.get("/results", response_model=ResultPage, responses=SEARCH_RESPONSES,
             summary="Search results")
 async def search_results(
     request: Request,
@@ -101,13 +106,17 @@ async def search_results(
     issued_from: date | None = None,
     issued_to: date | None = None,
     q: Annotated[str | None, Query(min_length=2, max_length=200, description=(
-        "words of the OCR text (every one must appear), ignoring case and diacritics"))] = None,
+        "words of the OCR text (every one must appear), ignoring case and diacritics; needs "
+        "read:pii, since that text holds names and personal ID numbers"))] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ):
     if subject_id is not None and not info.has("read:pii"):
         raise Problem(403, "searching by subject_id needs the scope 'read:pii'", kind="forbidden",
                       required_scope="read:pii")
+    if q is not None and not info.has("read:pii"):  # the OCR text names people and their IDs
+        raise Problem(403, "full-text search (q) covers names and personal ID numbers: it needs "
+                      "the scope 'read:pii'", kind="forbidden", required_scope="read:pii")
     state = request.app.state
     params = search_parameters(dossier=dossier, number=number, subject_id=subject_id,
                                level=level, procedure=procedure, type=type,
@@ -220,14 +229,10 @@ def _unsatisfiable(size: int) -> Problem:
                    kind="range-not-satisfiable", headers={"Content-Range": f"bytes */{size}"})
 
 
-def _stream(handle, start: int, length: int, whole: bool):
+def _stream(handle, start: int, length: int):
+    """`length` bytes from `start` of a spooled, already verified copy; closes it."""
     try:
-        skip = start
-        while skip > 0:
-            chunk = handle.read(min(CHUNK, skip))
-            if not chunk:
-                return
-            skip -= len(chunk)
+        handle.seek(start)
         remaining = length
         while remaining > 0:
             chunk = handle.read(min(CHUNK, remaining))
@@ -235,35 +240,68 @@ def _stream(handle, start: int, length: int, whole: bool):
                 return
             remaining -= len(chunk)
             yield chunk
-        if whole:
-            handle.read(CHUNK)  # reach EOF: the store verifies the sha256 there (raises on a mismatch)
     finally:
         handle.close()
 
 
-# Objects up to this size are read whole (in a worker thread) and sent as one body: one thread
-# handoff instead of one per chunk, and a checksum mismatch becomes an error response instead of
-# a connection cut short. Larger ones stream, so memory stays bounded.
+# Objects up to this size are read whole (in a worker thread) and sent as one body; larger ones
+# are spooled to a temporary file while hashed, then streamed from it. Either way the bytes are
+# checked against the catalog's sha256 before the first one is sent: an object swapped under the
+# key (even with matching checksum metadata) is an error response, never handed out, and the
+# ETag / X-Content-SHA256 are the hash of exactly the bytes sent.
 SMALL_OBJECT = CHUNK
 
 
-def _read_verified(store, key: str, result_id: str) -> bytes:
+def _mismatch(result_id: str, key: str) -> Problem:
+    log.error("result %s: stored object %s does not match the catalog's sha256", result_id, key)
+    return Problem(500, f"result {result_id}: the stored PDF does not match the catalog's "
+                   "checksum and is not handed out; the operators have been told",
+                   kind="object-corrupt")
+
+
+def _read_verified(store, key: str, sha: str, result_id: str) -> bytes:
     try:
-        with store.open(key) as handle:
-            return read_all(handle)  # the store checks the sha256 at EOF
+        with store.open(key, sha) as handle:
+            return read_all(handle)  # the store checks the catalog's sha256 at EOF
     except ObjectNotFound:
         raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
                       kind="object-missing") from None
     except ObjectIntegrityError:
-        log.error("result %s: stored object %s fails its checksum", result_id, key)
-        raise Problem(500, f"result {result_id}: the stored PDF failed its integrity check; "
-                      "the operators have been told", kind="object-corrupt") from None
+        raise _mismatch(result_id, key) from None
+
+
+def _spool_verified(store, key: str, sha: str, result_id: str):
+    """A temporary file holding the object, checked against the catalog's sha256."""
+    spool = tempfile.TemporaryFile(prefix="sohoa-pdf-")  # noqa: SIM115 - closed by _stream
+    try:
+        with store.open(key, sha) as handle:
+            while chunk := handle.read(CHUNK):
+                spool.write(chunk)
+    except ObjectNotFound:
+        spool.close()
+        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
+                      kind="object-missing") from None
+    except ObjectIntegrityError:
+        spool.close()
+        raise _mismatch(result_id, key) from None
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: If-None-Match uses the weak comparison (a W/ prefix is ignored)."""
+    if if_none_match.strip() == "*":
+        return True
+    strong = etag.removeprefix("W/")
+    return any(t.strip().removeprefix("W/") == strong for t in if_none_match.split(","))
 
 
 PDF_RESPONSES = {
     200: {"description": "the signed PDF", "content": {"application/pdf": {}}},
     206: {"description": "the requested byte range", "content": {"application/pdf": {}}},
-    304: {"description": "not modified (If-None-Match)"},
+    304: {"description": "not modified (If-None-Match, weak or strong)"},
     **problem_responses(401, 403, 404, 416, 500),
 }
 
@@ -274,45 +312,46 @@ async def get_pdf(result_id: str, request: Request,
                   info: Annotated[ClientInfo, Depends(require("read:documents"))]):
     key, sha = await _signed_object(request, info, result_id)
     store = request.app.state.rt.objects
-    stat = await run_in_threadpool(store.stat, key)  # a HEAD request on S3: off the event loop
-    if stat is None:
-        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
-                      kind="object-missing")
     etag = f'"{sha}"'
     headers = {"ETag": etag, "Accept-Ranges": "bytes", "X-Content-SHA256": sha,
                "Cache-Control": "private, no-transform",
                "Content-Disposition": f'inline; filename="{result_id}.pdf"'}
     if_none = request.headers.get("if-none-match")
-    if if_none and (if_none.strip() == "*" or etag in [t.strip() for t in if_none.split(",")]):
+    if if_none and etag_matches(if_none, etag):
         return Response(status_code=304, headers=headers)
-    size = stat.size
+    stat = await run_in_threadpool(store.stat, key)  # a HEAD request on S3: off the event loop
+    if stat is None:
+        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
+                      kind="object-missing")
     wanted = request.headers.get("range")
     if_range = request.headers.get("if-range")
     if if_range is not None and if_range.strip() != etag:
         wanted = None  # the client's copy is another version: send the whole file
-    span = parse_range(wanted, size)
-    if size <= SMALL_OBJECT:  # most signed results: one read, checked before a byte is sent
-        data = await run_in_threadpool(_read_verified, store, key, result_id)
+    if stat.size <= SMALL_OBJECT:  # most signed results: one read, checked before a byte is sent
+        data = await run_in_threadpool(_read_verified, store, key, sha, result_id)
+        span = parse_range(wanted, len(data))
         if span is None:
             return Response(data, media_type="application/pdf", headers=headers)
         start, end = span
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
         return Response(data[start:end + 1], status_code=206, media_type="application/pdf",
                         headers=headers)
+    spool = await run_in_threadpool(_spool_verified, store, key, sha, result_id)
+    size = spool.tell()
     try:
-        handle = await run_in_threadpool(store.open, key)
-    except ObjectNotFound:
-        raise Problem(404, f"result {result_id}: its signed PDF is missing from the store",
-                      kind="object-missing") from None
+        span = parse_range(wanted, size)
+    except Problem:
+        spool.close()
+        raise
     if span is None:
         headers["Content-Length"] = str(size)
-        return StreamingResponse(_stream(handle, 0, size, True), media_type="application/pdf",
+        return StreamingResponse(_stream(spool, 0, size), media_type="application/pdf",
                                  headers=headers)
     start, end = span
     headers["Content-Length"] = str(end - start + 1)
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return StreamingResponse(_stream(handle, start, end - start + 1, start == 0 and end == size - 1),
-                             status_code=206, media_type="application/pdf", headers=headers)
+    return StreamingResponse(_stream(spool, start, end - start + 1), status_code=206,
+                             media_type="application/pdf", headers=headers)
 
 
 # --- verification ------------------------------------------------------------------------------
@@ -343,7 +382,7 @@ def _verify_stored(rt, result_id: str, key: str, sha: str) -> dict:
     spool = tempfile.NamedTemporaryFile(prefix="sohoa-verify-", suffix=".pdf")  # noqa: SIM115
     try:  # spooled to disk while hashing: a large result never sits whole in memory
         digest = hashlib.sha256()
-        with rt.objects.open(key) as stream:
+        with rt.objects.open(key, sha) as stream:  # the catalog's sha256, not the object's own
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)
                 spool.write(chunk)
@@ -356,10 +395,14 @@ def _verify_stored(rt, result_id: str, key: str, sha: str) -> dict:
         spool.close()
         if not isinstance(exc, ObjectIntegrityError):
             raise
+        log.error("result %s: stored object %s does not match the catalog's sha256",
+                  result_id, key)
+        # the bytes are not this result's: nothing about them (another document's signer…)
         return {"valid": False, "intact": False, "trusted": False, "coverage": None,
                 "modified_after_signing": True, "signer": None, "signing_time": None,
-                "signature_count": 0, "problems": [str(exc)], "signatures": [],
-                "sha256": "", "matches_catalog": False}
+                "signature_count": 0, "signatures": [], "sha256": "", "matches_catalog": False,
+                "problems": [f"result {result_id}: the stored PDF does not match the catalog's "
+                             f"sha256 {sha}; it is not this result's signed copy"]}
     with spool:
         return verification_body(Path(spool.name), rt.signers.trust_roots(), sha,
                                  sha256=digest.hexdigest())

@@ -12,8 +12,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from pipeline.errors import PermanentError
 from storage.catalog import Document
-from storage.objects import CHUNK, sha256_file
+from storage.objects import CHUNK, ObjectIntegrityError, sha256_file
 
 
 def object_prefix(doc: Document) -> str:
@@ -42,10 +43,18 @@ def store_verified(objects, prefix: str, name: str, data: bytes | Path,
     return key, stored.sha256
 
 
-def fetch_to(objects, key: str, target: Path) -> None:
-    """Stream an object into a local file (never whole in memory)."""
-    with objects.open(key) as stream, open(target, "wb") as out:
-        shutil.copyfileobj(stream, out, CHUNK)
+def fetch_to(objects, key: str, target: Path, *, doc_id: str | None = None,
+             expected: str | None = None) -> None:
+    """Stream an object into a local file (never whole in memory), checked against the
+    catalog's sha256 (`expected`): an object swapped under the key fails the document
+    (PermanentError), it is never worked on."""
+    try:
+        with objects.open(key, expected) as stream, open(target, "wb") as out:
+            shutil.copyfileobj(stream, out, CHUNK)
+    except ObjectIntegrityError:
+        target.unlink(missing_ok=True)
+        raise PermanentError(f"document {doc_id}: stored object {key} does not match the "
+                             f"catalog's sha256 {expected} (run `sohoa fsck`)") from None
 
 
 def quarantine(rt, doc_id: str) -> None:

@@ -74,13 +74,14 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         if doc.state != states.RECEIVED:
             return
         original_key, source_name = doc.original_key, doc.source_name
+        source_sha = doc.source_sha256
         prefix = object_prefix(doc)
 
     settings = rt.settings
     with tempfile.TemporaryDirectory(prefix=temp_prefix("ocr")) as tmp:
         local = Path(tmp) / "original" / Path(source_name).name
         local.parent.mkdir()
-        fetch_to(rt.objects, original_key, local)
+        fetch_to(rt.objects, original_key, local, doc_id=doc_id, expected=source_sha)
         pages = iter_pages(local, limits=Limits(
             max_pages=settings.max_pages, max_pixels=settings.max_image_pixels,
             max_side=settings.max_image_side, max_stream_bytes=settings.max_stream_mb << 20,
@@ -215,6 +216,7 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         if doc.state != states.CLASSIFIED:
             return
         pdf_key, unit_code, unit_name = doc.pdf_key, doc.unit.code, doc.unit.name
+        pdf_sha = doc.pdf_sha256
         prefix = object_prefix(doc)
         fields = dict(doc.fields or {})
         seal = seal_for(rt, doc)
@@ -222,7 +224,7 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
     signer = rt.signers.for_unit(unit_code, unit_name)
     with tempfile.TemporaryDirectory(prefix=temp_prefix("sign")) as tmp:  # streamed
         unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
-        fetch_to(rt.objects, pdf_key, unsigned)
+        fetch_to(rt.objects, pdf_key, unsigned, doc_id=doc_id, expected=pdf_sha)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
                          location=unit_name, signer_name=unit_name, seal=seal)
         level, expires = _archive_state(signer, signed)

@@ -97,7 +97,8 @@ def has_revocation_data(reader: PdfFileReader) -> bool:
     if dss is None:
         return False
     dss = dss.get_object()
-    return bool(len(dss.get("/OCSPs", [])) or len(dss.get("/CRLs", [])))
+    # the arrays may be direct or indirect objects: dss[key] dereferences, .get() does not
+    return any(key in dss and len(dss[key].get_object()) for key in ("/OCSPs", "/CRLs"))
 
 
 def inspect_reader(reader: PdfFileReader) -> ArchiveState:

@@ -6,6 +6,13 @@ a missing file, corrupt bytes or an unsigned PDF give ``valid=False`` with reada
 ``valid`` means: at least one signature, every signature cryptographically intact and made
 with a certificate that chains to a given trust root, and nothing but signature maintenance
 (DSS / document timestamps, as added for PAdES B-LT/B-LTA) appended after the last signature.
+That last rule is stricter than pyHanko's diff analysis (:mod:`signing.revisions`): an update
+changing the Info dictionary or the XMP metadata, objects nothing references, or bytes after
+the final ``%%EOF`` make the copy "not the whole file signed", as poppler's pdfsig says.
+
+An untrusted timestamp token proves nothing: it supplies no ``timestamp`` and no
+``archive_expires``. Problems are our own sentences; a library's exception text never becomes
+one (it is logged at debug level).
 
 Revocation: only what the file embeds is used (DSS OCSP responses / CRLs, PAdES B-LT and up);
 nothing is fetched, so a verification never needs the network. With embedded revocation data
@@ -41,6 +48,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from signing.archive import inspect_reader
+from signing.revisions import changes_after_signing
 from signing.signer import REQUIRE_REVOCATION
 
 log = logging.getLogger(__name__)
@@ -61,6 +69,7 @@ class SignatureInfo:
     timestamp: str | None = None
     tsa: str | None = None
     revocation: str | None = None  # good | revoked | unknown | not_checked
+    timestamp_trusted: bool | None = None  # of its RFC 3161 token; None: no token
     validated_at: str | None = None  # "now", or the timestamp time used for an expired cert
     problems: list[str] = field(default_factory=list)
 
@@ -101,7 +110,8 @@ def _load_trust_roots(paths: list[Path]) -> tuple[list, list[str]]:
         try:
             certs.extend(load_certs_from_pemder([str(p)]))
         except (OSError, ValueError) as exc:
-            problems.append(f"{p}: cannot read trust root: {exc}")
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a certificate"
+            problems.append(f"{p}: cannot read trust root ({why})")
     return certs, problems
 
 
@@ -178,7 +188,8 @@ def _check_one(emb, ctx: _Contexts, index: int) -> SignatureInfo:
         status = _validate(emb, ctx, is_ts, hard=hard)
     except Exception as exc:  # pyHanko raises many kinds on malformed CMS; report, don't crash
         log.debug("validation of %s failed", label, exc_info=True)
-        info.problems.append(f"{label}: cannot be validated: {exc}")
+        info.problems.append(f"{label}: cannot be validated (malformed signature data: "
+                             f"{type(exc).__name__})")
         return info
     info.intact = bool(status.intact and status.valid)
     info.trusted = bool(status.trusted)
@@ -191,20 +202,25 @@ def _check_one(emb, ctx: _Contexts, index: int) -> SignatureInfo:
     except Exception:  # noqa: BLE001 - a name we cannot read is not a reason to fail
         info.signer = None
     if is_ts:
-        info.timestamp = _iso(getattr(status, "timestamp", None))
+        info.timestamp_trusted = info.trusted and info.intact
+        # an untrusted timestamp proves no time
+        info.timestamp = _iso(getattr(status, "timestamp", None)) if info.timestamp_trusted \
+            else None
         info.signing_time = info.timestamp
         info.tsa = info.signer
     else:
         info.signing_time = _iso(status.signer_reported_dt)
         tsv = status.timestamp_validity
         if tsv is not None:
-            info.timestamp = _iso(tsv.timestamp)
+            info.timestamp_trusted = bool(tsv.trusted and tsv.intact and tsv.valid)
+            info.timestamp = _iso(tsv.timestamp) if info.timestamp_trusted else None
             try:
                 info.tsa = _cn(tsv.signing_cert)
             except Exception:  # noqa: BLE001
                 info.tsa = None
-            if not tsv.trusted:
-                info.problems.append(f"{label}: its timestamp token is not trusted")
+            if not info.timestamp_trusted:
+                info.problems.append(f"{label}: its timestamp token is not trusted: it proves "
+                                     "no signing time")
     indic = status.trust_problem_indic.name if status.trust_problem_indic else None
     if (not is_ts and status.intact and status.valid and not status.trusted
             and not status.revoked and indic in _EXPIRY_INDICS and ctx.has_revinfo
@@ -274,7 +290,8 @@ def _verify_stream(stream, trust_roots: list[Path]) -> VerificationReport:
         reader = PdfFileReader(stream, strict=False)
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # corrupt structure: report, never a traceback
-        return _fail(f"cannot read the PDF structure: {exc}")
+        log.debug("reading the PDF structure failed", exc_info=True)
+        return _fail(f"cannot read the PDF structure (damaged file: {type(exc).__name__})")
     if not embedded:
         report = _fail("the PDF has no signature")
         report.problems.extend(root_problems)
@@ -284,7 +301,9 @@ def _verify_stream(stream, trust_roots: list[Path]) -> VerificationReport:
         ctx = _Contexts(reader, roots)
         archive = inspect_reader(reader)
     except Exception as exc:  # a broken DSS or token: report, never a traceback
-        return _fail(f"cannot read the signatures' long-term data: {exc}")
+        log.debug("reading the long-term data failed", exc_info=True)
+        return _fail(f"cannot read the signatures' long-term validation data (DSS or "
+                     f"timestamp tokens are damaged: {type(exc).__name__})")
     infos = [_check_one(emb, ctx, i) for i, emb in enumerate(embedded)]
     regular = [i for i in infos if i.kind == "signature"]
     problems = list(root_problems)
@@ -307,7 +326,24 @@ def _verify_stream(stream, trust_roots: list[Path]) -> VerificationReport:
                 f"(coverage {info.coverage}, changes: {info.modification_level or 'unknown'})"
             )
 
+    # pyHanko's diff analysis lets through what a legal copy must not: stricter here
+    after = changes_after_signing(reader, embedded)
+    if after:
+        modified = True
+        problems.extend(f"not the whole file is signed: {p}" for p in after)
+
     main = regular[-1] if regular else infos[-1]
+    by_field = {(i.kind, i.field_name): i for i in infos}
+    timestamps = []
+    for ts in archive.timestamps:  # an untrusted token supplies no time and no expiry
+        info = by_field.get(("signature" if ts.kind == "signature" else "timestamp",
+                             ts.field_name))
+        trusted = bool(info is not None and info.timestamp_trusted)
+        entry = asdict(ts) | {"trusted": trusted}
+        if not trusted:
+            entry.update(time=None, tsa_cert_expires=None)
+        timestamps.append(entry)
+    newest = timestamps[-1] if timestamps else None
     intact = all(i.intact for i in infos)
     trusted = all(i.trusted for i in infos)
     valid = bool(regular) and intact and trusted and not modified and not root_problems
@@ -327,7 +363,6 @@ def _verify_stream(stream, trust_roots: list[Path]) -> VerificationReport:
         timestamp=main.timestamp,
         level=archive.level,
         revocation=main.revocation,
-        timestamps=[asdict(t) for t in archive.timestamps],
-        archive_expires=archive.newest_timestamp.tsa_cert_expires
-        if archive.newest_timestamp else None,
+        timestamps=timestamps,
+        archive_expires=newest["tsa_cert_expires"] if newest else None,
     )

@@ -132,20 +132,29 @@ def export(document_id: str, out_pdf: Path = typer.Argument(..., metavar="OUT.pd
                   soft_wrap=True)
     import shutil
 
-    from pipeline.errors import describe
-    from storage.objects import ObjectStoreError
+    from storage.objects import ObjectIntegrityError, ObjectNotFound, ObjectStoreError
 
+    # the catalog's sha256 is the truth: an object swapped under this key, even one whose own
+    # checksum metadata matches its bytes, is refused and nothing is left at OUT.pdf(.part)
+    expected = doc.signed_sha256 if doc.signed_key else doc.pdf_sha256
     tmp = out_pdf.with_name(out_pdf.name + ".part")
     try:
-        with rt.objects.open(key) as stream, open(tmp, "wb") as handle:
+        with rt.objects.open(key, expected) as stream, open(tmp, "wb") as handle:
             shutil.copyfileobj(stream, handle, 1024 * 1024)
         tmp.replace(out_pdf)
     except (ObjectStoreError, OSError) as exc:  # nothing half-written is left behind
         tmp.unlink(missing_ok=True)
-        what = f"cannot write {out_pdf}" if isinstance(exc, OSError) and exc.filename else (
-            "cannot read its PDF")
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe(exc)
-        err.print(f"export {document_id}: {what}: {reason}", markup=False, highlight=False,
+        if isinstance(exc, ObjectIntegrityError):
+            against = f"the catalog's sha256 {expected}" if expected else "its recorded checksum"
+            why = (f"its stored PDF ({key}) does not match {against}: refused, nothing "
+                   "written (run `sohoa fsck`)")
+        elif isinstance(exc, ObjectNotFound):
+            why = f"its stored PDF ({key}) is missing from the object store"
+        elif isinstance(exc, ObjectStoreError):
+            why = f"the object store failed: {exc}"
+        else:
+            why = f"cannot write {out_pdf}: {exc.strerror or exc}"
+        err.print(f"document {document_id}: {why}", markup=False, highlight=False,
                   soft_wrap=True)
         raise typer.Exit(1) from None
     except BaseException:
@@ -239,6 +248,10 @@ def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     if not file.is_file():
         err.print(f"{file}: no such file")
         raise typer.Exit(2)
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        # pyHanko logs every path it could not build with a traceback; the verdict says why
+        for name in ("pyhanko", "pyhanko_certvalidator"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     rt = _runtime()
     report = verify_pdf(file, rt.signers.trust_roots())
     if as_json:
@@ -255,7 +268,7 @@ def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
                   f"{len(details.get('timestamps') or [])}  archive expires: "
                   f"{details.get('archive_expires') or '—'}", highlight=False)
         for problem in report.problems:
-            out.print(f"  problem: {problem}", markup=False)
+            out.print(f"  problem: {problem}", markup=False, soft_wrap=True)
     raise typer.Exit(0 if report.valid else 1)
 
 

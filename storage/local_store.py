@@ -20,6 +20,7 @@ from storage.objects import (
     ObjectNotFound,
     StoredObject,
     VerifyingReader,
+    check_recorded,
     read_all,
 )
 
@@ -95,16 +96,23 @@ class LocalObjectStore:
         except FileNotFoundError:
             raise ObjectNotFound(f"object {key}: checksum record missing in {self.url}") from None
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, expected_sha256: str | None = None) -> BinaryIO:
         path = self._path(key)
         try:
             raw = open(path, "rb")  # noqa: SIM115 - closed by the VerifyingReader
         except FileNotFoundError:
             raise ObjectNotFound(f"object {key} not found in {self.url}") from None
-        return VerifyingReader(raw, key, self._recorded_sha(path, key))
+        try:
+            sha = check_recorded(key, self._recorded_sha(path, key), expected_sha256)
+        except BaseException:
+            raw.close()
+            raise
+        return VerifyingReader(raw, key, sha)
 
-    def get_bytes(self, key: str) -> bytes:
-        return read_all(self.open(key))
+    def get_bytes(self, key: str, expected_sha256: str | None = None) -> bytes:
+        # only the key when nothing is expected: wrappers of open(key) keep working
+        return read_all(self.open(key) if expected_sha256 is None
+                        else self.open(key, expected_sha256))
 
     def stat(self, key: str) -> StoredObject | None:
         path = self._path(key)

@@ -2,6 +2,9 @@
 
 An object store keeps immutable blobs under string keys. Every write computes the sha256 while
 streaming and every read verifies it, so a flipped byte is an error, never silent corruption.
+A reader that knows what the bytes must be (the catalog's sha256) passes it as
+``expected_sha256``: the object's own recorded checksum is then not enough — a whole object
+swapped in with matching metadata fails too (:func:`check_recorded`, :class:`VerifyingReader`).
 Implementations: `storage.local_store.LocalObjectStore` (the embedded default) and
 `storage.s3_store.S3ObjectStore` (S3 API through the `minio` client).
 """
@@ -49,11 +52,12 @@ class ObjectStore(Protocol):
 
     def put_bytes(self, key: str, data: bytes, content_type: str = OCTET) -> StoredObject: ...
 
-    def open(self, key: str) -> BinaryIO:
-        """A readable stream of the object; reading it to the end verifies the checksum."""
+    def open(self, key: str, expected_sha256: str | None = None) -> BinaryIO:
+        """A readable stream of the object; reading it to the end verifies the checksum
+        (``expected_sha256``, the catalog's, when given; else the object's recorded one)."""
         ...
 
-    def get_bytes(self, key: str) -> bytes: ...
+    def get_bytes(self, key: str, expected_sha256: str | None = None) -> bytes: ...
 
     def stat(self, key: str) -> StoredObject | None: ...
 
@@ -68,6 +72,18 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def check_recorded(key: str, recorded: str, expected: str | None) -> str:
+    """The sha256 a read must end with: ``expected`` (the catalog's) if given, and then the
+    object's recorded checksum must agree with it before a byte is read."""
+    if expected is None:
+        return recorded
+    expected = expected.strip().lower()
+    if recorded.strip().lower() != expected:
+        raise ObjectIntegrityError(
+            f"object {key}: its recorded sha256 {recorded} is not the expected {expected}")
+    return expected
 
 
 class VerifyingReader:

@@ -42,6 +42,7 @@ from storage.objects import (
     ObjectStoreUnavailable,
     StoredObject,
     VerifyingReader,
+    check_recorded,
     read_all,
 )
 
@@ -367,11 +368,11 @@ class S3ObjectStore:
                 "written by sohoa and cannot be verified")
         return sha.strip().lower()
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, expected_sha256: str | None = None) -> BinaryIO:
         _check_key(key)
         response = self._call(f"get {key}", lambda: self._client.get_object(self.bucket, key))
         try:
-            sha = self._recorded_sha(key, response.headers)
+            sha = check_recorded(key, self._recorded_sha(key, response.headers), expected_sha256)
         except BaseException:
             response.close()
             response.release_conn()
@@ -379,8 +380,10 @@ class S3ObjectStore:
         stream = _ResponseStream(response, f"get {key} from {self.url}")
         return VerifyingReader(stream, key, sha)
 
-    def get_bytes(self, key: str) -> bytes:
-        return read_all(self.open(key))
+    def get_bytes(self, key: str, expected_sha256: str | None = None) -> bytes:
+        # only the key when nothing is expected: wrappers of open(key) keep working
+        return read_all(self.open(key) if expected_sha256 is None
+                        else self.open(key, expected_sha256))
 
     def stat(self, key: str) -> StoredObject | None:
         _check_key(key)

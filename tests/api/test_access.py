@@ -47,6 +47,14 @@ def test_missing_scope_is_403(catalog):
     # searching by citizen ID reveals personal data: read:pii only
     _problem(http.get("/v1/results", params={"subject_id": "001085012345"},
                       headers=catalog.auth("district")), 403)
+    # … and so does full text, which holds names and ID numbers (before: found by either)
+    for text in ("001085012345", "Nguyễn Văn Hùng", "quyết định"):
+        body = _problem(http.get("/v1/results", params={"q": text},
+                                 headers=catalog.auth("district")), 403)
+        assert body["required_scope"] == "read:pii" and "Hùng" not in str(body)
+    found = http.get("/v1/results", params={"q": "Nguyễn Văn Hùng"},
+                     headers=catalog.auth("district-pii")).json()["items"]
+    assert [i["id"] for i in found] == [catalog.results["truc-bach"]]
     # admin holds every scope
     assert http.get(f"/v1/results/{rid}/pdf", headers=catalog.auth("admin")).status_code == 200
 

@@ -111,3 +111,31 @@ def test_ward_station_sees_its_older_results_and_staff_corrections_apply(catalog
     bad = http.post("/v1/ingest", data={"unit": "00004", "corrections": "{not json"},
                     files={"file": ("x.png", scan, "image/png")}, headers=auth)
     assert bad.status_code == 422 and "corrections" in bad.json()["detail"]
+
+
+def test_a_file_of_another_unit_tells_nothing_about_it(catalog):
+    """Before: 409 "these bytes were already submitted for another unit"."""
+    import hashlib
+    import uuid
+
+    from api.keys import create_client
+    from storage.catalog import Document
+    from storage.units import find_unit
+
+    data = b"%PDF-1.4\n% a scan of unit 00004 " + uuid.uuid4().hex.encode()
+    with catalog.rt.session() as session:
+        doc = Document(state="failed", source_name="ward.pdf",
+                       source_sha256=hashlib.sha256(data).hexdigest(), source_size=len(data),
+                       unit=find_unit(session, "00004"))
+        session.add(doc)
+        session.flush()
+        other_id, other_unit = doc.id, doc.unit.code
+        key = create_client(session, f"hk-station-{uuid.uuid4().hex[:6]}", ["ingest"], "00037")
+    response = catalog.client().post(
+        "/v1/ingest", data={"unit": "00037"}, files={"file": ("scan.pdf", data)},
+        headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
+    text = response.text
+    assert "scan.pdf" in text and "00037" in text
+    assert other_id not in text and other_unit not in text and "another unit" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pytest
 
@@ -115,7 +116,7 @@ def test_full_text_pages_are_the_same_whichever_way_the_search_goes(catalog, mon
                     return out
 
         for q, matching in (("pangolin", range(14)), ("OKAPI", (1, 6, 11))):
-            for params in ({}, {"unit": "00004"}, {"headers": catalog.auth("district")}):
+            for params in ({}, {"unit": "00004"}, {"headers": catalog.auth("district-pii")}):
                 walked = pages("walk", q=q, **params)
                 assert [i for ids, _ in walked for i in ids] == newest(matching)
                 for way in WAYS:
@@ -269,3 +270,43 @@ def test_health_ready_metrics(catalog):
     assert {"/v1/results", "/v1/results/{result_id}", "/v1/results/{result_id}/pdf",
             "/v1/results/{result_id}/verification", "/v1/verify", "/v1/progress",
             "/v1/ingest"} <= set(spec["paths"])
+
+
+# --- the catalog is the truth: swapped objects -------------------------------------------------
+def _swap_bytes(catalog, label: str, data: bytes):
+    """Put `data` under result `label`'s signed key (with metadata matching `data`)."""
+    from storage.catalog import Document
+
+    with catalog.rt.session() as session:
+        key = session.query(Document.signed_key).filter(
+            Document.result_id == catalog.results[label]).scalar()
+    catalog.rt.objects.put_bytes(key, data, "application/pdf")
+    return key
+
+
+@pytest.mark.parametrize(("label", "other"), [("page-4", "ba-dinh"), ("big", None)])
+def test_a_swapped_object_is_never_handed_out(catalog, label, other):
+    """Another document's validly signed PDF (or, above 1 MiB, other bytes of the same size)
+    under this result's key, with checksum metadata matching what is stored: refused."""
+    http, rid = catalog.client(), catalog.results[label]
+    original = catalog.pdf[label]
+    swapped = catalog.pdf[other] if other else os.urandom(len(original))
+    key = _swap_bytes(catalog, label, swapped)
+    try:
+        response = http.get(f"/v1/results/{rid}/pdf", headers=catalog.auth("district"))
+        assert response.status_code == 500, response.status_code
+        assert response.headers["content-type"].startswith("application/problem+json")
+        problem = response.json()
+        assert problem["type"].endswith("/object-corrupt") and rid in problem["detail"]
+        assert swapped[:64] not in response.content
+        ranged = http.get(f"/v1/results/{rid}/pdf",
+                          headers=catalog.auth("district", Range="bytes=0-99"))
+        assert ranged.status_code == 500
+        body = http.get(f"/v1/results/{rid}/verification",
+                        headers=catalog.auth("district")).json()
+        assert body["valid"] is False and body["matches_catalog"] is False
+        assert body["signer"] is None and rid in body["problems"][0]
+    finally:
+        catalog.rt.objects.put_bytes(key, original, "application/pdf")
+    again = http.get(f"/v1/results/{rid}/pdf", headers=catalog.auth("district"))
+    assert again.status_code == 200 and again.content == original

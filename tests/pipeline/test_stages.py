@@ -32,3 +32,21 @@ def test_doubtful_words_of_a_field_send_the_document_to_review(runtime, decision
         assert doc.state == states.NEEDS_REVIEW
         assert doc.fields["subject_id"] == "001085012345"
         assert doc.field_confidence["subject_id"] < rt.settings.review_threshold
+
+
+def test_a_swapped_original_fails_the_document_before_any_work(runtime, decision_png, tmp_path):
+    """Another scan put under this document's original key (its own checksum metadata matching
+    it): the OCR stage checks the catalog's sha256 and fails the document, naming it."""
+    rt = runtime
+    doc_id = ingest_file(rt, decision_png, unit_code="00004").document_id
+    with rt.session() as s:
+        key = s.get(Document, doc_id).original_key
+    other = tmp_path / "other.png"
+    other.write_bytes(decision_png.read_bytes() + b"\0another scan")
+    rt.objects.put_file(key, other, "image/png")
+
+    assert process_document(rt, doc_id) == states.FAILED
+    with rt.session() as s:
+        doc = s.get(Document, doc_id)
+        assert doc.failed_stage == "ocr" and doc_id in doc.error
+        assert "catalog's sha256" in doc.error and doc.pdf_key is None

@@ -28,7 +28,8 @@ def make_pdf(text: str = "KET QUA GIAI QUYET THU TUC HANH CHINH", pages: int = 1
         ))
         pdf.pages.append(page)
     buf = io.BytesIO()
-    pdf.save(buf, compress_streams=False)
+    # deterministic /ID: two calls give the same bytes even across a clock second
+    pdf.save(buf, compress_streams=False, deterministic_id=True)
     return buf.getvalue()
 
 

@@ -55,9 +55,9 @@ class Reads:
             monkeypatch.setattr(store, name, self._counting(getattr(store, name)))
 
     def _counting(self, read):
-        def wrapper(key):
+        def wrapper(key, *args):
             self.keys.append(key)
-            return read(key)
+            return read(key, *args)
 
         return wrapper
 

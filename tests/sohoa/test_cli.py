@@ -119,7 +119,7 @@ def test_failed_export_is_one_line_and_leaves_no_part_file(env, tmp_path):
     run = sohoa(env, "export", doc_id, out, check=False)
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     warning, line = run.stderr.strip().splitlines()  # unsigned warning, then the error
-    assert line.startswith(f"export {doc_id}: cannot read its PDF: object quarantine/"), line
+    assert line.startswith(f"document {doc_id}: its stored PDF (quarantine/"), line
     assert "does not match" in line
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ra.pdf")) == []
 

@@ -111,6 +111,19 @@ def test_flipped_byte_is_detected_on_read(object_store):
             pass
 
 
+def test_a_swapped_object_fails_against_the_expected_sha(object_store):
+    """Another object's bytes put under a key with self-consistent checksum metadata pass the
+    store's own check; only the catalog's sha256 (`expected_sha256`) catches them."""
+    mine, theirs = os.urandom(4096), os.urandom(5000)
+    expected = hashlib.sha256(mine).hexdigest()
+    object_store.put_bytes("swap/mine.pdf", mine)
+    assert object_store.get_bytes("swap/mine.pdf", expected) == mine
+    object_store.put_bytes("swap/mine.pdf", theirs)  # swapped, metadata matching its bytes
+    assert object_store.get_bytes("swap/mine.pdf") == theirs  # the store alone is fooled
+    with pytest.raises(ObjectIntegrityError, match="swap/mine.pdf"):
+        object_store.open("swap/mine.pdf", expected)  # refused before a byte is read
+
+
 def test_missing_key(object_store):
     with pytest.raises(ObjectNotFound):
         object_store.open("no/such/key")
