@@ -180,6 +180,28 @@ def results_import(file: Path = typer.Argument(..., help="CSV/XLSX export of the
               f"updated, {summary.linked_documents} digitized documents linked", markup=False)
 
 
+@results_app.command("reconcile")
+def results_reconcile(dry_run: bool = typer.Option(False, "--dry-run", help="Say what would "
+                                                   "change, change nothing.")) -> None:
+    """Repair an existing catalog: merge duplicate results (same dossier code, or number + issuer
+    + issue date) and link stored documents without a result; prints every change."""
+    from storage.result_link import reconcile
+
+    rt = _runtime()
+    with rt.session() as session:
+        summary = reconcile(session)
+        lines = summary.lines()
+        if dry_run:
+            session.rollback()
+    for line in lines:
+        print(line)
+    verb = "would merge" if dry_run else "merged"
+    merged = sum(len(m.merged) for m in summary.merges)
+    err.print(f"{verb} {merged} duplicate result(s) into {len(summary.merges)}, "
+              f"{'would link' if dry_run else 'linked'} {len(summary.linked)} document(s)",
+              markup=False)
+
+
 def plans() -> None:
     """List the shipped quota plans and their targets."""
     from quotas.plans import load_plan, shipped_plans
