@@ -94,7 +94,9 @@ def test_full_year_figures_equal_hand_count(runtime):
         "001": (2, 2, 100.0, 80.0, "met"),
         "00004": (4, 1, 25.0, 75.0, "behind"),
         "00001": (10, 2, 20.0, 75.0, "behind"),
-        "00007": (1, 1, 100.0, 75.0, "met"),
+        # only a stored document nobody registered: its count is "what we digitized", no
+        # denominator, so no percent (it used to show 100% met)
+        "00007": (1, 1, None, 75.0, "no_data"),
     }
     for code, (valid, digitized, percent, target, status) in expect.items():
         row = units[code]
@@ -108,9 +110,13 @@ def test_full_year_figures_equal_hand_count(runtime):
     city, district, commune = (level(report, n) for n in ("city", "district", "commune"))
     assert (city.valid_results, city.digitized) == (5, 3)
     assert (district.valid_results, district.digitized, district.status) == (2, 2, "met")
-    # communes: 4 + 10 + 1 valid, 1 + 2 + 1 digitized; a district does not include its communes
-    assert (commune.valid_results, commune.digitized, commune.percent) == (15, 4, 26.67)
-    assert commune.gap == 48.33 and commune.status == "behind"
+    # communes: 4 + 10 valid, 1 + 2 digitized (00007 has no denominator); a district does not
+    # include its communes
+    assert (commune.valid_results, commune.digitized, commune.percent) == (14, 3, 21.43)
+    assert commune.gap == 53.57 and commune.status == "behind"
+    (total,) = report.totals
+    assert (total.valid_results, total.digitized, total.percent) == (21, 8, 38.1)
+    assert (total.pending_review, total.target_percent, total.status) == (2, None, "no_target")
 
 
 def test_as_of_counts_only_what_existed_then(runtime):
