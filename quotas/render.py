@@ -537,8 +537,15 @@ COLORS = {"percent": "#2e7d32", "forecast": "#90caf9", "target": "#c62828", "lag
 
 
 def _label_bars(ax, bars, values, horizontal: bool = False) -> None:
-    labels = [NO_DATA if v is None else f"{v:.1f}%".replace(".", ",") for v in values]
+    """Each bar's value ("73,3%"); "—" where there is no figure (explained under the chart)."""
+    labels = ["—" if v is None else f"{v:.1f}%".replace(".", ",") for v in values]
     ax.bar_label(bars, labels=labels, padding=2, fontsize=7)
+    for bar_, value in zip(bars, values, strict=True):
+        if value is None:  # no stub for a missing figure: only 0% gets a visible sliver
+            bar_.set_height(0) if not horizontal else bar_.set_width(0)
+
+
+NO_DATA_FOOT = "—: chưa có số liệu (đơn vị chưa nhập tổng số hay danh sách kết quả)"
 
 
 def write_chart(report: Report, path: Path, lagging: int = 15) -> None:
@@ -602,8 +609,9 @@ def write_chart(report: Report, path: Path, lagging: int = 15) -> None:
         right.text(0.5, 0.5, text, ha="center", va="center")
         right.set_axis_off()
     right.set_title("Đơn vị chậm nhất (so với chỉ tiêu)")
-    fig.suptitle(title(report), fontsize=10, wrap=True)
-    fig.tight_layout()
+    fig.suptitle(title(report).replace(" — ", "\n", 1), fontsize=10)
+    fig.text(0.01, 0.01, NO_DATA_FOOT, fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     _save_figure(fig, path)
     plt.close(fig)
 
@@ -645,7 +653,8 @@ def write_series_chart(reports: list[Report], path: Path, by: str) -> None:
     what = f"theo tháng năm {reports[0].year}" if by == "month" else (
         f"{reports[0].year}–{reports[-1].year}")
     ax.set_title(f"Tiến độ số hóa {what} (nét đứt: chỉ tiêu)")
-    fig.tight_layout()
+    fig.text(0.01, 0.01, NO_DATA_FOOT, fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     _save_figure(fig, path)
     plt.close(fig)
 
