@@ -146,12 +146,17 @@ def table(report: Report, width: int = 120, color: bool = True):
             t.add_column(col.header, min_width=NAME_MIN, overflow="fold", ratio=1)
         else:
             t.add_column(col.header, justify=col.justify, no_wrap=True)
+    keys = {c.key for c in columns}
     previous = None
     for row in report.rows:
         if previous is not None and previous != row.scope and row.scope in ("unit", "total"):
             t.add_section()
         previous = row.scope
         cells = _cells(row, report.year)
+        if "period" not in keys and row.period:  # rows must stay distinguishable
+            cells["name"] = f"{cells['name']} ({cells['period']})"
+        if "level" not in keys and row.scope == "unit":
+            cells["name"] = f"{cells['name']} [{LEVEL_VI.get(row.level, row.level)}]"
         style = STATUS_STYLE.get(row.status, "") if color else ""
         out = []
         for col in columns:
@@ -163,7 +168,8 @@ def table(report: Report, width: int = 120, color: bool = True):
             out.append(text)
         t.add_row(*out)
     caption = [LEGEND] if report.rows else ["Không có dữ liệu cho lựa chọn này."]
-    dropped = [c.header for c in COLUMNS if c not in columns and c.key != "period"]
+    periods = any(r.period for r in report.rows)
+    dropped = [c.header for c in COLUMNS if c not in columns and (periods or c.key != "period")]
     if dropped:
         caption.append(f"Cột không vừa màn hình ({width} cột), xem --format xlsx: "
                        f"{', '.join(dropped)}.")
@@ -306,16 +312,17 @@ def ratios_table(rows: list[RatioRow], year: int):
 
     t = Table(title=f"Chỉ số số hóa theo Quyết định 766/QĐ-TTg — năm {year}",
               title_justify="left", caption_justify="left")
-    t.add_column("Cấp", no_wrap=True)
     t.add_column("Mã", no_wrap=True)
-    t.add_column("Đơn vị", min_width=NAME_MIN, overflow="fold", ratio=1)
-    for header in ("Kết quả", "% điện tử", "% số hóa", "% khai thác lại", "Điểm tối đa"):
+    t.add_column("Đơn vị", min_width=NAME_MIN, overflow="fold")
+    for header in ("KQ", "% ĐT", "% SH", "% KTL", "Tối đa"):
         t.add_column(header, justify="right", no_wrap=True)
     for x in rows:
-        t.add_row(LEVEL_VI.get(x.level, x.level), x.unit_code, x.unit_name, str(x.results),
+        t.add_row(x.unit_code, f"{x.unit_name} [{LEVEL_VI.get(x.level, x.level)}]"
+                  .replace("[", r"\["), str(x.results),
                   f"{x.electronic_percent:.2f}", f"{x.digitized_percent:.2f}",
                   f"{x.reused_percent:.2f}", "Có" if x.full_points else "Không")
-    t.caption = MEASURE_766
+    t.caption = ("KQ: kết quả cấp trong năm; ĐT: có bản điện tử; SH: đã số hóa; KTL: được "
+                 "khai thác lại; Tối đa: đạt điểm tối đa.\n" + MEASURE_766)
     return t
 
 
