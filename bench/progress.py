@@ -264,6 +264,7 @@ def report(url: str) -> None:
         counters = session.execute(text("SELECT count(*) FROM quota_result_years")).scalar_one()
     log(f"yearly counters: {counters:,} rows (read whole: a scan is the right plan at this size)")
     for name in ("ix_quota_result_facts_issued", "ix_results_unit_registered",
+                 "ix_quota_documents_review",
                  "ix_quota_result_facts_digitized", "ix_quota_documents_unlinked"):
         log(f"index {name}: {'used' if name in seen else 'NOT used'}")
     log(f"sequential scans in these plans: {seen.count('Seq Scan')} "

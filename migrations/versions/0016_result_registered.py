@@ -1,6 +1,7 @@
 """results.registered: the result was registered by the one-stop system (`sohoa results import`)
 rather than only inferred from a scan, so a progress report can tell a real denominator from
-"what we digitized"; existing results without any document can only have come from an import
+"what we digitized"; existing results without any document can only have come from an import.
+Also a partial index on documents waiting for review, counted per unit by progress reports.
 
 Revision ID: 0016_result_registered
 Revises: 0001
@@ -25,8 +26,12 @@ def upgrade() -> None:
                "(SELECT 1 FROM documents d WHERE d.result_id = results.id)")
     op.create_index("ix_results_unit_registered", "results", ["unit_id"],
                     postgresql_where=sa.text("registered"), sqlite_where=sa.text("registered"))
+    op.create_index("ix_quota_documents_review", "documents", ["unit_id"],
+                    postgresql_where=sa.text("state = 'needs_review'"),
+                    sqlite_where=sa.text("state = 'needs_review'"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_quota_documents_review", table_name="documents")
     op.drop_index("ix_results_unit_registered", table_name="results")
     op.drop_column("results", "registered")

@@ -216,3 +216,33 @@ def test_reconcile_repairs_a_catalog_written_before_linking(runtime, tmp_path):
 def _no_stray_part_files(tmp_path):
     yield
     assert not list(tmp_path.rglob("*.part"))
+
+
+def test_migration_marks_imported_results_registered(runtime, catalog_url):
+    """0016: a result without any document can only have come from an import; one with a scan
+    is left unregistered (its import, if any, will register it)."""
+    from sqlalchemy import inspect, text
+
+    from storage import db
+
+    with runtime.session() as s:
+        unit = find_unit(s, WARD, on=date(2024, 6, 1))
+        imported = Result(unit_id=unit.id, dossier_code="M-1", registered=False)
+        scanned = Result(unit_id=unit.id, dossier_code="M-2", registered=False)
+        s.add_all([imported, scanned])
+        s.flush()
+        s.add(Document(state=states.STORED, source_name="m.pdf", source_sha256="e" * 64,
+                       source_size=1, unit_id=unit.id, result_id=scanned.id,
+                       stored_at=utc(2024, 6, 1), signed_key="k/m"))
+        ids = imported.id, scanned.id
+    try:
+        db.downgrade(catalog_url, "0016_result_registered@-1")
+        db.get_engine(catalog_url).dispose()
+        columns = {c["name"] for c in inspect(db.get_engine(catalog_url)).get_columns("results")}
+        assert "registered" not in columns
+    finally:
+        db.upgrade(catalog_url)
+        db.get_engine(catalog_url).dispose()
+    with db.session_scope(catalog_url) as s:
+        flags = dict(s.execute(text("SELECT id, registered FROM results")).all())
+    assert (bool(flags[ids[0]]), bool(flags[ids[1]])) == (True, False)
