@@ -18,8 +18,8 @@ from sqlalchemy import select
 from pipeline import states
 from pipeline.runtime import Runtime
 from storage.catalog import AuditEvent, Document, Page, Procedure, utcnow
-from storage.result_link import link_scanned
 from storage.objects import CHUNK
+from storage.result_link import link_scanned
 from storage.units import UnknownUnit, find_unit
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from datetime import date
@@ -66,6 +67,16 @@ def _years(text: str | None) -> tuple[int | None, int | None]:
     return years[0], None
 
 
+def _reflow(doc: str | None) -> str | None:
+    """Help text as written in the source (wrapped at 100 columns) → one line per paragraph, so
+    the terminal wraps it; a paragraph starting with \\b (examples) keeps its lines."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n"))
+                       for p in paragraphs)
+
+
 def _runtime():
     from pipeline.runtime import get_runtime
 
@@ -113,9 +124,12 @@ def _write(text: str, output: Path | None, encoding: str = "utf-8") -> None:
     err.print(f"đã ghi / wrote {output}", markup=False)
 
 
-PROGRESS_HELP = """Tiến độ số hóa kết quả giải quyết TTHC theo năm, cấp và đơn vị: số kết quả còn hiệu lực, đã số hóa, tỷ lệ, chỉ tiêu của kế hoạch, dự báo cuối năm, trạng thái, số bản chờ kiểm tra. (Progress toward the yearly quota per level and unit.)
+PROGRESS_HELP = """Tiến độ số hóa kết quả giải quyết TTHC theo năm, cấp và đơn vị: số kết quả còn
+hiệu lực, đã số hóa, tỷ lệ, chỉ tiêu của kế hoạch, dự báo cuối năm, trạng thái, số bản chờ kiểm tra.
+(Progress toward the yearly quota per level and unit.)
 
-Đơn vị chưa có tổng số kết quả (sohoa baseline import) hay danh sách kết quả (sohoa results import) hiện "chưa có số liệu", không tính 100%.
+Đơn vị chưa có tổng số kết quả (sohoa baseline import) hay danh sách kết quả (sohoa results import)
+hiện "chưa có số liệu", không tính 100%.
 
 \b
 Ví dụ / examples:
@@ -255,7 +269,7 @@ def progress(
         render.print_table(lambda w, c: render.table(report, w, c), output)
 
 
-progress.__doc__ = PROGRESS_HELP
+progress.__doc__ = _reflow(PROGRESS_HELP)
 
 
 def _month_end(year: int, month: int) -> date:
@@ -269,7 +283,8 @@ def baseline_import(file: Path = typer.Argument(..., metavar="TỆP",
                                                 help="CSV hoặc XLSX: unit_code (mã đơn vị), "
                                                 "year (năm), valid_results (số kết quả còn hiệu "
                                                 "lực) [, valid_on]")) -> None:
-    """Nhập tổng số kết quả còn hiệu lực theo đơn vị và năm: nhập cả tệp hoặc không nhập dòng nào; lỗi ghi rõ dòng. (Import still-valid result totals per unit and year, all rows or none.)
+    """Nhập tổng số kết quả còn hiệu lực theo đơn vị và năm: nhập cả tệp hoặc không nhập dòng nào;
+    lỗi ghi rõ dòng. (Import still-valid result totals per unit and year, all rows or none.)
 
     \b
     Ví dụ / example:
@@ -295,7 +310,10 @@ def baseline_import(file: Path = typer.Argument(..., metavar="TỆP",
 def results_import(file: Path = typer.Argument(..., metavar="TỆP",
                                                help="Tệp CSV/XLSX xuất từ hệ thống một cửa")
                    ) -> None:
-    """Nhập danh sách kết quả (mã hồ sơ, mã thủ tục, mã đơn vị, số, ngày ban hành, cơ quan ban hành, hiệu lực …). Kết quả đã có (cùng mã hồ sơ, hoặc cùng số + cơ quan + ngày ban hành) được cập nhật, không nhân đôi; bản đã số hóa trước đó được gắn vào. (Register results from the one-stop export; matching ones are updated and their scans linked.)
+    """Nhập danh sách kết quả (mã hồ sơ, mã thủ tục, mã đơn vị, số, ngày ban hành, cơ quan ban hành,
+    hiệu lực …). Kết quả đã có (cùng mã hồ sơ, hoặc cùng số + cơ quan + ngày ban hành) được cập
+    nhật, không nhân đôi; bản đã số hóa trước đó được gắn vào. (Register results from the one-stop
+    export; matching ones are updated and their scans linked.)
 
     \b
     Ví dụ / example:
@@ -319,7 +337,9 @@ def results_import(file: Path = typer.Argument(..., metavar="TỆP",
 @results_app.command("reconcile")
 def results_reconcile(dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ báo sẽ sửa gì, "
                                                    "không sửa. (Change nothing.)")) -> None:
-    """Sửa danh mục đã có: gộp các kết quả trùng (cùng mã hồ sơ, hoặc cùng số + cơ quan + ngày ban hành) và gắn bản số hóa chưa có kết quả; in ra từng thay đổi. (Merge duplicate results and link stored documents; prints every change.)
+    """Sửa danh mục đã có: gộp các kết quả trùng (cùng mã hồ sơ, hoặc cùng số + cơ quan + ngày ban
+    hành) và gắn bản số hóa chưa có kết quả; in ra từng thay đổi. (Merge duplicate results and link
+    stored documents; prints every change.)
 
     \b
     Ví dụ / example:
@@ -346,7 +366,8 @@ def results_reconcile(dry_run: bool = typer.Option(False, "--dry-run", help="Ch�
 def plans() -> None:
     """Các kế hoạch chỉ tiêu có sẵn và chỉ tiêu từng năm, từng cấp. (The shipped quota plans.)
 
-    Kế hoạch 161/KH-UBND của Hà Nội chỉ có chỉ tiêu 2021–2025. Cho năm sau, viết tệp TOML theo văn bản giao chỉ tiêu và dùng: sohoa progress --year 2026 --plan tep.toml
+    Kế hoạch 161/KH-UBND của Hà Nội chỉ có chỉ tiêu 2021–2025. Cho năm sau, viết tệp TOML theo văn
+    bản giao chỉ tiêu và dùng: sohoa progress --year 2026 --plan tep.toml
 
     \b
     Mẫu tệp / plan file:
@@ -370,6 +391,10 @@ def plans() -> None:
         for year in plan.years:
             targets = ", ".join(f"{lvl} {pct:g}%" for lvl, pct in plan.targets[year].items())
             out.print(f"  {year}: {targets}", highlight=False)
+
+
+for _command in (baseline_import, results_import, results_reconcile, plans):
+    _command.__doc__ = _reflow(_command.__doc__)
 
 
 def register(app: typer.Typer) -> None:

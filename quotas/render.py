@@ -575,7 +575,7 @@ def write_chart(report: Report, path: Path, lagging: int = 15) -> None:
     stub = 0.6  # a 0% bar stays visible
 
     def heights(values):
-        return [stub if not v else v for v in values]
+        return [v if v else stub for v in values]
 
     done = [r.percent for r in levels]
     ahead = [r.forecast_percent for r in levels]
@@ -646,7 +646,7 @@ def write_series_chart(reports: list[Report], path: Path, by: str) -> None:
             values.append(row.percent if row else None)
             targets.append(row.target_percent if row else None)
         xs = [x + (i - (len(levels) - 1) / 2) * width for x in range(len(reports))]
-        bars = ax.bar(xs, [0.6 if not v else v for v in values], width,
+        bars = ax.bar(xs, [v if v else 0.6 for v in values], width,
                       label=LEVEL_VI.get(lvl) or "Tổng cộng", color=palette[lvl])
         _label_bars(ax, bars, values)
         if any(t is not None for t in targets):

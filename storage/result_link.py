@@ -73,9 +73,9 @@ class ResultKey:
 def match_reason(key: ResultKey, other: ResultKey) -> str | None:
     """"dossier" or "number" when both describe the same result, else None."""
     number_a, number_b = normalize_number(key.number), normalize_number(other.number)
-    if key.dossier_code and key.dossier_code == other.dossier_code:
-        if number_a is None or number_b is None or number_a == number_b:
-            return "dossier"
+    if (key.dossier_code and key.dossier_code == other.dossier_code
+            and (number_a is None or number_b is None or number_a == number_b)):
+        return "dossier"
     if number_a and number_a == number_b and key.issued_on and key.issued_on == other.issued_on:
         issuer_a, issuer_b = normalize_issuer(key.issuer), normalize_issuer(other.issuer)
         if issuer_a and issuer_b:

@@ -20,8 +20,8 @@ import io
 import os
 import subprocess
 import sys
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest

@@ -26,6 +26,8 @@ from quotas.progress import build_report
 from storage.catalog import AuditEvent, Document, Result
 from storage.result_link import ResultKey, match_reason, normalize_issuer, normalize_number
 from storage.units import find_unit
+
+# the quotas suite's catalog on SQLite and PostgreSQL (fixtures, used by name)
 from tests.quotas.conftest import catalog_url, postgres_url, runtime, utc  # noqa: F401
 
 SOHOA = Path(sys.executable).with_name("sohoa")
@@ -41,9 +43,9 @@ def export_csv(path: Path, count: int = 15) -> Path:
     return path
 
 
-def sohoa(runtime, *args, code=0) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SOHOA_DATABASE_URL": runtime.database_url,
-           "SOHOA_HOME": str(runtime.settings.home), "COLUMNS": "120"}
+def sohoa(rt, *args, code=0) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SOHOA_DATABASE_URL": rt.database_url,
+           "SOHOA_HOME": str(rt.settings.home), "COLUMNS": "120"}
     done = subprocess.run([str(SOHOA), *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=120)
     assert done.returncode == code, done.stderr
@@ -116,7 +118,7 @@ def test_normalized_keys_match_the_same_act_only():
     assert match_reason(a, ResultKey(None, "12/QĐ-UBND", ISSUER, date(2024, 3, 2), 7)) is None
 
 
-def test_import_then_scan_links_instead_of_duplicating(runtime, tmp_path):
+def test_import_then_scan_links_instead_of_duplicating(runtime, tmp_path):  # noqa: F811
     done = sohoa(runtime, "results", "import", export_csv(tmp_path / "export.csv"))
     assert "15 registered" in done.stderr
     assert ward_2024(runtime) == (15, 0, 0.0)
@@ -141,13 +143,13 @@ def test_import_then_scan_links_instead_of_duplicating(runtime, tmp_path):
         assert reasons == ["dossier", "number", "number"]
 
 
-def test_scan_of_an_unregistered_result_still_creates_one(runtime):
+def test_scan_of_an_unregistered_result_still_creates_one(runtime):  # noqa: F811
     scan(runtime, dossier="H24-500", number="500/QĐ-UBND", issued="2024-05-05")
     scan(runtime, dossier="H24-501", number="501/QĐ-UBND", issued="2024-05-05")
     assert result_count(runtime) == 2
 
 
-def test_scan_then_import_links_the_digitized_documents(runtime, tmp_path):
+def test_scan_then_import_links_the_digitized_documents(runtime, tmp_path):  # noqa: F811
     scan(runtime, dossier="H24-003", number="3/QĐ-UBND", issued="2024-03-03")
     scan(runtime, dossier=None, number="7/QĐ-UBND", issued="2024-03-07")
     scan(runtime, dossier="H24-999", number="3/QĐ-UBND", issued="2024-03-03")  # re-scan
@@ -164,7 +166,7 @@ def test_scan_then_import_links_the_digitized_documents(runtime, tmp_path):
     assert ward_2024(runtime) == (15, 2, 13.33)
 
 
-def test_reconcile_repairs_a_catalog_written_before_linking(runtime, tmp_path):
+def test_reconcile_repairs_a_catalog_written_before_linking(runtime, tmp_path):  # noqa: F811
     """What the old sign stage left: imported results plus a twin per scan (and per re-scan)."""
     sohoa(runtime, "results", "import", export_csv(tmp_path / "export.csv"))
     with runtime.session() as s:
@@ -218,7 +220,7 @@ def _no_stray_part_files(tmp_path):
     assert not list(tmp_path.rglob("*.part"))
 
 
-def test_migration_marks_imported_results_registered(runtime, catalog_url):
+def test_migration_marks_imported_results_registered(runtime, catalog_url):  # noqa: F811
     """0016: a result without any document can only have come from an import; one with a scan
     is left unregistered (its import, if any, will register it)."""
     from sqlalchemy import inspect, text
