@@ -317,10 +317,14 @@ def import_results(session: Session, path: str | Path) -> ImportSummary:
         current = found[0]
         claimed.add(current.id)
         twins = [r for r in pool if r.id not in claimed and match_reason(key, ResultKey.of(r))]
+        moved = 0
+        was_registered = current.registered
         if twins:  # a scan and a re-scan under another dossier code: one result
-            linked += merge(session, current, twins, found[1], actor="import").documents_moved
+            why = match_reason(key, ResultKey.of(twins[0]))
+            moved = merge(session, current, twins, why, actor="import").documents_moved
             claimed.update(r.id for r in twins)
-        if current.registered:
+        if was_registered:
+            linked += moved
             for name in ("in_force", "valid_until", "document_type", "issuer"):
                 if record[name] is not None:
                     setattr(current, name, record[name])

@@ -248,3 +248,32 @@ def test_migration_marks_imported_results_registered(runtime, catalog_url):  # n
     with db.session_scope(catalog_url) as s:
         flags = dict(s.execute(text("SELECT id, registered FROM results")).all())
     assert (bool(flags[ids[0]]), bool(flags[ids[1]])) == (True, False)
+
+
+def test_import_merges_scan_twins_left_by_older_code(runtime, tmp_path):  # noqa: F811
+    """Before linking, a scan and its re-scan under another dossier code made two results; the
+    import that registers the act folds both into one registered result."""
+    from quotas.imports import import_results
+
+    with runtime.session() as s:
+        unit = find_unit(s, WARD, on=date(2024, 6, 1))
+        for dossier in ("H24-005", "H24-777"):
+            twin = Result(unit_id=unit.id, dossier_code=dossier, document_number="5/QĐ-UBND",
+                          issued_on=date(2024, 3, 5), issuer=ISSUER)
+            s.add(twin)
+            s.flush()
+            s.add(Document(state=states.STORED, source_name=f"{dossier}.pdf",
+                           source_sha256=dossier * 8, source_size=1, unit_id=unit.id,
+                           result_id=twin.id, dossier_code=dossier,
+                           stored_at=utc(2024, 6, 5), signed_key=f"k/{dossier}"))
+    with runtime.session() as s:
+        summary = import_results(s, export_csv(tmp_path / "export.csv"))
+    assert (summary.created, summary.updated, summary.linked_documents) == (14, 1, 2)
+    assert result_count(runtime) == 15
+    assert ward_2024(runtime) == (15, 1, 6.67)
+    with runtime.session() as s:
+        (kept,) = s.scalars(select(Result).where(Result.document_number == "5/QĐ-UBND")).all()
+        assert kept.dossier_code == "H24-005" and kept.registered
+        assert len(s.scalars(select(Document).where(Document.result_id == kept.id)).all()) == 2
+        merged = s.scalars(select(AuditEvent).where(AuditEvent.action == "result.merged")).all()
+        assert [(e.actor, e.detail["by"]) for e in merged] == [("import", "number")]
