@@ -189,7 +189,7 @@ def progress(
 ) -> None:
     from quotas import render
     from quotas.plans import PlanError, get_plan
-    from quotas.progress import ProgressError, build_report
+    from quotas.progress import ProgressError, build_month_reports, build_report
     from quotas.ratios import ratios_766
 
     fmt = "json" if as_json else _choice("--format", fmt_text, FORMATS, "table, json, csv, xlsx")
@@ -222,10 +222,7 @@ def progress(
                 reports = [build_report(session, plan, year=y, **options)
                            for y in range(first, last + 1)]
             elif by == "month":
-                head = build_report(session, plan, year=first, as_of=day, **options)
-                months = [_month_end(head.year, m) for m in range(1, head.as_of.month)]
-                reports = [build_report(session, plan, year=head.year, as_of=d, **options)
-                           for d in months] + [head]
+                reports = build_month_reports(session, plan, year=first, as_of=day, **options)
             else:
                 reports = [build_report(session, plan, year=first, as_of=day, **options)]
             report = reports[-1]
@@ -270,12 +267,6 @@ def progress(
 
 
 progress.__doc__ = _reflow(PROGRESS_HELP)
-
-
-def _month_end(year: int, month: int) -> date:
-    import calendar
-
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 @baseline_app.command("import")
