@@ -202,7 +202,7 @@ def explain(url: str, query) -> str:
 
 def report(url: str) -> None:
     from quotas.plans import get_plan
-    from quotas.progress import build_report, figure_queries
+    from quotas.progress import build_month_reports, build_report, figure_queries
     from storage import db
 
     plan = get_plan()
@@ -241,8 +241,14 @@ def report(url: str) -> None:
         log(f"      {rep_.year}: {total.valid_results:,} valid, {total.digitized:,} digitized, "
             f"{total.percent}%")
     month_ends = [date(2025, m + 1, 1) - timedelta(days=1) for m in range(1, 12)]
-    timed("2025 by month, all levels (12 reports)",
+    timed("2025 by month, a report per month end (before)",
           lambda: [run(year=2025, as_of=d) for d in month_ends] + [run(year=2025)])
+
+    def months():
+        with db.session_scope(url) as session:
+            return build_month_reports(session, plan, year=2025)
+
+    timed("2025 by month, month ends in one pass (--by month)", months)
     timed("2025 communes of district 001 (--parent)", lambda: run(year=2025, parent="001"))
     timed("2024 one unit (00004) as of 30 June", lambda: run(year=2024, unit="00004",
                                                              as_of=date(2024, 6, 30)))
