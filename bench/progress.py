@@ -24,14 +24,13 @@ Before the counters (facts table only, one GROUP BY scan): all levels 3.9 s; bef
 (results ⋈ documents): 1.25 s at 1 million, so ~12 s at 10 million.
 
 Measured 2026-12-05 at 1,000,000 results (issue #16; the box was shared by 8 sessions, load
-average 10–14 on 2 cores, so 10M was not rebuilt), with denominators known per unit
+average 8–14 on 2 cores, so 10M was not rebuilt), with denominators known per unit
 (results.registered probes), pending-review counts and totals rows, best of 3:
-  2024 all levels 0.217 s; 2025 all levels 0.249 s; one unit 0.044 s; --parent 001 0.048 s;
-  2021–2025 trend (5 reports) 1.141 s; 2025 by month (12 reports, as of each month end) 3.9 s.
-  Counting documents under review read every waiting document's heap row (150 ms at 1M,
-  0.556 s for all levels) until the partial index ix_quota_documents_review (then 0.217 s).
-  The by-month view scales with the facts stored after each month end; the year and the trend
-  read mostly the yearly counters.
+  2024 all levels 0.136 s; 2025 all levels 0.152 s; one unit 0.040 s; --parent 001 0.040 s;
+  2021–2025 trend (5 reports) 0.858 s; 2025 by month: a report per month end 3.67 s, month
+  ends in one pass (build_month_reports) 1.71 s.
+  Counting documents under review read every waiting document's heap row (150 ms at 1M) until
+  the partial index ix_quota_documents_review.
 """
 
 from __future__ import annotations
