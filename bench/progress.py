@@ -22,6 +22,15 @@ buffers), 10,000,000 results + 6,304,178 documents (60% digitized, 3% under revi
   2024 as of 30 June: all levels 0.327 s, one unit 0.008 s; peak RSS of the client 63 MB.
 Before the counters (facts table only, one GROUP BY scan): all levels 3.9 s; before the facts
 (results ⋈ documents): 1.25 s at 1 million, so ~12 s at 10 million.
+
+Measured 2026-12-05 at 1,000,000 results (issue #16; the box was shared by 8 sessions, load
+average 8–14 on 2 cores, so 10M was not rebuilt), with denominators known per unit
+(results.registered probes), pending-review counts and totals rows, best of 3:
+  2024 all levels 0.136 s; 2025 all levels 0.152 s; one unit 0.040 s; --parent 001 0.040 s;
+  2021–2025 trend (5 reports) 0.858 s; 2025 by month: a report per month end 3.67 s, month
+  ends in one pass (build_month_reports) 1.71 s.
+  Counting documents under review read every waiting document's heap row (150 ms at 1M) until
+  the partial index ix_quota_documents_review.
 """
 
 from __future__ import annotations
@@ -101,7 +110,7 @@ def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
         cur = raw.cursor()
         batch = 200_000
         results_copy = ("COPY results (id, dossier_code, procedure_code, unit_id, document_number,"
-                        " issued_on, in_force, valid_until, created_at) FROM STDIN")
+                        " issued_on, in_force, valid_until, created_at, registered) FROM STDIN")
         documents_copy = ("COPY documents (id, state, source_name, source_sha256, source_size, "
                           "unit_id, result_id, created_at, updated_at, stored_at) FROM STDIN")
         if True:
@@ -117,7 +126,8 @@ def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
                     rid = f"{rng.getrandbits(128):032x}"
                     rbuf.write(f"{rid}\tHS{i:010d}\t{procedures[i % 6]}\t{unit}\t{i}/QĐ-UBND\t"
                                f"{issued.isoformat()}\t{in_force}\t{valid_until}\t"
-                               f"{issued.isoformat()} 08:00:00+00\n")
+                               f"{issued.isoformat()} 08:00:00+00\t"
+                               f"{'t' if rng.random() < 0.9 else 'f'}\n")
                     roll = rng.random()
                     if roll < digitized_share:
                         lo = max(issued, date(2021, 1, 1))
@@ -191,7 +201,7 @@ def explain(url: str, query) -> str:
 
 def report(url: str) -> None:
     from quotas.plans import get_plan
-    from quotas.progress import build_report, figure_queries
+    from quotas.progress import build_month_reports, build_report, figure_queries
     from storage import db
 
     plan = get_plan()
@@ -215,7 +225,7 @@ def report(url: str) -> None:
     rep25 = timed("2025 all levels (both periods)", lambda: run(year=2025))
     for row in rep25.levels:
         log(f"      2025 {row.level:<8} {row.period or 'whole year':<24} {row.valid_results:>10,} "
-            f"valid {row.digitized:>10,} digitized {row.percent:6.2f}% {row.status}")
+            f"valid {row.digitized:>10,} digitized {row.percent or 0:6.2f}% {row.status}")
     one = timed("2024 one unit (00004)", lambda: run(year=2024, unit="00004"))
     for row in one.units:
         log(f"      {row.unit_code} {row.unit_name}: {row.valid_results:,} valid, "
@@ -223,6 +233,22 @@ def report(url: str) -> None:
     timed("2026 all levels as of today (forecasts)", lambda: run(year=2026,
                                                                  as_of=date(2026, 11, 25)))
     timed("2024 all levels as of 30 June", lambda: run(year=2024, as_of=date(2024, 6, 30)))
+    trend = timed("2021–2025 trend, all levels (5 reports)",
+                  lambda: [run(year=y) for y in range(2021, 2026)])
+    for rep_ in trend:
+        (total,) = rep_.totals
+        log(f"      {rep_.year}: {total.valid_results:,} valid, {total.digitized:,} digitized, "
+            f"{total.percent}%")
+    month_ends = [date(2025, m + 1, 1) - timedelta(days=1) for m in range(1, 12)]
+    timed("2025 by month, a report per month end (before)",
+          lambda: [run(year=2025, as_of=d) for d in month_ends] + [run(year=2025)])
+
+    def months():
+        with db.session_scope(url) as session:
+            return build_month_reports(session, plan, year=2025)
+
+    timed("2025 by month, month ends in one pass (--by month)", months)
+    timed("2025 communes of district 001 (--parent)", lambda: run(year=2025, parent="001"))
     timed("2024 one unit (00004) as of 30 June", lambda: run(year=2024, unit="00004",
                                                              as_of=date(2024, 6, 30)))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -238,6 +264,9 @@ def report(url: str) -> None:
     plans["as of 2026-11-25, all levels: first stored after the as-of day"] = explain(
         url, partial["digitized_after"])
     plans["as of 2026-11-25: stored documents without a result"] = explain(url, partial["unlinked"])
+    plans["2026: units with registered results (one probe per unit)"] = explain(
+        url, partial["registered_units"])
+    plans["2026: documents waiting for review per unit"] = explain(url, partial["pending_review"])
     past = figure_queries(plan.province, 2024, date(2024, 6, 30))
     plans["as of 2024-06-30, all levels: issued after the as-of day"] = explain(
         url, past["issued_after"])
@@ -249,7 +278,8 @@ def report(url: str) -> None:
     with db.session_scope(url) as session:
         counters = session.execute(text("SELECT count(*) FROM quota_result_years")).scalar_one()
     log(f"yearly counters: {counters:,} rows (read whole: a scan is the right plan at this size)")
-    for name in ("ix_quota_result_facts_issued",
+    for name in ("ix_quota_result_facts_issued", "ix_results_unit_registered",
+                 "ix_quota_documents_review",
                  "ix_quota_result_facts_digitized", "ix_quota_documents_unlinked"):
         log(f"index {name}: {'used' if name in seen else 'NOT used'}")
     log(f"sequential scans in these plans: {seen.count('Seq Scan')} "

@@ -34,7 +34,8 @@ from pipeline.tempdirs import temp_prefix
 from signing.archive import catalog_values, inspect_file
 from signing.seal import SealInfo
 from storage import states
-from storage.catalog import AuditEvent, Document, Page, Procedure, Result, utcnow
+from storage.catalog import AuditEvent, Document, Page, Procedure, utcnow
+from storage.result_link import link_scanned
 from storage.units import UnknownUnit, find_unit
 
 log = logging.getLogger(__name__)
@@ -236,16 +237,7 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         if doc.state != states.CLASSIFIED:
             return
         _ensure_procedure(session, doc.procedure_code)
-        result = doc.result or Result(
-            dossier_code=doc.dossier_code, procedure_code=doc.procedure_code, unit=doc.unit)
-        result.unit = doc.unit
-        result.document_type = doc.document_type
-        result.document_number = fields.get("number")
-        result.issued_on = _issue_date(fields)
-        result.issuer = fields.get("issuer")
-        result.subject_name = fields.get("subject_name")
-        result.subject_id = fields.get("subject_id")
-        doc.result = result
+        link_scanned(session, doc, fields, _issue_date(fields))  # a registered result, or new
         doc.signed_key, doc.signed_sha256 = signed_key, signed_sha
         doc.signature_level, doc.archive_expires_at = level, expires
         doc.stored_at = utcnow()

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from quotas.models import Baseline
 from storage.catalog import AdminUnit, Document, Procedure, Result
+from storage.result_link import ResultKey, best_match, candidates, match_reason, merge
 
 MAX_ERRORS = 50
 
@@ -260,9 +261,12 @@ def parse_date(text: str) -> date:
 
 
 def import_results(session: Session, path: str | Path) -> ImportSummary:
-    """Register Result rows from a one-stop CSV/XLSX export. A row whose dossier code (or, without
-    one, unit + number + issue date) is already registered updates validity instead of
-    duplicating. Stored documents with the same dossier code and no result get linked to it."""
+    """Register Result rows from a one-stop CSV/XLSX export. A row that matches a result already
+    in the catalog (storage/result_link.py: same dossier code, or number + issuer + issue date)
+    updates it instead of duplicating: a registered one gets the new validity, one known only
+    from scans takes the export's values and becomes registered (its documents now count for
+    it); scans of the same result under other dossier codes are merged into it. Documents with
+    the row's dossier code and no result get linked to it."""
     path = Path(path)
     units = _Units(session)
     errors: list[str] = []
@@ -297,25 +301,50 @@ def import_results(session: Session, path: str | Path) -> ImportSummary:
             session.add(Procedure(code=code, name=name or code))
     session.flush()
 
-    existing = _existing_results(session, [r for _, r in records])
-    created = updated = 0
+    pool = candidates(session, [_key(r) for _, r in records])
+    claimed: set[str] = set()
+    created = updated = linked = 0
     new_results: list[Result] = []
     for _, record in records:
-        current = existing.get(_result_key(record))
-        if current is None:
-            result = Result(**record)
+        key = _key(record)
+        found = best_match(key, pool, claimed)
+        if found is None:
+            result = Result(**record, registered=True)
             session.add(result)
             new_results.append(result)
             created += 1
-        else:
+            continue
+        current = found[0]
+        claimed.add(current.id)
+        twins = [r for r in pool if r.id not in claimed and match_reason(key, ResultKey.of(r))]
+        moved = 0
+        was_registered = current.registered
+        if twins:  # a scan and a re-scan under another dossier code: one result
+            why = match_reason(key, ResultKey.of(twins[0]))
+            moved = merge(session, current, twins, why, actor="import").documents_moved
+            claimed.update(r.id for r in twins)
+        if was_registered:
+            linked += moved
             for name in ("in_force", "valid_until", "document_type", "issuer"):
                 if record[name] is not None:
                     setattr(current, name, record[name])
-            updated += 1
+        else:  # known only from a scan so far: the one-stop system's values win
+            for name, value in record.items():
+                if value is not None:
+                    setattr(current, name, value)
+            current.registered = True
+            linked += session.scalar(select(func.count()).select_from(Document)
+                                     .where(Document.result_id == current.id)) or 0
+        updated += 1
     session.flush()
-    linked = _link_documents(session, new_results + list(existing.values()))
+    linked += _link_documents(session, new_results + [r for r in pool if r.id in claimed])
     return ImportSummary(path=path, rows=len(records), created=created, updated=updated,
                          linked_documents=linked)
+
+
+def _key(record: dict) -> ResultKey:
+    return ResultKey(record["dossier_code"], record["document_number"], record["issuer"],
+                     record["issued_on"], record["unit_id"])
 
 
 def _result_record(values: dict[str, str], units: _Units) -> tuple[dict, list[str]]:
@@ -373,23 +402,6 @@ def _result_key(record: dict) -> tuple:
     if record["dossier_code"]:
         return ("dossier", record["dossier_code"], record["document_number"])
     return ("number", record["unit_id"], record["document_number"], record["issued_on"])
-
-
-def _existing_results(session: Session, records: list[dict]) -> dict[tuple, Result]:
-    found: dict[tuple, Result] = {}
-    dossiers = sorted({r["dossier_code"] for r in records if r["dossier_code"]})
-    numbers = sorted({r["document_number"] for r in records
-                      if not r["dossier_code"] and r["document_number"]})
-    for column, values in ((Result.dossier_code, dossiers), (Result.document_number, numbers)):
-        for start in range(0, len(values), 500):
-            for result in session.scalars(select(Result).where(column.in_(values[start:start + 500]))):
-                found.setdefault(_result_key(_as_record(result)), result)
-    return found
-
-
-def _as_record(result: Result) -> dict:
-    return {"dossier_code": result.dossier_code, "document_number": result.document_number,
-            "unit_id": result.unit_id, "issued_on": result.issued_on}
 
 
 def _link_documents(session: Session, results: list[Result]) -> int:

@@ -90,3 +90,10 @@ DOCUMENTS_UNLINKED_INDEX = Index(
     "ix_quota_documents_unlinked", Document.unit_id, Document.stored_at,
     postgresql_where=(Document.state == "stored") & Document.result_id.is_(None),
     sqlite_where=(Document.state == "stored") & Document.result_id.is_(None))
+
+# Documents waiting for review counted per unit (quotas/progress.py, migration
+# 0016_result_registered): a small partial index, read index-only.
+DOCUMENTS_REVIEW_INDEX = Index(
+    "ix_quota_documents_review", Document.unit_id,
+    postgresql_where=Document.state == "needs_review",
+    sqlite_where=Document.state == "needs_review")

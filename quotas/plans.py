@@ -9,6 +9,7 @@ plus N points. Every target is capped at 100. Plans shipped with sohoa live in
     id = "hanoi-161-2021-2025"
     name = "…"
     province = "01"
+    source = "the document that sets these targets"  # shipped plans must name one
     [targets.2021]
     city = 30
     district = 20
@@ -40,8 +41,9 @@ class Plan:
     id: str
     name: str
     province: str
-    source: str
+    source: str  # the file it was read from
     targets: dict[int, dict[str, float]] = field(default_factory=dict)  # year → level → percent
+    basis: str = ""  # the document that set the targets ([plan] source = "…")
 
     def target(self, year: int, level: str) -> float | None:
         return self.targets.get(year, {}).get(level)
@@ -80,7 +82,7 @@ def parse_plan(data: dict, source: str = "<plan>") -> Plan:
                 raise PlanError(f"{where}: unknown level (expected one of {', '.join(LEVELS)})")
             resolved[year][level] = _resolve(value, resolved.get(year - 1, {}).get(level), where)
     return Plan(id=meta["id"], name=str(meta.get("name", meta["id"])), province=meta["province"],
-                source=source, targets=resolved)
+                source=source, targets=resolved, basis=str(meta.get("source", "")))
 
 
 def _resolve(value, previous: float | None, where: str) -> float:

@@ -20,13 +20,21 @@ in force in Y, digitized by the end of Y (or the as-of date) ÷ all such results
 * The denominator per unit and year is the larger of the registered count (above) and the
   imported baseline total (``quota_baselines``): both undercount (the catalog misses results
   never registered; the baseline is a count reported once), and the larger keeps percent ≤ 100.
+  It is only *known* when the unit has a baseline for the year or results the one-stop system
+  registered (``results.registered``): otherwise the count would be just "what we digitized",
+  so the row shows no percent ("chưa có số liệu", status ``no_data``) instead of 100%, and a
+  level or total row adds up only units whose denominator is known.
+* A year the plan has no targets for (after Plan 161 ends in 2025) is reported with a note
+  saying so and how to load the next plan (``--plan``); its rows have status ``no_target``.
 * Levels and units are kept separate: a district's figure is what its own agencies issued; it
   does not include its communes (they have their own level and quota). A level's figure is the
   sum over its units in the plan's province.
 * Forecast: this year's pace (results digitized since 1 January ÷ days elapsed) carried to
   31 December over the current denominator, capped at 100. Past years: the final percent.
 * Status: ``met`` (percent ≥ target), ``on_track`` (forecast ≥ target), ``behind``,
-  ``no_target`` (the plan has none for that year and level), ``no_data`` (no results at all).
+  ``no_target`` (the plan has none for that year and level), ``no_data`` (no known denominator).
+* Documents waiting for review (``needs_review``) are not digitized yet; each row tells how many
+  wait (``pending_review``), since they are the quickest gain.
 
 Counting is done by GROUP BY over indexed columns — registered results through the narrow
 tables that triggers keep in step with results and documents (`quota_result_years` counters for
@@ -36,16 +44,16 @@ only combines the per-unit aggregates (a few hundred rows).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from quotas.models import Baseline, ResultFact, ResultYear
 from quotas.plans import Plan
 from storage import states
-from storage.catalog import LEVELS, AdminUnit, Document
+from storage.catalog import LEVELS, AdminUnit, Document, Result
 
 LEVEL_ORDER = {level: i for i, level in enumerate(LEVELS)}
 LEVEL_NAMES = {"city": "Cấp tỉnh/thành phố", "district": "Cấp huyện", "commune": "Cấp xã"}
@@ -53,6 +61,7 @@ VN_TZ = timezone(timedelta(hours=7))
 STATUSES = ("met", "on_track", "behind", "no_target", "no_data")
 JSON_KEYS = ("unit_code", "unit_name", "level", "year", "valid_results", "digitized", "percent",
              "target_percent", "status", "forecast_percent")
+EXTRA_KEYS = ("scope", "period", "gap", "pending_review", "denominator_known")
 
 
 class ProgressError(ValueError):
@@ -72,17 +81,20 @@ class ProgressRow:
     baseline: int | None
     digitized: int
     digitized_in_year: int
-    percent: float
+    percent: float | None  # None: no known denominator ("chưa có số liệu")
     target_percent: float | None
     gap: float | None  # target − percent, points (0 when met)
     status: str
-    forecast_percent: float
+    forecast_percent: float | None
+    pending_review: int = 0  # documents waiting for a person, not yet digitized
+    denominator_known: bool = True
 
     def to_dict(self) -> dict:
-        """The machine form: the documented keys first, then scope, period and gap."""
+        """The machine form: the documented keys first, then scope, period, gap, pending review
+        and whether the denominator is known."""
         data = asdict(self)
         ordered = {key: data[key] for key in JSON_KEYS}
-        ordered.update(scope=self.scope, period=self.period, gap=self.gap)
+        ordered.update({key: data[key] for key in EXTRA_KEYS})
         return ordered
 
 
@@ -92,6 +104,17 @@ class Report:
     as_of: date
     plan: Plan
     rows: list[ProgressRow]
+    notes: list[str] = field(default_factory=list)  # Vietnamese, for the title's reader
+    parent: AdminUnit | None = None
+
+    @property
+    def beyond_plan(self) -> bool:
+        """The plan has no targets for this year (e.g. 2026 under Plan 161, 2021–2025)."""
+        return self.year not in self.plan.targets
+
+    @property
+    def totals(self) -> list[ProgressRow]:
+        return [r for r in self.rows if r.scope == "total"]
 
     @property
     def units(self) -> list[ProgressRow]:
@@ -119,20 +142,25 @@ def resolve_as_of(year: int | None, as_of: date | None, today: date | None = Non
     return year, as_of
 
 
-def _units_query(province: str, year: int, level: str | None, unit: str | None):
+def _units_query(province: str, year: int, level: str | None, unit: str | None,
+                 parent: str | None = None):
     """Units of the province that existed by the end of `year`: a dissolved unit's results stay
-    reportable under it while they are in force."""
+    reportable under it while they are in force. `parent`: only units directly under a unit with
+    that code (a district's communes, a province's districts and post-2025 communes)."""
     query = select(AdminUnit.id).where(AdminUnit.province_code == province,
                                        AdminUnit.valid_from <= date(year, 12, 31))
     if level:
         query = query.where(AdminUnit.level == level)
     if unit:
         query = query.where(AdminUnit.code == unit)
+    if parent:
+        parents = select(AdminUnit.id).where(AdminUnit.code == parent).scalar_subquery()
+        query = query.where(AdminUnit.parent_id.in_(parents))
     return query
 
 
 def figure_queries(province: str, year: int, as_of: date, *, level: str | None = None,
-                   unit: str | None = None) -> dict:
+                   unit: str | None = None, parent: str | None = None) -> dict:
     """The aggregate queries behind a report (exposed for EXPLAIN in bench/progress.py).
 
     Registered results come from the trigger-maintained tables (quotas/models.py). `years` sums
@@ -146,7 +174,7 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
     start, end = date(year, 1, 1), date(year, 12, 31)
     year_start, cutoff, year_end = (day_end(start - timedelta(days=1)), day_end(as_of),
                                     day_end(end))
-    unit_ids = _units_query(province, year, level, unit).scalar_subquery()
+    unit_ids = _units_query(province, year, level, unit, parent).scalar_subquery()
     y, f = ResultYear, ResultFact
 
     def total(*where):
@@ -180,41 +208,142 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
         .group_by(Document.unit_id),
         "baselines": select(Baseline.unit_id, Baseline.valid_results).where(
             Baseline.year == year, Baseline.unit_id.in_(unit_ids)),
+        # one index probe per unit (partial index ix_results_unit_registered)
+        "registered_units": select(AdminUnit.id).where(
+            AdminUnit.id.in_(unit_ids),
+            exists().where(Result.unit_id == AdminUnit.id, Result.registered.is_(True))),
+        "pending_review": select(Document.unit_id, func.count()).where(
+            Document.state == states.NEEDS_REVIEW, Document.unit_id.in_(unit_ids))
+        .group_by(Document.unit_id),
     }
 
 
 def unit_figures(session: Session, province: str, year: int, as_of: date, *,
-                 level: str | None = None, unit: str | None = None) -> dict[int, dict]:
-    """Per unit id: registered, digitized, digitized_in_year, baseline — GROUP BY queries only."""
-    queries = figure_queries(province, year, as_of, level=level, unit=unit)
+                 level: str | None = None, unit: str | None = None,
+                 parent: str | None = None) -> dict[int, dict]:
+    """Per unit id: registered, digitized, digitized_in_year, baseline, known (a real
+    denominator), pending_review — GROUP BY queries only."""
+    queries = figure_queries(province, year, as_of, level=level, unit=unit, parent=parent)
     figures: dict[int, dict] = {}
-
-    def slot(unit_id: int) -> dict:
-        return figures.setdefault(unit_id, {"registered": 0, "digitized": 0,
-                                            "digitized_before": 0, "baseline": None})
-
     # whole-year counters, minus what happened after the as-of day; an unlinked stored
     # document is a result too
     for name, sign in (("years", 1), ("issued_after", -1), ("unlinked", 1)):
         for unit_id, count, digitized, before in session.execute(queries[name]):
-            entry = slot(unit_id)
-            entry["registered"] += sign * int(count)
-            entry["digitized"] += sign * int(digitized)
-            entry["digitized_before"] += sign * int(before)
+            _add(figures, unit_id, sign * int(count), sign * int(digitized), sign * int(before))
     for unit_id, digitized in session.execute(queries["digitized_after"]):
-        slot(unit_id)["digitized"] -= int(digitized)
-    for unit_id, valid in session.execute(queries["baselines"]):
-        slot(unit_id)["baseline"] = valid
+        _add(figures, unit_id, 0, -int(digitized), 0)
+    return _finish(session, queries, figures)
+
+
+def _add(figures: dict[int, dict], unit_id: int, registered: int, digitized: int,
+         before: int) -> None:
+    entry = figures.setdefault(unit_id, {"registered": 0, "digitized": 0,
+                                         "digitized_before": 0, "baseline": None,
+                                         "pending_review": 0})
+    entry["registered"] += registered
+    entry["digitized"] += digitized
+    entry["digitized_before"] += before
+
+
+def _finish(session: Session, queries: dict, figures: dict[int, dict],
+            shared: dict | None = None) -> dict[int, dict]:
+    """Baselines, known denominators and pending reviews (the same for every as-of day of a
+    year: read once into `shared` for a series)."""
+    if shared is None or not shared:
+        fresh = {"baselines": dict(session.execute(queries["baselines"]).all()),
+                 "pending": dict(session.execute(queries["pending_review"]).all()),
+                 "registered": set(session.scalars(queries["registered_units"]))}
+        if shared is None:
+            shared = fresh
+        else:
+            shared.update(fresh)
+    for unit_id, valid in shared["baselines"].items():
+        _add(figures, unit_id, 0, 0, 0)
+        figures[unit_id]["baseline"] = valid
     for unit_id, entry in list(figures.items()):
         if not (entry["registered"] or entry["baseline"] is not None):
             del figures[unit_id]  # only emptied counters left: the unit has nothing this year
             continue
         entry["digitized_in_year"] = entry["digitized"] - entry["digitized_before"]
+        entry["known"] = entry["baseline"] is not None or unit_id in shared["registered"]
+        entry["pending_review"] = shared["pending"].get(unit_id, 0)
     return figures
+
+
+def _month_of(session: Session, column, vietnam_time: bool):
+    """The (Vietnam-time) month of a date or timestamp column, as an integer expression."""
+    from sqlalchemy import Integer, cast
+
+    if session.get_bind().dialect.name == "postgresql":
+        value = func.timezone("Asia/Ho_Chi_Minh", column) if vietnam_time else column
+        return cast(func.extract("month", value), Integer)
+    if vietnam_time:
+        return cast(func.strftime("%m", column, "+7 hours"), Integer)
+    return cast(func.strftime("%m", column), Integer)
+
+
+def month_end_figures(session: Session, province: str, year: int, months: int, *,
+                      level: str | None = None, unit: str | None = None,
+                      parent: str | None = None) -> dict[int, dict[int, dict]]:
+    """`unit_figures` as of the last day of each of the first `months` months of `year`, read in
+    one pass: the whole-year counters once, then this year's facts grouped by (unit, month of
+    issue, month first digitized) and this year's unlinked documents by month stored. Same
+    figures as twelve `unit_figures` calls, without reading the year's facts twelve times."""
+    from sqlalchemy import case
+
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    year_start, year_end = day_end(start - timedelta(days=1)), day_end(end)
+    queries = figure_queries(province, year, end, level=level, unit=unit, parent=parent)
+    unit_ids = _units_query(province, year, level, unit, parent).scalar_subquery()
+    f = ResultFact
+    issued_month = case((f.issued_on.is_(None) | (f.issued_on < start), 0),
+                        else_=_month_of(session, f.issued_on, False))
+    digitized_month = case(
+        (f.digitized_at.is_(None) | (f.digitized_at >= year_end), 13),
+        (f.digitized_at < year_start, 0),
+        else_=_month_of(session, f.digitized_at, True))
+    activity = (select(f.unit_id, issued_month, digitized_month, func.count())
+                .where(f.unit_id.in_(unit_ids), f.in_force.is_(True),
+                       or_(f.valid_until.is_(None), f.valid_until >= start),
+                       or_(f.issued_on.is_(None), f.issued_on <= end),
+                       or_(f.issued_on >= start,
+                           (f.digitized_at >= year_start) & (f.digitized_at < year_end)))
+                .group_by(f.unit_id, issued_month, digitized_month))
+    stored_month = case((Document.stored_at < year_start, 0),
+                        else_=_month_of(session, Document.stored_at, True))
+    unlinked = (select(Document.unit_id, stored_month, func.count())
+                .where(Document.unit_id.in_(unit_ids), Document.state == states.STORED,
+                       Document.result_id.is_(None), Document.stored_at < year_end)
+                .group_by(Document.unit_id, stored_month))
+    years = session.execute(queries["years"]).all()
+    cells = session.execute(activity).all()
+    stored = session.execute(unlinked).all()
+    shared: dict = {}
+    series: dict[int, dict[int, dict]] = {}
+    for month in range(1, months + 1):
+        figures: dict[int, dict] = {}
+        for unit_id, count, digitized, before in years:
+            _add(figures, unit_id, int(count), int(digitized), int(before))
+        for unit_id, issued, first, count in cells:
+            count = int(count)
+            if issued > month:  # issued after this month's end: not counted at all yet
+                _add(figures, unit_id, -count, -count if first <= 12 else 0,
+                     -count if first == 0 else 0)
+            elif month < first <= 12:  # digitized after this month's end
+                _add(figures, unit_id, 0, -count, 0)
+        for unit_id, at, count in stored:
+            if at <= month:
+                _add(figures, unit_id, int(count), int(count), int(count) if at == 0 else 0)
+        series[month] = _finish(session, queries, figures, shared)
+    return series
 
 
 def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+EMPTY = {"registered": 0, "digitized": 0, "digitized_in_year": 0, "baseline": None,
+         "known": False, "pending_review": 0}
 
 
 def _forecast(digitized: int, in_year: int, valid: int, year: int, as_of: date) -> float:
@@ -227,28 +356,42 @@ def _forecast(digitized: int, in_year: int, valid: int, year: int, as_of: date) 
     return round(min(100.0, 100.0 * projected / valid), 2)
 
 
-def _status(percent: float, forecast: float, target: float | None, valid: int) -> str:
+def _status(percent: float | None, forecast: float | None, target: float | None,
+            valid: int) -> str:
+    if percent is None or not valid:
+        return "no_data"
     if target is None:
         return "no_target"
-    if not valid:
-        return "no_data"
     if percent >= target:
         return "met"
     return "on_track" if forecast >= target else "behind"
 
 
 def _row(scope, code, name, level, year, period, registered, baseline, digitized, in_year,
-         plan: Plan, as_of: date) -> ProgressRow:
+         plan: Plan, as_of: date, *, known: bool = True, pending: int = 0) -> ProgressRow:
     valid = max(registered, baseline or 0)
-    percent = _percent(digitized, valid)
-    forecast = _forecast(digitized, in_year, valid, year, as_of)
-    target = plan.target(year, level)
+    known = known and valid > 0
+    percent = _percent(digitized, valid) if known else None
+    forecast = _forecast(digitized, in_year, valid, year, as_of) if known else None
+    target = plan.target(year, level) if level in LEVELS else None
     return ProgressRow(
         scope=scope, unit_code=code, unit_name=name, level=level, year=year, period=period,
         valid_results=valid, registered=registered, baseline=baseline, digitized=digitized,
         digitized_in_year=in_year, percent=percent, target_percent=target,
-        gap=None if target is None else round(max(0.0, target - percent), 2),
-        status=_status(percent, forecast, target, valid), forecast_percent=forecast)
+        gap=None if target is None or percent is None else round(max(0.0, target - percent), 2),
+        status=_status(percent, forecast, target, valid), forecast_percent=forecast,
+        pending_review=pending, denominator_known=known)
+
+
+def _sum_row(scope, name, level, year, period, rows: list[ProgressRow], plan: Plan,
+             as_of: date) -> ProgressRow:
+    """A level or total row: the units whose denominator is known add up; waiting documents of
+    every unit are counted."""
+    known = [r for r in rows if r.denominator_known]
+    return _row(scope, None, name, level, year, period, sum(r.valid_results for r in known),
+                None, sum(r.digitized for r in known),
+                sum(r.digitized_in_year for r in known), plan, as_of, known=bool(known),
+                pending=sum(r.pending_review for r in rows))
 
 
 def _period(unit: AdminUnit, year: int) -> str | None:
@@ -263,58 +406,110 @@ def _period(unit: AdminUnit, year: int) -> str | None:
     return None if (first, last) == (start, end) else f"{first.isoformat()}/{last.isoformat()}"
 
 
+def build_month_reports(session: Session, plan: Plan, *, year: int | None = None,
+                        as_of: date | None = None, today: date | None = None,
+                        **options) -> list[Report]:
+    """One report per month end of the year up to the as-of day, then the as-of day itself
+    (`--by month`); the month ends are counted in one pass (month_end_figures)."""
+    year, as_of = resolve_as_of(year, as_of, today)
+    months = as_of.month - 1
+    filters = {k: options.get(k) for k in ("level", "unit", "parent")}
+    series = month_end_figures(session, plan.province, year, months, **filters) if months else {}
+    reports = []
+    for month in range(1, months + 1):
+        last = date(year, month + 1, 1) - timedelta(days=1)
+        reports.append(build_report(session, plan, year=year, as_of=last,
+                                    figures=series[month], **options))
+    reports.append(build_report(session, plan, year=year, as_of=as_of, **options))
+    return reports
+
+
 def build_report(session: Session, plan: Plan, *, year: int | None = None,
                  as_of: date | None = None, level: str | None = None, unit: str | None = None,
-                 behind: bool = False, all_units: bool = False,
-                 today: date | None = None) -> Report:
-    """The progress report: unit rows (units with results, or all with `all_units`/`unit`),
-    then level rows (not when one unit is asked for)."""
+                 parent: str | None = None, behind: bool = False, all_units: bool = False,
+                 today: date | None = None, figures: dict[int, dict] | None = None) -> Report:
+    """The progress report: level rows and a total row (not when one unit is asked for), then
+    unit rows (units with results, or all with `all_units`/`unit`)."""
     if level is not None and level not in LEVELS:
         raise ProgressError(f"unknown level {level!r} (expected one of {', '.join(LEVELS)})")
     year, as_of = resolve_as_of(year, as_of, today)
-    figures = unit_figures(session, plan.province, year, as_of, level=level, unit=unit)
+    parent_unit = None
+    if parent:
+        parent_unit = session.scalars(select(AdminUnit).where(
+            AdminUnit.code == parent, AdminUnit.province_code == plan.province)
+            .order_by(AdminUnit.valid_from.desc())).first()
+        if parent_unit is None:
+            raise ProgressError(f"--parent {parent}: no unit with that code in province "
+                                f"{plan.province}")
+    if figures is None:  # else precomputed for this as-of day (month_end_figures)
+        figures = unit_figures(session, plan.province, year, as_of, level=level, unit=unit,
+                               parent=parent)
     start, end = date(year, 1, 1), date(year, 12, 31)
     units = [u for u in session.scalars(select(AdminUnit).where(
-        AdminUnit.id.in_(_units_query(plan.province, year, level, unit))))
+        AdminUnit.id.in_(_units_query(plan.province, year, level, unit, parent))))
         if u.id in figures or u.valid_to is None or u.valid_to >= start]
     if unit and not units:
         raise ProgressError(f"no unit {unit!r} in province {plan.province} by {end.isoformat()}")
 
-    unit_rows: list[ProgressRow] = []
-    for admin in units:
-        fig = figures.get(admin.id)
-        if fig is None and not (all_units or unit):
-            continue
-        fig = fig or {"registered": 0, "digitized": 0, "digitized_in_year": 0, "baseline": None}
-        unit_rows.append(_row("unit", admin.code, admin.name, admin.level, year,
-                              _period(admin, year), fig["registered"], fig["baseline"],
-                              fig["digitized"], fig["digitized_in_year"], plan, as_of))
+    def unit_row(admin: AdminUnit) -> ProgressRow:
+        fig = figures.get(admin.id) or EMPTY
+        return _row("unit", admin.code, admin.name, admin.level, year, _period(admin, year),
+                    fig["registered"], fig["baseline"], fig["digitized"],
+                    fig["digitized_in_year"], plan, as_of, known=fig["known"],
+                    pending=fig["pending_review"])
+
+    every = {admin.id: unit_row(admin) for admin in units}
+    unit_rows = [every[a.id] for a in units if a.id in figures or all_units or unit]
     unit_rows.sort(key=lambda r: (LEVEL_ORDER.get(r.level, 9), r.period or "", r.unit_code))
 
     level_rows: list[ProgressRow] = []
     if not unit:
         groups: dict[tuple[str, str | None], list[ProgressRow]] = {}
         for admin in units:  # every unit of the level counts, with or without results
-            fig = figures.get(admin.id)
-            row = _row("unit", admin.code, admin.name, admin.level, year, _period(admin, year),
-                       fig["registered"] if fig else 0, fig["baseline"] if fig else None,
-                       fig["digitized"] if fig else 0, fig["digitized_in_year"] if fig else 0,
-                       plan, as_of)
+            row = every[admin.id]
             groups.setdefault((admin.level, row.period), []).append(row)
         for lvl in sorted({lvl for lvl, _ in groups}, key=lambda v: LEVEL_ORDER.get(v, 9)):
             periods = sorted((p for lv, p in groups if lv == lvl), key=lambda p: p or "")
             parts = [(p, groups[(lvl, p)]) for p in periods]
             if len(parts) > 1:
-                parts.insert(0, (None, [r for _, rows in parts for r in rows]))
+                # the whole level; "all" when one part already covers the whole year (2026: the
+                # new communes, plus the dissolved ones whose results are still in force)
+                whole = "all" if None in periods else None
+                parts.insert(0, (whole, [r for _, rows in parts for r in rows]))
             for period, rows in parts:
-                level_rows.append(_row(
-                    "level", None, LEVEL_NAMES.get(lvl, lvl), lvl, year, period,
-                    sum(r.valid_results for r in rows), None, sum(r.digitized for r in rows),
-                    sum(r.digitized_in_year for r in rows), plan, as_of))
+                level_rows.append(_sum_row("level", LEVEL_NAMES.get(lvl, lvl), lvl, year, period,
+                                           rows, plan, as_of))
+        if len({r.level for r in level_rows}) > 1:
+            level_rows.append(_sum_row("total", "Tổng cộng", "total", year, None,
+                                       list(every.values()), plan, as_of))
     rows = level_rows + unit_rows
     if behind:
         rows = [r for r in rows if r.status == "behind"]
-    return Report(year=year, as_of=as_of, plan=plan, rows=rows)
+    report = Report(year=year, as_of=as_of, plan=plan, rows=rows, parent=parent_unit)
+    report.notes = _notes(report, [every[a.id] for a in units if a.id in figures])
+    return report
+
+
+def _notes(report: Report, unit_rows: list[ProgressRow]) -> list[str]:
+    """What a reader of the report must know to read it right (Vietnamese)."""
+    notes = []
+    plan = report.plan
+    if report.beyond_plan:
+        span = (f"{plan.years[0]}–{plan.years[-1]}" if plan.years else "không có năm nào")
+        notes.append(f"Năm {report.year} nằm ngoài kế hoạch đã nạp ({plan.name}, chỉ tiêu "
+                     f"{span}): chưa có chỉ tiêu để so sánh. Nạp kế hoạch năm {report.year} "
+                     f"bằng: sohoa progress --year {report.year} --plan KE_HOACH.toml "
+                     f"(mẫu tệp: sohoa plans --help).")
+    missing = [r for r in unit_rows if not r.denominator_known]
+    if missing:
+        notes.append(f"{len(missing)} đơn vị chưa có số liệu năm {report.year} (chưa nhập tổng "
+                     "số kết quả còn hiệu lực bằng sohoa baseline import, hoặc danh sách kết quả "
+                     "bằng sohoa results import): không tính tỷ lệ, không cộng vào cấp.")
+    pending = sum(r.pending_review for r in unit_rows)
+    if pending:
+        notes.append(f"{pending} bản số hóa đang chờ kiểm tra (sohoa review list): chưa được "
+                     "tính là đã số hóa.")
+    return notes
 
 
 def digitized_counts(session: Session) -> list[dict]:

@@ -54,10 +54,10 @@ def _pct(part: int, whole: int) -> float:
 
 def ratios_766(session: Session, province: str, *, year: int | None = None,
                as_of: date | None = None, level: str | None = None, unit: str | None = None,
-               today: date | None = None) -> list[RatioRow]:
+               parent: str | None = None, today: date | None = None) -> list[RatioRow]:
     year, as_of = resolve_as_of(year, as_of, today)
     cutoff = day_end(as_of)
-    units = _units_query(province, year, level, unit).scalar_subquery()
+    units = _units_query(province, year, level, unit, parent).scalar_subquery()
     electronic = (select(Document.result_id).where(
         Document.result_id.is_not(None), Document.pdf_key.is_not(None),
         Document.created_at < cutoff).distinct().subquery("electronic"))

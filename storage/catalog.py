@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -84,6 +86,9 @@ class Result(Base):
         Index("ix_results_issued", "issued_on"),  # migration 0007_search
         # the API lists results newest first: keeps its cursor walk cheap (migration 0004_api)
         Index("ix_results_created_id", "created_at", "id"),
+        # migration 0016_result_registered: which units have registered results
+        Index("ix_results_unit_registered", "unit_id", postgresql_where=text("registered"),
+              sqlite_where=text("registered")),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -98,6 +103,9 @@ class Result(Base):
     issuer: Mapped[str | None] = mapped_column(String(300))
     subject_name: Mapped[str | None] = mapped_column(String(200))
     subject_id: Mapped[str | None] = mapped_column(String(12))
+    # Registered by the one-stop system (`sohoa results import`), not only inferred from a scan
+    # (migration 0016_result_registered): a unit's registered results are a real denominator.
+    registered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     unit: Mapped[AdminUnit] = relationship()

@@ -84,14 +84,16 @@ def utc(*args) -> datetime:
 
 
 def add_result(session, code: str, issued: date | None, *, valid_until: date | None = None,
-               in_force: bool = True, on: date | None = None, dossier: str | None = None):
+               in_force: bool = True, on: date | None = None, dossier: str | None = None,
+               registered: bool = True):
     from storage.catalog import Result
     from storage.units import find_unit
 
     unit = find_unit(session, code, on=issued or on or date(2024, 1, 1))
     result = Result(unit_id=unit.id, issued_on=issued, valid_until=valid_until,
                     in_force=in_force, dossier_code=dossier or f"HS-{uuid.uuid4().hex[:10]}",
-                    document_number=f"{uuid.uuid4().int % 10000}/QĐ-UBND")
+                    document_number=f"{uuid.uuid4().int % 10000}/QĐ-UBND",
+                    registered=registered)
     session.add(result)
     session.flush()
     return result

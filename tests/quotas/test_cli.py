@@ -55,8 +55,13 @@ def test_json_rows_have_the_documented_keys_and_hand_counts(cli, loaded):
         "valid_results": 5, "digitized": 3, "percent": 60.0, "target_percent": 90.0,
         "status": "behind", "forecast_percent": 60.0}
     commune = [r for r in rows if r["scope"] == "level" and r["level"] == "commune"]
+    # 00007 has only a document nobody registered: no denominator, so not added to its level
     assert [(r["unit_code"], r["valid_results"], r["digitized"]) for r in commune] == [
-        (None, 7, 4)]
+        (None, 6, 3)]
+    assert (units["00007"]["percent"], units["00007"]["status"]) == (None, "no_data")
+    assert units["001"]["pending_review"] == 1 and units["00004"]["pending_review"] == 1
+    (total,) = [r for r in rows if r["scope"] == "total"]
+    assert (total["valid_results"], total["digitized"], total["pending_review"]) == (13, 8, 2)
 
 
 def test_csv_and_filters(cli, loaded, tmp_path):
@@ -66,8 +71,8 @@ def test_csv_and_filters(cli, loaded, tmp_path):
     assert list(rows[0])[:len(JSON_KEYS)] == list(JSON_KEYS)
     assert {r["level"] for r in rows} == {"commune"}
     assert {(r["unit_code"], r["valid_results"], r["digitized"], r["percent"]) for r in rows} == {
-        ("", "7", "4", "57.14"), ("00004", "4", "1", "25.0"), ("00001", "2", "2", "100.0"),
-        ("00007", "1", "1", "100.0")}
+        ("", "6", "3", "50.0"), ("00004", "4", "1", "25.0"), ("00001", "2", "2", "100.0"),
+        ("00007", "1", "1", "")}
     behind = json.loads(cli("progress", "--year", 2024, "--behind", "--format", "json").stdout)
     assert {(r["scope"], r["unit_code"]) for r in behind} == {
         ("level", None), ("unit", "01"), ("unit", "00004")}
@@ -77,9 +82,10 @@ def test_csv_and_filters(cli, loaded, tmp_path):
         ("00004", 3, 0)]
 
 
-def test_default_table_shows_levels_units_and_bars(cli, loaded):
+def test_default_table_shows_levels_units_and_bars(cli, loaded, monkeypatch):
     with loaded.session() as s:  # something digitized this year, as after `sohoa digitize`
         add_document(s, unit_code="00004", stored_at=utc(2026, 1, 2))
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for the bars
     text = cli("progress").stdout
     assert "00004" in text and "Phường Ba Đình" in text
     assert "Cấp xã" in text and "█" in text
@@ -92,11 +98,13 @@ def test_xlsx_and_chart(cli, loaded, tmp_path):
     cli("progress", "--year", 2024, "--format", "xlsx", "--output", book_path, "--chart", chart)
     book = load_workbook(book_path)
     sheet = book["Tiến độ 2024"]
-    header = [c.value for c in sheet[2]]
-    assert header[:6] == ["Cấp", "Mã", "Đơn vị", "Giai đoạn", "KQ còn hiệu lực", "Đã số hóa"]
-    rows = {(r[1] or r[2]): r for r in sheet.iter_rows(min_row=3, values_only=True)}
-    assert rows["01"][4:8] == (5, 3, 60.0, 90.0) and rows["01"][10] == "Chậm"
-    assert rows["Cấp xã"][4:6] == (7, 4)
+    header = [c.value for c in sheet[8]]
+    assert header[:7] == ["STT", "Cấp", "Mã", "Đơn vị", "Giai đoạn", "Kết quả còn hiệu lực",
+                          "Đã số hóa"]
+    rows = {(r[2] or r[3]): r for r in sheet.iter_rows(min_row=9, values_only=True) if r[3]}
+    assert rows["01"][5:7] == (5, 3) and rows["01"][8:10] == (0.6, 0.9)
+    assert rows["01"][12] == "Chậm"
+    assert rows["Cấp xã"][5:7] == (6, 3)
     assert "QĐ 766" in book.sheetnames
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
     run = cli("progress", "--format", "xlsx", code=2)

@@ -94,7 +94,9 @@ def test_full_year_figures_equal_hand_count(runtime):
         "001": (2, 2, 100.0, 80.0, "met"),
         "00004": (4, 1, 25.0, 75.0, "behind"),
         "00001": (10, 2, 20.0, 75.0, "behind"),
-        "00007": (1, 1, 100.0, 75.0, "met"),
+        # only a stored document nobody registered: its count is "what we digitized", no
+        # denominator, so no percent (it used to show 100% met)
+        "00007": (1, 1, None, 75.0, "no_data"),
     }
     for code, (valid, digitized, percent, target, status) in expect.items():
         row = units[code]
@@ -108,9 +110,13 @@ def test_full_year_figures_equal_hand_count(runtime):
     city, district, commune = (level(report, n) for n in ("city", "district", "commune"))
     assert (city.valid_results, city.digitized) == (5, 3)
     assert (district.valid_results, district.digitized, district.status) == (2, 2, "met")
-    # communes: 4 + 10 + 1 valid, 1 + 2 + 1 digitized; a district does not include its communes
-    assert (commune.valid_results, commune.digitized, commune.percent) == (15, 4, 26.67)
-    assert commune.gap == 48.33 and commune.status == "behind"
+    # communes: 4 + 10 valid, 1 + 2 digitized (00007 has no denominator); a district does not
+    # include its communes
+    assert (commune.valid_results, commune.digitized, commune.percent) == (14, 3, 21.43)
+    assert commune.gap == 53.57 and commune.status == "behind"
+    (total,) = report.totals
+    assert (total.valid_results, total.digitized, total.percent) == (21, 8, 38.1)
+    assert (total.pending_review, total.target_percent, total.status) == (2, None, "no_target")
 
 
 def test_as_of_counts_only_what_existed_then(runtime):
@@ -323,26 +329,31 @@ def brute_force(session, year: int, as_of: date) -> dict[tuple[str, str], tuple[
     return {k: tuple(v) for k, v in counts.items()}
 
 
-def test_random_catalog_matches_a_row_by_row_count(runtime):
-    """Both paths (yearly counters for whole years, facts for as-of days) against brute force."""
+def random_catalog(s, seed: int = 8) -> None:
+    """120 results over four units and 2019–2026, with stored and waiting copies."""
     import random
 
-    rng = random.Random(8)
+    rng = random.Random(seed)
+    for _ in range(120):
+        issued = None if rng.random() < 0.1 else date(2019, 1, 1) + timedelta(
+            days=rng.randrange(8 * 365))
+        code = rng.choice(["01", "001", "00004", "00001"])
+        if issued and issued >= date(2025, 7, 1) and code in ("001", "00001"):
+            code = "00004"  # no district after the reform; 00001 was merged away
+        valid_until = issued + timedelta(days=rng.randrange(1, 1500)) if (
+            issued and rng.random() < 0.4) else None
+        r = add_result(s, code, issued, valid_until=valid_until,
+                       in_force=rng.random() > 0.05, on=date(2024, 1, 1))
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):
+            lo = datetime.combine(issued or date(2019, 1, 1), datetime.min.time(), UTC)
+            add_document(s, result=r, state=rng.choice(["stored"] * 4 + ["needs_review"]),
+                         stored_at=lo + timedelta(hours=rng.randrange(5 * 365 * 24)))
+
+
+def test_random_catalog_matches_a_row_by_row_count(runtime):
+    """Both paths (yearly counters for whole years, facts for as-of days) against brute force."""
     with runtime.session() as s:
-        for _ in range(120):
-            issued = None if rng.random() < 0.1 else date(2019, 1, 1) + timedelta(
-                days=rng.randrange(8 * 365))
-            code = rng.choice(["01", "001", "00004", "00001"])
-            if issued and issued >= date(2025, 7, 1) and code in ("001", "00001"):
-                code = "00004"  # no district after the reform; 00001 was merged away
-            valid_until = issued + timedelta(days=rng.randrange(1, 1500)) if (
-                issued and rng.random() < 0.4) else None
-            r = add_result(s, code, issued, valid_until=valid_until,
-                           in_force=rng.random() > 0.05, on=date(2024, 1, 1))
-            for _ in range(rng.choice([0, 0, 1, 1, 2])):
-                lo = datetime.combine(issued or date(2019, 1, 1), datetime.min.time(), UTC)
-                add_document(s, result=r, state=rng.choice(["stored"] * 4 + ["needs_review"]),
-                             stored_at=lo + timedelta(hours=rng.randrange(5 * 365 * 24)))
+        random_catalog(s)
     with runtime.session() as s:
         for year, as_of in [(2021, None), (2023, None), (2024, None), (2025, None),
                             (2024, date(2024, 2, 29)), (2025, date(2025, 7, 1)),
@@ -351,3 +362,23 @@ def test_random_catalog_matches_a_row_by_row_count(runtime):
             got = {(r.unit_code, r.unit_name): (r.valid_results, r.digitized) for r in report.units}
             assert got == brute_force(s, year, as_of or date(year, 12, 31)), (year, as_of)
         assert facts_mismatches(s) == []
+
+
+def test_month_ends_in_one_pass_equal_a_report_per_month(runtime):
+    """`--by month` reads the year once (month_end_figures); each month must equal the report
+    as of that month's last day, unlinked documents and 17:00 UTC month-end boundaries
+    included."""
+    from quotas.progress import build_month_reports
+
+    with runtime.session() as s:
+        random_catalog(s, seed=16)
+        add_document(s, unit_code="00001", on=date(2024, 1, 1), stored_at=utc(2024, 5, 31, 18))
+        add_document(s, unit_code="00001", on=date(2024, 1, 1), stored_at=utc(2024, 5, 31, 16))
+    with runtime.session() as s:
+        for year in (2023, 2024, 2025):
+            series = build_month_reports(s, HANOI, year=year, as_of=date(year, 12, 31))
+            assert len(series) == 12
+            for report in series:
+                one = build_report(s, HANOI, year=year, as_of=report.as_of)
+                assert [r.to_dict() for r in report.rows] == [r.to_dict() for r in one.rows], (
+                    report.as_of)
