@@ -54,7 +54,7 @@ def backup(
     except BackupError as exc:
         err.print(f"backup failed: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from None
-    out.print(json.dumps(summary, ensure_ascii=False), markup=False, highlight=False)
+    sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
 
 
 def restore(
@@ -68,7 +68,7 @@ def restore(
     except BackupError as exc:
         err.print(f"restore failed: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from None
-    out.print(json.dumps(summary, ensure_ascii=False), markup=False, highlight=False)
+    sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
 
 
 def register(app: typer.Typer) -> None:
