@@ -49,7 +49,7 @@ class Processor:
             from pipeline.actors import enqueue_with_retry
             from pipeline.broker import get_broker
 
-            enqueue_with_retry(self._rt, get_broker(self._rt.settings.broker_url), doc_id)
+            enqueue_with_retry(self._rt, get_broker(self._rt.settings.broker_url), doc_id, tries=3)
             return None
         from pipeline.inline import process_document
 
@@ -93,7 +93,7 @@ def _status(doc_id: str) -> str:
 
 @router.post("/ingest", response_model=IngestAccepted, status_code=202,
              responses={200: {"model": IngestAccepted, "description": "already received"},
-                        **problem_responses(401, 403, 409, 413, 415, 422)},
+                        **problem_responses(401, 403, 409, 413, 415, 422, 503)},
              summary="Upload one scan (PDF, TIFF, PNG, JPEG)")
 def ingest(
     request: Request,

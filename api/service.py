@@ -14,6 +14,7 @@ from api.keys import ClientInfo
 from api.problems import Problem, problem_response, problem_responses
 from api.results import verification_body
 from api.schemas import Progress, Verification
+from pipeline.broker import BrokerUnavailable, ping_broker
 from storage.catalog import AdminUnit
 from storage.objects import CHUNK
 
@@ -64,7 +65,7 @@ def healthz():
     return {"status": "ok"}
 
 
-@ops.get("/readyz", summary="The catalog and the object store answer",
+@ops.get("/readyz", summary="The catalog, the object store and the broker answer",
          responses=problem_responses(503))
 def readyz(request: Request):
     rt = request.app.state.rt
@@ -80,6 +81,11 @@ def readyz(request: Request):
         checks["objects"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["objects"] = f"unreachable: {type(exc).__name__}"
+    try:
+        ping_broker(rt.settings.broker_url, timeout=2.0)
+        checks["broker"] = "ok"
+    except BrokerUnavailable as exc:
+        checks["broker"] = f"unreachable: {type(exc.__cause__ or exc).__name__}"
     if all(v == "ok" for v in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     return problem_response(request, 503, "not ready: " + ", ".join(

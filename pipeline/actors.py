@@ -222,7 +222,10 @@ def enqueue_with_retry(rt: Runtime, broker, doc_id: str, *, tries: int = 5,
             raise
         except Exception as exc:  # noqa: BLE001 - redis/pika connection errors vary
             if attempt == tries:
-                raise
+                from pipeline.broker import BrokerUnavailable
+
+                raise BrokerUnavailable(f"cannot enqueue document {doc_id}: "
+                                        f"{type(exc).__name__}: {exc}") from exc
             log.warning("enqueue failed (%s), retrying", exc, extra={"document_id": doc_id})
             time.sleep(backoff * 2 ** (attempt - 1))
     return None

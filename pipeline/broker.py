@@ -29,6 +29,10 @@ class BrokerConfigError(ValueError):
     """SOHOA_BROKER_URL is not one we can use."""
 
 
+class BrokerUnavailable(ConnectionError):
+    """The broker cannot be reached; an accepted document stays `received` and is re-sent."""
+
+
 def broker_kind(url: str | None) -> str:
     """'inline', 'redis' or 'rabbitmq' for a broker URL; BrokerConfigError otherwise."""
     if not url or url.strip().lower() == INLINE:
@@ -84,6 +88,41 @@ def make_broker(url: str) -> dramatiq.Broker | None:
         broker = RabbitmqBroker(url=url, confirm_delivery=True)
     broker.add_middleware(CurrentMessage())
     return broker
+
+
+def ping_broker(url: str, timeout: float = 3.0) -> dict:
+    """Reach the broker with a fresh short-timeout connection (never the shared one, so a probe
+    cannot hang on it). Returns facts worth reporting ({"kind", "appendonly"}); raises
+    BrokerUnavailable naming the broker when it does not answer."""
+    kind = broker_kind(url)
+    if kind == INLINE:
+        return {"kind": INLINE}
+    try:
+        if kind == "redis":
+            import redis
+
+            plain, _options = split_redis_url(url)
+            client = redis.Redis.from_url(plain, socket_connect_timeout=timeout,
+                                          socket_timeout=timeout)
+            try:
+                client.ping()
+                try:
+                    appendonly = client.config_get("appendonly").get("appendonly")
+                except redis.ResponseError:  # CONFIG may be disabled on managed Redis
+                    appendonly = None
+            finally:
+                client.close()
+            return {"kind": kind, "appendonly": appendonly}
+        import pika
+
+        params = pika.URLParameters(url)
+        params.socket_timeout = timeout
+        params.connection_attempts = 1
+        params.blocked_connection_timeout = timeout
+        pika.BlockingConnection(params).close()
+        return {"kind": kind}
+    except Exception as exc:  # noqa: BLE001 - redis/pika errors vary
+        raise BrokerUnavailable(f"broker {redact(url)} unreachable: {type(exc).__name__}") from exc
 
 
 _broker: dramatiq.Broker | None = None

@@ -113,40 +113,23 @@ def check_objects(settings) -> Finding:
 
 
 def check_broker(settings) -> Finding:
-    from pipeline.broker import INLINE, BrokerConfigError, broker_kind, redact, split_redis_url
+    from pipeline.broker import INLINE, BrokerConfigError, BrokerUnavailable, ping_broker, redact
 
     url = settings.broker_url
     try:
-        kind = broker_kind(url)
+        facts = ping_broker(url, timeout=CONNECT_TIMEOUT_S)
     except BrokerConfigError as exc:
         return Finding("broker", FAIL, str(exc), "correct SOHOA_BROKER_URL")
-    if kind == INLINE:
-        return Finding("broker", OK, "inline: stages run in-process (no workers)")
-    try:
-        if kind == "redis":
-            import redis
-
-            plain, options = split_redis_url(url)
-            client = redis.Redis.from_url(plain, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                          socket_timeout=CONNECT_TIMEOUT_S)
-            client.ping()
-            persistence = client.config_get("appendonly").get("appendonly", "?")
-            client.close()
-            if persistence != "yes":
-                return Finding("broker", WARN, f"{redact(url)} answers; appendonly={persistence}",
-                               "a Redis restart loses queued messages until the sweeper re-sends "
-                               "them: set `appendonly yes` (docs/operations.md)")
-        else:
-            import pika
-
-            params = pika.URLParameters(url)
-            params.socket_timeout = CONNECT_TIMEOUT_S
-            params.connection_attempts = 1
-            params.blocked_connection_timeout = CONNECT_TIMEOUT_S
-            pika.BlockingConnection(params).close()
-    except Exception as exc:  # noqa: BLE001
-        return Finding("broker", FAIL, f"{redact(url)} unreachable: {_short(exc)}",
+    except BrokerUnavailable as exc:
+        cause = _short(exc.__cause__) if exc.__cause__ else ""
+        return Finding("broker", FAIL, f"{exc} ({cause})" if cause else str(exc),
                        "start the broker or correct SOHOA_BROKER_URL")
+    if facts["kind"] == INLINE:
+        return Finding("broker", OK, "inline: stages run in-process (no workers)")
+    if facts["kind"] == "redis" and facts.get("appendonly") == "no":
+        return Finding("broker", WARN, f"{redact(url)} answers; appendonly=no",
+                       "a Redis restart loses queued messages until the sweeper re-sends them: "
+                       "set `appendonly yes` (docs/operations.md)")
     return Finding("broker", OK, f"{redact(url)} answers")
 
 
