@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.catalog import Base, Result, utcnow
 
-SCOPES = ("read:metadata", "read:documents", "read:pii", "ingest", "admin")
+SCOPES = ("read:metadata", "read:documents", "read:pii", "ingest", "read:metrics", "admin")
 
 # The API lists results newest first; this index keeps the cursor walk cheap at any size.
 Index("ix_results_created_id", Result.created_at, Result.id)

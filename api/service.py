@@ -92,8 +92,9 @@ def readyz(request: Request):
         f"{k} {v}" for k, v in checks.items() if v != "ok"), kind="not-ready", checks=checks)
 
 
-@ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(request: Request):
+@ops.get("/metrics", summary="Prometheus metrics (a key with the read:metrics scope)",
+         response_class=Response, responses=problem_responses(401, 403))
+def metrics(request: Request, info: Annotated[ClientInfo, Depends(require("read:metrics"))]):
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     return Response(generate_latest(request.app.state.metrics.registry),

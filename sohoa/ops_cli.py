@@ -41,7 +41,11 @@ def doctor(
 
 
 def backup(
-    target: str = typer.Argument(..., help="A folder (or file:// / s3:// URL) for the backup."),
+    target: str = typer.Argument(..., help="A folder for the backup (catalog dump, manifest, "
+                                 "and the objects unless --objects-to)."),
+    objects_to: str | None = typer.Option(
+        None, "--objects-to", help="Copy the objects to this store (a second bucket "
+        "s3://…/BUCKET or file:///folder) instead of TARGET/objects."),
     skip_objects: bool = typer.Option(False, "--catalog-only",
                                       help="Dump the catalog and the manifest, copy no objects."),
 ) -> None:
@@ -49,7 +53,7 @@ def backup(
     from sohoa.backup import BackupError, make_backup
 
     try:
-        summary = make_backup(target, copy_objects=not skip_objects,
+        summary = make_backup(target, objects_url=objects_to, copy_objects=not skip_objects,
                               progress=err if err.is_terminal else None)
     except BackupError as exc:
         err.print(f"backup failed: {exc}", markup=False, highlight=False)
@@ -58,13 +62,15 @@ def backup(
 
 
 def restore(
-    source: str = typer.Argument(..., help="The backup folder (or URL) `sohoa backup` wrote."),
+    source: str = typer.Argument(..., help="The backup folder `sohoa backup` wrote."),
+    objects_from: str | None = typer.Option(
+        None, "--objects-from", help="Where the backup's objects were copied (--objects-to)."),
 ) -> None:
     """Restore a backup into an EMPTY catalog and object store (the configured ones)."""
     from sohoa.backup import BackupError, restore_backup
 
     try:
-        summary = restore_backup(source, progress=err if err.is_terminal else None)
+        summary = restore_backup(source, objects_url=objects_from, progress=err if err.is_terminal else None)
     except BackupError as exc:
         err.print(f"restore failed: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from None
