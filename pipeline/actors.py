@@ -13,9 +13,10 @@ and only re-enqueues the next one. Failures:
   the failure fails, the message keeps being retried rather than dropped.
 
 Tunables (environment): SOHOA_MAX_ATTEMPTS (8), SOHOA_RETRY_MIN_BACKOFF_MS (2000),
-SOHOA_RETRY_MAX_BACKOFF_MS (600000), SOHOA_LEASE_SECONDS (60; renewed every third of it while the
-stage runs), SOHOA_STAGE_TIME_LIMIT_S (3600), SOHOA_WORKER_OCR_WORKERS (1 Tesseract process per
-document: parallelism comes from worker processes × threads).
+SOHOA_RETRY_MAX_BACKOFF_MS (600000), SOHOA_LEASE_SECONDS (30; renewed every third of it while the
+stage runs: a killed worker's stage is taken over at most this long after its last renewal),
+SOHOA_STAGE_TIME_LIMIT_S (3600), SOHOA_WORKER_OCR_WORKERS (1 Tesseract process per document:
+parallelism comes from worker processes × threads).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class Policy:
             max_attempts=max(1, _env_int("SOHOA_MAX_ATTEMPTS", 8)),
             min_backoff_ms=max(1, _env_int("SOHOA_RETRY_MIN_BACKOFF_MS", 2000)),
             max_backoff_ms=max(1, _env_int("SOHOA_RETRY_MAX_BACKOFF_MS", 600_000)),
-            lease_seconds=max(2, _env_int("SOHOA_LEASE_SECONDS", 60)),
+            lease_seconds=max(2, _env_int("SOHOA_LEASE_SECONDS", 30)),
             time_limit_s=max(1, _env_int("SOHOA_STAGE_TIME_LIMIT_S", 3600)),
             ocr_workers=max(1, _env_int("SOHOA_WORKER_OCR_WORKERS", 1)),
         )
