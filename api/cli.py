@@ -28,8 +28,10 @@ def serve(
 
     get_runtime().database_url  # migrate/check once before workers start  # noqa: B018
     err.print(f"sohoa API on http://{host}:{port}  (OpenAPI: /openapi.json)")
+    from pipeline.metrics import logging_config
+
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_config=logging_config(), access_log=False)
 
 
 @clients_app.command("create")

@@ -56,7 +56,9 @@ def station(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     typer.echo(f"sohoa station: http://{host}:{port}/ (spool {st.spool.root})", err=True)
-    uvicorn.run(create_app(st), host=host, port=port, log_level="warning")
+    from pipeline.metrics import logging_config
+
+    uvicorn.run(create_app(st), host=host, port=port, log_config=logging_config())
 
 
 def register(app: typer.Typer) -> None:
