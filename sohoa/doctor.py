@@ -169,6 +169,25 @@ def check_signing_keys(settings, now: dt.datetime | None = None) -> Finding:
     return Finding("signing keys", OK, detail)
 
 
+def check_access_log(settings, today=None) -> Finding | None:
+    """PostgreSQL only: next month's access-log partition exists (else its rows land in the
+    DEFAULT partition, which cannot be archived by month)."""
+    if not settings.catalog_url.startswith("postgresql"):
+        return None
+    from api.access_log import maintain_needed
+
+    try:
+        missing = maintain_needed(settings.catalog_url, today=today)
+    except Exception as exc:  # noqa: BLE001
+        return Finding("access log", WARN, f"partitions not readable: {_short(exc)}",
+                       "run `sohoa db upgrade`")
+    if missing:
+        return Finding("access log", FAIL, f"no partition for {', '.join(missing)}",
+                       "run `sohoa access-log maintain` (monthly: docs/systemd, "
+                       "sohoa-access-log.timer)")
+    return Finding("access log", OK, "partitions exist for this month and the next")
+
+
 def check_tesseract(settings) -> Finding:
     try:
         import pytesseract
@@ -222,6 +241,8 @@ def run_checks(min_free: int = MIN_FREE_BYTES) -> list[Finding]:
         return [first]
     findings = [first, check_catalog(settings), check_objects(settings), check_broker(settings),
                 check_signing_keys(settings), check_tesseract(settings)]
+    if findings[1].status == OK and (access := check_access_log(settings)) is not None:
+        findings.append(access)
     findings.extend(check_disk(settings, min_free))
     return findings
 

@@ -105,8 +105,13 @@ def test_server_catalog_behind_the_migrations(sohoa_home, empty_pg_database):
     from storage import db
 
     db.upgrade(empty_pg_database)
-    assert doctor.check_catalog(_settings(sohoa_home, database_url=empty_pg_database)).status \
-        == "ok"
+    settings = _settings(sohoa_home, database_url=empty_pg_database)
+    assert doctor.check_catalog(settings).status == "ok"
+    # the access log has partitions for this month and the next, not for 2031
+    assert doctor.check_access_log(settings).status == "ok"
+    late = doctor.check_access_log(settings, today=dt.date(2031, 5, 2))
+    assert late.status == "fail" and "2031-05" in late.detail
+    assert "sohoa access-log maintain" in late.fix
 
 
 def test_redis_without_persistence_is_a_warning(sohoa_home):

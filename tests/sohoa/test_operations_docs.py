@@ -61,7 +61,11 @@ def test_units_run_commands_that_exist():
         for line in unit.read_text().splitlines():
             if line.startswith(("ExecStart=", "ExecStartPre=")):
                 words = line.split("=", 1)[1].split()
-                command = [w for w in words[1:] if not w.startswith(("-", "/", "$"))][:1]
+                command = []
+                for word in words[1:]:  # the (sub)command: the words before an option or path
+                    if word.startswith(("-", "/", "$")):
+                        break
+                    command.append(word)
                 code, output = _help(*command)
                 assert code == 0, f"{unit.name}: sohoa {command} --help failed"
                 for option in re.findall(r"(--[a-z][a-z-]+)", line.split("=", 1)[1]):
