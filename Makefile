@@ -31,6 +31,7 @@ services:
 	@bash scripts/services.sh
 
 test: setup services
+	$(VENV)/bin/lint-imports  # the layers in pyproject.toml [tool.importlinter]
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv

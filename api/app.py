@@ -1,4 +1,4 @@
-"""The retrieval API's application factory: `create_app(settings=None) -> FastAPI`.
+"""The retrieval API's application factory: `create_app(runtime=…) -> FastAPI`.
 
 Wires the routers, problem+json errors, and one ASGI middleware that, for every /v1 request,
 appends an access-log row (client, endpoint, document, X-Purpose, status, outcome) and feeds
@@ -108,15 +108,11 @@ def _now():
     return utcnow()
 
 
-def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
+def create_app(*, runtime, audit_batched: bool = True,
                auth_cache_seconds: float = 5.0) -> FastAPI:
-    """The API over `runtime` (or one built from `settings`, or the process-wide runtime)."""
-    from pipeline.runtime import get_runtime
-
-    rt = runtime or get_runtime(settings)
-    rt.database_url  # migrate (SQLite) / check the schema once, before serving  # noqa: B018
-
-    from api.ingest import Processor
+    """The API over `runtime` (the composition root, `sohoa.runtime.create_api`, passes the
+    process's)."""
+    rt = runtime.open()  # migrate (SQLite) / check the schema once, before serving
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -133,7 +129,7 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
             await app.state.revocations.stop()
         await app.state.reads.close()
         app.state.audit.close()
-        app.state.processor.shutdown()
+        app.state.dispatcher.close()
         app.state.read.close()
 
     app = FastAPI(
@@ -162,7 +158,7 @@ def create_app(settings=None, *, runtime=None, audit_batched: bool = True,
         app.state.revocations = RevocationListener(rt.database_url, app.state.auth.forget)
     app.state.metrics = Metrics.create()
     app.state.metrics.registry.register(PipelineCollector(rt))
-    app.state.processor = Processor(rt)
+    app.state.dispatcher = rt.dispatcher  # inline or broker, chosen once from the settings
     problems.install(app)
 
     from api import ingest, results, service

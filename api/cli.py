@@ -24,14 +24,15 @@ def serve(
     """Serve the retrieval API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
-    get_runtime().database_url  # migrate/check once before workers start  # noqa: B018
+    rt = get_runtime().open()  # migrate/check once before workers start
     err.print(f"sohoa API on http://{host}:{port}  (OpenAPI: /openapi.json)")
     from pipeline.metrics import logging_config
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=logging_config(), access_log=False)
+    uvicorn.run("sohoa.runtime:create_api", factory=True, host=host, port=port, workers=workers,
+                log_config=logging_config(rt.settings.log_level, rt.settings.log_format),
+                access_log=False)
 
 
 @clients_app.command("create")
@@ -44,7 +45,7 @@ def client_create(
 ) -> None:
     """Create a client and print its key ONCE (only its hash is stored)."""
     from api.keys import ClientError, create_client
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     try:
         with get_runtime().session() as session:
@@ -62,7 +63,7 @@ def client_list(as_json: bool = typer.Option(False, "--json")) -> None:
     from rich.table import Table
 
     from api.keys import list_clients
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     with get_runtime().session() as session:
         rows = list_clients(session)
@@ -83,7 +84,7 @@ def client_list(as_json: bool = typer.Option(False, "--json")) -> None:
 def client_revoke(name: str) -> None:
     """Revoke a client's key (effective within seconds on running servers)."""
     from api.keys import revoke_client
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     with get_runtime().session() as session:
         done = revoke_client(session, name)
@@ -117,7 +118,7 @@ def audit(
     from rich.table import Table
 
     from api.audit import query_audit
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     with get_runtime().session() as session:
         rows = query_audit(session, client=client, document=document, endpoint=endpoint,
@@ -148,7 +149,7 @@ def _month(value: str) -> date:
 
 def _access_log(action):
     from api.access_log import AccessLogError
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     try:
         return action(get_runtime())

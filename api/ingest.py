@@ -1,7 +1,8 @@
 """Ingest for scanner stations: a multipart upload of one scan, idempotent by content hash.
 
 The upload is streamed to a temporary file (bounded size), accepted with
-`pipeline.ingest.ingest_file`, and processed in the background; the answer is 202 with a status
+`pipeline.ingest.ingest_file`, and handed to the process's dispatcher (`pipeline.dispatch`:
+inline in a background thread, or enqueued for workers); the answer is 202 with a status
 URL (200 for bytes already known: the same document id comes back).
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -34,32 +34,6 @@ MAX_UPLOAD = 200 * 1024 * 1024
 MAGIC = {b"%PDF-": ".pdf", b"II*\x00": ".tif", b"MM\x00*": ".tif",
          b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
 TERMINAL = ("stored", "needs_review", "failed")
-
-
-class Processor:
-    """Runs the inline pipeline for accepted documents, one at a time, off the request path."""
-
-    def __init__(self, runtime):
-        self._rt = runtime
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-ingest")
-        self.futures: dict[str, object] = {}
-
-    def submit(self, doc_id: str):
-        if self._rt.settings.broker_url != "inline":  # workers do the work
-            from pipeline.actors import enqueue_with_retry
-            from pipeline.broker import get_broker
-
-            enqueue_with_retry(self._rt, get_broker(self._rt.settings.broker_url), doc_id, tries=3)
-            return None
-        from pipeline.inline import process_document
-
-        future = self._pool.submit(process_document, self._rt, doc_id)
-        self.futures[doc_id] = future
-        future.add_done_callback(lambda _f: self.futures.pop(doc_id, None))
-        return future
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _safe_name(name: str | None, suffix: str) -> str:
@@ -155,8 +129,8 @@ def ingest(
     state = row[0]
     if accepted.duplicate and not info.sees(*row[1:]):
         raise Problem(409, "these bytes were already submitted for another unit", kind="conflict")
-    if not accepted.duplicate or (state == "received" and doc_id not in request.app.state.processor.futures):
-        request.app.state.processor.submit(doc_id)
+    if not accepted.duplicate or state == "received":  # the dispatcher skips one running
+        request.app.state.dispatcher.start(doc_id)
     body = {"document_id": doc_id, "duplicate": accepted.duplicate, "state": state,
             "status_url": _status(doc_id)}
     return JSONResponse(body, status_code=200 if accepted.duplicate else 202,

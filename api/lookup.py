@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, text
 
-from pipeline import states
+from storage import states
 
 assert states.STORED == "stored"  # written inline below
 

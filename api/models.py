@@ -2,7 +2,7 @@
 
 The access log is append-only: no code path updates or deletes it, and migration 0004_api adds
 database triggers that refuse UPDATE and DELETE on it (SQLite and PostgreSQL).
-Also declares the (created_at, id) index on `results` that the API's stable sort walks.
+(The (created_at, id) index on `results` that the API's stable sort walks is storage's.)
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.catalog import Base, Result, utcnow
+from storage.catalog import Base, utcnow
 
 SCOPES = ("read:metadata", "read:documents", "read:pii", "ingest", "read:metrics", "admin")
-
-# The API lists results newest first; this index keeps the cursor walk cheap at any size.
-Index("ix_results_created_id", Result.created_at, Result.id)
 
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrement needs INTEGER
 

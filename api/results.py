@@ -24,7 +24,7 @@ from api.keys import ClientInfo
 from api.lookup import RESULT_BY_ID
 from api.problems import Problem, problem_responses
 from api.schemas import ResultDetail, ResultPage, Verification
-from api.search_query import SUMMARY_COLUMNS, search_parameters, search_statement  # noqa: F401
+from api.search_query import search_parameters, search_statement
 from storage.objects import CHUNK, ObjectIntegrityError, ObjectNotFound, read_all
 from storage.result_search import newest_matching
 

@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     from sqlalchemy import text
 
     from api.keys import create_client
-    from pipeline.runtime import Runtime
+    from sohoa.runtime import Runtime
     from sohoa.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="sohoa-bench-api-"))
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     db.upgrade(url)  # a kept corpus follows the code's migrations
     settings = Settings(home=home, database_url=url)
     rt = Runtime(settings)
-    rt.database_url  # migrate + seed units  # noqa: B018
+    rt.open()  # migrate + seed units
     blob = random.Random(1).randbytes(args.pdf_kb * 1024)  # same bytes every run
     pdf_key = "bench/signed.pdf"
     rt.objects.put_bytes(pdf_key, blob, "application/pdf")
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     port = _free_port()
     env = {**os.environ, "SOHOA_HOME": str(home), "SOHOA_DATABASE_URL": url,
            "SOHOA_STORAGE_URL": f"file://{home / 'objects'}"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "sohoa.runtime:create_api", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--workers",
                              str(args.workers), "--log-level", "warning", "--no-access-log"],
                             env=env, cwd=Path(__file__).resolve().parent.parent)

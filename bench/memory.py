@@ -107,10 +107,10 @@ def child(pdf: Path) -> None:
     import ocr.pages
     from pipeline.ingest import ingest_file
     from pipeline.inline import outcome, process_document
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     rt = get_runtime()
-    rt.database_url  # migrate and seed before timing  # noqa: B018
+    rt.open()  # migrate and seed before timing
     workers = rt.settings.ocr_workers
     start = time.perf_counter()
     doc_id = ingest_file(rt, pdf, unit_code=UNIT).document_id

@@ -228,14 +228,14 @@ def run_digitize(docs: list[Doc], workers: int, home: Path, warm: Path) -> Run:
         os.environ.pop(name, None)
     import pikepdf
 
-    import pipeline.runtime
+    import sohoa.runtime
     from pipeline.inline import digitize
     from sohoa.settings import get_settings
     from storage.catalog import Document
 
     get_settings.cache_clear()
-    pipeline.runtime._runtime = None
-    rt = pipeline.runtime.get_runtime()
+    sohoa.runtime._runtime = None
+    rt = sohoa.runtime.get_runtime()
     digitize(rt, [warm], unit_code="00004")  # migrations, TEST keys, models: not timed
 
     run = Run("sohoa digitize (whole)")

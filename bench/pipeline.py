@@ -1,7 +1,7 @@
 """Pipeline benchmark: generated one-page scans through 1 and 2 dramatiq worker processes on Redis,
 against raw Tesseract on the same pages.
 
-For each worker count it starts `python -m pipeline.worker --processes P --threads 1` on a fresh
+For each worker count it starts `python -m sohoa.worker --processes P --threads 1` on a fresh
 catalog (PostgreSQL when reachable, else SQLite) and object folder, warms the workers up with two
 documents (schema, classifier, signing key), then submits all pages and times until every one is
 stored. The baseline runs `tesseract page.png out -l vie pdf tsv` (OMP_THREAD_LIMIT=1) over the
@@ -102,21 +102,21 @@ def run_pipeline(pages: list[Path], warm: list[Path], processes: int, redis_url:
     if not db_url:
         os.environ.pop("SOHOA_DATABASE_URL", None)
 
-    from pipeline.actors import submit
-    from pipeline.broker import get_broker, reset_broker
-    from pipeline.runtime import Runtime
+    from pipeline.broker import reset_broker
+    from pipeline.submission import submit
+    from sohoa.runtime import Runtime
     from sohoa.settings import get_settings
 
     get_settings.cache_clear()
     reset_broker()
     rt = Runtime(get_settings())
-    rt.database_url  # noqa: B018 - migrate before the workers start
-    broker = get_broker()
+    rt.open()  # migrate before the workers start
+    dispatcher = rt.dispatcher  # the broker of SOHOA_BROKER_URL
     log_path = workdir / f"worker-{processes}.log"
     cpu_before = _children_cpu()
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.worker", "--processes", str(processes),
+            [sys.executable, "-m", "sohoa.worker", "--processes", str(processes),
              "--threads", "1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
@@ -138,10 +138,10 @@ def run_pipeline(pages: list[Path], warm: list[Path], processes: int, redis_url:
                 time.sleep(0.1)
             raise TimeoutError("documents not done in time")
 
-        warm_ids = [r["document_id"] for r in submit(rt, broker, warm, unit_code="00004")]
+        warm_ids = [r["document_id"] for r in submit(rt, dispatcher, warm, unit_code="00004")]
         wait_done(warm_ids)
         start = time.perf_counter()
-        records = submit(rt, broker, pages, unit_code="00004", procedure="1.001193")
+        records = submit(rt, dispatcher, pages, unit_code="00004", procedure="1.001193")
         submitted = time.perf_counter() - start
         ids = [r["document_id"] for r in records]
         wait_done(ids)
@@ -163,7 +163,7 @@ def run_pipeline(pages: list[Path], warm: list[Path], processes: int, redis_url:
             os.killpg(worker.pid, 9)
         cpu = _children_cpu() - cpu_before  # the worker tree, Tesseract included
         with contextlib.suppress(Exception):
-            broker.flush_all()
+            rt.broker.flush_all()
         reset_broker()
         drop()
     stage_times: dict[str, list[float]] = {}

@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
-    from pipeline.runtime import get_runtime
     from scanners.profiles import ScanProfile
+    from sohoa.runtime import get_runtime
     from station.app import Station, create_app
     from station.delivery import EmbeddedSink
     from station.spool import Spool
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     ppm = tmp / "quyet-dinh.ppm"
     Image.open(render_decision(tmp / "quyet-dinh.png", dpi=200)).convert("RGB").save(ppm)
     rt = get_runtime()
-    rt.database_url  # migrate + seed before timing  # noqa: B018
+    rt.open()  # migrate + seed before timing
     profile = ScanProfile(name="bench", dpi=200, mode="color", source="adf", max_pages=args.pages)
     station = Station(Spool(tmp / "spool"), scanner_uri=f"sane:pnm:0?filename={ppm}", unit="00004",
                       sink=EmbeddedSink(rt), profiles={"bench": profile}, profile="bench",

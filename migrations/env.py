@@ -3,7 +3,11 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import storage.models  # noqa: F401 - registers every model module on Base.metadata
+# Every part's tables, so the metadata is the whole schema. A part that adds tables defines them
+# in its own module on `storage.catalog.Base` and adds one import line here.
+import api.models  # noqa: F401
+import pipeline.models  # noqa: F401
+import quotas.models  # noqa: F401
 from storage.catalog import Base
 
 config = context.config

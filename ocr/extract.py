@@ -953,14 +953,6 @@ def extract_enterprise_code(lines: list[str]) -> Found:
 
 # --------------------------------------------------------------------------- title / summary
 
-@dataclass(frozen=True)
-class TitleFound:
-    value: str | None
-    confidence: float
-    line: int = -1
-    code: str | None = None
-
-
 def title_candidates(lines: list[str], limit: int = 45) -> list[tuple[int, str]]:
     """Lines that may hold the document-type title (and each line joined with the next)."""
     out: list[tuple[int, str]] = []

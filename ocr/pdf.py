@@ -87,7 +87,7 @@ class PageSpool:
         """Spool one page's PDF (any order); the result comes back without its `pdf` bytes."""
         self.count += 1
         self.source = self.source or result.source
-        if getattr(result, "blank", False):
+        if result.blank:
             return result
         try:
             page_pdf = pikepdf.open(io.BytesIO(result.pdf))

@@ -1,20 +1,23 @@
-"""The pipeline on dramatiq: one actor per stage, taking a document id.
+"""The pipeline on dramatiq: one actor per stage description (`pipeline.stages.STAGES`), taking a
+document id.
 
 Each actor claims a lease on the document (so two workers never run one stage of one document at
-once, even when a message is redelivered), runs the stage, then enqueues whatever stage the
+once, even when a message is redelivered), runs the stage through the shared driver
+(`pipeline.driver.run_once`, which owns the failure policy), then enqueues whatever stage the
 document's *state* now calls for; a redelivered message for a stage that already ran is skipped
 and only re-enqueues the next one. Failures:
 
 - permanent (`pipeline.errors.is_permanent`: a corrupt or refused file) → the document is marked
   failed at once with the reason, its original moved to quarantine/, the message not retried;
 - transient (object store, database, TSA …) → retried with exponential backoff by dramatiq;
-  after `SOHOA_MAX_ATTEMPTS` attempts of one stage the document is marked failed ("gave up after
+  after `max_attempts` attempts of one stage the document is marked failed ("gave up after
   N attempts: …"), so the catalog is the dead-letter list (`sohoa failed list`). If even recording
   the failure fails, the message keeps being retried rather than dropped.
 
-Tunables (environment): SOHOA_MAX_ATTEMPTS (8), SOHOA_RETRY_MIN_BACKOFF_MS (2000),
-SOHOA_RETRY_MAX_BACKOFF_MS (600000), SOHOA_LEASE_SECONDS (30; renewed every third of it while the
-stage runs: a killed worker's stage is taken over at most this long after its last renewal),
+The tunables (`Policy`) come from the settings, validated once when the worker starts:
+SOHOA_MAX_ATTEMPTS (8), SOHOA_RETRY_MIN_BACKOFF_MS (2000), SOHOA_RETRY_MAX_BACKOFF_MS (600000),
+SOHOA_LEASE_SECONDS (30; renewed every third of it while the stage runs: a killed worker's
+stage is taken over at most this long after its last renewal),
 SOHOA_STAGE_TIME_LIMIT_S (3600), SOHOA_WORKER_OCR_WORKERS (1 Tesseract process per document:
 parallelism comes from worker processes × threads).
 """
@@ -29,56 +32,45 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 from sqlalchemy import func, or_, select, update
 
-from pipeline import metrics, states
+from pipeline import metrics
+from pipeline.context import Context
+from pipeline.driver import Failed, run_once
 from pipeline.errors import describe, is_permanent
-from pipeline.runtime import Runtime, get_runtime
-from pipeline.stages import STAGES, mark_failed, object_prefix
-from storage.catalog import AuditEvent, Document, utcnow
+from pipeline.outputs import object_prefix
+from pipeline.stages import STAGES, next_stage
+from storage import states
+from storage.catalog import Document, utcnow
 
 log = logging.getLogger("sohoa.pipeline")
 
-QUEUES = {"ocr": "sohoa-ocr", "classify": "sohoa-classify", "sign": "sohoa-sign"}
-ACTOR_NAMES = {stage: f"sohoa_{stage}" for stage in QUEUES}
-# The state a stage starts from (inverse of states.NEXT_STAGE).
-INPUT_STATE = {stage: state for state, stage in states.NEXT_STAGE.items()}
-# Objects a stage writes under the document prefix (hash-named: "<stem>-<sha16>.pdf").
-OUTPUT_STEM = {"ocr": ("searchable-", "pdf_key"), "sign": ("signed-", "signed_key")}
+QUEUES = {name: stage.queue for name, stage in STAGES.items()}
 RETRY_HARD_CAP = 200  # messages that cannot even record their failure stop being retried here
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not an integer") from None
 
 
 @dataclass(frozen=True)
 class Policy:
-    max_attempts: int
-    min_backoff_ms: int
-    max_backoff_ms: int
-    lease_seconds: int
-    time_limit_s: int
-    ocr_workers: int
+    max_attempts: int = 8
+    min_backoff_ms: int = 2000
+    max_backoff_ms: int = 600_000
+    lease_seconds: int = 30
+    time_limit_s: int = 3600
+    ocr_workers: int = 1
 
     @classmethod
-    def from_env(cls) -> Policy:
+    def from_settings(cls, settings) -> Policy:
+        """The policy the settings name (`sohoa.settings.Settings`), clamped to sane minimums."""
         return cls(
-            max_attempts=max(1, _env_int("SOHOA_MAX_ATTEMPTS", 8)),
-            min_backoff_ms=max(1, _env_int("SOHOA_RETRY_MIN_BACKOFF_MS", 2000)),
-            max_backoff_ms=max(1, _env_int("SOHOA_RETRY_MAX_BACKOFF_MS", 600_000)),
-            lease_seconds=max(2, _env_int("SOHOA_LEASE_SECONDS", 30)),
-            time_limit_s=max(1, _env_int("SOHOA_STAGE_TIME_LIMIT_S", 3600)),
-            ocr_workers=max(1, _env_int("SOHOA_WORKER_OCR_WORKERS", 1)),
+            max_attempts=max(1, settings.max_attempts),
+            min_backoff_ms=max(1, settings.retry_min_backoff_ms),
+            max_backoff_ms=max(1, settings.retry_max_backoff_ms),
+            lease_seconds=max(2, settings.lease_seconds),
+            time_limit_s=max(1, settings.stage_time_limit_s),
+            ocr_workers=max(1, settings.worker_ocr_workers),
         )
 
 
@@ -95,14 +87,14 @@ class UnknownDocument(LookupError):
 
 
 # --- leases ---------------------------------------------------------------------------------
-def claim(rt: Runtime, doc_id: str, stage: str, owner: str, lease_seconds: int) -> int | None:
+def claim(rt: Context, doc_id: str, stage: str, owner: str, lease_seconds: int) -> int | None:
     """Take the document's lease for `stage`: the attempt number, or None when the document is
     no longer in the stage's input state (the stage already ran). Raises Busy or UnknownDocument."""
     now = utcnow()
     with rt.session() as session:
         claimed = session.execute(
             update(Document)
-            .where(Document.id == doc_id, Document.state == INPUT_STATE[stage],
+            .where(Document.id == doc_id, Document.state == STAGES[stage].input_state,
                    or_(Document.lease_owner.is_(None), Document.lease_until < now,
                        Document.lease_owner == owner))
             .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds),
@@ -115,7 +107,7 @@ def claim(rt: Runtime, doc_id: str, stage: str, owner: str, lease_seconds: int) 
         raise UnknownDocument(f"no document {doc_id} in the catalog")
     if claimed:
         return row.attempts
-    if row.state != INPUT_STATE[stage]:
+    if row.state != STAGES[stage].input_state:
         return None
     until = row.lease_until
     if until is not None and until.tzinfo is None:  # SQLite drops the zone; we store UTC
@@ -123,7 +115,7 @@ def claim(rt: Runtime, doc_id: str, stage: str, owner: str, lease_seconds: int) 
     raise Busy(doc_id, row.lease_owner, (until - now).total_seconds() if until else 1.0)
 
 
-def release(rt: Runtime, doc_id: str, owner: str, *, success: bool) -> bool:
+def release(rt: Context, doc_id: str, owner: str, *, success: bool) -> bool:
     """Drop our lease (and reset the attempt count after a success). False if we had lost it."""
     values = {"lease_owner": None, "lease_until": None}
     if success:
@@ -137,7 +129,7 @@ def release(rt: Runtime, doc_id: str, owner: str, *, success: bool) -> bool:
 class LeaseKeeper:
     """Renews a lease every third of its length while a stage runs (best effort)."""
 
-    def __init__(self, rt: Runtime, doc_id: str, owner: str, seconds: int):
+    def __init__(self, rt: Context, doc_id: str, owner: str, seconds: int):
         self.rt, self.doc_id, self.owner, self.seconds = rt, doc_id, owner, seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -165,12 +157,12 @@ class LeaseKeeper:
         self._thread.join(timeout=5)
 
 
-def sweep_orphans(rt: Runtime, doc_id: str, stage: str) -> list[str]:
+def sweep_orphans(rt: Context, doc_id: str, stage: str) -> list[str]:
     """Delete outputs of `stage` under the document's prefix that the catalog does not point at
     (left by an attempt that was killed or lost a race after storing its bytes)."""
-    if stage not in OUTPUT_STEM:
+    if STAGES[stage].output is None:
         return []
-    stem, attr = OUTPUT_STEM[stage]
+    stem, attr = STAGES[stage].output
     with rt.session() as session:
         doc = session.get(Document, doc_id)
         keep = getattr(doc, attr)
@@ -191,29 +183,29 @@ def sweep_orphans(rt: Runtime, doc_id: str, stage: str) -> list[str]:
 # --- enqueueing -----------------------------------------------------------------------------
 def send(broker: dramatiq.Broker, stage: str, doc_id: str, *, delay_ms: int | None = None):
     """Put one stage message for a document on the broker (no actor objects needed)."""
-    queue = QUEUES[stage]
+    queue = STAGES[stage].queue
     if queue not in broker.get_declared_queues():
         broker.declare_queue(queue)
-    message = dramatiq.Message(queue_name=queue, actor_name=ACTOR_NAMES[stage],
+    message = dramatiq.Message(queue_name=queue, actor_name=STAGES[stage].actor_name,
                                args=(doc_id,), kwargs={}, options={})
     return broker.enqueue(message, delay=delay_ms)
 
 
-def enqueue_document(rt: Runtime, broker: dramatiq.Broker, doc_id: str) -> str | None:
+def enqueue_document(rt: Context, broker: dramatiq.Broker, doc_id: str) -> str | None:
     """Enqueue the stage the document's state calls for; the stage name, or None if none
     (stored, failed, needs_review). Safe to call twice: stages skip work already done."""
     with rt.session() as session:
         state = session.scalar(select(Document.state).where(Document.id == doc_id))
     if state is None:
         raise UnknownDocument(f"no document {doc_id} in the catalog")
-    stage = states.NEXT_STAGE.get(state)
+    stage = next_stage(state)
     if stage is not None:
-        send(broker, stage, doc_id)
-        log.info("enqueued %s", stage, extra={"document_id": doc_id, "stage": stage})
-    return stage
+        send(broker, stage.name, doc_id)
+        log.info("enqueued %s", stage.name, extra={"document_id": doc_id, "stage": stage.name})
+    return stage.name if stage else None
 
 
-def enqueue_with_retry(rt: Runtime, broker, doc_id: str, *, tries: int = 5,
+def enqueue_with_retry(rt: Context, broker, doc_id: str, *, tries: int = 5,
                        backoff: float = 0.5) -> str | None:
     """enqueue_document, retrying a broker that is briefly unreachable."""
     for attempt in range(1, tries + 1):
@@ -234,20 +226,18 @@ def enqueue_with_retry(rt: Runtime, broker, doc_id: str, *, tries: int = 5,
 
 # --- the actors -----------------------------------------------------------------------------
 def _owner() -> str:
-    from dramatiq.middleware import CurrentMessage
-
     message = CurrentMessage.get_current_message()
     mid = message.message_id[:12] if message is not None else "-"
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{mid}"
 
 
-def run_stage(stage: str, doc_id: str, *, rt: Runtime | None = None,
-              broker: dramatiq.Broker | None = None) -> str:
-    """Body of every actor: claim, run, release, enqueue the next stage. Returns the outcome
-    (done | skipped | failed); raises for dramatiq to retry (transient error, Busy)."""
-    rt = rt or get_runtime()
+def run_stage(stage: str, doc_id: str, *, rt: Context, broker: dramatiq.Broker | None = None,
+              policy: Policy | None = None) -> str:
+    """Body of every actor: claim, run (the shared driver and its failure policy), release,
+    enqueue the next stage. Returns the outcome (done | skipped | failed); raises for dramatiq
+    to retry (transient error, Busy)."""
     broker = broker or dramatiq.get_broker()
-    policy = Policy.from_env()
+    policy = policy or Policy.from_settings(rt.settings)
     owner = _owner()
     ids = {"document_id": doc_id, "stage": stage}
     try:
@@ -269,23 +259,15 @@ def run_stage(stage: str, doc_id: str, *, rt: Runtime | None = None,
     start = time.perf_counter()
     try:
         with LeaseKeeper(rt, doc_id, owner, policy.lease_seconds), metrics.timed(stage):
-            if stage == "ocr":
-                STAGES[stage](rt, doc_id, workers=policy.ocr_workers)
-            else:
-                STAGES[stage](rt, doc_id)
+            run_once(rt, stage, doc_id, workers=policy.ocr_workers, attempt=attempt,
+                     max_attempts=policy.max_attempts,
+                     after_recorded=lambda: release(rt, doc_id, owner, success=False))
+    except Failed as failed:
+        metrics.count(stage, "failed")
+        log.error("failed: %s", failed.reason, extra={**ids, "attempt": attempt,
+                                                       "permanent": failed.permanent})
+        return "failed"
     except Exception as exc:
-        permanent = is_permanent(exc)
-        if permanent or attempt >= policy.max_attempts:
-            reason = describe(exc) if permanent else (
-                f"gave up after {attempt} attempts: {describe(exc)}")
-            mark_failed(rt, doc_id, stage, reason)  # if this raises, dramatiq retries it
-            release(rt, doc_id, owner, success=False)
-            metrics.count(stage, "failed")
-            log.error("failed: %s", reason, extra={**ids, "attempt": attempt,
-                                                    "permanent": permanent})
-            if permanent:
-                _quarantine(rt, doc_id)
-            return "failed"
         with contextlib.suppress(Exception):  # the lease expires on its own
             release(rt, doc_id, owner, success=False)
         metrics.count(stage, "retry")
@@ -306,155 +288,37 @@ def run_stage(stage: str, doc_id: str, *, rt: Runtime | None = None,
     return "done"
 
 
-def _quarantine(rt: Runtime, doc_id: str) -> None:
-    from pipeline.ingest import quarantine
-
-    try:
-        quarantine(rt, doc_id)
-    except Exception:  # noqa: BLE001 - the failure is recorded; quarantine is housekeeping
-        log.exception("quarantine failed", extra={"document_id": doc_id})
-
-
-def ocr(document_id: str) -> None:
-    run_stage("ocr", document_id)
-
-
-def classify(document_id: str) -> None:
-    run_stage("classify", document_id)
-
-
-def sign(document_id: str) -> None:
-    run_stage("sign", document_id)
-
-
-ACTOR_FUNCTIONS = {"ocr": ocr, "classify": classify, "sign": sign}
-
-
 def retry_when(retries: int, exc: BaseException) -> bool:
     """dramatiq's retry predicate: never retry permanent errors. Transient ones reach dramatiq
-    only below SOHOA_MAX_ATTEMPTS (run_stage gives up itself) or when recording the failure
+    only below max_attempts (run_stage gives up itself) or when recording the failure
     failed, which must keep trying rather than lose the document."""
     return not is_permanent(exc) and retries < RETRY_HARD_CAP
 
 
-def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
-    """Register the stage actors on `broker`; {stage: actor}."""
-    policy = Policy.from_env()
+def declare_actors(broker: dramatiq.Broker, rt: Context,
+                   policy: Policy | None = None) -> dict[str, dramatiq.Actor]:
+    """Register one actor per stage description on `broker`, working on `rt`; {stage: actor}."""
+    policy = policy or Policy.from_settings(rt.settings)
+
+    def actor_for(name: str):
+        def run(document_id: str) -> None:
+            run_stage(name, document_id, rt=rt, broker=broker, policy=policy)
+
+        run.__name__ = name
+        return run
+
     return {
-        stage: dramatiq.actor(
-            fn, broker=broker, actor_name=ACTOR_NAMES[stage], queue_name=QUEUES[stage],
+        name: dramatiq.actor(
+            actor_for(name), broker=broker, actor_name=stage.actor_name, queue_name=stage.queue,
             retry_when=retry_when, min_backoff=policy.min_backoff_ms,
             max_backoff=policy.max_backoff_ms, time_limit=policy.time_limit_s * 1000,
         )
-        for stage, fn in ACTOR_FUNCTIONS.items()
+        for name, stage in STAGES.items()
     }
 
 
-# --- submitting, dead letters, queue summary -------------------------------------------------
-def submit(rt: Runtime, broker, paths, *, unit_code: str, procedure: str | None = None,
-           dossier: str | None = None, actor: str = "cli") -> list[dict]:
-    """Ingest files and enqueue them; one record per file:
-    {file, document_id, status: queued|duplicate|failed|<final state when inline>, state, error}."""
-    from pipeline.ingest import ingest_file
-    from pipeline.inline import outcome, process_document
-
-    records = []
-    for path in [Path(p) for p in paths]:
-        record = {"file": str(path), "document_id": None, "status": "failed", "state": None,
-                  "error": None}
-        try:
-            accepted = ingest_file(rt, path, unit_code=unit_code, procedure=procedure,
-                                   dossier=dossier, actor=actor)
-        except Exception as exc:  # noqa: BLE001 - reported per file
-            record["error"] = describe(exc)
-            records.append(record)
-            continue
-        doc_id = record["document_id"] = accepted.document_id
-        if broker is None:
-            if not accepted.duplicate:
-                process_document(rt, doc_id)
-            records.append(outcome(rt, path, doc_id, duplicate=accepted.duplicate))
-            continue
-        try:
-            # a duplicate still in flight is enqueued again: harmless, and rescues a document
-            # whose first submission never reached the broker
-            enqueue_with_retry(rt, broker, doc_id)
-            record["status"] = "duplicate" if accepted.duplicate else "queued"
-        except Exception as exc:  # noqa: BLE001
-            record["status"] = "received"
-            record["error"] = f"stored but not queued (broker unreachable): {describe(exc)}"
-        with rt.session() as session:
-            record["state"] = session.scalar(select(Document.state)
-                                             .where(Document.id == doc_id))
-        records.append(record)
-    return records
-
-
-def failed_documents(rt: Runtime, limit: int = 1000) -> list[dict]:
-    with rt.session() as session:
-        docs = session.scalars(select(Document).where(Document.state == states.FAILED)
-                               .order_by(Document.updated_at.desc()).limit(limit)).all()
-        return [{"document_id": d.id, "file": d.source_name, "failed_stage": d.failed_stage,
-                 "error": d.error, "attempts": d.attempts, "updated_at": d.updated_at}
-                for d in docs]
-
-
-def document_history(rt: Runtime, doc_id: str) -> dict:
-    with rt.session() as session:
-        doc = session.get(Document, doc_id)
-        if doc is None:
-            raise UnknownDocument(f"no document {doc_id} in the catalog")
-        events = session.scalars(select(AuditEvent).where(AuditEvent.document_id == doc_id)
-                                 .order_by(AuditEvent.at, AuditEvent.id)).all()
-        return {"document_id": doc.id, "file": doc.source_name, "state": doc.state,
-                "failed_stage": doc.failed_stage, "error": doc.error, "attempts": doc.attempts,
-                "original_key": doc.original_key, "created_at": doc.created_at,
-                "updated_at": doc.updated_at,
-                "events": [{"at": e.at, "actor": e.actor, "action": e.action,
-                            "detail": e.detail} for e in events]}
-
-
-# Where a retried document resumes: the input state of the stage that failed, when the outputs
-# of the earlier stages are there; otherwise from the start.
-def _resume_state(doc: Document) -> str:
-    if doc.failed_stage == "sign" and doc.pdf_key:
-        return states.CLASSIFIED
-    if doc.failed_stage in ("classify", "sign") and doc.pdf_key:
-        return states.OCR_DONE
-    return states.RECEIVED
-
-
-def retry_failed(rt: Runtime, broker, doc_ids: list[str], *, actor: str = "cli") -> list[dict]:
-    """Put failed documents back where they failed and enqueue them (inline: run them now)."""
-    from pipeline.inline import process_document
-
-    records = []
-    for doc_id in doc_ids:
-        with rt.session() as session:
-            doc = session.get(Document, doc_id, with_for_update=True)
-            if doc is None:
-                raise UnknownDocument(f"no document {doc_id} in the catalog")
-            if doc.state != states.FAILED:
-                records.append({"document_id": doc_id, "state": doc.state,
-                                "error": f"not failed (state {doc.state})"})
-                continue
-            resume = _resume_state(doc)
-            session.add(AuditEvent(actor=actor, action="retried", document_id=doc_id,
-                                   detail={"stage": doc.failed_stage, "reason": doc.error,
-                                           "resume": resume}))
-            states.check_transition(doc.state, resume)  # retry edges resume where it failed
-            doc.state, doc.failed_stage, doc.error = resume, None, None
-            doc.attempts, doc.lease_owner, doc.lease_until = 0, None, None
-        if broker is None:
-            state = process_document(rt, doc_id)
-        else:
-            enqueue_with_retry(rt, broker, doc_id)
-            state = resume
-        records.append({"document_id": doc_id, "state": state, "error": None})
-    return records
-
-
-def requeue_stale(rt: Runtime, broker, older_than_s: float) -> list[str]:
+# --- the safety net and the queue summary -------------------------------------------------
+def requeue_stale(rt: Context, broker, older_than_s: float) -> list[str]:
     """Enqueue again documents in flight (received/ocr_done/classified) untouched for
     `older_than_s` seconds and not leased: a safety net for messages a broker lost
     (e.g. a Redis without persistence restarted). Duplicates are harmless."""
@@ -463,14 +327,15 @@ def requeue_stale(rt: Runtime, broker, older_than_s: float) -> list[str]:
     with rt.session() as session:
         ids = list(session.scalars(
             select(Document.id).where(
-                Document.state.in_(list(states.NEXT_STAGE)), Document.updated_at < cutoff,
+                Document.state.in_([stage.input_state for stage in STAGES.values()]),
+                Document.updated_at < cutoff,
                 or_(Document.lease_until.is_(None), Document.lease_until < now))))
     for doc_id in ids:
         enqueue_with_retry(rt, broker, doc_id)
     return ids
 
 
-def state_counts(rt: Runtime) -> dict[str, int]:
+def state_counts(rt: Context) -> dict[str, int]:
     with rt.session() as session:
         rows = session.execute(select(Document.state, func.count()).group_by(Document.state))
         counts = {state: 0 for state in states.ALL_STATES}
@@ -484,7 +349,7 @@ def queue_lengths(broker) -> dict[str, dict[str, int]]:
         return {}
     result = {}
     kind = type(broker).__name__
-    for stage, queue in QUEUES.items():
+    for stage, queue in QUEUES.items():  # one per stage description
         if kind == "RabbitmqBroker":
             ready, delayed, dead = broker.get_queue_message_counts(queue)
             result[stage] = {"pending": ready, "delayed": delayed, "dead": dead}

@@ -83,7 +83,7 @@ def make_broker(url: str) -> dramatiq.Broker | None:
     if kind == INLINE:
         return None
     if kind == "redis":
-        from dramatiq.brokers.redis import RedisBroker
+        from dramatiq.brokers.redis import RedisBroker  # each loads its client library
 
         plain, options = split_redis_url(url)
         broker = RedisBroker(url=plain, **{**REDIS_RECOVERY_DEFAULTS, **options})
@@ -134,14 +134,10 @@ _broker: dramatiq.Broker | None = None
 _broker_url: str | None = None
 
 
-def get_broker(url: str | None = None) -> dramatiq.Broker | None:
-    """The process-wide broker for `url` (default: settings.broker_url); None when inline.
+def get_broker(url: str) -> dramatiq.Broker | None:
+    """The process-wide broker for `url` (settings.broker_url); None when inline.
     It is also installed as dramatiq's global broker."""
     global _broker, _broker_url
-    if url is None:
-        from sohoa.settings import get_settings
-
-        url = get_settings().broker_url
     if _broker is not None and url == _broker_url:
         return _broker
     broker = make_broker(url)

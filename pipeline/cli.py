@@ -31,32 +31,44 @@ def _err(text: str) -> None:
     typer.echo(text, err=True)
 
 
-def _runtime_and_broker():
-    from pipeline.broker import BrokerConfigError, get_broker
-    from pipeline.runtime import get_runtime
+def runtime():
+    """The process's runtime (the composition root; `sohoa --help` does not load it)."""
+    from sohoa.runtime import get_runtime
 
-    rt = get_runtime()
+    return get_runtime()
+
+
+def _runtime_and_dispatcher():
+    """The process's runtime and its dispatcher (inline or broker), or exit 2 on a bad
+    SOHOA_BROKER_URL."""
+    from pipeline.broker import BrokerConfigError
+
+    rt = runtime()
     try:
-        broker = get_broker(rt.settings.broker_url)
+        return rt, rt.dispatcher
     except BrokerConfigError as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
-    return rt, broker
 
 
 def run_workers(processes: int | None = None, threads: int = 1,
                 extra: list[str] | None = None) -> int:
-    """Start dramatiq's worker CLI on `pipeline.worker`; its exit code.
+    """Start dramatiq's worker CLI on `sohoa.worker`; its exit code.
 
-    This process must not import pipeline.worker itself: dramatiq forks the workers, and a
+    This process must not import sohoa.worker itself: dramatiq forks the workers, and a
     module already imported would not boot (broker, actors, logging) again in them."""
     from dramatiq.cli import main, make_argument_parser
 
     from pipeline.broker import BrokerConfigError, broker_kind
-    from sohoa.settings import get_settings
+    from sohoa.settings import SettingsError, get_settings
 
     try:
-        kind = broker_kind(get_settings().broker_url)
+        settings = get_settings()  # validated here, before anything is forked
+    except SettingsError as exc:
+        _err(str(exc))
+        return 2
+    try:
+        kind = broker_kind(settings.broker_url)
     except BrokerConfigError as exc:
         _err(str(exc))
         return 2
@@ -64,12 +76,11 @@ def run_workers(processes: int | None = None, threads: int = 1,
         _err("SOHOA_BROKER_URL is 'inline': there is no queue to work on (set "
              "redis://host:6379/0 or amqp://user:password@host:5672/vhost)")
         return 2
-    if os.environ.get("SOHOA_METRICS_PORT"):  # dramatiq's exposition server is a fork of
+    if settings.metrics_port:  # dramatiq's exposition server is a fork of
         # this process: it reads its port from the environment when it starts
-        os.environ["dramatiq_prom_port"] = os.environ["SOHOA_METRICS_PORT"]  # noqa: SIM112
-        os.environ.setdefault("dramatiq_prom_host",
-                              os.environ.get("SOHOA_METRICS_HOST", "127.0.0.1"))
-    argv = ["pipeline.worker", "--processes", str(processes or os.cpu_count() or 1),
+        os.environ["dramatiq_prom_port"] = str(settings.metrics_port)  # noqa: SIM112
+        os.environ.setdefault("dramatiq_prom_host", settings.metrics_host)
+    argv = ["sohoa.worker", "--processes", str(processes or os.cpu_count() or 1),
             "--threads", str(threads), "--skip-logging", *(extra or [])]
     return main(make_argument_parser().parse_args(argv))
 
@@ -92,11 +103,11 @@ def submit(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file on stdout."),
 ) -> None:
     """Store scans and queue them for the workers (inline broker: process them now)."""
-    from pipeline.actors import submit as do_submit
     from pipeline.inline import outcome_line
+    from pipeline.submission import submit as do_submit
 
-    rt, broker = _runtime_and_broker()
-    records = do_submit(rt, broker, paths, unit_code=unit, procedure=procedure, dossier=dossier)
+    rt, dispatcher = _runtime_and_dispatcher()
+    records = do_submit(rt, dispatcher, paths, unit_code=unit, procedure=procedure, dossier=dossier)
     for record in records:
         if as_json:
             _jsonl(record)
@@ -110,10 +121,9 @@ def submit(
 def failed_list(as_json: bool = typer.Option(False, "--json"),
                 limit: int = typer.Option(1000, "--limit")) -> None:
     """Failed documents, newest first, with the stage and the reason."""
-    from pipeline.actors import failed_documents
-    from pipeline.runtime import get_runtime
+    from pipeline.submission import failed_documents
 
-    rows = failed_documents(get_runtime(), limit)
+    rows = failed_documents(runtime(), limit)
     for row in rows:
         if as_json:
             _jsonl(row)
@@ -127,11 +137,10 @@ def failed_list(as_json: bool = typer.Option(False, "--json"),
 @failed_app.command("show")
 def failed_show(document_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """A document's failure and its history (audit events)."""
-    from pipeline.actors import UnknownDocument, document_history
-    from pipeline.runtime import get_runtime
+    from pipeline.submission import UnknownDocument, document_history
 
     try:
-        record = document_history(get_runtime(), document_id)
+        record = document_history(runtime(), document_id)
     except UnknownDocument as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
@@ -153,9 +162,9 @@ def failed_retry(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Put failed documents back in the pipeline, from the stage that failed."""
-    from pipeline.actors import UnknownDocument, failed_documents, retry_failed
+    from pipeline.submission import UnknownDocument, failed_documents, retry_failed
 
-    rt, broker = _runtime_and_broker()
+    rt, dispatcher = _runtime_and_dispatcher()
     ids = list(document_ids or [])
     if all_failed:
         ids += [row["document_id"] for row in failed_documents(rt, limit=1_000_000)]
@@ -163,7 +172,7 @@ def failed_retry(
         _err("name document ids, or --all")
         raise typer.Exit(2)
     try:
-        records = retry_failed(rt, broker, ids)
+        records = retry_failed(rt, dispatcher, ids)
     except UnknownDocument as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
@@ -186,7 +195,8 @@ def queue(
     from pipeline.actors import requeue_stale as do_requeue
     from pipeline.broker import redact
 
-    rt, broker = _runtime_and_broker()
+    rt, _ = _runtime_and_dispatcher()
+    broker = rt.broker
     summary: dict = {"broker": redact(rt.settings.broker_url), "states": state_counts(rt)}
     if requeue_stale is not None:
         if broker is None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from ocr.pages import InputError
+from signing.signer import SigningError
+
 
 class PermanentError(Exception):
     """The document itself cannot be processed; retrying will not help."""
 
 
-def is_permanent(exc: BaseException) -> bool:
-    from ocr.pages import InputError
+class InvalidTransition(RuntimeError):
+    """A stage or a person tried to move a document along an edge the state machine lacks."""
 
-    try:
-        from signing.signer import SigningError
-    except ImportError:  # pragma: no cover - signing is part of the distribution
-        SigningError = ()  # noqa: N806
+
+def is_permanent(exc: BaseException) -> bool:
     return isinstance(exc, PermanentError | InputError | SigningError)
 
 

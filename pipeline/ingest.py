@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from pipeline import states
+from pipeline.context import Context
 from pipeline.errors import PermanentError
-from pipeline.runtime import Runtime
+from pipeline.outputs import object_prefix
+from storage import states
 from storage.catalog import AuditEvent, Document, new_id
 from storage.objects import CHUNK
 from storage.units import UnknownUnit, find_unit
@@ -39,7 +38,7 @@ def file_sha256(path: Path) -> tuple[str, int]:
 
 
 def ingest_file(
-    rt: Runtime,
+    rt: Context,
     path: Path,
     *,
     unit_code: str,
@@ -99,29 +98,9 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> 
                        pending_corrections=corrections)
         session.add(doc)
         session.flush()
-        from pipeline.stages import object_prefix
-
         return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}"
 
 
-def _find_by_sha(rt: Runtime, sha: str) -> str:
+def _find_by_sha(rt: Context, sha: str) -> str:
     with rt.session() as session:
         return session.scalar(select(Document.id).where(Document.source_sha256 == sha))
-
-
-def quarantine(rt: Runtime, doc_id: str) -> None:
-    """Move a document's original under quarantine/ so operators find what could not be read."""
-    with rt.session() as session:
-        doc = session.get(Document, doc_id)
-        key = doc.original_key
-        if not key or key.startswith("quarantine/"):
-            return
-        target = f"quarantine/{doc.id}/{Path(key).name}"
-    with tempfile.TemporaryDirectory(prefix="sohoa-quarantine-") as tmp:
-        local = Path(tmp) / "original"
-        with rt.objects.open(key) as stream, open(local, "wb") as out:  # streamed, verified
-            shutil.copyfileobj(stream, out, CHUNK)
-        rt.objects.put_file(target, local)
-    with rt.session() as session:
-        session.get(Document, doc_id).original_key = target
-    rt.objects.delete(key)

@@ -1,4 +1,7 @@
-"""Running the stages in-process: the embedded default (`SOHOA_BROKER_URL=inline`).
+"""`sohoa digitize`: a batch of files through every stage in this process, and its report.
+
+The per-document driver is `pipeline.driver.process_document`; this module spreads a batch over
+threads and builds the `--json` outcome records.
 
 Documents are spread over threads; each document's pages go to Tesseract processes. With many
 files each document uses one OCR worker (files in parallel); with few, pages run in parallel.
@@ -11,42 +14,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipeline import states
-from pipeline.errors import describe, is_permanent
-from pipeline.ingest import ingest_file, quarantine
-from pipeline.runtime import Runtime
-from pipeline.stages import STAGES, mark_failed
+from pipeline.context import Context
+from pipeline.driver import process_document
+from pipeline.errors import describe
+from pipeline.ingest import ingest_file
+from storage import states
 from storage.catalog import Document
+
+__all__ = ["digitize", "outcome", "outcome_line", "process_document"]
 
 log = logging.getLogger(__name__)
 
 
-def process_document(rt: Runtime, doc_id: str, *, ocr_workers: int | None = None,
-                     stop_before: str | None = None) -> str:
-    """Run the remaining stages of one document (all, or up to `stop_before`); its state."""
-    while True:
-        with rt.session() as session:
-            state = session.get(Document, doc_id).state
-        stage = states.NEXT_STAGE.get(state)
-        if stage is None or stage == stop_before:
-            return state
-        try:
-            if stage == "ocr":
-                STAGES[stage](rt, doc_id, workers=ocr_workers)
-            else:
-                STAGES[stage](rt, doc_id)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded with its stage
-            log.warning("document %s failed in %s: %s", doc_id, stage, exc)
-            mark_failed(rt, doc_id, stage, describe(exc))
-            if is_permanent(exc):
-                try:
-                    quarantine(rt, doc_id)
-                except Exception:  # noqa: BLE001
-                    log.exception("document %s: quarantine failed", doc_id)
-            return states.FAILED
-
-
-def outcome(rt: Runtime, path: Path, doc_id: str | None, *, duplicate=False, error=None) -> dict:
+def outcome(rt: Context, path: Path, doc_id: str | None, *, duplicate=False, error=None) -> dict:
     """The JSON contract of `sohoa digitize --json` for one input file."""
     record = {"file": str(path), "document_id": doc_id, "status": "failed",
               "document_type": None, "confidence": None,
@@ -85,7 +65,7 @@ def outcome_line(record: dict) -> str:
 
 
 def digitize(
-    rt: Runtime,
+    rt: Context,
     paths: Iterable[Path],
     *,
     unit_code: str,
@@ -117,7 +97,7 @@ def digitize(
             on_done(index, result)
         return result
 
-    rt.database_url  # migrate and seed once, before threads race for it  # noqa: B018
+    rt.open()  # migrate and seed once, before threads race for it
     with ThreadPoolExecutor(max_workers=parallel_files) as pool:
         results = list(pool.map(one, enumerate(paths)))
     for index, doc_id in sorted(duplicates.items()):

@@ -75,13 +75,13 @@ def snapshot() -> dict[str, dict[str, float]]:
     return result
 
 
-def prometheus_middleware():
-    """dramatiq's Prometheus middleware serving on SOHOA_METRICS_PORT, or None when unset."""
-    port = os.environ.get("SOHOA_METRICS_PORT")
+def prometheus_middleware(port: int | None, host: str = "127.0.0.1"):
+    """dramatiq's Prometheus middleware serving on `port` (settings.metrics_port), or None."""
     if not port:
         return None
-    os.environ.setdefault("dramatiq_prom_port", port)
-    os.environ.setdefault("dramatiq_prom_host", os.environ.get("SOHOA_METRICS_HOST", "127.0.0.1"))
+    # dramatiq's exposition server reads its address from the environment
+    os.environ.setdefault("dramatiq_prom_port", str(port))
+    os.environ.setdefault("dramatiq_prom_host", host)
     from dramatiq.middleware.prometheus import Prometheus
 
     return Prometheus()
@@ -115,12 +115,13 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
 NOISY = ("pika", "urllib3", "PIL", "alembic", "fontTools")
 
 
-def logging_config(level: int | str | None = None) -> dict:
+def logging_config(level: str | int = "INFO", log_format: str = "json") -> dict:
     """The one log format of sohoa's services as a `logging.config.dictConfig` dict (uvicorn
-    takes it as `log_config`, so API and station workers log like pipeline workers): JSON lines
-    unless SOHOA_LOG_FORMAT=text; level from SOHOA_LOG_LEVEL (INFO)."""
-    text = os.environ.get("SOHOA_LOG_FORMAT", "json").lower() == "text"
-    level = level or os.environ.get("SOHOA_LOG_LEVEL", "INFO").upper()
+    takes it as `log_config`, so the API and the station log like pipeline workers): JSON lines,
+    or plain text with log_format="text" (settings.log_format, settings.log_level)."""
+    text = log_format.lower() == "text"
+    if isinstance(level, int):
+        level = logging.getLevelName(level)
     formatter = {"format": TEXT_FORMAT} if text else {"()": f"{__name__}.JsonFormatter"}
     return {
         "version": 1,
@@ -128,8 +129,7 @@ def logging_config(level: int | str | None = None) -> dict:
         "formatters": {"sohoa": formatter},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "sohoa",
                                 "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": logging.getLevelName(level)
-                 if isinstance(level, int) else level},
+        "root": {"handlers": ["stderr"], "level": str(level).upper()},
         "loggers": {
             **{name: {"level": "WARNING"} for name in NOISY},
             # uvicorn's own loggers go through the same handler (no second format)
@@ -139,7 +139,8 @@ def logging_config(level: int | str | None = None) -> dict:
     }
 
 
-def setup_logging(level: int | None = None) -> None:
+def setup_logging(level: str | int = "INFO", log_format: str = "json") -> None:
+    """One handler on stderr: JSON lines (default) or plain text (settings.log_format)."""
     import logging.config
 
-    logging.config.dictConfig(logging_config(level))
+    logging.config.dictConfig(logging_config(level, log_format))

@@ -2,37 +2,27 @@
 
 A reviewer approves what was recognized or corrects the type and fields; either way a Review
 row keeps the before/after (training data for `sohoa model train`), the document goes back to
-`classified` and continues to signing (inline, or through the broker when one is configured).
+`classified` and continues to signing through the process's dispatcher (inline, or the broker).
+The `reviews` table is `pipeline.models.Review`; applying corrections is `pipeline.corrections`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
+from ocr.doctypes import load_doctypes
 from pipeline import states
-from pipeline.runtime import Runtime
-from storage.catalog import AuditEvent, Base, Document, utcnow
+from pipeline.context import Context
+from pipeline.corrections import FIELDS, correct_in_session
+from pipeline.models import Review
+from storage.catalog import AuditEvent, Document
 from storage.units import UnknownUnit, find_unit
 
-FIELDS = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
-
-
-class Review(Base):
-    __tablename__ = "reviews"
-    __table_args__ = (Index("ix_reviews_document", "document_id", "at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
-    reviewer: Mapped[str] = mapped_column(String(120))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    action: Mapped[str] = mapped_column(String(20))  # approve | correct
-    document_type: Mapped[str] = mapped_column(String(40))
-    before: Mapped[dict] = mapped_column(JSON)
-    after: Mapped[dict] = mapped_column(JSON)
+__all__ = ["FIELDS", "Review", "ReviewError", "apply_corrections", "continue_processing",
+           "correct_in_session", "decide", "pending", "review_record"]
 
 
 class ReviewError(ValueError):
@@ -40,8 +30,6 @@ class ReviewError(ValueError):
 
 
 def _validate(fields: dict, document_type: str) -> None:
-    from ocr.doctypes import load_doctypes
-
     if document_type not in load_doctypes():
         raise ReviewError(f"unknown document type {document_type!r}")
     unknown = set(fields) - set(FIELDS)
@@ -57,7 +45,7 @@ def _validate(fields: dict, document_type: str) -> None:
         raise ReviewError(f"subject_id {subject_id!r} is not a personal ID or tax code")
 
 
-def pending(rt: Runtime, limit: int = 200) -> list[dict]:
+def pending(rt: Context, limit: int = 200) -> list[dict]:
     with rt.session() as session:
         docs = session.scalars(select(Document).where(Document.state == states.NEEDS_REVIEW)
                                .order_by(Document.created_at).limit(limit)).all()
@@ -76,7 +64,7 @@ def review_record(doc: Document, threshold: float) -> dict:
     }
 
 
-def decide(rt: Runtime, doc_id: str, *, reviewer: str, document_type: str | None = None,
+def decide(rt: Context, doc_id: str, *, reviewer: str, document_type: str | None = None,
            fields: dict | None = None) -> str:
     """Approve (no changes) or correct a document under review; returns the action recorded."""
     changes = {k: (v or None) for k, v in (fields or {}).items()}
@@ -107,48 +95,7 @@ def decide(rt: Runtime, doc_id: str, *, reviewer: str, document_type: str | None
     return action
 
 
-def correct_in_session(session, doc: Document, corrections: dict, *, actor: str,
-                       threshold: float) -> list[str]:
-    """Apply a person's corrections to a classified / needs-review document in this session.
-
-    What a person typed gets confidence 1.0; a `needs_review` document whose confidence is
-    then high enough moves on to `classified`. Changes are kept as a Review (training data).
-    Returns the names of what changed."""
-    from ocr.doctypes import load_doctypes
-
-    fields_in = {k: (v.strip() if isinstance(v, str) else v)
-                 for k, v in (corrections.get("fields") or {}).items() if k in FIELDS}
-    new_type = corrections.get("document_type")
-    types = load_doctypes()
-    before = {"document_type": doc.document_type, "fields": dict(doc.fields or {})}
-    fields, conf = dict(doc.fields or {}), dict(doc.field_confidence or {})
-    changed = sorted(k for k, v in fields_in.items() if fields.get(k) != (v or None))
-    for key, value in fields_in.items():
-        fields[key] = value or None
-        conf[key] = 1.0 if value else 0.0
-    if new_type and new_type in types:
-        if new_type != doc.document_type:
-            changed.append("document_type")
-        doc.document_type, doc.type_confidence = new_type, 1.0
-    dtype = types.get(doc.document_type)
-    required = list(dtype.required) if dtype else []
-    doc.fields, doc.field_confidence = fields, conf
-    doc.confidence = min([doc.type_confidence or 0.0]
-                         + [conf.get(f, 0.0) if fields.get(f) else 0.0 for f in required])
-    if doc.state == states.NEEDS_REVIEW and doc.confidence >= threshold:
-        states.check_transition(doc.state, states.CLASSIFIED)
-        doc.state = states.CLASSIFIED
-    if changed:
-        session.add(Review(document_id=doc.id, reviewer=actor, action="correct",
-                           document_type=doc.document_type, before=before,
-                           after={"document_type": doc.document_type, "fields": fields}))
-    session.add(AuditEvent(actor=actor, action="corrected", document_id=doc.id,
-                           detail={"fields": changed, "confidence": round(doc.confidence, 3),
-                                   "state": doc.state}))
-    return changed
-
-
-def apply_corrections(rt: Runtime, doc_id: str, corrections: dict, *, actor: str = "station") -> str:
+def apply_corrections(rt: Context, doc_id: str, corrections: dict, *, actor: str = "station") -> str:
     """Corrections for a document already classified (or waiting for review); its new state."""
     with rt.session() as session:
         doc = session.get(Document, doc_id, with_for_update=True)
@@ -158,28 +105,7 @@ def apply_corrections(rt: Runtime, doc_id: str, corrections: dict, *, actor: str
         return doc.state
 
 
-def continue_processing(rt: Runtime, doc_id: str) -> str:
-    """Sign and store a reviewed document: inline here, or through the configured broker."""
-    if rt.settings.broker_url == "inline":
-        from pipeline.inline import process_document
-
-        return process_document(rt, doc_id)
-    from pipeline.actors import enqueue_document
-    from pipeline.broker import get_broker
-
-    enqueue_document(rt, get_broker(rt.settings.broker_url), doc_id)
-    return "queued"
-
-
-def training_examples(rt: Runtime) -> list[tuple[str, str]]:
-    """(OCR text, confirmed type) for every document a person approved or corrected."""
-    with rt.session() as session:
-        rows = session.execute(
-            select(Document.ocr_text, Review.document_type)
-            .join(Review, Review.document_id == Document.id)
-            .order_by(Review.at)
-        ).all()
-    latest: dict[str, str] = {}
-    for text, doc_type in rows:
-        latest[text or ""] = doc_type
-    return [(text, doc_type) for text, doc_type in latest.items() if text]
+def continue_processing(rt, doc_id: str) -> str:
+    """Sign and store a reviewed document through the process's dispatcher: inline (its state
+    afterwards) or on the broker ("queued")."""
+    return rt.dispatcher.run(doc_id)

@@ -13,9 +13,9 @@ model_app = typer.Typer(help="The trainable document-type classifier.", no_args_
 
 
 def _rt():
-    from pipeline.runtime import get_runtime
+    from pipeline.cli import runtime
 
-    return get_runtime()
+    return runtime()
 
 
 def _print(record: dict) -> None:

@@ -1,73 +1,72 @@
-"""The pipeline stages. Each takes a document id, reads what the previous stage stored, writes
-its own output, then advances the document's state. A stage whose work is already done returns
-without doing it again, so redelivered or repeated calls never duplicate objects or rows.
-Nothing is marked done before its bytes are stored and their checksum verified.
+"""The pipeline stages: each one description (`Stage`) and the function it runs.
+
+A stage takes a document id, reads what the previous stage stored, writes its own output, then
+advances the document's state. A stage whose work is already done returns without doing it
+again, so redelivered or repeated calls never duplicate objects or rows. Nothing is marked done
+before its bytes are stored and their checksum verified.
+
+Everything else reads the descriptions in `STAGES`: the drivers (`pipeline.driver`), the
+actors and their queues (`pipeline.actors`), the sweeper, `failed retry` and the state machine
+(`pipeline.states`). Adding a stage = its function + one `Stage(...)` line below.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
-
-from pipeline import states
-from pipeline.runtime import Runtime
+from ocr.classify import classify_document
+from ocr.doctypes import load_doctypes
+from ocr.engine import iter_recognize
+from ocr.pages import iter_pages
+from ocr.pdf import PageSpool
+from pipeline.context import Context
+from pipeline.corrections import correct_in_session
+from pipeline.doctype_model import predict
+from pipeline.errors import InvalidTransition
+from pipeline.outputs import fetch_to, object_prefix, store_verified
+from signing.archive import catalog_values, inspect_file
+from signing.seal import SealInfo
+from storage import states
 from storage.catalog import AuditEvent, Document, Page, Procedure, Result, utcnow
-from storage.objects import CHUNK
 from storage.units import UnknownUnit, find_unit
 
 log = logging.getLogger(__name__)
 
 
-def object_prefix(doc: Document) -> str:
-    unit = doc.unit
-    return f"{unit.province_code}/{unit.code}/{doc.created_at:%Y}/{doc.id}"
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage: what it is called, the state it starts from, the states it may leave
+    the document in, the queue its messages go to, the object it writes (file stem and the
+    document column pointing at it, for orphan clean-up) and the function that runs it:
+    `run(ctx, document_id, *, workers=None)` (`workers`: CPU parallelism it may use)."""
+    name: str
+    input_state: str
+    output_states: tuple[str, ...]
+    queue: str
+    run: Callable[..., None]
+    output: tuple[str, str] | None = None  # ("signed-", "signed_key")
+
+    @property
+    def actor_name(self) -> str:
+        return f"sohoa_{self.name}"
 
 
 def _advance(doc: Document, new_state: str) -> None:
-    states.check_transition(doc.state, new_state)
+    stage = BY_INPUT_STATE.get(doc.state)
+    if stage is None or new_state not in stage.output_states:
+        raise InvalidTransition(f"document cannot go from {doc.state} to {new_state}")
     doc.state = new_state
 
 
-def _store_verified(rt: Runtime, prefix: str, name: str, data: bytes | Path, content_type: str):
-    """Store bytes or a file under a key carrying the content hash, so two racing runs of one
-    stage never overwrite each other's bytes: the catalog always points at what it verified."""
-    if isinstance(data, Path):
-        from storage.objects import sha256_file
-
-        sha, size = sha256_file(data), data.stat().st_size
-    else:
-        sha, size = hashlib.sha256(data).hexdigest(), len(data)
-    stem, _, ext = name.rpartition(".")
-    key = f"{prefix}/{stem}-{sha[:16]}.{ext}"
-    if isinstance(data, Path):
-        stored = rt.objects.put_file(key, data, content_type)
-    else:
-        stored = rt.objects.put_bytes(key, data, content_type)
-    check = rt.objects.stat(key)
-    if stored.sha256 != sha or check is None or check.sha256 != sha or check.size != size:
-        raise OSError(f"object {key}: stored copy does not match what was written")
-    return key, stored.sha256
-
-
-def _fetch_to(rt: Runtime, key: str, target: Path) -> None:
-    with rt.objects.open(key) as stream, open(target, "wb") as out:
-        shutil.copyfileobj(stream, out, CHUNK)
-
-
-def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
+def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
     """Recognize the original into a searchable PDF/A. Pages stream from the file through
     Tesseract into a spool on disk: about `workers` page images are in memory at a time,
     whatever the page count (a bad file is refused before any page is decoded)."""
-    from ocr.engine import iter_recognize
-    from ocr.pages import iter_pages
-    from ocr.pdf import PageSpool
-
     with rt.session() as session:
         doc = session.get(Document, doc_id)
         if doc.state != states.RECEIVED:
@@ -79,7 +78,7 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
         local = Path(tmp) / "original" / Path(source_name).name
         local.parent.mkdir()
-        _fetch_to(rt, original_key, local)
+        fetch_to(rt.objects, original_key, local)
         pages = iter_pages(local, max_pixels=settings.max_image_pixels,
                            max_side=settings.max_image_side)
         try:
@@ -91,7 +90,7 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
                                   author=None, subject=None)
         finally:
             pages.close()
-        pdf_key, pdf_sha = _store_verified(rt, prefix, "searchable.pdf", pdf, "application/pdf")
+        pdf_key, pdf_sha = store_verified(rt.objects, prefix, "searchable.pdf", pdf, "application/pdf")
 
     with rt.session() as session:
         # Row lock: two racing runs (a redelivered message) commit one after the other, and
@@ -104,8 +103,7 @@ def ocr_stage(rt: Runtime, doc_id: str, *, workers: int | None = None) -> None:
         for result in results:
             doc.pages.append(Page(
                 index=result.index, width=result.width, height=result.height, dpi=result.dpi,
-                confidence=result.confidence, blank=getattr(result, "blank", False),
-                rotation=getattr(result, "rotation", 0),
+                confidence=result.confidence, blank=result.blank, rotation=result.rotation,
                 words=[[w.text, round(w.conf, 3), w.left, w.top, w.width, w.height]
                        for w in result.words],
             ))
@@ -124,10 +122,8 @@ def _issue_date(fields: dict) -> date | None:
         return None
 
 
-def _consult_model(rt: Runtime, doc: Document) -> None:
+def _consult_model(rt: Context, doc: Document) -> None:
     """Rules first; the model trained on reviewed documents decides only where it is surer."""
-    from pipeline.doctype_model import predict
-
     guess = predict(rt, doc.ocr_text or "")
     if guess is None or guess[1] <= (doc.type_confidence or 0.0):
         return
@@ -137,8 +133,7 @@ def _consult_model(rt: Runtime, doc: Document) -> None:
     doc.confidence = min(guess[1], fields_limit)
 
 
-def classify_stage(rt: Runtime, doc_id: str) -> None:
-    from ocr.classify import classify_document
+def classify_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
 
     with rt.session() as session:
         doc = session.get(Document, doc_id, with_for_update=True)
@@ -161,8 +156,6 @@ def classify_stage(rt: Runtime, doc_id: str) -> None:
         low = doc.confidence < rt.settings.review_threshold
         _advance(doc, states.NEEDS_REVIEW if low else states.CLASSIFIED)
         if doc.pending_corrections:  # typed at the counter before recognition finished
-            from pipeline.review import correct_in_session
-
             correct_in_session(session, doc, doc.pending_corrections,
                                actor=doc.pending_corrections.get("actor", "station"),
                                threshold=rt.settings.review_threshold)
@@ -175,14 +168,11 @@ def _ensure_procedure(session, code: str | None) -> None:
         session.flush()
 
 
-def seal_for(rt: Runtime, doc: Document):
+def seal_for(rt: Context, doc: Document):
     """What the visible signature shows (Decree 30) and the QR code carries (Circular 01/2023).
 
     The QR code needs the dossier and procedure codes; without a dossier code only the visible
     signature text is drawn."""
-    from ocr.doctypes import load_doctypes
-    from signing.seal import SealInfo
-
     doctype = load_doctypes().get(doc.document_type or "")
     fields = doc.fields or {}
     procedure = doc.procedure_code or (doctype.procedures[0] if doctype and doctype.procedures
@@ -205,8 +195,6 @@ def _archive_state(signer, signed: Path):
     document so `sohoa signatures status/refresh` need not read it back from the object store.
     A B-B signature has no timestamp to look at; an unreadable file leaves both unknown (NULL:
     `sohoa signatures status` inspects it once later)."""
-    from signing.archive import catalog_values, inspect_file
-
     if signer.level == "B-B":
         return "B-B", None
     try:
@@ -216,7 +204,7 @@ def _archive_state(signer, signed: Path):
         return None, None
 
 
-def sign_stage(rt: Runtime, doc_id: str) -> None:
+def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
     with rt.session() as session:
         doc = session.get(Document, doc_id)
         if doc.state != states.CLASSIFIED:
@@ -229,11 +217,11 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
     signer = rt.signers.for_unit(unit_code, unit_name)
     with tempfile.TemporaryDirectory(prefix="sohoa-sign-") as tmp:  # streamed, never whole
         unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
-        _fetch_to(rt, pdf_key, unsigned)
+        fetch_to(rt.objects, pdf_key, unsigned)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
                          location=unit_name, signer_name=unit_name, seal=seal)
         level, expires = _archive_state(signer, signed)
-        signed_key, signed_sha = _store_verified(rt, prefix, "signed.pdf", signed,
+        signed_key, signed_sha = store_verified(rt.objects, prefix, "signed.pdf", signed,
                                                  "application/pdf")
 
     with rt.session() as session:
@@ -259,19 +247,18 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
                                detail={"signed_sha256": signed_sha, "signer": signer.subject_cn}))
 
 
-STAGES = {"ocr": ocr_stage, "classify": classify_stage, "sign": sign_stage}
+STAGES: dict[str, Stage] = {stage.name: stage for stage in (
+    Stage("ocr", states.RECEIVED, (states.OCR_DONE,), "sohoa-ocr", ocr_stage,
+          output=("searchable-", "pdf_key")),
+    Stage("classify", states.OCR_DONE, (states.CLASSIFIED, states.NEEDS_REVIEW), "sohoa-classify",
+          classify_stage),
+    Stage("sign", states.CLASSIFIED, (states.STORED,), "sohoa-sign", sign_stage,
+          output=("signed-", "signed_key")),
+)}
+# The stage that moves a document out of each state (states no stage leaves are settled).
+BY_INPUT_STATE: dict[str, Stage] = {stage.input_state: stage for stage in STAGES.values()}
 
 
-def mark_failed(rt: Runtime, doc_id: str, stage: str, reason: str) -> None:
-    with rt.session() as session:
-        doc = session.get(Document, doc_id, with_for_update=True)
-        if doc is None or doc.state in (states.STORED, states.FAILED):
-            return
-        doc.state, doc.failed_stage, doc.error = states.FAILED, stage, reason
-        session.add(AuditEvent(actor="pipeline", action="failed", document_id=doc_id,
-                               detail={"stage": stage, "reason": reason}))
-
-
-def documents_in(rt: Runtime, state: str) -> list[str]:
-    with rt.session() as session:
-        return list(session.scalars(select(Document.id).where(Document.state == state)))
+def next_stage(state: str) -> Stage | None:
+    """The stage that moves a document on from `state`, or None (needs_review, stored, failed)."""
+    return BY_INPUT_STATE.get(state)

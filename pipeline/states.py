@@ -1,36 +1,45 @@
-"""Document states and the transitions between them.
+"""The document state machine, read from the stage descriptions (`pipeline.stages.STAGES`).
 
 received ──ocr──▶ ocr_done ──classify──▶ classified ──sign──▶ stored
                                     └──▶ needs_review ──(person confirms)──▶ classified
 any stage ──error──▶ failed (with the stage and the reason; the original is kept)
+failed ──retry──▶ the input state of the stage that failed
+
+The words themselves (`documents.state`) are storage's vocabulary (`storage.states`).
 """
 
 from __future__ import annotations
 
-RECEIVED = "received"
-OCR_DONE = "ocr_done"
-CLASSIFIED = "classified"
-NEEDS_REVIEW = "needs_review"
-STORED = "stored"
-FAILED = "failed"
+from pipeline.errors import InvalidTransition
+from pipeline.stages import BY_INPUT_STATE, STAGES
+from storage.states import (
+    ALL_STATES,
+    CLASSIFIED,
+    FAILED,
+    NEEDS_REVIEW,
+    OCR_DONE,
+    RECEIVED,
+    SETTLED,
+    STORED,
+)
 
-ALL_STATES = (RECEIVED, OCR_DONE, CLASSIFIED, NEEDS_REVIEW, STORED, FAILED)
+__all__ = ["ALL_STATES", "CLASSIFIED", "FAILED", "NEEDS_REVIEW", "OCR_DONE", "RECEIVED", "SETTLED",
+           "STORED", "NEXT_STAGE", "TRANSITIONS", "InvalidTransition", "check_transition"]
 
-TRANSITIONS: dict[str, set[str]] = {
-    RECEIVED: {OCR_DONE, FAILED},
-    OCR_DONE: {CLASSIFIED, NEEDS_REVIEW, FAILED},
-    NEEDS_REVIEW: {CLASSIFIED, FAILED},
-    CLASSIFIED: {STORED, FAILED},
-    STORED: set(),
-    FAILED: {RECEIVED, OCR_DONE, CLASSIFIED},  # retry resumes at the stage that failed
-}
-
-# The stage that moves a document out of each state.
-NEXT_STAGE = {RECEIVED: "ocr", OCR_DONE: "classify", CLASSIFIED: "sign"}
+# The stage (name) that moves a document out of each state.
+NEXT_STAGE: dict[str, str] = {state: stage.name for state, stage in BY_INPUT_STATE.items()}
 
 
-class InvalidTransition(RuntimeError):
-    pass
+def _transitions() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {state: set() for state in ALL_STATES}
+    for stage in STAGES.values():
+        edges[stage.input_state] |= {*stage.output_states, FAILED}
+    edges[NEEDS_REVIEW] |= {CLASSIFIED, FAILED}  # a person confirms or corrects
+    edges[FAILED] |= {stage.input_state for stage in STAGES.values()}  # retry resumes there
+    return edges
+
+
+TRANSITIONS: dict[str, set[str]] = _transitions()
 
 
 def check_transition(current: str, new: str) -> None:

@@ -11,19 +11,14 @@ this it would wait forever. Duplicates are harmless: stages are leased and skip 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 import dramatiq
 
+from pipeline.actors import queue_lengths, requeue_stale
+from pipeline.context import Context
+
 log = logging.getLogger("sohoa.pipeline")
-
-
-def _seconds(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name) or default)
-    except ValueError:
-        raise ValueError(f"{name}={os.environ.get(name)!r} is not a number") from None
 
 
 def queues_idle(lengths: dict[str, dict[str, int | None]]) -> bool:
@@ -33,8 +28,6 @@ def queues_idle(lengths: dict[str, dict[str, int | None]]) -> bool:
 
 def sweep_once(rt, broker, stale_after_s: float) -> list[str]:
     """Re-enqueue lost documents if the queues are idle; the ids re-enqueued."""
-    from pipeline.actors import queue_lengths, requeue_stale
-
     if not queues_idle(queue_lengths(broker)):
         return []
     ids = requeue_stale(rt, broker, stale_after_s)
@@ -45,9 +38,13 @@ def sweep_once(rt, broker, stale_after_s: float) -> list[str]:
 
 
 class StaleSweeper(dramatiq.Middleware):
-    def __init__(self) -> None:
-        self.interval = _seconds("SOHOA_SWEEP_INTERVAL_S", 20)
-        self.stale_after = _seconds("SOHOA_STALE_AFTER_S", 60)
+    """The sweeper thread of one worker process, over `rt` (its settings give the interval and
+    the staleness: `sweep_interval_s`, `stale_after_s`)."""
+
+    def __init__(self, rt: Context) -> None:
+        self.rt = rt
+        self.interval = float(rt.settings.sweep_interval_s)
+        self.stale_after = float(rt.settings.stale_after_s)
         self._stop = threading.Event()
 
     def after_worker_boot(self, broker, worker) -> None:
@@ -58,10 +55,8 @@ class StaleSweeper(dramatiq.Middleware):
         self._stop.set()
 
     def _run(self, broker) -> None:
-        from pipeline.runtime import get_runtime
-
         while not self._stop.wait(self.interval):
             try:
-                sweep_once(get_runtime(), broker, self.stale_after)
+                sweep_once(self.rt, broker, self.stale_after)
             except Exception as exc:  # noqa: BLE001 - broker or database away: next round
                 log.info("sweeper: %s", exc)

@@ -33,7 +33,7 @@ class Level(StrEnum):
 
 
 def _runtime():
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     return get_runtime()
 

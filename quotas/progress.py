@@ -42,9 +42,9 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from pipeline import states
 from quotas.models import Baseline, ResultFact, ResultYear
 from quotas.plans import Plan
+from storage import states
 from storage.catalog import LEVELS, AdminUnit, Document
 
 LEVEL_ORDER = {level: i for i, level in enumerate(LEVELS)}

@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline import states
 from quotas.progress import LEVEL_ORDER, _units_query, day_end, resolve_as_of
+from storage import states
 from storage.catalog import AdminUnit, AuditEvent, Document, Result
 
 REUSE_ACTIONS = ("reuse", "api.fetch")

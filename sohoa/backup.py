@@ -193,10 +193,10 @@ def _target(location: str) -> tuple[Path, str]:
 
 def make_backup(location: str, *, objects_url: str | None = None, copy_objects: bool = True,
                 runtime=None, progress=None) -> dict:
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     rt = runtime or get_runtime()
-    url = rt.database_url
+    url = rt.open().database_url
     folder, default_objects = _target(location)
     folder.mkdir(parents=True, exist_ok=True)
     previous = _read_manifest(folder / MANIFEST)
@@ -246,7 +246,7 @@ def _redacted(url: str) -> str:
 
 def restore_backup(location: str, *, objects_url: str | None = None, runtime=None,
                    progress=None) -> dict:
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     folder, default_objects = _target(location)
     meta_path = folder / META

@@ -25,7 +25,7 @@ out = Console()
 
 
 def _runtime():
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     return get_runtime()
 
@@ -39,6 +39,13 @@ def _jsonl(record: dict) -> None:
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output.")):
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from sohoa.settings import SettingsError, get_settings
+
+    try:  # every SOHOA_* variable validated once, before any command runs
+        get_settings()
+    except SettingsError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -282,7 +289,7 @@ def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certi
 # Each part that has commands of its own registers them here (`<package>/cli.py: register(app)`),
 # so parts grow their commands without editing this file.
 COMMAND_MODULES = ("quotas.cli", "pipeline.cli", "pipeline.review_cli", "api.cli", "station.cli",
-                   "storage.cli", "signing.cli", "scanners.cli", "sohoa.ops_cli")
+                   "storage.cli", "pipeline.signatures_cli", "scanners.cli", "sohoa.ops_cli")
 
 
 def _register_parts() -> None:

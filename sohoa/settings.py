@@ -1,4 +1,5 @@
-"""All runtime configuration, read once from `SOHOA_*` environment variables.
+"""All runtime configuration, read once from `SOHOA_*` environment variables and validated when
+a process starts (a bad value is one clear error naming the variable, before any work).
 
 `SOHOA_HOME` holds everything the embedded default needs (SQLite catalog, object folder,
 generated TEST keys), so two homes never mix. Every other setting defaults to a path inside it.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +36,29 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://localhost:8000",
                             description="where other systems reach the API (QR verify links)")
 
+    # workers (pipeline.actors.Policy): retries, leases, time limits
+    max_attempts: int = Field(default=8, description="attempts of one stage before it fails")
+    retry_min_backoff_ms: int = 2000
+    retry_max_backoff_ms: int = 600_000
+    lease_seconds: int = Field(default=30, description="a worker's hold on a document; renewed")
+    stage_time_limit_s: int = 3600
+    worker_ocr_workers: int = Field(default=1, description="Tesseract processes per document")
+    # the sweeper in each worker (pipeline.sweeper)
+    sweep_interval_s: float = 20.0
+    stale_after_s: float = 60.0
+    # observability (pipeline.metrics)
+    metrics_port: int | None = Field(default=None, description="workers' Prometheus port")
+    metrics_host: str = "127.0.0.1"
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _case(cls, value, info):
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
@@ -55,6 +80,18 @@ class Settings(BaseSettings):
         return self.resolved_home / "keys"
 
 
+class SettingsError(ValueError):
+    """One or more SOHOA_* variables have values that cannot be used (one line each)."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings, validated; SettingsError names each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "SOHOA_" + "_".join(str(p) for p in error["loc"]).upper()
+            lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None

@@ -20,7 +20,12 @@ def build_station(*, scanner: str | None, server: str | None, unit: str, spool_d
     settings = get_settings()
     root = spool_dir or Path(settings.home) / "station"
     spool = Spool(root)
-    sink = ServerSink(server, os.environ.get("SOHOA_STATION_API_KEY")) if server else EmbeddedSink()
+    if server:
+        sink = ServerSink(server, os.environ.get("SOHOA_STATION_API_KEY"))
+    else:
+        from sohoa.runtime import get_runtime
+
+        sink = EmbeddedSink(get_runtime())
     return Station(spool, scanner_uri=scanner, unit=unit, sink=sink,
                    profiles=load_profiles(profiles_file), profile=profile, recognize=recognize,
                    ocr_lang=settings.ocr_lang, retry_base=retry_base)
@@ -57,8 +62,11 @@ def station(
         raise typer.Exit(2) from None
     typer.echo(f"sohoa station: http://{host}:{port}/ (spool {st.spool.root})", err=True)
     from pipeline.metrics import logging_config
+    from sohoa.settings import get_settings
 
-    uvicorn.run(create_app(st), host=host, port=port, log_config=logging_config())
+    settings = get_settings()
+    uvicorn.run(create_app(st), host=host, port=port,
+                log_config=logging_config(settings.log_level, settings.log_format))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,6 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -39,42 +38,13 @@ def _final(state: str, error: str | None = None) -> dict:
 
 
 class EmbeddedSink:
-    """The in-process pipeline (`pipeline.inline`), documents processed one at a time."""
+    """This machine's own pipeline, through the runtime's dispatcher (`pipeline.dispatch`:
+    inline in a background thread, or enqueued for workers when a broker is configured)."""
 
     name = "embedded"
 
-    def __init__(self, runtime=None):
-        self._rt = runtime
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="station-pipeline")
-        self._inflight: set[str] = set()
-        self._lock = threading.Lock()
-
-    @property
-    def rt(self):
-        if self._rt is None:
-            from pipeline.runtime import get_runtime
-
-            self._rt = get_runtime()
-        return self._rt
-
-    def _schedule(self, doc_id: str) -> None:
-        from pipeline.inline import process_document
-
-        with self._lock:
-            if doc_id in self._inflight:
-                return
-            self._inflight.add(doc_id)
-
-        def run():
-            try:
-                process_document(self.rt, doc_id)  # staff corrections travel with the document
-            except Exception:  # noqa: BLE001 - the document's state tells the rest
-                log.exception("station: processing %s failed", doc_id)
-            finally:
-                with self._lock:
-                    self._inflight.discard(doc_id)
-
-        self._pool.submit(run)
+    def __init__(self, runtime):
+        self.rt = runtime
 
     def submit(self, batch: dict, pdf: Path) -> dict:
         from pipeline.errors import PermanentError
@@ -91,7 +61,7 @@ class EmbeddedSink:
         except Exception as exc:  # noqa: BLE001 - database or store down: try again later
             raise DeliveryError(f"embedded pipeline: {exc}", transient=True,
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
-        self._schedule(accepted.document_id)
+        self.rt.dispatcher.start(accepted.document_id)  # staff corrections travel with it
         return {"document_id": accepted.document_id, "duplicate": accepted.duplicate}
 
     def status(self, batch: dict) -> dict:
@@ -102,11 +72,11 @@ class EmbeddedSink:
             doc = session.get(Document, doc_id)
             state, error = (doc.state, doc.error) if doc else ("failed", "document vanished")
         if state in ("received", "ocr_done", "classified"):
-            self._schedule(doc_id)  # e.g. after a restart
+            self.rt.dispatcher.resume(doc_id)  # e.g. after a restart
         return _final(state, error)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.rt.dispatcher.close()
 
 
 class ServerSink:

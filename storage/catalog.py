@@ -82,6 +82,8 @@ class Result(Base):
         Index("ix_results_subject", "subject_id"),
         Index("ix_results_procedure", "procedure_code"),
         Index("ix_results_issued", "issued_on"),  # migration 0007_search
+        # the API lists results newest first: keeps its cursor walk cheap (migration 0004_api)
+        Index("ix_results_created_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -17,7 +17,7 @@ procedures_app = typer.Typer(help="The procedure catalog (thủ tục hành chí
 
 
 def _runtime():
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     return get_runtime()
 

@@ -30,15 +30,15 @@ def sohoa_home(tmp_path, monkeypatch):
                  "SOHOA_SIGNING_KEY"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
-    import pipeline.runtime
+    import sohoa.runtime
 
-    monkeypatch.setattr(pipeline.runtime, "_runtime", None)
+    monkeypatch.setattr(sohoa.runtime, "_runtime", None)
     yield home
     get_settings.cache_clear()
 
 
 @pytest.fixture
 def runtime(sohoa_home):
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
 
     return get_runtime()

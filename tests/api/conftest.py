@@ -139,7 +139,7 @@ def _populate(cat: Catalog) -> None:
 @pytest.fixture(scope="session", params=["sqlite-local", "postgres-s3"])
 def catalog(request, tmp_path_factory):
     from api.app import create_app
-    from pipeline.runtime import Runtime
+    from sohoa.runtime import Runtime
     from sohoa.settings import Settings
 
     home = tmp_path_factory.mktemp(f"api-{request.param}")
@@ -162,7 +162,7 @@ def catalog(request, tmp_path_factory):
         yield cat
     finally:
         cat.http.__exit__(None, None, None)
-        cat.app.state.processor.shutdown()
+        cat.app.state.dispatcher.close()
         cat.app.state.read.close()
         if pg_name:
             from storage import db

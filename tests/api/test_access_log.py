@@ -24,7 +24,7 @@ def _log_row(session, at: datetime, path: str) -> None:
 
 
 def test_partitioned_log_archived_by_month(tmp_path, pg_database):  # noqa: F811
-    from pipeline.runtime import Runtime
+    from sohoa.runtime import Runtime
     from sohoa.settings import Settings
     from storage import db
 
@@ -72,7 +72,7 @@ def test_partitioned_log_archived_by_month(tmp_path, pg_database):  # noqa: F811
 
 
 def test_sqlite_has_no_partitions(tmp_path):
-    from pipeline.runtime import Runtime
+    from sohoa.runtime import Runtime
     from sohoa.settings import Settings
 
     rt = Runtime(Settings(home=tmp_path / f"home-{uuid.uuid4().hex[:6]}"))

@@ -27,7 +27,7 @@ def app_with_broker(tmp_path):
     from api.app import create_app
     from api.keys import create_client
     from pipeline.broker import reset_broker
-    from pipeline.runtime import Runtime
+    from sohoa.runtime import Runtime
     from sohoa.settings import Settings
 
     made = []
@@ -46,7 +46,7 @@ def app_with_broker(tmp_path):
     yield build
     for app, http in made:
         http.__exit__(None, None, None)
-        app.state.processor.shutdown()
+        app.state.dispatcher.close()
     reset_broker()
 
 

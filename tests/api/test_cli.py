@@ -21,6 +21,7 @@ def test_client_lifecycle_and_audit(sohoa_home):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from sohoa.runtime import get_runtime
 
     runner, app = CliRunner(), _app()
     created = runner.invoke(app, ["api-client", "create", "portal", "--scope", "read:metadata",
@@ -39,7 +40,7 @@ def test_client_lifecycle_and_audit(sohoa_home):
     dup = runner.invoke(app, ["api-client", "create", "portal", "--scope", "admin"])
     assert dup.exit_code == 2 and "already exists" in dup.output
 
-    api = create_app(audit_batched=False, auth_cache_seconds=0)
+    api = create_app(runtime=get_runtime(), audit_batched=False, auth_cache_seconds=0)
     http = TestClient(api)
     headers = {"Authorization": f"Bearer {key}", "X-Purpose": quote("đối chiếu hồ sơ")}
     assert http.get("/v1/results", headers=headers).status_code == 200

@@ -3,6 +3,7 @@ redelivery, retries with give-up into the catalog's dead letters, permanent erro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -14,15 +15,22 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 from sqlalchemy import func, select
 
-from pipeline import actors, metrics, states
+from pipeline import actors, metrics, states, submission
 from pipeline.broker import BrokerConfigError, broker_kind, make_broker, split_redis_url
+from pipeline.dispatch import BrokerDispatcher
 from pipeline.errors import PermanentError
 from pipeline.ingest import ingest_file
 from pipeline.stages import STAGES
+from sohoa.settings import Settings
 from storage.catalog import AuditEvent, Document, Result, utcnow
 
 FAST = {"SOHOA_RETRY_MIN_BACKOFF_MS": "10", "SOHOA_RETRY_MAX_BACKOFF_MS": "50",
         "SOHOA_MAX_ATTEMPTS": "3", "SOHOA_LEASE_SECONDS": "30"}
+
+
+def running(name: str, fn):
+    """The stage description `name` running `fn` instead (for monkeypatch.setitem(STAGES, …))."""
+    return dataclasses.replace(STAGES[name], run=fn)
 
 
 def test_broker_urls():
@@ -46,12 +54,12 @@ def stub(runtime, monkeypatch):
     """A StubBroker with the stage actors and a 2-thread dramatiq worker in this process."""
     for key, value in FAST.items():
         monkeypatch.setenv(key, value)
-    runtime.database_url  # noqa: B018 - migrate before threads race
+    runtime.open()  # migrate before threads race
     broker = StubBroker()
     broker.add_middleware(CurrentMessage())
     broker.emit_after("process_boot")
     dramatiq.set_broker(broker)
-    actors.declare_actors(broker)
+    actors.declare_actors(broker, runtime, actors.Policy.from_settings(Settings()))
     worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
     worker.start()
     yield broker
@@ -143,7 +151,7 @@ def test_transient_error_is_retried_then_recorded_as_failed(runtime, decision_pn
         calls.append(doc_id)
         raise OSError("object store unreachable")
 
-    monkeypatch.setitem(STAGES, "ocr", store_down)
+    monkeypatch.setitem(STAGES, "ocr", running("ocr", store_down))
     doc_id = ingest(runtime, decision_png)
     actors.enqueue_document(runtime, stub, doc_id)
     doc = wait_state(runtime, doc_id)
@@ -151,12 +159,12 @@ def test_transient_error_is_retried_then_recorded_as_failed(runtime, decision_pn
     assert doc.error == "gave up after 3 attempts: object store unreachable"
     assert len(calls) == 3 and doc.attempts == 3
     assert not doc.original_key.startswith("quarantine/")  # transient: the original stays put
-    rows = actors.failed_documents(runtime)
+    rows = submission.failed_documents(runtime)
     assert [r["document_id"] for r in rows] == [doc_id]
 
 
 def test_transient_error_that_clears_ends_stored(runtime, decision_png, stub, monkeypatch):
-    real, calls = STAGES["ocr"], []
+    real, calls = STAGES["ocr"].run, []
 
     def flaky(rt, doc_id, workers=None):
         calls.append(doc_id)
@@ -164,7 +172,7 @@ def test_transient_error_that_clears_ends_stored(runtime, decision_png, stub, mo
             raise ConnectionError("database restarting")
         real(rt, doc_id, workers=workers)
 
-    monkeypatch.setitem(STAGES, "ocr", flaky)
+    monkeypatch.setitem(STAGES, "ocr", running("ocr", flaky))
     doc_id = ingest(runtime, decision_png)
     actors.enqueue_document(runtime, stub, doc_id)
     doc = wait_state(runtime, doc_id)
@@ -186,7 +194,7 @@ def test_permanent_error_fails_at_once_and_quarantines(runtime, tmp_path, stub):
         with runtime.session() as s:
             doc = s.get(Document, doc_id)
     assert doc.original_key.startswith("quarantine/")
-    history = actors.document_history(runtime, doc_id)
+    history = submission.document_history(runtime, doc_id)
     assert [e["action"] for e in history["events"]] == ["received", "failed"]
 
 
@@ -200,10 +208,10 @@ def test_busy_document_is_retried_later_not_dropped(runtime, decision_png):
 
 def test_failed_in_sign_resumes_at_sign_without_new_ocr(runtime, decision_png, stub,
                                                         monkeypatch):
-    def no_key(rt, doc_id):
+    def no_key(rt, doc_id, workers=None):
         raise PermanentError("token not present")
 
-    monkeypatch.setitem(STAGES, "sign", no_key)
+    monkeypatch.setitem(STAGES, "sign", running("sign", no_key))
     doc_id = ingest(runtime, decision_png)
     actors.enqueue_document(runtime, stub, doc_id)
     failed = wait_state(runtime, doc_id)
@@ -211,12 +219,13 @@ def test_failed_in_sign_resumes_at_sign_without_new_ocr(runtime, decision_png, s
                                                                  "token not present")
     monkeypatch.undo()
     ocr_calls = []
-    monkeypatch.setitem(STAGES, "ocr", lambda *a, **k: ocr_calls.append(a))
-    [record] = actors.retry_failed(runtime, stub, [doc_id])
+    monkeypatch.setitem(STAGES, "ocr", running("ocr", lambda *a, **k: ocr_calls.append(a)))
+    dispatcher = BrokerDispatcher(runtime, stub)
+    [record] = submission.retry_failed(runtime, dispatcher, [doc_id])
     assert record["state"] == states.CLASSIFIED
     doc = wait_state(runtime, doc_id)
     assert doc.state == states.STORED and doc.pdf_key == failed.pdf_key and not ocr_calls
-    assert actors.retry_failed(runtime, stub, [doc_id])[0]["error"] == "not failed (state stored)"
+    assert submission.retry_failed(runtime, dispatcher, [doc_id])[0]["error"] == "not failed (state stored)"
 
 
 def test_orphans_of_a_killed_attempt_are_swept(runtime, decision_png, stub):

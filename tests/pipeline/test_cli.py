@@ -112,8 +112,8 @@ def test_submit_on_redis_queues_for_workers(cli, decision_png, monkeypatch):
     finally:
         from pipeline.broker import get_broker
 
-        get_broker().flush_all()
-        get_broker().client.delete(f"{namespace}:__heartbeats__")
+        get_broker(get_settings().broker_url).flush_all()
+        get_broker(get_settings().broker_url).client.delete(f"{namespace}:__heartbeats__")
         reset_broker()
         get_settings.cache_clear()
 

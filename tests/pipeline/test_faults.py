@@ -201,14 +201,15 @@ def stack(tmp_path_factory, postgres, seaweed):
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
     from sohoa.settings import get_settings
 
     get_settings.cache_clear()
     rt = get_runtime(get_settings())
-    from pipeline.actors import submit
+    from pipeline.dispatch import InlineDispatcher
+    from pipeline.submission import submit
 
-    [warm] = submit(rt, None, [make_scan(home)], unit_code="00004")
+    [warm] = submit(rt, InlineDispatcher(rt), [make_scan(home)], unit_code="00004")
     assert warm["status"] == "stored", warm
     yield {"env": env, "rt": rt, "home": home, "postgres": postgres, "seaweed": seaweed}
     for key, value in saved.items():
@@ -228,7 +229,7 @@ def make_scan(folder: Path) -> Path:
 
 
 class Workers:
-    """`python -m pipeline.worker` in its own process group (so SIGKILL takes all of it)."""
+    """`python -m sohoa.worker` in its own process group (so SIGKILL takes all of it)."""
 
     def __init__(self, env: dict, log_dir: Path):
         # the test tunables, unless a test asks for the shipped defaults (a value of None)
@@ -240,7 +241,7 @@ class Workers:
     def start(self, processes: int = 1, threads: int = 2) -> subprocess.Popen:
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            [PY, "-m", "pipeline.worker", "--processes", str(processes), "--threads",
+            [PY, "-m", "sohoa.worker", "--processes", str(processes), "--threads",
              str(threads)], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.procs.append(proc)
@@ -289,10 +290,12 @@ def use_broker(stack, url: str):
 
 
 def submit_scans(stack, broker, count: int, extra: list[Path] = ()) -> list[str]:
-    from pipeline.actors import submit
+    from pipeline.dispatch import BrokerDispatcher
+    from pipeline.submission import submit
 
     paths = [make_scan(stack["home"]) for _ in range(count)] + list(extra)
-    records = submit(stack["rt"], broker, paths, unit_code="00004", procedure="1.001193")
+    records = submit(stack["rt"], BrokerDispatcher(stack["rt"], broker), paths, unit_code="00004",
+                     procedure="1.001193")
     assert all(r["status"] == "queued" for r in records), records
     return [r["document_id"] for r in records]
 
@@ -330,7 +333,7 @@ def wait_terminal(rt, ids, workers, timeout=90) -> dict[str, str]:
 
 
 def assert_stored_once(rt, ids) -> None:
-    from pipeline.stages import object_prefix
+    from pipeline.outputs import object_prefix
     from storage.catalog import AuditEvent, Document, Result
 
     with rt.session() as session:
@@ -388,7 +391,7 @@ def test_worker_sigkilled_mid_ocr_then_new_worker(stack, redis_server, workers_f
     states = wait_terminal(rt, ids, workers)
     assert states[ids[3]] == "failed"
     assert_stored_once(rt, ids[:3])
-    from pipeline.actors import document_history
+    from pipeline.submission import document_history
 
     broken = document_history(rt, ids[3])
     assert broken["failed_stage"] == "ocr" and broken["error"] and broken["attempts"] == 1

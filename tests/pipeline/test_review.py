@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import states
+from pipeline.doctype_model import training_examples
 from pipeline.inline import digitize
-from pipeline.review import Review, ReviewError, decide, pending, training_examples
+from pipeline.review import Review, ReviewError, decide, pending
 from storage.catalog import Document
 
 SOHOA = str(Path(sys.executable).with_name("sohoa"))
@@ -22,7 +23,7 @@ SOHOA = str(Path(sys.executable).with_name("sohoa"))
 def strict(monkeypatch, sohoa_home):
     """A threshold nothing reaches: every document goes to review."""
     monkeypatch.setenv("SOHOA_REVIEW_THRESHOLD", "1.01")
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
     from sohoa.settings import get_settings
 
     get_settings.cache_clear()

@@ -61,18 +61,18 @@ def catalog_url(request, tmp_path_factory):
 @pytest.fixture
 def runtime(sohoa_home, catalog_url, monkeypatch):
     """The process runtime on the shared catalog, emptied of everything tests create."""
-    import pipeline.runtime
+    import sohoa.runtime
     from sohoa.settings import get_settings
     from storage import db
 
     monkeypatch.setenv("SOHOA_DATABASE_URL", catalog_url)
     get_settings.cache_clear()
-    monkeypatch.setattr(pipeline.runtime, "_runtime", None)
+    monkeypatch.setattr(sohoa.runtime, "_runtime", None)
     with db.session_scope(catalog_url) as session:
         for table in ("pages", "documents", "results", "quota_result_facts", "quota_baselines",
                       "audit_events"):
             session.execute(text(f"DELETE FROM {table}"))
-    rt = pipeline.runtime.get_runtime()
+    rt = sohoa.runtime.get_runtime()
     assert rt.database_url == catalog_url
     return rt
 

@@ -24,7 +24,7 @@ def lta_rt(sohoa_home, catalog_backend, monkeypatch):  # noqa: F811
     """A B-LTA runtime (TEST PKI and TSA) on each catalog backend, emptied of documents."""
     from sqlalchemy import text
 
-    import pipeline.runtime
+    import sohoa.runtime
     from sohoa.settings import get_settings
     from storage import db
 
@@ -39,8 +39,8 @@ def lta_rt(sohoa_home, catalog_backend, monkeypatch):  # noqa: F811
         monkeypatch.setenv("SOHOA_SIGNATURE_LEVEL", "B-LTA")
         monkeypatch.setenv("SOHOA_TSA_URL", svc.tsa_url)
         get_settings.cache_clear()
-        monkeypatch.setattr(pipeline.runtime, "_runtime", None)
-        rt = pipeline.runtime.get_runtime()
+        monkeypatch.setattr(sohoa.runtime, "_runtime", None)
+        rt = sohoa.runtime.get_runtime()
         assert rt.database_url == catalog_backend and rt.signers.level == "B-LTA"
         yield rt
 
@@ -85,7 +85,7 @@ def _lta_pdf(rt, n: int) -> bytes:
 
 def test_pipeline_records_state_and_commands_read_no_pdf(lta_rt, tmp_path, monkeypatch):
     from pipeline.inline import digitize
-    from signing.cli import archive_status, refresh_documents
+    from pipeline.signatures import archive_status, refresh_documents
 
     rt = lta_rt
     [record] = digitize(rt, [render_decision(tmp_path / "qd.png")], unit_code=UNIT_CODE)
@@ -121,7 +121,7 @@ def test_pipeline_records_state_and_commands_read_no_pdf(lta_rt, tmp_path, monke
 
 
 def test_older_rows_are_read_once_and_backfilled(lta_rt, monkeypatch):
-    from signing.cli import archive_status, refresh_documents
+    from pipeline.signatures import archive_status, refresh_documents
 
     rt = lta_rt
     lta = [add_stored_document(rt, n, _lta_pdf(rt, n)) for n in (1, 2)]
@@ -166,7 +166,7 @@ def test_older_rows_are_read_once_and_backfilled(lta_rt, monkeypatch):
 
 def test_backfill_leaves_a_document_that_changed_meanwhile(lta_rt, monkeypatch):
     """What was read of an old PDF is written only while the row still points at it."""
-    from signing.cli import archive_status
+    from pipeline.signatures import archive_status
     from storage.catalog import Document
 
     rt = lta_rt

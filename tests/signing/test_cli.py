@@ -26,7 +26,7 @@ def lta_runtime(sohoa_home, monkeypatch):
         ensure_dev_pki(keys, services_url=svc.url)
         monkeypatch.setenv("SOHOA_SIGNATURE_LEVEL", "B-LTA")
         monkeypatch.setenv("SOHOA_TSA_URL", svc.tsa_url)
-        from pipeline.runtime import get_runtime
+        from sohoa.runtime import get_runtime
 
         rt = get_runtime()
         assert rt.signers.level == "B-LTA"
@@ -49,7 +49,7 @@ def _doc(rt, doc_id):
 
 
 def test_refresh_adds_document_timestamp_as_new_object(lta_runtime):
-    from signing.cli import refresh_documents
+    from pipeline.signatures import refresh_documents
     from storage.catalog import AuditEvent
 
     rt = lta_runtime
@@ -90,7 +90,7 @@ def test_refresh_adds_document_timestamp_as_new_object(lta_runtime):
 def test_refresh_and_status_commands(lta_runtime):
     import typer
 
-    from signing.cli import register
+    from pipeline.signatures_cli import register
 
     app = typer.Typer()
 
@@ -116,12 +116,11 @@ def test_refresh_and_status_commands(lta_runtime):
 
 
 def test_refresh_without_tsa_is_refused(sohoa_home, monkeypatch):
-    from pipeline.runtime import get_runtime
-    from signing.cli import refresh_documents
+    from pipeline.signatures import RefreshRefused, refresh_documents
+    from sohoa.runtime import get_runtime
 
     monkeypatch.delenv("SOHOA_TSA_URL", raising=False)
     monkeypatch.setenv("SOHOA_SIGNATURE_LEVEL", "B-B")
-    import typer
 
-    with pytest.raises(typer.BadParameter, match="SOHOA_TSA_URL"):
+    with pytest.raises(RefreshRefused, match="SOHOA_TSA_URL"):
         refresh_documents(get_runtime(), before_days=10)

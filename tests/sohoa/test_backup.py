@@ -23,7 +23,7 @@ SOHOA = str(Path(sys.executable).with_name("sohoa"))
 
 
 def _runtime(home: Path, **options):
-    from pipeline.runtime import Runtime
+    from sohoa.runtime import Runtime
     from sohoa.settings import Settings
 
     return Runtime(Settings(home=home, **options))
@@ -91,7 +91,7 @@ def _api_serves(rt, served: dict[str, bytes]) -> None:
                               headers={"Authorization": f"Bearer {key}"})
             assert answer.status_code == 200, answer.text
             assert answer.content == pdf
-    app.state.processor.shutdown()
+    app.state.dispatcher.close()
 
 
 def _sohoa(env: dict, *args) -> subprocess.CompletedProcess:

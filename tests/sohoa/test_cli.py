@@ -81,3 +81,15 @@ def test_digitize_export_verify_show_list(env, tmp_path):
 def test_export_unknown_document(env):
     run = sohoa(env, "export", "nope", "x.pdf", check=False)
     assert run.returncode == 2 and "no document" in run.stderr
+
+
+def test_bad_settings_stop_any_command_with_one_line_each(env):
+    bad = {**env, "SOHOA_MAX_ATTEMPTS": "many", "SOHOA_LOG_FORMAT": "xml"}
+    run = sohoa(bad, "list", check=False)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("SOHOA_MAX_ATTEMPTS='many': ")
+    assert lines[1].startswith("SOHOA_LOG_FORMAT='xml': ")
+    run = sohoa({**env, "SOHOA_LEASE_SECONDS": "soon",
+                 "SOHOA_BROKER_URL": "redis://127.0.0.1:1/0"}, "worker", check=False)
+    assert run.returncode == 2 and "SOHOA_LEASE_SECONDS='soon'" in run.stderr

@@ -56,7 +56,7 @@ def test_server_down_then_up_delivers_from_the_spool(central, tmp_path):
     batch = spool.load(bid)
     assert batch["state"] == sp.STORED, batch
     doc_id = batch["submission"]["document_id"]
-    from pipeline.runtime import get_runtime
+    from sohoa.runtime import get_runtime
     from storage.catalog import Document
 
     with get_runtime().session() as session:

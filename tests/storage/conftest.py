@@ -108,14 +108,14 @@ def catalog_runtime(sohoa_home, catalog_backend, monkeypatch):
     fresh local object store in the test's SOHOA_HOME."""
     from sqlalchemy import inspect, text
 
-    import pipeline.runtime
+    import sohoa.runtime
     from sohoa.settings import get_settings
     from storage import db
     from storage.units import seed_procedures
 
     monkeypatch.setenv("SOHOA_DATABASE_URL", catalog_backend)
     get_settings.cache_clear()
-    monkeypatch.setattr(pipeline.runtime, "_runtime", None)
+    monkeypatch.setattr(sohoa.runtime, "_runtime", None)
     tables = set(inspect(db.get_engine(catalog_backend)).get_table_names())
     with db.session_scope(catalog_backend) as session:
         for table in ("pages", "reviews", "documents", "results", "audit_events"):
@@ -123,6 +123,6 @@ def catalog_runtime(sohoa_home, catalog_backend, monkeypatch):
                 session.execute(text(f"DELETE FROM {table}"))
         session.execute(text("DELETE FROM procedures"))  # back to the defaults
         seed_procedures(session)
-    rt = pipeline.runtime.get_runtime()
+    rt = sohoa.runtime.get_runtime()
     assert rt.database_url == catalog_backend
     return rt

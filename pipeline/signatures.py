@@ -1,15 +1,16 @@
-"""`sohoa signatures …`: archive state of stored signed results and archival timestamp refresh.
+"""Archive state of stored signed results and archival timestamp refresh: the application
+service behind `sohoa signatures status|refresh` (`pipeline.signatures_cli`).
 
-Owns the commands only; the PDF work is in :mod:`signing.archive`. This is the one module of
-``signing`` that touches the catalog (through ``pipeline.runtime``), imported lazily.
+It lives in the pipeline because it works on the catalog and the object store; the PDF work is
+:mod:`signing.archive`, which knows no database.
 
 ``refresh`` adds a new document timestamp (PAdES B-LTA) to every stored document whose newest
-timestamp's TSA certificate expires within ``--before`` days. The extended PDF is stored as a
-NEW hash-named object next to the old one (a signed object is never overwritten; the previous
+timestamp's TSA certificate expires within ``before_days``. The extended PDF is stored as a NEW
+hash-named object next to the old one (a signed object is never overwritten; the previous
 version stays in the store) and the catalog's ``signed_key``/``signed_sha256`` move to it in
 one transaction with an audit event — only if nobody changed the document meanwhile.
 
-Both commands work from the archive state the catalog keeps per document
+Both work from the archive state the catalog keeps per document
 (``documents.signature_level``/``archive_expires_at``, written by the sign stage and by
 ``refresh``): ``status`` is a GROUP BY, ``refresh`` reads only the PDFs that are due. A PDF
 stored before that state was recorded (level NULL) is read once and its state written back.
@@ -18,23 +19,23 @@ stored before that state was recorded (level NULL) is read once and its state wr
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import sys
+from collections.abc import Callable
 
-import typer
+from sqlalchemy import bindparam, func, select, update
 
-signatures_app = typer.Typer(help="Signed results: PAdES level, archival timestamps.",
-                             no_args_is_help=True)
+from pipeline.context import Context
+from pipeline.outputs import store_verified
+from signing.archive import UNSIGNED, catalog_values, extend_archive, inspect_pdf, needs_refresh
+from storage.catalog import AuditEvent, Document
+
+Report = Callable[[dict, str], None]
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(signatures_app, name="signatures")
+class RefreshRefused(ValueError):
+    """The refresh cannot run as configured (no time-stamping service)."""
 
 
 def _stored_filter():
-    from storage.catalog import Document
-
     return (Document.state == "stored", Document.signed_key.is_not(None))
 
 
@@ -48,10 +49,6 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 def _unrecorded_documents(rt) -> list[tuple[str, str, str]]:
     """(id, signed_key, signed_sha256) of stored documents whose archive state is not in the
     catalog yet (stored before it was recorded), oldest first."""
-    from sqlalchemy import select
-
-    from storage.catalog import Document
-
     with rt.session() as session:
         rows = session.execute(
             select(Document.id, Document.signed_key, Document.signed_sha256)
@@ -65,15 +62,12 @@ class _Recorder:
     """Writes inspected archive states back to the catalog in batches, each only if the
     document still points at the PDF that was read. ``updated_at`` is left as it is: the
     document did not change, the catalog learnt a fact about it."""
-
     BATCH = 200
 
     def __init__(self, rt):
         self.rt, self.pending = rt, []
 
     def add(self, doc_id: str, sha: str, state) -> None:
-        from signing.archive import catalog_values
-
         level, expires = catalog_values(state)
         self.pending.append({"b_id": doc_id, "b_sha": sha, "b_level": level,
                              "b_expires": expires})
@@ -83,10 +77,6 @@ class _Recorder:
     def flush(self) -> None:
         if not self.pending:
             return
-        from sqlalchemy import bindparam, update
-
-        from storage.catalog import Document
-
         table = Document.__table__
         stmt = (update(table)
                 .where(table.c.id == bindparam("b_id"),
@@ -100,33 +90,15 @@ class _Recorder:
 
 
 def _store_new(rt, old_key: str, data: bytes) -> tuple[str, str]:
-    sha = hashlib.sha256(data).hexdigest()
-    prefix = old_key.rpartition("/")[0]
-    key = f"{prefix}/signed-{sha[:16]}.pdf" if prefix else f"signed-{sha[:16]}.pdf"
-    stored = rt.objects.put_bytes(key, data, "application/pdf")
-    check = rt.objects.stat(key)
-    if check is None or check.sha256 != stored.sha256 or check.size != len(data):
-        raise OSError(f"object {key}: stored copy does not match what was written")
-    return key, stored.sha256
-
-
-def _emit(as_json: bool, record: dict, text: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        sys.stdout.flush()
-    else:
-        typer.echo(text)
+    """The extended PDF under a new hash-named key next to the old one, read back and checked."""
+    return store_verified(rt.objects, old_key.rpartition("/")[0], "signed.pdf", data,
+                          "application/pdf")
 
 
 def _refresh_candidates(rt, threshold: dt.datetime) -> tuple[int, list[tuple]]:
     """(number of stored signed documents, the ones to look at): those whose recorded newest
     timestamp expires by ``threshold`` (by the index on ``archive_expires_at``) and those whose
     archive state is not recorded yet; as (id, key, sha256, level, expires), oldest first."""
-    from sqlalchemy import func, select
-
-    from signing.archive import UNSIGNED
-    from storage.catalog import Document
-
     cols = (Document.id, Document.signed_key, Document.signed_sha256, Document.signature_level,
             Document.archive_expires_at, Document.stored_at)
     with rt.session() as session:
@@ -142,22 +114,21 @@ def _refresh_candidates(rt, threshold: dt.datetime) -> tuple[int, list[tuple]]:
     return total, [tuple(r)[:5] for r in rows]
 
 
-def refresh_documents(rt, *, before_days: int, dry_run: bool = False, as_json: bool = False,
-                      now: dt.datetime | None = None) -> dict:
+def refresh_documents(rt: Context, *, before_days: int, dry_run: bool = False,
+                      now: dt.datetime | None = None, report: Report | None = None) -> dict:
     """Extend the archival timestamps that expire within ``before_days``; return counts.
 
     Only documents the catalog says are due are read, plus, once, those whose archive state is
     not recorded yet (their state is written back, in a dry run too). ``checked`` counts every
-    stored signed document, ``skipped`` those not due."""
-    from signing.archive import catalog_values, extend_archive, inspect_pdf, needs_refresh
-    from storage.catalog import AuditEvent, Document
-
+    stored signed document, ``skipped`` those not due. ``report(record, text)`` hears of each
+    document looked at (the command prints it as a JSON line or as the text)."""
+    emit = report or (lambda record, text: None)
     within = dt.timedelta(days=before_days)
     now = _utc(now) or dt.datetime.now(dt.UTC)
     counts = {"checked": 0, "refreshed": 0, "due": 0, "skipped": 0, "failed": 0}
     signers = rt.signers
     if not dry_run and signers.timestamper is None:
-        raise typer.BadParameter(
+        raise RefreshRefused(
             "no time-stamping service: set SOHOA_TSA_URL (or 'dev' with the TEST PKI)"
         )
     total, candidates = _refresh_candidates(rt, now + within)
@@ -173,7 +144,7 @@ def refresh_documents(rt, *, before_days: int, dry_run: bool = False, as_json: b
                     state = inspect_pdf(data)
                 except Exception as exc:  # noqa: BLE001 - one bad object must not stop the run
                     counts["failed"] += 1
-                    _emit(as_json, {"document_id": doc_id, "status": "failed",
+                    emit({"document_id": doc_id, "status": "failed",
                                     "error": str(exc)},
                           f"{doc_id}: cannot read {key}: {exc}")
                     continue
@@ -187,7 +158,7 @@ def refresh_documents(rt, *, before_days: int, dry_run: bool = False, as_json: b
             record = {"document_id": doc_id, "level": level, "expires": expires,
                       "signed_key": key}
             if dry_run:
-                _emit(as_json, {**record, "status": "due"},
+                emit({**record, "status": "due"},
                       f"{doc_id}: {level}, timestamp TSA expires {expires} — due")
                 continue
             try:
@@ -198,7 +169,7 @@ def refresh_documents(rt, *, before_days: int, dry_run: bool = False, as_json: b
                 new_key, new_sha = _store_new(rt, key, extended)
             except Exception as exc:  # noqa: BLE001 - report it, go on with the others
                 counts["failed"] += 1
-                _emit(as_json, {**record, "status": "failed", "error": str(exc)},
+                emit({**record, "status": "failed", "error": str(exc)},
                       f"{doc_id}: refresh failed: {exc}")
                 continue
             recorder.flush()  # what was read of this document goes in before it changes
@@ -206,7 +177,7 @@ def refresh_documents(rt, *, before_days: int, dry_run: bool = False, as_json: b
                 doc = session.get(Document, doc_id, with_for_update=True)
                 if doc is None or doc.signed_key != key or doc.signed_sha256 != sha:
                     counts["skipped"] += 1
-                    _emit(as_json, {**record, "status": "changed"},
+                    emit({**record, "status": "changed"},
                           f"{doc_id}: changed meanwhile; left as it is")
                     continue
                 doc.signed_key, doc.signed_sha256 = new_key, new_sha
@@ -221,41 +192,18 @@ def refresh_documents(rt, *, before_days: int, dry_run: bool = False, as_json: b
                             "next_expiry": new_state.newest_timestamp.tsa_cert_expires},
                 ))
             counts["refreshed"] += 1
-            _emit(as_json, {**record, "status": "refreshed", "new_key": new_key},
+            emit({**record, "status": "refreshed", "new_key": new_key},
                   f"{doc_id}: new archival timestamp -> {new_key}")
     finally:
         recorder.flush()
     return counts
 
 
-@signatures_app.command("refresh")
-def refresh(
-    before: int = typer.Option(90, "--before", min=0,
-                               help="Refresh when the newest timestamp's TSA certificate "
-                                    "expires within this many days."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what is due."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per document."),
-) -> None:
-    """Add a new document timestamp (PAdES B-LTA) before archival timestamps expire."""
-    from pipeline.runtime import get_runtime
-
-    counts = refresh_documents(get_runtime(), before_days=before, dry_run=dry_run,
-                               as_json=as_json)
-    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
-    typer.echo(summary, err=True)
-    raise typer.Exit(1 if counts["failed"] else 0)
-
-
-def archive_status(rt) -> dict:
+def archive_status(rt: Context) -> dict:
     """Stored signed documents per PAdES level and the soonest archival timestamp expiry, from
     the catalog. Only PDFs whose state is not recorded yet are read, and what is found is
     written back, so each is read at most once (an unreadable one is counted and tried again
     next time)."""
-    from sqlalchemy import func, select
-
-    from signing.archive import inspect_pdf
-    from storage.catalog import Document
-
     unreadable = 0
     recorder = _Recorder(rt)
     try:
@@ -283,20 +231,3 @@ def archive_status(rt) -> dict:
     return {"levels": levels, "configured_level": rt.signers.level,
             "soonest_expiry": _utc(soonest[0]) if soonest else None,
             "soonest_document": soonest[1] if soonest else None}
-
-
-@signatures_app.command("status")
-def status(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Stored documents per PAdES level and the soonest archival timestamp expiry."""
-    from pipeline.runtime import get_runtime
-
-    record = archive_status(get_runtime())
-    if as_json:
-        typer.echo(json.dumps(record, default=str))
-        return
-    typer.echo(f"configured level: {record['configured_level']}")
-    for level, n in sorted(record["levels"].items()):
-        typer.echo(f"  {level}: {n}")
-    if record["soonest_expiry"]:
-        typer.echo(f"soonest archival timestamp expiry: {record['soonest_expiry']} "
-                   f"({record['soonest_document']})")

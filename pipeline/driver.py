@@ -1,0 +1,87 @@
+"""Running a stage once, and the failure policy every driver shares.
+
+`run_once` runs one stage of one document. When it fails, the policy is written here once:
+a permanent error (bad input) or the last allowed attempt marks the document failed with the
+stage and the reason and, for a permanent error, moves its original to quarantine/; any other
+error is raised for the caller to retry (dramatiq's backoff in `pipeline.actors`). The inline
+driver (`process_document`) allows one attempt per stage: a failure is recorded at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pipeline.context import Context
+from pipeline.errors import describe, is_permanent
+from pipeline.outputs import quarantine
+from pipeline.stages import STAGES, Stage, next_stage
+from storage import states
+from storage.catalog import AuditEvent, Document
+
+log = logging.getLogger("sohoa.pipeline")
+
+
+def mark_failed(rt: Context, doc_id: str, stage: str, reason: str) -> None:
+    """Record the failure (state failed, the stage, the reason, an audit event); a document
+    already stored or failed is left as it is."""
+    with rt.session() as session:
+        doc = session.get(Document, doc_id, with_for_update=True)
+        if doc is None or doc.state in (states.STORED, states.FAILED):
+            return
+        doc.state, doc.failed_stage, doc.error = states.FAILED, stage, reason
+        session.add(AuditEvent(actor="pipeline", action="failed", document_id=doc_id,
+                               detail={"stage": stage, "reason": reason}))
+
+
+class Failed(Exception):
+    """The stage failed for good and the failure is recorded (`reason`, `permanent`)."""
+
+    def __init__(self, reason: str, *, permanent: bool):
+        super().__init__(reason)
+        self.reason, self.permanent = reason, permanent
+
+
+def run_once(rt: Context, stage: Stage | str, doc_id: str, *, workers: int | None = None,
+             attempt: int = 1, max_attempts: int = 1,
+             after_recorded: Callable[[], None] | None = None) -> None:
+    """Run `stage` once on the document. On failure apply the policy: raise Failed once the
+    failure is recorded (permanent error, or `attempt` reached `max_attempts`), else re-raise the
+    error for a later attempt. `after_recorded` runs once the failure is recorded, before the
+    quarantine (the actors drop their lease there). If recording the failure itself fails, that error is
+    raised (the caller must try again rather than lose the document)."""
+    stage = STAGES[stage] if isinstance(stage, str) else STAGES[stage.name]
+    try:
+        stage.run(rt, doc_id, workers=workers)
+    except Exception as exc:
+        permanent = is_permanent(exc)
+        if not permanent and attempt < max_attempts:
+            raise
+        reason = describe(exc) if permanent or max_attempts == 1 else (
+            f"gave up after {attempt} attempts: {describe(exc)}")
+        mark_failed(rt, doc_id, stage.name, reason)
+        if after_recorded is not None:
+            after_recorded()
+        if permanent:
+            try:
+                quarantine(rt, doc_id)
+            except Exception:  # noqa: BLE001 - the failure is recorded; quarantine is housekeeping
+                log.exception("quarantine failed", extra={"document_id": doc_id})
+        raise Failed(reason, permanent=permanent) from exc
+
+
+def process_document(rt: Context, doc_id: str, *, ocr_workers: int | None = None,
+                     stop_before: str | None = None) -> str:
+    """Run the remaining stages of one document in this process (all, or up to the stage named
+    `stop_before`); its state afterwards."""
+    while True:
+        with rt.session() as session:
+            state = session.get(Document, doc_id).state
+        stage = next_stage(state)
+        if stage is None or stage.name == stop_before:
+            return state
+        try:
+            run_once(rt, stage, doc_id, workers=ocr_workers)
+        except Failed as failed:
+            log.warning("document %s failed in %s: %s", doc_id, stage.name, failed.reason)
+            return states.FAILED

@@ -1,0 +1,46 @@
+"""The layers written in pyproject.toml hold (lint-imports, as `make test` runs it), and no two
+parts import each other, even through other modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTS = ("sohoa", "migrations", "api", "station", "quotas", "pipeline", "scanners", "ocr",
+         "signing", "storage")
+
+
+def test_import_linter_contract_is_kept():
+    run = subprocess.run([str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "1 kept, 0 broken" in run.stdout
+
+
+def test_no_import_circle_between_modules_of_different_parts():
+    """A module importing one of another part never gets itself back through any chain (a
+    part's cli.py importing the composition root is fine: nothing imports a cli.py)."""
+    graph = grimp.build_graph(*PARTS)
+    circles = []
+    for module in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            if imported.split(".")[0] != module.split(".")[0] and graph.chain_exists(
+                    importer=imported, imported=module):
+                circles.append(graph.find_shortest_chain(importer=imported, imported=module))
+    assert circles == []
+
+
+def test_pipeline_modules_import_no_circle():
+    """The stage contract, driver, dispatcher, actors, review and ingest import one way (they
+    used to form one circle: actors <-> review <-> stages <-> inline <-> ingest)."""
+    graph = grimp.build_graph(*PARTS)
+    circles = sorted(
+        (module, imported) for module in graph.find_descendants("pipeline")
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported.startswith("pipeline.") and graph.chain_exists(importer=imported,
+                                                                   imported=module))
+    assert circles == []
