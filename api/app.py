@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI
 from api import problems
 from api.audit import AuditWriter
 from api.deps import Authenticator, UnitIds, no_nul_characters
+from api.pipeline_metrics import PipelineCollector
 from api.reads import AsyncReads, ReadSessions
 
 OUTCOMES = {401: "denied", 403: "denied", 404: "not_found", 409: "conflict", 416: "invalid",
@@ -156,6 +157,7 @@ def create_app(*, runtime, audit_batched: bool = True,
 
         app.state.revocations = RevocationListener(rt.database_url, app.state.auth.forget)
     app.state.metrics = Metrics.create()
+    app.state.metrics.registry.register(PipelineCollector(rt))
     app.state.dispatcher = rt.dispatcher  # inline or broker, chosen once from the settings
     problems.install(app)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime
 
 import typer
 from rich.console import Console
@@ -26,10 +26,13 @@ def serve(
 
     from sohoa.runtime import get_runtime
 
-    get_runtime().open()  # migrate/check once before workers start
+    rt = get_runtime().open()  # migrate/check once before workers start
     err.print(f"sohoa API on http://{host}:{port}  (OpenAPI: /openapi.json)")
+    from pipeline.metrics import logging_config
+
     uvicorn.run("sohoa.runtime:create_api", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_config=logging_config(rt.settings.log_level, rt.settings.log_format),
+                access_log=False)
 
 
 @clients_app.command("create")
@@ -132,7 +135,71 @@ def audit(
     out.print(table)
 
 
+access_log_app = typer.Typer(help="Retention of the API access log (PostgreSQL: monthly "
+                             "partitions, archived whole to the object store).",
+                             no_args_is_help=True)
+
+
+def _month(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a month (YYYY-MM)") from None
+
+
+def _access_log(action):
+    from api.access_log import AccessLogError
+    from sohoa.runtime import get_runtime
+
+    try:
+        return action(get_runtime())
+    except AccessLogError as exc:
+        err.print(f"access log: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+@access_log_app.command("list")
+def access_log_list() -> None:
+    """The access log's partitions and their row counts."""
+    from api.access_log import partitions
+
+    def run(rt):
+        with rt.session() as session:
+            return partitions(session)
+
+    for part in _access_log(run):
+        out.print(f"{part.name:28} {part.month or 'default':>10}  {part.rows:>10} rows",
+                  highlight=False)
+
+
+@access_log_app.command("maintain")
+def access_log_maintain(ahead: int = typer.Option(3, "--ahead", min=1, max=24,
+                                                  help="Months ahead to create.")) -> None:
+    """Create the partitions of this month and the coming ones (run it monthly, e.g. a timer)."""
+    from api.access_log import maintain
+
+    def run(rt):
+        with rt.session() as session:
+            return maintain(session, ahead)
+
+    made = _access_log(run)
+    err.print(f"created {len(made)} partition(s): {', '.join(made) or 'none needed'}",
+              markup=False)
+
+
+@access_log_app.command("archive")
+def access_log_archive(before: str = typer.Option(..., "--before", metavar="YYYY-MM",
+                                                  help="Archive every month before this one.")) -> None:
+    """Write each whole month before --before to the object store (gzipped JSON lines, read back
+    and checked), then drop its partition. Nothing is dropped that was not stored first."""
+    from api.access_log import archive
+
+    for entry in _access_log(lambda rt: archive(rt, _month(before))):
+        sys.stdout.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(audit)
     app.add_typer(clients_app, name="api-client")
+    app.add_typer(access_log_app, name="access-log")

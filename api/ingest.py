@@ -69,7 +69,7 @@ def _status(doc_id: str) -> str:
 
 @router.post("/ingest", response_model=IngestAccepted, status_code=202,
              responses={200: {"model": IngestAccepted, "description": "already received"},
-                        **problem_responses(401, 403, 409, 413, 415, 422)},
+                        **problem_responses(401, 403, 409, 413, 415, 422, 503)},
              summary="Upload one scan (PDF, TIFF, PNG, JPEG)")
 def ingest(
     request: Request,

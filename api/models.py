@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.catalog import Base, utcnow
 
-SCOPES = ("read:metadata", "read:documents", "read:pii", "ingest", "admin")
+SCOPES = ("read:metadata", "read:documents", "read:pii", "ingest", "read:metrics", "admin")
 
 BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrement needs INTEGER
 

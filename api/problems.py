@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pipeline.broker import BrokerUnavailable
 from storage.objects import ObjectStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,13 @@ def install(app: FastAPI) -> None:
         log.error("object store unavailable on %s %s: %s", request.method, request.url.path, exc)
         return problem_response(request, 503, "the document store is unavailable; retry later",
                                 kind="storage-unavailable", headers={"Retry-After": "5"})
+
+    @app.exception_handler(BrokerUnavailable)
+    async def _broker_unavailable(request: Request, exc: BrokerUnavailable):
+        log.error("broker unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(request, 503, "the work queue is unavailable; the scan is kept "
+                                "and will be processed, retry to follow it", kind="queue-unavailable",
+                                headers={"Retry-After": "10"})
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):

@@ -14,6 +14,7 @@ from api.keys import ClientInfo
 from api.problems import Problem, problem_response, problem_responses
 from api.results import verification_body
 from api.schemas import Progress, Verification
+from pipeline.broker import BrokerUnavailable, ping_broker
 from storage.catalog import AdminUnit
 from storage.objects import CHUNK
 
@@ -64,7 +65,7 @@ def healthz():
     return {"status": "ok"}
 
 
-@ops.get("/readyz", summary="The catalog and the object store answer",
+@ops.get("/readyz", summary="The catalog, the object store and the broker answer",
          responses=problem_responses(503))
 def readyz(request: Request):
     rt = request.app.state.rt
@@ -80,14 +81,20 @@ def readyz(request: Request):
         checks["objects"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["objects"] = f"unreachable: {type(exc).__name__}"
+    try:
+        ping_broker(rt.settings.broker_url, timeout=2.0)
+        checks["broker"] = "ok"
+    except BrokerUnavailable as exc:
+        checks["broker"] = f"unreachable: {type(exc.__cause__ or exc).__name__}"
     if all(v == "ok" for v in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     return problem_response(request, 503, "not ready: " + ", ".join(
         f"{k} {v}" for k, v in checks.items() if v != "ok"), kind="not-ready", checks=checks)
 
 
-@ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(request: Request):
+@ops.get("/metrics", summary="Prometheus metrics (a key with the read:metrics scope)",
+         response_class=Response, responses=problem_responses(401, 403))
+def metrics(request: Request, info: Annotated[ClientInfo, Depends(require("read:metrics"))]):
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     return Response(generate_latest(request.app.state.metrics.registry),

@@ -16,7 +16,8 @@ and only re-enqueues the next one. Failures:
 
 The tunables (`Policy`) come from the settings, validated once when the worker starts:
 SOHOA_MAX_ATTEMPTS (8), SOHOA_RETRY_MIN_BACKOFF_MS (2000), SOHOA_RETRY_MAX_BACKOFF_MS (600000),
-SOHOA_LEASE_SECONDS (60; renewed every third of it while the stage runs),
+SOHOA_LEASE_SECONDS (30; renewed every third of it while the stage runs: a killed worker's
+stage is taken over at most this long after its last renewal),
 SOHOA_STAGE_TIME_LIMIT_S (3600), SOHOA_WORKER_OCR_WORKERS (1 Tesseract process per document:
 parallelism comes from worker processes × threads).
 """
@@ -58,7 +59,7 @@ class Policy:
     max_attempts: int = 8
     min_backoff_ms: int = 2000
     max_backoff_ms: int = 600_000
-    lease_seconds: int = 60
+    lease_seconds: int = 30
     time_limit_s: int = 3600
     ocr_workers: int = 1
 
@@ -185,7 +186,10 @@ def enqueue_with_retry(rt: Context, broker, doc_id: str, *, tries: int = 5,
             raise
         except Exception as exc:  # noqa: BLE001 - redis/pika connection errors vary
             if attempt == tries:
-                raise
+                from pipeline.broker import BrokerUnavailable
+
+                raise BrokerUnavailable(f"cannot enqueue document {doc_id}: "
+                                        f"{type(exc).__name__}: {exc}") from exc
             log.warning("enqueue failed (%s), retrying", exc, extra={"document_id": doc_id})
             time.sleep(backoff * 2 ** (attempt - 1))
     return None

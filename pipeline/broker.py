@@ -6,8 +6,11 @@
 
 Redis URLs may carry dramatiq options that are stripped before the URL reaches redis-py:
 `namespace` (key prefix, default "sohoa"), `heartbeat_timeout` (ms without a heartbeat before a
-worker is considered dead and its unacked messages requeued, default 60000),
-`maintenance_chance` (per million commands, default 1000) and `dead_message_ttl` (ms).
+worker is considered dead and its unacked messages requeued; ours 20000, dramatiq's 60000),
+`maintenance_chance` (per million commands, the chance a fetch also requeues dead workers'
+messages; ours 100000, dramatiq's 1000, with which a killed worker's message waited minutes)
+and `dead_message_ttl` (ms). Together with the 30 s document lease, a SIGKILLed worker's
+document is taken over within about 35 s (tests/pipeline/test_faults.py measures it).
 RabbitMQ gets publisher confirms so a message published while the broker goes away raises
 instead of being silently dropped.
 """
@@ -21,12 +24,18 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage
 
 INLINE = "inline"
+# Faster recovery than dramatiq's defaults (see the module docstring); URL options override.
+REDIS_RECOVERY_DEFAULTS = {"heartbeat_timeout": 20_000, "maintenance_chance": 100_000}
 REDIS_OPTIONS = {"namespace": str, "heartbeat_timeout": int, "maintenance_chance": int,
                  "dead_message_ttl": int}
 
 
 class BrokerConfigError(ValueError):
     """SOHOA_BROKER_URL is not one we can use."""
+
+
+class BrokerUnavailable(ConnectionError):
+    """The broker cannot be reached; an accepted document stays `received` and is re-sent."""
 
 
 def broker_kind(url: str | None) -> str:
@@ -77,13 +86,48 @@ def make_broker(url: str) -> dramatiq.Broker | None:
         from dramatiq.brokers.redis import RedisBroker  # each loads its client library
 
         plain, options = split_redis_url(url)
-        broker = RedisBroker(url=plain, **options)
+        broker = RedisBroker(url=plain, **{**REDIS_RECOVERY_DEFAULTS, **options})
     else:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
         broker = RabbitmqBroker(url=url, confirm_delivery=True)
     broker.add_middleware(CurrentMessage())
     return broker
+
+
+def ping_broker(url: str, timeout: float = 3.0) -> dict:
+    """Reach the broker with a fresh short-timeout connection (never the shared one, so a probe
+    cannot hang on it). Returns facts worth reporting ({"kind", "appendonly"}); raises
+    BrokerUnavailable naming the broker when it does not answer."""
+    kind = broker_kind(url)
+    if kind == INLINE:
+        return {"kind": INLINE}
+    try:
+        if kind == "redis":
+            import redis
+
+            plain, _options = split_redis_url(url)
+            client = redis.Redis.from_url(plain, socket_connect_timeout=timeout,
+                                          socket_timeout=timeout)
+            try:
+                client.ping()
+                try:
+                    appendonly = client.config_get("appendonly").get("appendonly")
+                except redis.ResponseError:  # CONFIG may be disabled on managed Redis
+                    appendonly = None
+            finally:
+                client.close()
+            return {"kind": kind, "appendonly": appendonly}
+        import pika
+
+        params = pika.URLParameters(url)
+        params.socket_timeout = timeout
+        params.connection_attempts = 1
+        params.blocked_connection_timeout = timeout
+        pika.BlockingConnection(params).close()
+        return {"kind": kind}
+    except Exception as exc:  # noqa: BLE001 - redis/pika errors vary
+        raise BrokerUnavailable(f"broker {redact(url)} unreachable: {type(exc).__name__}") from exc
 
 
 _broker: dramatiq.Broker | None = None

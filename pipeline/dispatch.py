@@ -96,7 +96,9 @@ class BrokerDispatcher:
         return QUEUED
 
     def start(self, doc_id: str) -> None:
-        enqueue_with_retry(self.rt, self.broker, doc_id)
+        """Enqueue with a short retry (a request waits on it); BrokerUnavailable when the broker
+        stays away: the document stays `received` and the sweeper sends it on."""
+        enqueue_with_retry(self.rt, self.broker, doc_id, tries=3)
 
     def resume(self, doc_id: str) -> None:
         return None

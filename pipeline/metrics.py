@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -89,7 +88,8 @@ def prometheus_middleware(port: int | None, host: str = "127.0.0.1"):
 
 
 # --- structured logs ------------------------------------------------------------------------
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName",
+                                                        "color_message"}  # uvicorn's ANSI copy
 
 
 class JsonFormatter(logging.Formatter):
@@ -111,17 +111,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
+NOISY = ("pika", "urllib3", "PIL", "alembic", "fontTools")
+
+
+def logging_config(level: str | int = "INFO", log_format: str = "json") -> dict:
+    """The one log format of sohoa's services as a `logging.config.dictConfig` dict (uvicorn
+    takes it as `log_config`, so the API and the station log like pipeline workers): JSON lines,
+    or plain text with log_format="text" (settings.log_format, settings.log_level)."""
+    text = log_format.lower() == "text"
+    if isinstance(level, int):
+        level = logging.getLevelName(level)
+    formatter = {"format": TEXT_FORMAT} if text else {"()": f"{__name__}.JsonFormatter"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"sohoa": formatter},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "sohoa",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": str(level).upper()},
+        "loggers": {
+            **{name: {"level": "WARNING"} for name in NOISY},
+            # uvicorn's own loggers go through the same handler (no second format)
+            **{name: {"handlers": [], "propagate": True}
+               for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+        },
+    }
+
+
 def setup_logging(level: str | int = "INFO", log_format: str = "json") -> None:
     """One handler on stderr: JSON lines (default) or plain text (settings.log_format)."""
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format.lower() == "text":
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"))
-    else:
-        handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level if isinstance(level, int) else
-                  getattr(logging, str(level).upper(), logging.INFO))
-    for noisy in ("pika", "urllib3", "PIL", "alembic", "fontTools"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import logging.config
+
+    logging.config.dictConfig(logging_config(level, log_format))

@@ -1,9 +1,9 @@
 """A safety net for messages a broker lost: documents in flight that nobody works on.
 
-Each worker process runs one sweeper thread. Every `SOHOA_SWEEP_INTERVAL_S` seconds (60) it
+Each worker process runs one sweeper thread. Every `SOHOA_SWEEP_INTERVAL_S` seconds (20) it
 looks at the broker: only when every sohoa queue is empty — nothing is waiting to be worked on —
 does it re-enqueue documents still in flight (received / ocr_done / classified), not leased and
-untouched for `SOHOA_STALE_AFTER_S` seconds (600). Such a document's message was lost (a broker
+untouched for `SOHOA_STALE_AFTER_S` seconds (60). Such a document's message was lost (a broker
 restarted between a stage and the enqueue of the next, an unacked message dropped …), so without
 this it would wait forever. Duplicates are harmless: stages are leased and skip work done.
 """

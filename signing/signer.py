@@ -462,6 +462,16 @@ def _open_pdf(pdf) -> IncrementalPdfFileWriter:
         raise SigningError(f"cannot read the PDF to sign: {exc}") from exc
 
 
+def _spec_label(spec: str) -> str:
+    """A key spec without its options (no secrets in reports): 'pkcs12:/path/unit.p12'."""
+    if spec.startswith("pkcs12:"):
+        return spec.partition("?")[0]
+    if spec.startswith("pkcs11:"):
+        kept = [p for p in spec[len("pkcs11:"):].split(";") if p.split("=")[0] in ("token", "key")]
+        return "pkcs11:" + ";".join(kept)
+    return spec
+
+
 @dataclass
 class _Pkcs12Spec:
     path: Path
@@ -647,6 +657,17 @@ class SignerProvider:
             if self._map is not None:
                 return self._open(self._map.spec_for(unit_code))
             return self._open(self.keys_spec)
+
+    def key_certificates(self) -> list[tuple[str, asn1_x509.Certificate]]:
+        """(label, certificate) of every configured key, each opened once (errors raise): what
+        `sohoa doctor` checks for expiry. The TEST PKI reports its CA and the units it issued."""
+        if self._pki is not None:
+            from pyhanko.keys import load_cert_from_pemder
+
+            return [("TEST CA", load_cert_from_pemder(str(self._pki.root_cert_path)))]
+        specs = self._map.specs() if self._map is not None else [self.keys_spec]
+        with self._lock:
+            return [(_spec_label(spec), self._open(spec).certificate) for spec in specs]
 
     def trust_roots(self) -> list[Path]:
         """PEM files of the roots that verify this provider's signatures."""

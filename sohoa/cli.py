@@ -206,37 +206,51 @@ def show(document_id: str, as_json: bool = typer.Option(False, "--json")) -> Non
 def list_documents(
     state: str | None = typer.Option(None, "--state"),
     unit: str | None = typer.Option(None, "--unit"),
+    dossier: str | None = typer.Option(None, "--dossier", help="Only this dossier code."),
     as_json: bool = typer.Option(False, "--json"),
     limit: int = typer.Option(1000, "--limit"),
 ) -> None:
-    """List documents (newest first)."""
+    """List documents (newest first) with their dossier code and times."""
+    from datetime import UTC
+
     from rich.table import Table
     from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
 
     from storage.catalog import AdminUnit, Document
 
     rt = _runtime()
+    columns = (Document.id, Document.source_name, Document.state, AdminUnit.code,
+               Document.dossier_code, Document.document_type, Document.failed_stage,
+               Document.error, Document.signed_sha256, Document.created_at,
+               Document.updated_at, Document.stored_at)
+    # Only the listed columns: loading whole rows would read every document's OCR text.
+    query = (select(*columns).join(AdminUnit, Document.unit_id == AdminUnit.id)
+             .order_by(Document.created_at.desc(), Document.id.desc()).limit(limit))
+    if state:
+        query = query.where(Document.state == state)
+    if unit:
+        query = query.where(AdminUnit.code == unit)
+    if dossier:
+        query = query.where(Document.dossier_code == dossier)
+    names = ("document_id", "file", "state", "unit_code", "dossier_code", "document_type",
+             "failed_stage", "error", "sha256", "created_at", "updated_at", "stored_at")
     with rt.session() as session:
-        query = select(Document).options(joinedload(Document.unit)).order_by(
-            Document.created_at.desc()).limit(limit)
-        if state:
-            query = query.where(Document.state == state)
-        if unit:
-            query = query.join(AdminUnit, Document.unit_id == AdminUnit.id).where(
-                AdminUnit.code == unit)
-        docs = session.scalars(query).all()
-        rows = [{"document_id": d.id, "file": d.source_name, "state": d.state,
-                 "unit_code": d.unit.code, "document_type": d.document_type,
-                 "sha256": d.signed_sha256, "error": d.error} for d in docs]
+        rows = [dict(zip(names, row, strict=True)) for row in session.execute(query)]
+    for row in rows:  # ISO 8601 in UTC (SQLite hands back naive UTC datetimes)
+        for name in ("created_at", "updated_at", "stored_at"):
+            if row[name] is not None:
+                value = row[name] if row[name].tzinfo else row[name].replace(tzinfo=UTC)
+                row[name] = value.astimezone(UTC).isoformat(timespec="seconds")
     if as_json:
         for row in rows:
             _jsonl(row)
         return
-    table = Table("document_id", "file", "state", "unit", "type", "error")
+    table = Table("document_id", "file", "state", "unit", "dossier", "type", "updated", "error")
     for row in rows:
+        updated = (row["updated_at"] or "")[:16].replace("T", " ")
         table.add_row(row["document_id"], row["file"], row["state"], row["unit_code"],
-                      row["document_type"] or "", row["error"] or "")
+                      row["dossier_code"] or "", row["document_type"] or "", updated,
+                      row["error"] or "")
     out.print(table)
 
 
@@ -314,7 +328,7 @@ def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certi
 # Each part that has commands of its own registers them here (`<package>/cli.py: register(app)`),
 # so parts grow their commands without editing this file.
 COMMAND_MODULES = ("quotas.cli", "pipeline.cli", "pipeline.review_cli", "api.cli", "station.cli",
-                   "storage.cli", "pipeline.signatures_cli", "scanners.cli")
+                   "storage.cli", "pipeline.signatures_cli", "scanners.cli", "sohoa.ops_cli")
 
 
 def _register_parts() -> None:

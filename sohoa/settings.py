@@ -44,12 +44,12 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, description="attempts of one stage before it fails")
     retry_min_backoff_ms: int = 2000
     retry_max_backoff_ms: int = 600_000
-    lease_seconds: int = Field(default=60, description="a worker's hold on a document; renewed")
+    lease_seconds: int = Field(default=30, description="a worker's hold on a document; renewed")
     stage_time_limit_s: int = 3600
     worker_ocr_workers: int = Field(default=1, description="Tesseract processes per document")
     # the sweeper in each worker (pipeline.sweeper)
-    sweep_interval_s: float = 60.0
-    stale_after_s: float = 600.0
+    sweep_interval_s: float = 20.0
+    stale_after_s: float = 60.0
     # observability (pipeline.metrics)
     metrics_port: int | None = Field(default=None, description="workers' Prometheus port")
     metrics_host: str = "127.0.0.1"

@@ -132,7 +132,12 @@ def station(
     if server:
         known.write_text(server.rstrip("/") + "\n")
     typer.echo(f"sohoa station: http://{host}:{port}/ (spool {st.spool.root})", err=True)
-    uvicorn.run(create_app(st), host=host, port=port, log_level="warning")
+    from pipeline.metrics import logging_config
+    from sohoa.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(create_app(st), host=host, port=port,
+                log_config=logging_config(settings.log_level, settings.log_format))
 
 
 def register(app: typer.Typer) -> None:

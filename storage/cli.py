@@ -40,6 +40,9 @@ def fsck(
     stuck_after: float = typer.Option(3600, "--stuck-after", metavar="SECONDS", min=0,
                                       help="Report documents left in a working state (received, "
                                            "ocr_done, classified) longer than this."),
+    prom_textfile: Path | None = typer.Option(
+        None, "--prom-textfile", help="Also write the counts for node_exporter's textfile "
+        "collector (sohoa_fsck_problems{kind}, sohoa_fsck_last_run_timestamp_seconds)."),
 ) -> None:
     """Verify every stored object against its checksums; report missing, corrupt, mismatched
     and orphaned objects, and documents stuck mid-pipeline. Exit 0 = all good, 1 = problems
@@ -66,6 +69,8 @@ def fsck(
         if sample is None and fraction is None:
             err.print("run `sohoa fsck --resume` to continue where it stopped", markup=False)
         raise typer.Exit(2) from None
+    if prom_textfile is not None:
+        write_prom_textfile(prom_textfile, report)
     if as_json:
         _json(report.to_dict())
     else:
@@ -76,6 +81,27 @@ def fsck(
                   + ", ".join(f"{n} {kind}" for kind, n in counts.items())
                   + ("" if report.orphans_checked else " (orphans not checked)"), markup=False)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def write_prom_textfile(path: Path, report) -> None:
+    """The fsck outcome in Prometheus text format, written atomically (the alert rules in
+    docs/alerts/sohoa-rules.yml read it through node_exporter's textfile collector)."""
+    import time
+
+    from storage.fsck import CORRUPT, MISMATCH, MISSING, ORPHAN, STUCK
+
+    counts = report.counts()
+    lines = ["# HELP sohoa_fsck_problems Problems found by the last sohoa fsck (objects; stuck "
+             "documents)",
+             "# TYPE sohoa_fsck_problems gauge"]
+    lines += [f'sohoa_fsck_problems{{kind="{kind}"}} {counts.get(kind, 0)}'
+              for kind in (MISSING, CORRUPT, MISMATCH, ORPHAN, STUCK)]
+    lines += ["# HELP sohoa_fsck_last_run_timestamp_seconds When the last sohoa fsck finished",
+              "# TYPE sohoa_fsck_last_run_timestamp_seconds gauge",
+              f"sohoa_fsck_last_run_timestamp_seconds {time.time():.0f}"]
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 @procedures_app.command("import")

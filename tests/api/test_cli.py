@@ -69,9 +69,49 @@ def test_migration_up_and_down(tmp_path):
     db.upgrade(url)
     tables = set(inspect(db.get_engine(url)).get_table_names())
     assert {"api_clients", "api_access_log"} <= tables
+    command.downgrade(db.alembic_config(url), "0010_access_log_partitions@-1")  # to 0004_api
     command.downgrade(db.alembic_config(url), "0004_api@-1")
     inspector = inspect(db.get_engine(url))
     assert "api_clients" not in inspector.get_table_names()
     assert "ix_results_created_id" not in {i["name"] for i in inspector.get_indexes("results")}
     db.upgrade(url)
     assert "api_access_log" in inspect(db.get_engine(url)).get_table_names()
+
+
+def test_serve_logs_json_lines(tmp_path):
+    """Services log one format: `sohoa serve` writes JSON lines (uvicorn's own lines included)."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "SOHOA_HOME": str(tmp_path / "home")}
+    env.pop("SOHOA_LOG_FORMAT", None)
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("sohoa")), "serve", "--port",
+                             str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "sohoa serve did not start"
+                time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    lines = [line for line in stderr.splitlines() if line.startswith("{")]
+    assert lines, stderr
+    records = [json.loads(line) for line in lines]
+    assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
+    assert any("startup complete" in r["msg"] for r in records)
+    assert not any("color_message" in r for r in records)

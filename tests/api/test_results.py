@@ -261,9 +261,15 @@ def test_health_ready_metrics(catalog):
     assert http.get("/healthz").json() == {"status": "ok"}
     ready = http.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok",
-                                                                    "objects": "ok"}
+                                                                    "objects": "ok", "broker": "ok"}
     http.get("/v1/results", headers=catalog.auth("admin"))
-    metrics = http.get("/metrics").text
+    assert http.get("/metrics").status_code == 401  # metrics need a key
+    assert http.get("/metrics", headers=catalog.auth("meta")).status_code == 403
+    metrics = http.get("/metrics", headers=catalog.auth("admin")).text
+    assert 'sohoa_documents{state="stored"}' in metrics
+    assert 'sohoa_document_oldest_in_flight_seconds{state="received"} 0.0' in metrics
+    assert 'sohoa_metrics_scrape_errors{source="catalog"} 0.0' in metrics
+    assert "sohoa_signing_certificate_expiry_timestamp_seconds" in metrics
     assert 'sohoa_api_requests_total{endpoint="/v1/results",method="GET",status="200"}' in metrics
     assert "sohoa_api_request_seconds_bucket" in metrics
     spec = http.get("/openapi.json").json()

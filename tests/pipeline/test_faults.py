@@ -130,15 +130,19 @@ def seaweed(tmp_path_factory):
 
 
 class Redis:
-    """Our own redis-server (append-only, fsync always) so it can be restarted mid-run."""
+    """Our own redis-server (append-only, fsync always, unless `persistent=False`) so it can be
+    restarted mid-run."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, persistent: bool = True):
         self.workdir, self.port, self.process = workdir, free_port(), None
+        self.persistent = persistent
 
     def start(self) -> None:
+        durability = (["--appendonly", "yes", "--appendfsync", "always"] if self.persistent
+                      else ["--appendonly", "no"])
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)],
+             *durability, "--dir", str(self.workdir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         if not wait_port(self.port):
             raise RuntimeError("redis-server did not start")
@@ -152,6 +156,10 @@ class Redis:
         # a dead worker's messages are requeued 2 s after its last heartbeat
         return (f"redis://127.0.0.1:{self.port}/0?namespace={namespace}"
                 "&heartbeat_timeout=2000&maintenance_chance=1000000")
+
+    def plain_url(self, namespace: str) -> str:
+        """The URL an operator writes: the shipped heartbeat and maintenance defaults."""
+        return f"redis://127.0.0.1:{self.port}/0?namespace={namespace}"
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +232,9 @@ class Workers:
     """`python -m sohoa.worker` in its own process group (so SIGKILL takes all of it)."""
 
     def __init__(self, env: dict, log_dir: Path):
-        self.env = {**os.environ, **env, **WORKER_ENV}
+        # the test tunables, unless a test asks for the shipped defaults (a value of None)
+        merged = {**os.environ, **WORKER_ENV, **env}
+        self.env = {k: v for k, v in merged.items() if v is not None}
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
 
@@ -456,4 +466,73 @@ def test_database_restarted_mid_run(stack, redis_server, workers_factory):
     finally:
         postgres.start()
     wait_terminal(rt, ids, workers)
+    assert_stored_once(rt, ids)
+
+
+# --- recovery bounds with the shipped defaults (docs/operations.md states them) --------------
+SHIPPED_DEFAULTS = {"SOHOA_LEASE_SECONDS": None, "SOHOA_SWEEP_INTERVAL_S": None,
+                    "SOHOA_STALE_AFTER_S": None}
+
+
+def taken_over(rt, doc_id: str, dead_owner: str) -> bool:
+    from storage.catalog import Document
+
+    with rt.session() as session:
+        doc = session.get(Document, doc_id)
+        return doc.state != "received" or bool(doc.lease_owner and doc.lease_owner != dead_owner)
+
+
+def test_sigkilled_worker_taken_over_within_a_minute_by_default(stack, redis_server,
+                                                                 workers_factory):
+    env, broker = use_broker(stack, redis_server.plain_url(f"bound{uuid.uuid4().hex[:6]}"))
+    env = {**env, **SHIPPED_DEFAULTS}
+    rt = stack["rt"]
+    [doc_id] = submit_scans(stack, broker, 1)
+    workers = workers_factory(env)
+    first = workers.start()
+    wait_for(lambda: lease_taken(rt, [doc_id]), 60, "OCR to start", workers, interval=0.05)
+    from storage.catalog import Document
+
+    with rt.session() as session:
+        dead_owner = session.get(Document, doc_id).lease_owner
+    workers.kill(first)
+    killed = time.monotonic()
+    workers.start()
+    wait_for(lambda: taken_over(rt, doc_id, dead_owner), 75, "another worker to take over",
+             workers, interval=0.2)
+    elapsed = time.monotonic() - killed
+    print(f"\nSIGKILLed worker's document taken over after {elapsed:.1f} s")
+    assert elapsed <= 60, f"taken over after {elapsed:.1f} s"
+    wait_terminal(rt, [doc_id], workers)
+    assert_stored_once(rt, [doc_id])
+
+
+@pytest.fixture
+def volatile_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        service_unavailable("redis-server not installed")
+    server = Redis(tmp_path / "volatile", persistent=False)
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_restart_without_persistence_recovers_within_two_minutes(stack, volatile_redis,
+                                                                       workers_factory):
+    env, broker = use_broker(stack, volatile_redis.plain_url(f"vol{uuid.uuid4().hex[:6]}"))
+    env = {**env, **SHIPPED_DEFAULTS}
+    rt = stack["rt"]
+    ids = submit_scans(stack, broker, 2)
+    workers = workers_factory(env)
+    workers.start(processes=1, threads=1)  # one at a time: the second waits in the queue
+    wait_for(lambda: lease_taken(rt, ids), 60, "OCR to start", workers, interval=0.05)
+    volatile_redis.stop()  # every queued message is gone
+    volatile_redis.start()
+    restarted = time.monotonic()
+    wait_terminal(rt, ids, workers, timeout=150)
+    elapsed = time.monotonic() - restarted
+    print(f"\nRedis restarted without persistence: all in-flight documents stored after "
+          f"{elapsed:.1f} s")
+    assert elapsed <= 120, f"stored after {elapsed:.1f} s"
     assert_stored_once(rt, ids)

@@ -69,7 +69,10 @@ def test_digitize_export_verify_show_list(env, tmp_path):
     listed = [json.loads(line) for line in sohoa(env, "list", "--json").stdout.splitlines()]
     assert {r["state"] for r in listed} == {"stored", "failed"}
     assert set(listed[0]) >= {"document_id", "file", "state", "unit_code", "document_type",
-                              "sha256"}
+                              "sha256", "dossier_code", "created_at", "updated_at", "stored_at"}
+    stored = next(r for r in listed if r["state"] == "stored")
+    assert stored["dossier_code"] == "000.00.04.H26-210105-0001"
+    assert stored["stored_at"].endswith("+00:00") and stored["created_at"] <= stored["stored_at"]
     only_failed = sohoa(env, "list", "--state", "failed", "--json").stdout.splitlines()
     assert len(only_failed) == 1
     assert "00004" in sohoa(env, "progress").stdout
