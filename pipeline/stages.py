@@ -200,6 +200,19 @@ def seal_for(rt: Runtime, doc: Document):
     )
 
 
+def _placed(seal, pdf: Path, words, size_px):
+    """``seal`` with its signing time fixed and its layout found on page 1 of ``pdf`` (free
+    space from the page image and the stored word boxes; a margin strip if there is none)."""
+    import dataclasses
+    import datetime as dt
+
+    from pipeline.placement import seal_layout
+
+    seal = dataclasses.replace(seal, signing_time=seal.signing_time or dt.datetime.now(dt.UTC))
+    return dataclasses.replace(seal, layout=seal_layout(pdf, seal, words=words,
+                                                        page_size_px=size_px))
+
+
 def _archive_state(signer, signed: Path):
     """(signature_level, archive_expires_at) of the just-signed local file, recorded with the
     document so `sohoa signatures status/refresh` need not read it back from the object store.
@@ -225,11 +238,15 @@ def sign_stage(rt: Runtime, doc_id: str) -> None:
         prefix = object_prefix(doc)
         fields = dict(doc.fields or {})
         seal = seal_for(rt, doc)
+        # the searchable PDF leaves blank pages out: its page 1 is the first non-blank page
+        first = next((p for p in sorted(doc.pages, key=lambda p: p.index) if not p.blank), None)
+        words, size_px = (first.words, (first.width, first.height)) if first else (None, None)
 
     signer = rt.signers.for_unit(unit_code, unit_name)
     with tempfile.TemporaryDirectory(prefix="sohoa-sign-") as tmp:  # streamed, never whole
         unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
         _fetch_to(rt, pdf_key, unsigned)
+        seal = _placed(seal, unsigned, words, size_px)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
                          location=unit_name, signer_name=unit_name, seal=seal)
         level, expires = _archive_state(signer, signed)
