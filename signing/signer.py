@@ -15,7 +15,9 @@ Key specs understood by :class:`SignerProvider`:
   names trust roots for verification) — one PKCS#12 for every unit;
 * ``pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=LABEL;key=LABEL;pin_env=VAR``
   — see :mod:`signing.pkcs11`;
-* ``map:/path/keys.toml`` — one key per issuing unit, see :mod:`signing.keymap`.
+* ``map:/path/keys.toml`` — one key per agency or issuing unit, see :mod:`signing.keymap`;
+* an agency's own ``pkcs12:``/``pkcs11:`` spec (from the catalog) wins over all of these,
+  see :meth:`SignerProvider.for_agency`.
 
 PAdES levels (``level=``, from ``SOHOA_SIGNATURE_LEVEL``): ``B-B``; ``B-T`` adds an RFC 3161
 signature timestamp (``tsa=``, from ``SOHOA_TSA_URL``); ``B-LT`` also embeds the OCSP
@@ -309,12 +311,15 @@ class UnitSigner:
         field_name: str = "Signature1",
         seal: SealInfo | None = None,
         output=None,
+        contact_info: str | None = None,
     ) -> bytes:
         """Return ``pdf`` with a PAdES signature appended as an incremental update.
 
-        With ``seal`` (see :mod:`signing.seal`), a QR code is first drawn top-left of page 1
-        and the signature gets a visible box top-right (kind of copy, agency, ISO 8601 time),
-        both inside the signed revision.
+        With ``seal`` (see :mod:`signing.seal`), a QR code is first drawn on page 1 and the
+        signature gets a visible box (kind of copy, agency, ISO 8601 time), both inside the
+        signed revision, where ``seal.layout`` puts them (else in a strip above the page).
+        ``signer_name`` goes to the signature's /Name (the agency that made the copy) and
+        ``contact_info`` (default: the seal's agency code) to its /ContactInfo.
         """
         check_signing_certificate(self.certificate, source=self._source)
         extra = self._meta_extra()
@@ -329,6 +334,7 @@ class UnitSigner:
             reason=reason,
             location=location,
             name=signer_name,
+            contact_info=contact_info or (seal.agency_code if seal is not None else None),
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             **extra,
@@ -647,6 +653,37 @@ class SignerProvider:
             if self._map is not None:
                 return self._open(self._map.spec_for(unit_code))
             return self._open(self.keys_spec)
+
+    def for_agency(
+        self,
+        agency_code: str,
+        agency_name: str,
+        *,
+        unit_code: str,
+        unit_name: str,
+        key_spec: str | None = None,
+    ) -> UnitSigner:
+        """The signer of the copies an agency makes, created on first use and reused.
+
+        Its key: ``key_spec`` (the agency's own, from the catalog), else the key map's
+        ``[agencies]`` entry, else its unit's key (see :meth:`for_unit`). With the TEST PKI
+        each agency gets a TEST certificate naming it."""
+        if key_spec:
+            key_spec = key_spec.strip()
+            if not key_spec.startswith(("pkcs12:", "pkcs11:")):
+                raise SigningError(f"agency {agency_code}: signing key {key_spec.split(':')[0]!r}"
+                                   "...: use a pkcs12: or pkcs11: spec")
+            with self._lock:
+                for t in self._parse(key_spec):
+                    if t not in self._trust:
+                        self._trust.append(t)
+                return self._open(key_spec)
+        if self._pki is not None:
+            return self.for_unit(f"agency-{agency_code}", agency_name)
+        if self._map is not None:
+            with self._lock:
+                return self._open(self._map.spec_for(unit_code, agency_code))
+        return self.for_unit(unit_code, unit_name)
 
     def trust_roots(self) -> list[Path]:
         """PEM files of the roots that verify this provider's signatures."""

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_image_side: int = 30_000
     review_threshold: float = Field(default=0.6, description="below: needs_review, not signed")
     issuing_system: str = "sohoa"
+    agency: str | None = Field(default=None, description="code of the agency this counter "
+                               "makes copies for (storage.agencies), when the dossier code does "
+                               "not name one")
     public_url: str = Field(default="http://localhost:8000",
                             description="where other systems reach the API (QR verify links)")
 

@@ -96,6 +96,9 @@ class Result(Base):
     issuer: Mapped[str | None] = mapped_column(String(300))
     subject_name: Mapped[str | None] = mapped_column(String(200))
     subject_id: Mapped[str | None] = mapped_column(String(12))
+    # the issuing agency (storage.agencies, migration 0010_agencies), matched from the header
+    # (`issuer`) or else the agency that made the copy; quotas still count by `unit_id`
+    agency_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     unit: Mapped[AdminUnit] = relationship()
@@ -157,6 +160,9 @@ class Document(Base):
     # when the newest timestamp's TSA certificate expires (UTC; NULL: no timestamp).
     signature_level: Mapped[str | None] = mapped_column(String(8))
     archive_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the agency that made and signed the copy (storage.agencies, migration 0010_agencies);
+    # None: the unit's own name and key
+    agency_id: Mapped[int | None] = mapped_column(Integer)
 
     unit: Mapped[AdminUnit] = relationship()
     result: Mapped[Result | None] = relationship()

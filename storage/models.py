@@ -7,4 +7,4 @@ import line here.
 import api.models  # noqa: F401
 import pipeline.review  # noqa: F401
 import quotas.models  # noqa: F401
-from storage import catalog  # noqa: F401
+from storage import agencies, catalog  # noqa: F401
