@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import pikepdf
+import pytest
 
 from tests.pipeline.conftest import render_decision
 from tests.storage.test_agencies import AGENCIES
@@ -79,3 +80,27 @@ def test_agency_from_import_to_seal_to_api(sohoa_home, runtime, tmp_path):
     assert body["signature"]["agency"] == {"code": "000.00.04.H26",
                                            "name": "Ủy ban nhân dân phường Ba Đình"}
     assert body["unit"]["code"] == "00004" and body["unit"]["level"] == "commune"
+
+
+def test_the_counters_agency_travels_with_the_scan(runtime, tmp_path, monkeypatch):
+    """SOHOA_AGENCY of the process that takes the scan (station, CLI) decides, not the
+    worker's; an agency the catalog does not know refuses the scan with the reason."""
+    from pipeline.errors import PermanentError
+    from pipeline.ingest import ingest_file
+    from storage.agencies import Agency, import_agencies
+    from storage.catalog import Document
+
+    csv = tmp_path / "co-quan.csv"
+    csv.write_text(AGENCIES, encoding="utf-8")
+    with runtime.session() as session:
+        import_agencies(session, csv)
+    scan = render_decision(tmp_path / "qd.png", dpi=200)
+    monkeypatch.setattr(runtime.settings, "agency", "000.00.12.H26")
+    accepted = ingest_file(runtime, scan, unit_code="00004", procedure=None, dossier=None)
+    with runtime.session() as session:
+        doc = session.get(Document, accepted.document_id)
+        assert session.get(Agency, doc.agency_id).name == "Sở Tư pháp thành phố Hà Nội"
+    monkeypatch.setattr(runtime.settings, "agency", "000.00.99.H26")
+    other = render_decision(tmp_path / "qd2.png", dpi=150)
+    with pytest.raises(PermanentError, match="SOHOA_AGENCY=000.00.99.H26: no agency"):
+        ingest_file(runtime, other, unit_code="00004", procedure=None, dossier=None)
