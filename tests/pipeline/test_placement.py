@@ -78,10 +78,11 @@ def _header(pdf, top: float) -> None:
     """Issuing body top-left, national motto top-right (Decree 30 layout)."""
     pdf.set_font("serif", "B", 13)
     pdf.set_xy(pdf.l_margin, top)
-    pdf.cell(200, 16, "UBND PHƯỜNG TRÚC BẠCH", align="C")
+    pdf.cell(180, 16, "UBND PHƯỜNG TRÚC BẠCH", align="C")
+    pdf.set_font("serif", "B", 12)
     for n, line in enumerate(MOTTO):
-        pdf.set_xy(pdf.w - pdf.r_margin - 300, top + n * 16)
-        pdf.cell(300, 16, line, align="C")
+        pdf.set_xy(pdf.w - pdf.r_margin - 260, top + n * 16)
+        pdf.cell(260, 16, line, align="C")
 
 
 def roomy_page() -> bytes:
