@@ -228,14 +228,13 @@ def seal_for(rt: Runtime, doc: Document, agency=None):
 
 
 def _placed(seal, pdf: Path, words, size_px):
-    """``seal`` with its signing time fixed and its layout found on page 1 of ``pdf`` (free
-    space from the page image and the stored word boxes; a margin strip if there is none)."""
+    """``seal`` with its layout found on page 1 of ``pdf`` (free space from the page image and
+    the stored word boxes; a margin strip if there is none). The signing time stays unset: it
+    is taken when signing, after any revocation check (B-LT needs answers older than it)."""
     import dataclasses
-    import datetime as dt
 
     from pipeline.placement import seal_layout
 
-    seal = dataclasses.replace(seal, signing_time=seal.signing_time or dt.datetime.now(dt.UTC))
     return dataclasses.replace(seal, layout=seal_layout(pdf, seal, words=words,
                                                         page_size_px=size_px))
 

@@ -290,6 +290,15 @@ def _qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
     return tuple(tuple(row) for row in qr.get_matrix())
 
 
+def _qr_modules(payload: str) -> int:
+    """The QR code's side in modules (quiet zone included), from the payload's length only:
+    no mask is evaluated, so it is cheap next to drawing the code."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, border=2)
+    qr.add_data(payload.encode("utf-8"))
+    version = qr.best_fit()
+    return 17 + 4 * version + 2 * qr.border
+
+
 def _qr_stream(payload: str, x: float, y: float, size: float) -> bytes:
     """Vector QR code: one filled rectangle per horizontal run of dark modules."""
     matrix = _qr_matrix(payload)
@@ -323,7 +332,7 @@ def seal_needs(seal: SealInfo) -> SealNeeds:
     height = max(h / k for (_w, h), k in zip(sizes, scales, strict=True))
     qr_side = qr_min = None
     if seal.qr:
-        modules = len(_qr_matrix(qr_payload(seal, when)))
+        modules = _qr_modules(qr_payload(seal, when))  # the signing time's length is fixed
         qr_min = modules * QR_MIN_MODULE
         qr_side = max(QR_SIZE, qr_min)
     return SealNeeds(sig_width=width, sig_height=height, min_scale=MIN_FONT_SIZE / FONT_SIZE,
