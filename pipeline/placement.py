@@ -12,7 +12,8 @@ the QR code need) into a :class:`signing.seal.SealLayout`:
    (:func:`signing.seal.strip_layout`), so no original pixel is covered.
 
 The page is read in its displayed frame (the searchable PDF draws the scan turned upright and
-deskewed), so a first page that was rotated or skewed is placed in its corrected frame.
+deskewed), so a first page that was rotated or skewed is placed in its corrected frame. A page
+turned by ``/Rotate`` (never one sohoa built) gets the strip: nothing covered, text unturned.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from signing.seal import SealInfo, SealLayout, seal_needs, strip_layout
 log = logging.getLogger(__name__)
 
 
-def _page_box(pdf: Path | bytes) -> tuple[float, float, float, float]:
+def _page_box(pdf: Path | bytes) -> tuple[tuple[float, float, float, float], int]:
+    """Page 1's crop box (user space) and its /Rotate."""
     import io
 
     with pikepdf.open(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf) as doc:
         page = doc.pages[0]
         x1, y1, x2, y2 = (float(v) for v in (page.obj.get("/CropBox") or page.mediabox))
-    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+        rotate = int(page.obj.get("/Rotate", 0) or 0) % 360
+    return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)), rotate
 
 
 def seal_layout(
@@ -47,7 +50,10 @@ def seal_layout(
     """The layout of ``seal`` on page 1 of ``pdf``; ``words``: the page's stored OCR word
     boxes in pixels of the upright page of ``page_size_px`` (width, height)."""
     needs = seal_needs(seal)
-    box = _page_box(pdf)
+    box, rotate = _page_box(pdf)
+    if rotate:  # sohoa's searchable PDFs are drawn upright; a /Rotate page gets the strip
+        log.warning("page 1 has /Rotate %d: seal in a margin strip", rotate)
+        return strip_layout(box, needs)
     try:
         ink: InkMap = page_ink(pdf, 0)
     except Exception as exc:  # noqa: BLE001 - any unreadable page: the strip is always safe
