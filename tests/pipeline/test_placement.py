@@ -252,3 +252,12 @@ def test_real_pages_never_get_a_seal_on_ink(signer, tmp_path):
                             screenshot="real-dev01" if path.name == "dev01.pdf" else None)
         strips += layout.strip > 0
     assert strips < len(pages)  # most real pages have room
+
+
+def test_a_page_turned_by_rotate_gets_the_strip():
+    with pikepdf.open(io.BytesIO(roomy_page())) as pdf:
+        pdf.pages[0].Rotate = 90
+        buf = io.BytesIO()
+        pdf.save(buf)
+    layout = seal_layout(buf.getvalue(), SEAL)
+    assert layout.strip > 0 and layout.sig_box[1] >= 842
