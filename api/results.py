@@ -157,6 +157,10 @@ async def _visible_result(request: Request, info: ClientInfo, result_id: str):
     return row
 
 
+def _agency(code: str | None, name: str | None) -> dict | None:
+    return {"code": code, "name": name} if code else None
+
+
 def _signer(event) -> str | None:
     return (event or {}).get("signer")
 
@@ -182,8 +186,11 @@ async def get_result(result_id: str, request: Request,
             "sha256": row.signed_sha256, "source_sha256": row.source_sha256,
             "document_type": row.doc_type, "confidence": row.confidence,
             "fields": fields, "stored_at": row.stored_at}
+    body["agency"] = _agency(row.agency_code, row.agency_name)
     body["signature"] = {"signed": signed,
                          "signer": _signer(row.stored_event) if signed else None,
+                         "agency": _agency(row.copy_agency_code, row.copy_agency_name)
+                         if signed else None,
                          "signed_at": row.stored_at if has_doc else None,
                          "sha256": row.signed_sha256 if has_doc else None}
     return body

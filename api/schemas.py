@@ -43,9 +43,16 @@ class ResultPage(BaseModel):
     limit: int
 
 
+class AgencyRef(BaseModel):
+    code: str = Field(description="the agency's electronic identifier, e.g. 000.00.04.H26")
+    name: str
+
+
 class SignatureSummary(BaseModel):
     signed: bool
     signer: str | None
+    agency: AgencyRef | None = Field(None, description="the agency that made and signed the "
+                                     "copy (Decree 30/2020); null: signed in the unit's name")
     signed_at: datetime | None
     sha256: str | None
 
@@ -69,6 +76,8 @@ class ResultDetail(ResultSummary):
     pages: int | None
     sha256: str | None
     document: DocumentInfo | None
+    agency: AgencyRef | None = Field(None, description="the issuing agency, read from the "
+                                     "document's header; the unit and level still count")
     signature: SignatureSummary
 
 

@@ -6,6 +6,9 @@ Part 1, B-B: "defaults" loads the PKCS#12 once into a plain ``SimpleSigner`` (wh
 its key for every signature) and lets pyHanko size the signature by signing twice; "cached"
 is ``signing.signer.UnitSigner`` (key object kept, ``bytes_reserved`` set once).
 
+Then the sign stage's own work per document on a scanned page: seal and QR code drawn in a
+margin strip, and placed in the page's free space (page image read, free space found).
+
 Part 2, the matrix: {PKCS#12 file, SoftHSM2 token} x {B-B, B-LT, B-LT with a fresh OCSP check
 per signature} x {1-page, 20-page PDF}. B-LT runs against the loopback TEST OCSP responder,
 CRLs and TSA of :mod:`signing.pki_services` (real HTTP on 127.0.0.1); by default a signer
@@ -58,6 +61,55 @@ def pages_pdf(pages: int, megabytes_per_page: float) -> bytes:
 def one_page_pdf(megabytes: float) -> bytes:
     """A 1-page PDF padded with an incompressible image stream to about ``megabytes``."""
     return pages_pdf(1, megabytes)
+
+
+def sealed_page(path: str | None) -> bytes:
+    """Page 1 of ``path`` (e.g. ../shared/real-dev/dev08.pdf), else a generated 300 dpi scan."""
+    if path:
+        with pikepdf.open(path) as src:
+            out = pikepdf.new()
+            out.pages.append(src.pages[0])
+            buf = io.BytesIO()
+            out.save(buf)
+            return buf.getvalue()
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(img)
+    for row in range(40):
+        draw.rectangle([250, 300 + row * 75, 2230, 330 + row * 75], fill=30)
+    jpeg = io.BytesIO()
+    img.save(jpeg, format="JPEG", quality=75)
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    xo = pikepdf.Stream(pdf, jpeg.getvalue())
+    xo.Type, xo.Subtype, xo.Filter = pikepdf.Name.XObject, pikepdf.Name.Image, pikepdf.Name.DCTDecode
+    xo.Width, xo.Height, xo.BitsPerComponent = 2480, 3508, 8
+    xo.ColorSpace = pikepdf.Name.DeviceGray
+    page = pdf.pages[0]
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xo))
+    page.Contents = pdf.make_stream(b"q 595 0 0 842 0 0 cm /Im0 Do Q")
+    buf = io.BytesIO()
+    pdf.save(buf)
+    return buf.getvalue()
+
+
+def sealed(signer: UnitSigner, pdf: bytes, *, place: bool) -> bytes:
+    """What the sign stage does per document: (find room for the seal,) seal and sign."""
+    import dataclasses
+    import datetime as dt
+
+    from signing.seal import SealInfo
+
+    seal = SealInfo(agency_name="Ủy ban nhân dân phường Trúc Bạch", agency_code="000.00.04.H26",
+                    dossier_code="000.00.04.H26-250301-0001", procedure_code="1.001193",
+                    document_name="Giấy khai sinh", signing_time=dt.datetime.now(dt.UTC),
+                    verify_url="https://sohoa.example/v1/results/0123456789abcdef/verification")
+    if place:
+        from pipeline.placement import seal_layout
+
+        seal = dataclasses.replace(seal, layout=seal_layout(pdf, seal))
+    return signer.sign(pdf, reason="bench", signer_name=seal.agency_name, seal=seal)
 
 
 def softhsm_token(workdir: Path, p12: Path, passphrase: bytes) -> str | None:
@@ -128,6 +180,8 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=1.7, help="size of the 1-page PDF in MB")
     ap.add_argument("--page-mb", type=float, default=0.4, help="MB per page, 20-page PDF")
     ap.add_argument("--skip-matrix", action="store_true", help="only the B-B comparison")
+    ap.add_argument("--seal-page", default=None,
+                    help="a PDF whose page 1 is sealed (default: a generated 300 dpi scan)")
     args = ap.parse_args()
     data = one_page_pdf(args.mb)
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,10 +205,17 @@ def main() -> None:
 
         r_def = rate(defaults, args.n)
         r_cached = rate(cached, args.n)
+        scan = sealed_page(args.seal_page)
+        r_sealed = rate(lambda: sealed(cached_signer, scan, place=False), args.n)
+        r_placed = rate(lambda: sealed(cached_signer, scan, place=True), args.n)
     print(f"PDF: 1 page, {len(data) / 1e6:.2f} MB, PAdES B-B, RSA-2048, {args.n} signatures")
     print(f"pyHanko defaults : {r_def:7.1f} signatures/s  ({1000 / r_def:6.1f} ms each)")
     print(f"cached UnitSigner: {r_cached:7.1f} signatures/s  ({1000 / r_cached:6.1f} ms each)")
     print(f"speed-up         : {r_cached / r_def:5.2f}x")
+    print(f"with seal + QR, {len(scan) / 1e6:.2f} MB scan page ({args.seal_page or 'generated'}):")
+    print(f"  margin strip   : {r_sealed:7.1f} signatures/s  ({1000 / r_sealed:6.1f} ms each)")
+    print(f"  placed on page : {r_placed:7.1f} signatures/s  ({1000 / r_placed:6.1f} ms each)"
+          "  (free space found from the page image: pipeline/placement.py)")
     if not args.skip_matrix:
         matrix(args.n, args.mb, args.page_mb)
 

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, pool
 import api.models  # noqa: F401
 import pipeline.models  # noqa: F401
 import quotas.models  # noqa: F401
+import storage.agencies  # noqa: F401
 from storage.catalog import Base
 
 config = context.config

@@ -96,6 +96,11 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> 
                        source_sha256=sha, source_size=size, unit=unit,
                        procedure_code=procedure, dossier_code=dossier,
                        pending_corrections=corrections)
+        from pipeline.stages import copy_agency
+
+        # the agency this counter copies for travels with the scan (a worker signs it later)
+        agency = copy_agency(rt, session, doc)
+        doc.agency_id = agency.id if agency is not None else None
         session.add(doc)
         session.flush()
         return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}"

@@ -28,7 +28,7 @@ from ocr.pdf import PageSpool
 from pipeline.context import Context
 from pipeline.corrections import correct_in_session
 from pipeline.doctype_model import predict
-from pipeline.errors import InvalidTransition
+from pipeline.errors import InvalidTransition, PermanentError
 from pipeline.outputs import fetch_to, object_prefix, store_verified
 from pipeline.tempdirs import temp_prefix
 from signing.archive import catalog_values, inspect_file
@@ -175,11 +175,32 @@ def _ensure_procedure(session, code: str | None) -> None:
         session.flush()
 
 
-def seal_for(rt: Context, doc: Document):
+class NoSuchAgency(PermanentError):
+    """The agency configured for this counter is not in the catalog: retrying will not help."""
+
+
+def copy_agency(rt: Context, session, doc: Document):
+    """The agency that makes this copy: the one already recorded, else the one the dossier
+    code names (its prefix), else this counter's (SOHOA_AGENCY); None: the unit signs."""
+    from storage.agencies import Agency, UnknownAgency, agency_for_dossier, find_agency
+
+    if doc.agency_id is not None:
+        return session.get(Agency, doc.agency_id)
+    agency = agency_for_dossier(session, doc.dossier_code)
+    if agency is None and rt.settings.agency:
+        try:
+            agency = find_agency(session, rt.settings.agency)
+        except UnknownAgency as exc:
+            raise NoSuchAgency(f"SOHOA_AGENCY={rt.settings.agency}: {exc}") from None
+    return agency
+
+
+def seal_for(rt: Context, doc: Document, agency=None):
     """What the visible signature shows (Decree 30) and the QR code carries (Circular 01/2023).
 
-    The QR code needs the dossier and procedure codes; without a dossier code only the visible
-    signature text is drawn."""
+    The seal names the agency that makes the copy (else the unit). The QR code needs the
+    dossier and procedure codes; without a dossier code only the visible signature text is
+    drawn."""
     doctype = load_doctypes().get(doc.document_type or "")
     fields = doc.fields or {}
     procedure = doc.procedure_code or (doctype.procedures[0] if doctype and doctype.procedures
@@ -187,14 +208,42 @@ def seal_for(rt: Context, doc: Document):
     name = doctype.name_vi if doctype else "Kết quả giải quyết thủ tục hành chính"
     if fields.get("number"):
         name = f"{name} số {fields['number']}"
+    if agency is not None:
+        agency_name, agency_code = agency.name, agency.code
+    else:
+        agency_name = doc.unit.name.upper() if doc.unit.level == "commune" else doc.unit.name
+        agency_code = None
     return SealInfo(
-        agency_name=doc.unit.name.upper() if doc.unit.level == "commune" else doc.unit.name,
+        agency_name=agency_name, agency_code=agency_code,
         dossier_code=doc.dossier_code, procedure_code=procedure,
         applicant_id=fields.get("subject_id"), document_name=name,
         issuing_system=rt.settings.issuing_system, issued_at=fields.get("issued_on"),
         verify_url=f"{rt.settings.public_url.rstrip('/')}/v1/results/{doc.id}/verification",
         qr=bool(doc.dossier_code and procedure),
     )
+
+
+def _placed(seal, pdf: Path, words, size_px):
+    """``seal`` with its layout found on page 1 of ``pdf`` (free space from the page image and
+    the stored word boxes; a margin strip if there is none). The signing time stays unset: it
+    is taken when signing, after any revocation check (B-LT needs answers older than it)."""
+    import dataclasses
+
+    from pipeline.placement import seal_layout
+
+    return dataclasses.replace(seal, layout=seal_layout(pdf, seal, words=words,
+                                                        page_size_px=size_px))
+
+
+def _issuing_agency(session, fields: dict, unit_id: int, copy_agency_id: int | None):
+    """The result's issuing agency: the one whose name the header (`issuer`) ends with, among
+    the agencies of the result's unit, else any; else the agency that made the copy."""
+    from storage.agencies import match_issuer
+
+    issued = _issue_date(fields)
+    found = (match_issuer(session, fields.get("issuer"), issued, [unit_id])
+             or match_issuer(session, fields.get("issuer"), issued))
+    return found.id if found is not None else copy_agency_id
 
 
 def _archive_state(signer, signed: Path):
@@ -220,14 +269,25 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         pdf_sha = doc.pdf_sha256
         prefix = object_prefix(doc)
         fields = dict(doc.fields or {})
-        seal = seal_for(rt, doc)
+        agency = copy_agency(rt, session, doc)
+        agency_id = agency.id if agency else None
+        key_args = (agency.code, agency.name, agency.signing_key) if agency else None
+        seal = seal_for(rt, doc, agency)
+        # the searchable PDF leaves blank pages out: its page 1 is the first non-blank page
+        first = next((p for p in sorted(doc.pages, key=lambda p: p.index) if not p.blank), None)
+        words, size_px = (first.words, (first.width, first.height)) if first else (None, None)
 
-    signer = rt.signers.for_unit(unit_code, unit_name)
+    if key_args is not None:
+        signer = rt.signers.for_agency(key_args[0], key_args[1], unit_code=unit_code,
+                                       unit_name=unit_name, key_spec=key_args[2])
+    else:
+        signer = rt.signers.for_unit(unit_code, unit_name)
     with tempfile.TemporaryDirectory(prefix=temp_prefix("sign")) as tmp:  # streamed
         unsigned, signed = Path(tmp) / "searchable.pdf", Path(tmp) / "signed.pdf"
         fetch_to(rt.objects, pdf_key, unsigned, doc_id=doc_id, expected=pdf_sha)
+        seal = _placed(seal, unsigned, words, size_px)
         signer.sign_file(unsigned, signed, reason="Bản sao điện tử từ bản chính",
-                         location=unit_name, signer_name=unit_name, seal=seal)
+                         location=unit_name, signer_name=seal.agency_name, seal=seal)
         level, expires = _archive_state(signer, signed)
         signed_key, signed_sha = store_verified(rt.objects, prefix, "signed.pdf", signed,
                                                  "application/pdf")
@@ -237,13 +297,17 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         if doc.state != states.CLASSIFIED:
             return
         _ensure_procedure(session, doc.procedure_code)
-        link_scanned(session, doc, fields, _issue_date(fields))  # a registered result, or new
+        result = link_scanned(session, doc, fields, _issue_date(fields))  # registered, or new
+        if result.agency_id is None or not result.registered:  # a registered agency stays
+            result.agency_id = _issuing_agency(session, fields, doc.unit_id, agency_id)
         doc.signed_key, doc.signed_sha256 = signed_key, signed_sha
         doc.signature_level, doc.archive_expires_at = level, expires
+        doc.agency_id = agency_id
         doc.stored_at = utcnow()
         _advance(doc, states.STORED)
         session.add(AuditEvent(actor="pipeline", action="stored", document_id=doc.id,
-                               detail={"signed_sha256": signed_sha, "signer": signer.subject_cn}))
+                               detail={"signed_sha256": signed_sha, "signer": signer.subject_cn,
+                                       "agency": seal.agency_code}))
 
 
 STAGES: dict[str, Stage] = {stage.name: stage for stage in (

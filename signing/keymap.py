@@ -1,8 +1,9 @@
-"""Per-unit signing keys: a TOML file mapping issuing-unit codes to key specs.
+"""Per-agency and per-unit signing keys: a TOML file mapping codes to key specs.
 
 Owns: :class:`KeyMap` and :func:`load_key_map` for ``SOHOA_SIGNING_KEY=map:/path/keys.toml``.
-Each issuing unit signs with its own certificate; a unit missing from the map uses
-``default`` when there is one, and is refused otherwise. File format::
+The agency that makes a copy signs it with its own certificate (``[agencies]``, by agency
+code); an agency missing there signs with its unit's key (``[units]``), then ``default``;
+with none of them the copy is refused. File format::
 
     # keys.toml
     default = "pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=so;key=so;pin_env=PIN"
@@ -11,6 +12,9 @@ Each issuing unit signs with its own certificate; a unit missing from the map us
     [units]
     "00004" = "pkcs12:/etc/sohoa/keys/00004.p12?pass_env=P12_00004"
     "00008" = "pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=t8;key=k8;pin_file=/run/pin8"
+
+    [agencies]
+    "000.00.12.H26" = "pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=stp;key=stp;pin_env=P"
 
 Only ``pkcs12:`` and ``pkcs11:`` specs are allowed inside a map. Relative paths in
 ``trust`` are relative to the TOML file. Secrets never sit in the file: PINs and passphrases
@@ -32,20 +36,25 @@ class KeyMap:
     units: dict[str, str]
     default: str | None = None
     trust: list[Path] = field(default_factory=list)
+    agencies: dict[str, str] = field(default_factory=dict)
 
-    def spec_for(self, unit_code: str) -> str:
-        """The key spec of ``unit_code`` (or the default); :class:`SigningError` if none."""
-        spec = self.units.get(unit_code, self.default)
+    def spec_for(self, unit_code: str, agency_code: str | None = None) -> str:
+        """The key spec of ``agency_code``, else of ``unit_code``, else the default;
+        :class:`SigningError` if none."""
+        spec = self.agencies.get(agency_code) if agency_code else None
+        spec = spec or self.units.get(unit_code, self.default)
         if spec is None:
+            who = f"agency {agency_code!r} of unit {unit_code!r}" if agency_code \
+                else f"unit {unit_code!r}"
             raise SigningError(
-                f"{self.path}: no signing key for unit {unit_code!r} and no default; "
-                f"add it under [units]"
+                f"{self.path}: no signing key for {who} and no default; "
+                f"add it under [agencies] or [units]"
             )
         return spec
 
     def specs(self) -> list[str]:
         """Every distinct spec of the map (default included), in file order."""
-        seen = dict.fromkeys(self.units.values())
+        seen = dict.fromkeys([*self.agencies.values(), *self.units.values()])
         if self.default:
             seen.setdefault(self.default)
         return list(seen)
@@ -72,7 +81,7 @@ def load_key_map(path: Path | str) -> KeyMap:
         raise SigningError(f"{path}: cannot read the signing key map: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SigningError(f"{path}: not a valid TOML key map: {exc}") from None
-    unknown = set(data) - {"default", "trust", "units"}
+    unknown = set(data) - {"default", "trust", "units", "agencies"}
     if unknown:
         raise SigningError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     units_raw = data.get("units", {})
@@ -80,15 +89,20 @@ def load_key_map(path: Path | str) -> KeyMap:
         raise SigningError(f"{path}: [units] must be a table of \"unit code\" = \"key spec\"")
     units = {str(code): _check_spec(path, f"units.{code}", spec)
              for code, spec in units_raw.items()}
+    agencies_raw = data.get("agencies", {})
+    if not isinstance(agencies_raw, dict):
+        raise SigningError(f"{path}: [agencies] must be a table of \"agency code\" = \"key spec\"")
+    agencies = {str(code): _check_spec(path, f"agencies.{code}", spec)
+                for code, spec in agencies_raw.items()}
     default = data.get("default")
     if default is not None:
         default = _check_spec(path, "default", default)
-    if not units and default is None:
-        raise SigningError(f"{path}: the key map has no [units] and no default")
+    if not units and not agencies and default is None:
+        raise SigningError(f"{path}: the key map has no [agencies], no [units] and no default")
     trust_raw = data.get("trust", [])
     if isinstance(trust_raw, str):
         trust_raw = [trust_raw]
     if not isinstance(trust_raw, list) or not all(isinstance(t, str) for t in trust_raw):
         raise SigningError(f"{path}: trust must be a list of PEM file paths")
     trust = [(path.parent / t) if not Path(t).is_absolute() else Path(t) for t in trust_raw]
-    return KeyMap(path=path, units=units, default=default, trust=trust)
+    return KeyMap(path=path, units=units, default=default, trust=trust, agencies=agencies)

@@ -1,7 +1,8 @@
 """PAdES signing of PDFs with a unit's key, kept loaded between signatures.
 
 Owns: :class:`UnitSigner` (one per issuing unit, reused, thread-safe), :class:`SignerProvider`
-(maps a ``SOHOA_SIGNING_KEY``-style spec to signers) and :class:`SigningError`.
+(maps a ``SOHOA_SIGNING_KEY``-style spec, parsed into a typed :mod:`signing.keysource` config,
+to signers per unit and per agency) and :class:`SigningError`.
 
 Why the key is kept: pyHanko's ``SimpleSigner`` re-parses its DER private key for every
 signature and, without ``bytes_reserved``, signs twice to size the CMS blob (DESIGN.md,
@@ -15,7 +16,9 @@ Key specs understood by :class:`SignerProvider`:
   names trust roots for verification) — one PKCS#12 for every unit;
 * ``pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=LABEL;key=LABEL;pin_env=VAR``
   — see :mod:`signing.pkcs11`;
-* ``map:/path/keys.toml`` — one key per issuing unit, see :mod:`signing.keymap`.
+* ``map:/path/keys.toml`` — one key per agency or issuing unit, see :mod:`signing.keymap`;
+* an agency's own ``pkcs12:``/``pkcs11:`` spec (from the catalog) wins over all of these,
+  see :meth:`SignerProvider.for_agency`.
 
 PAdES levels (``level=``, from ``SOHOA_SIGNATURE_LEVEL``): ``B-B``; ``B-T`` adds an RFC 3161
 signature timestamp (``tsa=``, from ``SOHOA_TSA_URL``); ``B-LT`` also embeds the OCSP
@@ -309,12 +312,15 @@ class UnitSigner:
         field_name: str = "Signature1",
         seal: SealInfo | None = None,
         output=None,
+        contact_info: str | None = None,
     ) -> bytes:
         """Return ``pdf`` with a PAdES signature appended as an incremental update.
 
-        With ``seal`` (see :mod:`signing.seal`), a QR code is first drawn top-left of page 1
-        and the signature gets a visible box top-right (kind of copy, agency, ISO 8601 time),
-        both inside the signed revision.
+        With ``seal`` (see :mod:`signing.seal`), a QR code is first drawn on page 1 and the
+        signature gets a visible box (kind of copy, agency, ISO 8601 time), both inside the
+        signed revision, where ``seal.layout`` puts them (else in a strip above the page).
+        ``signer_name`` goes to the signature's /Name (the agency that made the copy) and
+        ``contact_info`` (default: the seal's agency code) to its /ContactInfo.
         """
         check_signing_certificate(self.certificate, source=self._source)
         extra = self._meta_extra()
@@ -329,6 +335,7 @@ class UnitSigner:
             reason=reason,
             location=location,
             name=signer_name,
+            contact_info=contact_info or (seal.agency_code if seal is not None else None),
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             **extra,
@@ -535,8 +542,11 @@ class SignerProvider:
         self._trust: list[Path] = []
         self._pki = None
         self._map = None
-        spec = self.keys_spec
-        if spec == "dev":
+        from signing.keysource import DevKeySource, KeyMapSource, parse_key_source
+
+        # the typed config (signing.keysource); every spec is parsed now: errors at start-up
+        self.source = parse_key_source(self.keys_spec)
+        if isinstance(self.source, DevKeySource):
             try:
                 self._pki = ensure_dev_pki(self.keys_dir)
             except DevPKIError as exc:
@@ -545,38 +555,16 @@ class SignerProvider:
             if not tsa and self.level != "B-B":
                 services = self._pki.services_url
                 tsa = f"{services}/tsa" if services else "dev"
-        elif spec.startswith("map:"):
-            from signing.keymap import load_key_map
-
-            self._map = load_key_map(spec[len("map:"):])
-            self._trust = list(self._map.trust)
-            for sub in self._map.specs():  # parse every spec now: errors show at start-up
-                for t in self._parse(sub):
-                    if t not in self._trust:
-                        self._trust.append(t)
-        elif spec.startswith(("pkcs12:", "pkcs11:")):
-            self._trust = self._parse(spec)
         else:
-            raise SigningError(
-                f"signing key spec {spec!r} is not understood: use 'dev', "
-                "'pkcs12:/path/file.p12?pass_env=VAR', 'pkcs11:module=...;token=...;key=...' "
-                "or 'map:/path/keys.toml'"
-            )
+            if isinstance(self.source, KeyMapSource):
+                self._map = self.source
+            self._trust = list(self.source.trust)
         if self.level != "B-B" and not tsa:
             raise SigningError(
                 f"PAdES {self.level} needs a time-stamping service: set SOHOA_TSA_URL"
             )
         self.tsa = tsa
         self._timestamper = self._make_timestamper(tsa)
-
-    @staticmethod
-    def _parse(spec: str) -> list[Path]:
-        """Check a pkcs12:/pkcs11: spec; return the trust roots it names."""
-        if spec.startswith("pkcs12:"):
-            return _parse_pkcs12_spec(spec).trust
-        from signing.pkcs11 import parse_pkcs11_spec
-
-        return parse_pkcs11_spec(spec).trust
 
     def _make_timestamper(self, tsa: str | None):
         if not tsa:
@@ -622,19 +610,14 @@ class SignerProvider:
         return {"timestamper": ts, "level": self.level, "trust_roots": roots,
                 "revocation_max_age": self._revocation_max_age}
 
-    def _open(self, spec: str) -> UnitSigner:
-        signer = self._by_spec.get(spec)
+    def _open(self, source) -> UnitSigner:
+        """The loaded signer of a single-key source (cached by its spec)."""
+        signer = self._by_spec.get(source.spec)
         if signer is None:
-            if spec.startswith("pkcs12:"):
-                p = _parse_pkcs12_spec(spec)
-                signer = UnitSigner.from_pkcs12(p.path, p.passphrase, **self._options())
-            else:
-                from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_spec
-
-                signer = open_pkcs11_signer(parse_pkcs11_spec(spec), **self._options())
+            signer = source.open(**self._options())
             if signer.level in ("B-LT", "B-LTA"):
                 signer.check_revocation()  # refuse a revoked certificate before any document
-            self._by_spec[spec] = signer
+            self._by_spec[source.spec] = signer
         return signer
 
     def for_unit(self, unit_code: str, unit_name: str) -> UnitSigner:
@@ -655,8 +638,39 @@ class SignerProvider:
                     self._signers[unit_code] = signer
                 return signer
             if self._map is not None:
-                return self._open(self._map.spec_for(unit_code))
-            return self._open(self.keys_spec)
+                return self._open(self._map.source_for(unit_code))
+            return self._open(self.source)
+
+    def for_agency(
+        self,
+        agency_code: str,
+        agency_name: str,
+        *,
+        unit_code: str,
+        unit_name: str,
+        key_spec: str | None = None,
+    ) -> UnitSigner:
+        """The signer of the copies an agency makes, created on first use and reused.
+
+        Its key: ``key_spec`` (the agency's own, from the catalog), else the key map's
+        ``[agencies]`` entry, else its unit's key (see :meth:`for_unit`). With the TEST PKI
+        each agency gets a TEST certificate naming it."""
+        if key_spec:
+            from signing.keysource import parse_single
+
+            try:
+                source = parse_single(key_spec)
+            except SigningError as exc:
+                raise SigningError(f"agency {agency_code}: {exc}") from None
+            with self._lock:
+                self._trust.extend(t for t in source.trust if t not in self._trust)
+                return self._open(source)
+        if self._pki is not None:
+            return self.for_unit(f"agency-{agency_code}", agency_name)
+        if self._map is not None:
+            with self._lock:
+                return self._open(self._map.source_for(unit_code, agency_code))
+        return self.for_unit(unit_code, unit_name)
 
     def key_certificates(self) -> list[tuple[str, asn1_x509.Certificate]]:
         """(label, certificate) of every configured key, each opened once (errors raise): what
@@ -676,9 +690,10 @@ class SignerProvider:
     def close(self) -> None:
         """Forget cached signers and close PKCS#11 sessions (call at shutdown)."""
         with self._lock:
+            tokens = any(spec.startswith("pkcs11:") for spec in self._by_spec)
             self._signers.clear()
             self._by_spec.clear()
-        if "pkcs11:" in self.keys_spec or self._map is not None:
+        if tokens or "pkcs11:" in self.keys_spec or self._map is not None:
             from signing.pkcs11 import close_sessions
 
             close_sessions()

@@ -91,6 +91,8 @@ class VerificationReport:
     revocation: str | None = None  # of the main signer: good | revoked | unknown | not_checked
     timestamps: list[dict] = field(default_factory=list)  # signature + document timestamps
     archive_expires: str | None = None  # TSA certificate expiry of the newest timestamp
+    agency: str | None = None  # the main signature's /Name: the agency that made the copy
+    agency_code: str | None = None  # its /ContactInfo as sohoa writes it: the agency's code
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -344,6 +346,7 @@ def _verify_stream(stream, trust_roots: list[Path]) -> VerificationReport:
             entry.update(time=None, tsa_cert_expires=None)
         timestamps.append(entry)
     newest = timestamps[-1] if timestamps else None
+    agency, agency_code = _signatory(embedded[next(i for i, x in enumerate(infos) if x is main)])
     intact = all(i.intact for i in infos)
     trusted = all(i.trusted for i in infos)
     valid = bool(regular) and intact and trusted and not modified and not root_problems
@@ -365,4 +368,18 @@ def _verify_stream(stream, trust_roots: list[Path]) -> VerificationReport:
         revocation=main.revocation,
         timestamps=timestamps,
         archive_expires=newest["tsa_cert_expires"] if newest else None,
+        agency=agency,
+        agency_code=agency_code,
     )
+
+
+def _signatory(emb) -> tuple[str | None, str | None]:
+    """(/Name, /ContactInfo) of a signature dictionary, as text."""
+    values = []
+    for key in ("/Name", "/ContactInfo"):
+        try:
+            value = emb.sig_object.get(key)
+            values.append(str(value).strip() or None if value is not None else None)
+        except Exception:  # noqa: BLE001 - a malformed entry is simply not reported
+            values.append(None)
+    return values[0], values[1]

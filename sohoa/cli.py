@@ -273,7 +273,11 @@ def verify(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     else:
         verdict = "[green]VALID[/green]" if report.valid else "[red]NOT VALID[/red]"
         out.print(f"{file}: {verdict}")
-        out.print(f"  signer: {report.signer}\n  signing time: {report.signing_time}\n"
+        agency = report.agency or "—"
+        if report.agency_code:
+            agency += f" ({report.agency_code})"
+        out.print(f"  signer: {report.signer}\n  agency: {agency}\n"
+                  f"  signing time: {report.signing_time}\n"
                   f"  intact: {report.intact}  trusted: {report.trusted}  "
                   f"coverage: {report.coverage}", highlight=False)
         details = report.to_dict()

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     render_memory_mb: int = Field(default=1024, description="pdftoppm address space")
     review_threshold: float = Field(default=0.6, description="below: needs_review, not signed")
     issuing_system: str = "sohoa"
+    agency: str | None = Field(default=None, description="code of the agency this counter "
+                               "makes copies for (storage.agencies), when the dossier code does "
+                               "not name one")
     public_url: str = Field(default="http://localhost:8000",
                             description="where other systems reach the API (QR verify links)")
 

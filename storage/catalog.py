@@ -106,6 +106,9 @@ class Result(Base):
     # Registered by the one-stop system (`sohoa results import`), not only inferred from a scan
     # (migration 0016_result_registered): a unit's registered results are a real denominator.
     registered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the issuing agency (storage.agencies, migration 0010_agencies), matched from the header
+    # (`issuer`) or else the agency that made the copy; quotas still count by `unit_id`
+    agency_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     unit: Mapped[AdminUnit] = relationship()
@@ -167,6 +170,9 @@ class Document(Base):
     # when the newest timestamp's TSA certificate expires (UTC; NULL: no timestamp).
     signature_level: Mapped[str | None] = mapped_column(String(8))
     archive_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the agency that made and signed the copy (storage.agencies, migration 0010_agencies);
+    # None: the unit's own name and key
+    agency_id: Mapped[int | None] = mapped_column(Integer)
 
     unit: Mapped[AdminUnit] = relationship()
     result: Mapped[Result | None] = relationship()

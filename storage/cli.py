@@ -1,4 +1,5 @@
-"""Storage commands: `sohoa fsck`, `sohoa procedures import FILE.csv`, `sohoa search TEXT`."""
+"""Storage commands: `sohoa fsck`, `sohoa procedures import FILE.csv`, `sohoa search TEXT`,
+`sohoa agencies import FILE.csv | list | show CODE`."""
 
 from __future__ import annotations
 
@@ -138,6 +139,76 @@ def procedures_list(as_json: bool = typer.Option(False, "--json")) -> None:
             typer.echo(f"{code}\t{level or ''}\t{name}")
 
 
+agencies_app = typer.Typer(help="Agencies (cơ quan, tổ chức) that issue results and sign copies.",
+                           no_args_is_help=True)
+
+
+@agencies_app.command("import")
+def agencies_import(file: Path = typer.Argument(
+        ..., metavar="FILE.csv",
+        help="Columns: code,name,unit[,parent,valid_from,valid_to,signing_key]")) -> None:
+    """Add or update agencies from a CSV; nothing is imported if any row is wrong."""
+    from storage.agencies import AgencyImportError, import_agencies
+
+    try:
+        with _runtime().session() as session:
+            summary = import_agencies(session, file)
+    except AgencyImportError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
+    err.print(f"{file}: {summary.total} agencies: {summary.added} added, {summary.updated} "
+              f"updated, {summary.unchanged} unchanged", markup=False)
+
+
+@agencies_app.command("list")
+def agencies_list(
+    unit: str | None = typer.Option(None, "--unit", help="Only agencies of this unit code."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Print the agencies (code, unit, level, validity, name)."""
+    from sqlalchemy import select
+
+    from storage.agencies import Agency, agency_record
+    from storage.catalog import AdminUnit
+
+    with _runtime().session() as session:
+        query = select(Agency).order_by(Agency.code, Agency.valid_from)
+        if unit is not None:
+            query = query.join(AdminUnit, AdminUnit.id == Agency.unit_id).where(
+                AdminUnit.code == unit)
+        records = [agency_record(session, a) for a in session.scalars(query)]
+    for r in records:
+        if as_json:
+            _json(r)
+        else:
+            until = r["valid_to"] or ""
+            typer.echo(f"{r['code']}\t{r['unit_code']}\t{r['level']}\t{r['valid_from']}..{until}"
+                       f"\t{r['name']}")
+
+
+@agencies_app.command("show")
+def agencies_show(code: str = typer.Argument(..., help="Agency code, e.g. 000.00.04.H26"),
+                  on: str | None = typer.Option(None, "--on", help="Valid on (YYYY-MM-DD).")
+                  ) -> None:
+    """Show one agency as JSON (exit 1: unknown)."""
+    from datetime import date
+
+    from storage.agencies import UnknownAgency, agency_record, find_agency
+
+    try:
+        when = date.fromisoformat(on) if on else None
+    except ValueError:
+        err.print(f"--on {on!r}: not a date (YYYY-MM-DD)", markup=False)
+        raise typer.Exit(2) from None
+    with _runtime().session() as session:
+        try:
+            record = agency_record(session, find_agency(session, code, when))
+        except UnknownAgency as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(1) from None
+    _json(record)
+
+
 def search(
     text: str = typer.Argument(..., help="Words of the OCR text, with or without diacritics."),
     limit: int = typer.Option(20, "--limit", min=1, max=1000),
@@ -180,3 +251,4 @@ def register(app: typer.Typer) -> None:
     app.command()(fsck)
     app.command()(search)
     app.add_typer(procedures_app, name="procedures")
+    app.add_typer(agencies_app, name="agencies")

@@ -1,4 +1,5 @@
-"""Per-unit signing keys from a TOML map (SOHOA_SIGNING_KEY=map:/path/keys.toml)."""
+"""Per-agency and per-unit signing keys from a TOML map (SOHOA_SIGNING_KEY=map:…), and the
+order in which an agency's key is chosen."""
 
 from __future__ import annotations
 
@@ -84,3 +85,44 @@ def test_relative_trust_paths(tmp_path):
     km = load_key_map(f)
     assert km.trust == [tmp_path / "roots" / "vgca.pem"]
     assert km.spec_for("anything") == "pkcs12:/a.p12"
+
+
+def test_an_agency_signs_with_its_own_key_else_its_units(two_units, pki, tmp_path, monkeypatch):
+    """Order: the agency's own spec (catalog) > [agencies] > [units] > default."""
+    so_tu_phap = tmp_path / "stp.p12"
+    pki.issue_unit_pkcs12("000.00.12.H26", "Sở Tư pháp thành phố Hà Nội", out=so_tu_phap)
+    monkeypatch.setenv("SOHOA_TEST_P12_STP", (tmp_path / "stp.p12.pass").read_text().strip())
+    own = f"pkcs12:{so_tu_phap}?pass_env=SOHOA_TEST_P12_STP"
+    f = _write(tmp_path, f'''
+default = "{two_units["01"]}"
+trust = ["{pki.root_cert_path}"]
+[units]
+"00004" = "{two_units["00004"]}"
+[agencies]
+"000.00.08.H26" = "{two_units["00008"]}"
+''')
+    prov = SignerProvider(f"map:{f}", tmp_path)
+    mapped = prov.for_agency("000.00.08.H26", "a", unit_code="00004", unit_name="u")
+    by_unit = prov.for_agency("000.00.04.H26", "b", unit_code="00004", unit_name="u")
+    by_default = prov.for_agency("000.00.99.H26", "c", unit_code="00099", unit_name="u")
+    catalog = prov.for_agency("000.00.12.H26", "d", unit_code="01", unit_name="u", key_spec=own)
+    assert mapped.subject_cn == "UBND phường Quán Thánh (TEST)"
+    assert by_unit.subject_cn == "UBND phường Trúc Bạch (TEST)"
+    assert by_default.subject_cn == "UBND thành phố Hà Nội (TEST)"
+    assert catalog.subject_cn == "Sở Tư pháp thành phố Hà Nội (TEST)"
+    with pytest.raises(SigningError, match="use a pkcs12: or pkcs11: spec"):
+        prov.for_agency("x", "x", unit_code="01", unit_name="u", key_spec="/keys/x.p12")
+
+
+def test_test_pki_gives_each_agency_a_certificate_naming_it(provider):
+    signer = provider.for_agency("000.00.12.H26", "Sở Tư pháp thành phố Hà Nội",
+                                 unit_code="01", unit_name="Thành phố Hà Nội")
+    assert signer.subject_cn == "Sở Tư pháp thành phố Hà Nội (TEST)"
+    assert provider.for_agency("000.00.12.H26", "Sở Tư pháp thành phố Hà Nội", unit_code="01",
+                               unit_name="Thành phố Hà Nội") is signer
+
+
+def test_agencies_table_in_the_map_is_checked(tmp_path):
+    f = _write(tmp_path, '[agencies]\n"000.00.12.H26" = "dev"\n')
+    with pytest.raises(SigningError, match=r"agencies\.000\.00\.12\.H26 = 'dev'.*only pkcs12:"):
+        load_key_map(f)
