@@ -137,6 +137,14 @@ def run_sync(coro_fn, *args, **kwargs):
 REQUIRE_REVOCATION = CertRevTrustPolicy(REQUIRE_REVINFO)
 
 
+# A validation context fixes its moment when it is built, and a signer reuses its context (and
+# the answers in it) for up to `revocation_max_age`: an OCSP answer or CRL fetched later carries
+# a thisUpdate after that moment, which pyHanko's default 1 s tolerance calls "too recent" (seen
+# on a loaded machine as random B-LT/B-LTA failures). The tolerance covers the reuse window
+# plus clock skew between us and the responder.
+REVOCATION_TIME_TOLERANCE = dt.timedelta(minutes=5)
+
+
 def online_validation_context(trust_roots: list, other_certs: list | None = None):
     """A context that fetches OCSP/CRL over HTTP and fails when it cannot check a cert."""
     from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
@@ -144,6 +152,7 @@ def online_validation_context(trust_roots: list, other_certs: list | None = None
     return ValidationContext(
         trust_roots=trust_roots, other_certs=other_certs or [], allow_fetching=True,
         revinfo_policy=REQUIRE_REVOCATION, fetcher_backend=RequestsFetcherBackend(10),
+        time_tolerance=REVOCATION_TIME_TOLERANCE,
     )
 
 
