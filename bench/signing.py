@@ -19,6 +19,7 @@ import argparse
 import io
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -28,6 +29,7 @@ import pikepdf
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
+from bench import results
 from signing.dev_pki import ensure_dev_pki
 from signing.pki_services import PKIServices
 from signing.signer import SignerProvider, UnitSigner
@@ -87,6 +89,11 @@ def rate(fn, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def rates(fn, n: int, repeat: int = 3) -> list[float]:
+    """`repeat` measurements of signatures/s (the result file keeps median and spread)."""
+    return [rate(fn, n) for _ in range(repeat)]
+
+
 def matrix(n: int, mb: float, page_mb: float) -> None:
     docs = {"1 page": pages_pdf(1, mb), "20 pages": pages_pdf(20, page_mb)}
     with tempfile.TemporaryDirectory() as tmp, PKIServices(Path(tmp) / "keys") as svc:
@@ -118,6 +125,7 @@ def matrix(n: int, mb: float, page_mb: float) -> None:
                     r = rate(one, count)
                     print(f"{key_name:9} {label:11} {doc_name:9} {len(data) / 1e6:6.1f} "
                           f"{r:7.1f} {1000 / r:8.1f}")
+                    results.current().figure(f"{key_name} {label} {doc_name}", r, "sig/s")
                 prov.close()
         print(f"loopback requests: {svc.hits}")
 
@@ -128,7 +136,9 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=1.7, help="size of the 1-page PDF in MB")
     ap.add_argument("--page-mb", type=float, default=0.4, help="MB per page, 20-page PDF")
     ap.add_argument("--skip-matrix", action="store_true", help="only the B-B comparison")
+    ap.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = ap.parse_args()
+    run = results.start("signing", quick=args.quick, args=vars(args))
     data = one_page_pdf(args.mb)
     with tempfile.TemporaryDirectory() as tmp:
         pki = ensure_dev_pki(Path(tmp))
@@ -149,12 +159,15 @@ def main() -> None:
         def cached():
             cached_signer.sign(data, reason="bench", signer_name="UBND phường Trúc Bạch")
 
-        r_def = rate(defaults, args.n)
-        r_cached = rate(cached, args.n)
+        def_samples, cached_samples = rates(defaults, args.n), rates(cached, args.n)
+        r_def, r_cached = statistics.median(def_samples), statistics.median(cached_samples)
     print(f"PDF: 1 page, {len(data) / 1e6:.2f} MB, PAdES B-B, RSA-2048, {args.n} signatures")
     print(f"pyHanko defaults : {r_def:7.1f} signatures/s  ({1000 / r_def:6.1f} ms each)")
     print(f"cached UnitSigner: {r_cached:7.1f} signatures/s  ({1000 / r_cached:6.1f} ms each)")
-    print(f"speed-up         : {r_cached / r_def:5.2f}x")
+    print(f"speed-up         : {r_cached / r_def:5.2f}x  (median of 3 runs each)")
+    run.figure("pyHanko defaults, B-B 1 page", r_def, "sig/s", samples=def_samples)
+    run.figure("cached UnitSigner, B-B 1 page", r_cached, "sig/s", samples=cached_samples,
+               comparator="pyHanko defaults", comparator_value=r_def)
     if not args.skip_matrix:
         matrix(args.n, args.mb, args.page_mb)
 
