@@ -7,8 +7,9 @@ SOHOA := $(VENV)/bin/sohoa
 PYTHON ?= python3
 DEMO_HOME ?= var/demo
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: setup apt venv demo test lint services bench-ocr bench-signing bench clean
+.PHONY: setup apt venv demo test lint services bench clean
 
 setup: apt venv
 
@@ -37,11 +38,12 @@ test: setup services
 lint: venv
 	$(VENV)/bin/ruff check .
 
-bench-ocr: setup
-	$(PY) bench/ocr.py
+# Benchmarks run as modules (bench/signing.py run as a script would shadow the signing package).
+bench: setup services
+	$(PY) -m bench.suite $(BENCH_ARGS)
 
-bench-signing: setup
-	$(PY) bench/signing.py
+bench-%: setup services
+	$(PY) -m bench.suite $* $(BENCH_ARGS)
 
 clean:
 	rm -rf var bench/out test-artifacts

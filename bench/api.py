@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -33,20 +34,29 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench import results as bench_results  # noqa: E402
+
 DB_NAME = "sohoa_bench_api"
 
 
-def prepare_database(pg: str, fresh: bool) -> str:
+def prepare_database(pg: str, fresh: bool, name: str = DB_NAME) -> str:
     import psycopg
 
     with psycopg.connect(pg, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists and fresh:
-            conn.execute(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
             exists = None
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return pg.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + DB_NAME
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return pg.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+
+
+def drop_database(pg: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def load_corpus(rt, n: int, pdf_key: str, pdf_sha: str) -> None:
@@ -269,7 +279,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=1000,
                         help="offered requests/s for the open-loop runs of the lookups")
     parser.add_argument("--only", default="", help="run the scenarios whose name contains this")
+    parser.add_argument("--database", default=DB_NAME, help="kept between runs unless --fresh")
+    parser.add_argument("--drop-after", action="store_true", help="drop the database at the end")
+    parser.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = parser.parse_args(argv)
+    record = bench_results.start("api", quick=args.quick, args=vars(args))
 
     from sqlalchemy import text
 
@@ -278,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     from sohoa.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="sohoa-bench-api-"))
-    url = prepare_database(args.pg, args.fresh)
+    url = prepare_database(args.pg, args.fresh, args.database)
     from storage import db
 
     db.upgrade(url)  # a kept corpus follows the code's migrations
@@ -347,6 +361,11 @@ def main(argv: list[str] | None = None) -> None:
         def show(name, load, r):
             print(f"{name:<28}{load:<16}{r['rps']:>8.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
                   f"{r['max_ms']:>9.1f}{r['errors']:>8}", flush=True)
+            if load == "closed loop":
+                record.figure(f"{name}: throughput", r["rps"], "req/s")
+            record.figure(f"{name}: p99 ({load})", r["p99_ms"], "ms", better="lower",
+                          target=50 if "offered" in load else None)
+            record.figure(f"{name}: errors ({load})", r["errors"], "requests", better="lower")
 
         for name, paths in scenarios.items():
             asyncio.run(run_load(port, paths[:50], key, 1.5, args.concurrency))  # warm up
@@ -361,6 +380,10 @@ def main(argv: list[str] | None = None) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if args.drop_after:
+            db.get_engine(url).dispose()
+            drop_database(args.pg, args.database)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

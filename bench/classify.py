@@ -44,6 +44,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import results as bench_results  # noqa: E402
 from bench.corpus import DOC_TYPES, generate_document  # noqa: E402
 from ocr.classify import FIELD_NAMES, classify_document  # noqa: E402
 from ocr.doctypes import load_doctypes  # noqa: E402
@@ -181,6 +182,22 @@ def report(res: dict, threshold: float) -> None:
     print(f"passed review but some field or the type wrong: {_pct(res['wrong_passed'], n)}")
 
 
+def keep(record, res: dict) -> None:
+    """The figures of `report` in the run's result file (percentages, higher or lower better)."""
+    def share(ok: int, n: int) -> float:
+        return 100.0 * ok / n if n else 0.0
+
+    ok = sum(v[0] for v in res["per_type"].values())
+    n = sum(v[1] for v in res["per_type"].values())
+    record.figure("document type accuracy", share(ok, n), "%", target=98)
+    for field_name in FIELD_NAMES:
+        record.figure(f"field {field_name} exact", share(*res["per_field"][field_name]), "%",
+                      target=95)
+    record.figure("sent to review", share(res["review"], res["count"]), "%", better="lower")
+    record.figure("stored with a wrong field or type", share(res["wrong_passed"], res["count"]),
+                  "%", better="lower", target=3)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/classify.py", description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=108)
@@ -192,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", action="store_true", help="print every mismatch")
     ap.add_argument("--rules-only", action="store_true",
                     help="field confidences from the layout rules only, not the word confidences")
+    ap.add_argument("--quick", action="store_true", help="record the run as quick mode")
     a = ap.parse_args(argv)
+    record = bench_results.start("classify", quick=a.quick, args=vars(a))
     jobs = [(a.seed + i, DOC_TYPES[i % len(DOC_TYPES)], a.profile, a.cache)
             for i in range(a.count)]
     t0 = time.perf_counter()
@@ -207,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"classification {1000 * (time.perf_counter() - t1) / max(1, len(docs)):.1f} ms "
           "per document")
     report(res, a.threshold)
+    keep(record, res)
     return 0
 
 

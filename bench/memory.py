@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--make", help=argparse.SUPPRESS)
     ap.add_argument("--raw-child", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = ap.parse_args(argv)
     if args.child:
         child(Path(args.child))
@@ -172,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"pdf": str(pdf), "jpegs": [str(j) for j in jpegs]}))
         return 0
 
+    sys.path.insert(0, str(ROOT))
+    from bench import results as bench_results
+
+    record = bench_results.start("memory", quick=args.quick,
+                                 args={k: v for k, v in vars(args).items() if v is not None})
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-memory-") as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
@@ -210,6 +216,20 @@ def main(argv: list[str] | None = None) -> int:
         if r.get("error"):
             print(f"  error: {r['error']}")
     after = runs["after"]
+    if after["status"] == "failed" or not after["pages"]:
+        print("the digitize under test did not finish: no figures", file=sys.stderr)
+        return 1
+    record.figure(f"OCR stage peak RSS, {args.pages} pages", after["ocr_rss_mb"], "MB",
+                  better="lower")
+    record.figure("whole digitize peak RSS", after["rss_mb"], "MB", better="lower")
+    raw = runs.get("raw tesseract")
+    record.figure("OCR stage wall", after["ocr_wall"], "s", better="lower",
+                  comparator="raw tesseract" if raw else None,
+                  comparator_value=raw["wall"] if raw else None)
+    for name, r in runs.items():
+        if name.startswith("before"):
+            record.figure("OCR stage peak RSS before page streaming", r["ocr_rss_mb"], "MB",
+                          better="lower", comparator="after", comparator_value=after["ocr_rss_mb"])
     for name, r in runs.items():
         if name == "after":
             continue

@@ -59,6 +59,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import results as bench_results  # noqa: E402
 from bench.corpus import _encode_page, generate_document, write_document  # noqa: E402
 
 LANG = "vie"
@@ -405,7 +406,9 @@ def main() -> None:
     ap.add_argument("--gil", action="store_true", help="only measure how long preprocessing "
                     "holds the GIL (no OCR)")
     ap.add_argument("--keep", type=Path, help="keep the corpus and outputs in this folder")
+    ap.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = ap.parse_args()
+    bench_results.start("ocr", quick=args.quick, args=vars(args))
 
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sohoa-bench-ocr-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -468,6 +471,19 @@ def main() -> None:
             if whole:
                 print(f"  OCRmyPDF / sohoa digitize         {omp.wall / whole.wall:5.2f} / "
                       f"{omp.cpu / whole.cpu:5.2f}")
+        record = bench_results.current()
+        for r in runs:
+            record.figure(f"{r.name} wall", r.wall, "s", better="lower",
+                          comparator="raw tesseract" if r is not raw else None,
+                          comparator_value=raw.wall if r is not raw else None)
+            record.figure(f"{r.name} CER", 100 * cer(r, docs), "%", better="lower")
+        record.figure("OCR stage / raw tesseract, wall", stage.wall / raw.wall, "x",
+                      better="lower", target=1.15)
+        if whole:
+            record.figure("digitize / raw tesseract, wall", whole.wall / raw.wall, "x",
+                          better="lower", target=1.5)
+        if omp:
+            record.figure("OCRmyPDF / sohoa OCR stage, wall", omp.wall / stage.wall, "x")
         print(f"load average {load_end:.1f} at the end (wall times are noisy when it exceeds "
               f"{os.cpu_count()}; compare cpu)")
 

@@ -32,6 +32,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import results as bench_results  # noqa: E402
 from ocr.engine import recognize_pages  # noqa: E402
 from ocr.pages import Page  # noqa: E402
 from ocr.pdf import assemble_pdf  # noqa: E402
@@ -124,7 +125,9 @@ def main() -> None:
     ap.add_argument("--skip-naive", action="store_true", help="skip the default-OpenMP run")
     ap.add_argument("--repeat", type=int, default=1, help="best of N for the first two runs")
     ap.add_argument("--clean", action="store_true", help="noise-free synthetic pages")
+    ap.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = ap.parse_args()
+    run = bench_results.start("ocr-quick", quick=args.quick, args=vars(args))
 
     images = [make_page(i, args.dpi, args.clean) for i in range(args.pages)]
     pages = [Page(i, im, args.dpi, "bench.png") for i, im in enumerate(images)]
@@ -174,6 +177,14 @@ def main() -> None:
     print(f"ratio ours / raw CLI on PNG:     wall {ours / raw_png:.2f}, cpu {ours_cpu / raw_png_cpu:.2f}")
     if naive is not None:
         print(f"speed-up over naive loop: {naive[0] / ours:.2f}x")
+    run.figure("recognize_pages wall", ours, "s", better="lower",
+               comparator="raw tesseract CLI, same JPEGs", comparator_value=raw_jpg)
+    run.figure("recognize_pages cpu", ours_cpu, "s", better="lower",
+               comparator="raw tesseract CLI, same JPEGs", comparator_value=raw_jpg_cpu)
+    run.figure("recognize_pages throughput", n / ours, "pages/s")
+    if naive is not None:
+        run.figure("naive loop (default OpenMP) wall", naive[0], "s", better="lower",
+                   comparator="recognize_pages", comparator_value=ours)
     conf = sum(r.confidence for r in results) / n
     print(f"mean confidence {conf:.3f}")
     per_page = sum(len(r.pdf) for r in results) / n

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import results as bench_results  # noqa: E402
 from tests.pipeline.conftest import DECISION, render_decision  # noqa: E402
 
 NAMES = ["Nguyễn Văn Hùng", "Trần Thị Mai", "Lê Văn Nam", "Phạm Thị Hoa", "Hoàng Văn Long"]
@@ -207,7 +208,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker process counts to run")
     parser.add_argument("--source", choices=("corpus", "simple"), default="corpus",
                         help="corpus: generated counter scans; simple: short rendered decisions")
+    parser.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = parser.parse_args()
+    record = bench_results.start("pipeline", quick=args.quick, args=vars(args))
     global SOURCE
     SOURCE = args.source
 
@@ -233,6 +236,11 @@ def main() -> None:
                   f"{args.pages / seconds:.2f} pages/s; CPU {cpu / args.pages:.2f} s/page",
                   flush=True)
         by = {r["processes"]: r for r in results}
+        for processes, result in by.items():
+            seconds = raw.get(processes, (None, None))[0]
+            record.figure(f"{processes} worker process(es) throughput", result["pages_per_s"],
+                          "pages/s", comparator=f"raw tesseract, {processes} process(es)",
+                          comparator_value=args.pages / seconds if seconds else None)
         if 1 in by and 2 in by:
             print(f"scaling 2 vs 1 worker processes: {by[1]['seconds'] / by[2]['seconds']:.2f}x")
         for processes, result in by.items():

@@ -22,6 +22,7 @@ import argparse
 import io
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -31,6 +32,7 @@ import pikepdf
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
+from bench import results
 from signing.dev_pki import ensure_dev_pki
 from signing.pki_services import PKIServices
 from signing.signer import SignerProvider, UnitSigner
@@ -139,6 +141,11 @@ def rate(fn, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def rates(fn, n: int, repeat: int = 3) -> list[float]:
+    """`repeat` measurements of signatures/s (the result file keeps median and spread)."""
+    return [rate(fn, n) for _ in range(repeat)]
+
+
 def matrix(n: int, mb: float, page_mb: float) -> None:
     docs = {"1 page": pages_pdf(1, mb), "20 pages": pages_pdf(20, page_mb)}
     with tempfile.TemporaryDirectory() as tmp, PKIServices(Path(tmp) / "keys") as svc:
@@ -170,6 +177,7 @@ def matrix(n: int, mb: float, page_mb: float) -> None:
                     r = rate(one, count)
                     print(f"{key_name:9} {label:11} {doc_name:9} {len(data) / 1e6:6.1f} "
                           f"{r:7.1f} {1000 / r:8.1f}")
+                    results.current().figure(f"{key_name} {label} {doc_name}", r, "sig/s")
                 prov.close()
         print(f"loopback requests: {svc.hits}")
 
@@ -182,7 +190,9 @@ def main() -> None:
     ap.add_argument("--skip-matrix", action="store_true", help="only the B-B comparison")
     ap.add_argument("--seal-page", default=None,
                     help="a PDF whose page 1 is sealed (default: a generated 300 dpi scan)")
+    ap.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = ap.parse_args()
+    run = results.start("signing", quick=args.quick, args=vars(args))
     data = one_page_pdf(args.mb)
     with tempfile.TemporaryDirectory() as tmp:
         pki = ensure_dev_pki(Path(tmp))
@@ -203,19 +213,25 @@ def main() -> None:
         def cached():
             cached_signer.sign(data, reason="bench", signer_name="UBND phường Trúc Bạch")
 
-        r_def = rate(defaults, args.n)
-        r_cached = rate(cached, args.n)
+        def_samples, cached_samples = rates(defaults, args.n), rates(cached, args.n)
+        r_def, r_cached = statistics.median(def_samples), statistics.median(cached_samples)
         scan = sealed_page(args.seal_page)
         r_sealed = rate(lambda: sealed(cached_signer, scan, place=False), args.n)
         r_placed = rate(lambda: sealed(cached_signer, scan, place=True), args.n)
     print(f"PDF: 1 page, {len(data) / 1e6:.2f} MB, PAdES B-B, RSA-2048, {args.n} signatures")
     print(f"pyHanko defaults : {r_def:7.1f} signatures/s  ({1000 / r_def:6.1f} ms each)")
     print(f"cached UnitSigner: {r_cached:7.1f} signatures/s  ({1000 / r_cached:6.1f} ms each)")
-    print(f"speed-up         : {r_cached / r_def:5.2f}x")
+    print(f"speed-up         : {r_cached / r_def:5.2f}x  (median of 3 runs each)")
     print(f"with seal + QR, {len(scan) / 1e6:.2f} MB scan page ({args.seal_page or 'generated'}):")
     print(f"  margin strip   : {r_sealed:7.1f} signatures/s  ({1000 / r_sealed:6.1f} ms each)")
     print(f"  placed on page : {r_placed:7.1f} signatures/s  ({1000 / r_placed:6.1f} ms each)"
           "  (free space found from the page image: pipeline/placement.py)")
+    run.figure("pyHanko defaults, B-B 1 page", r_def, "sig/s", samples=def_samples)
+    run.figure("cached UnitSigner, B-B 1 page", r_cached, "sig/s", samples=cached_samples,
+               comparator="pyHanko defaults", comparator_value=r_def)
+    run.figure("seal + QR in a margin strip, scan page", r_sealed, "sig/s")
+    run.figure("seal + QR placed in free space, scan page", r_placed, "sig/s",
+               comparator="margin strip", comparator_value=r_sealed)
     if not args.skip_matrix:
         matrix(args.n, args.mb, args.page_mb)
 

@@ -5,7 +5,7 @@ back verified, stats them, and prints MiB/s and ops/s per store and the S3/local
 store runs on a throw-away SeaweedFS (tests.support.seaweedfs) unless --s3-url names one.
 It never asserts.
 
-    .venv/bin/python bench/storage.py [--count 40] [--size-kib 1500] [--big-mib 40]
+    .venv/bin/python -m bench.storage [--count 40] [--size-kib 1500] [--big-mib 40]
         [--s3-url s3+http://KEY:SECRET@host:port/bucket] [--no-s3]
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import results as bench_results  # noqa: E402
 from storage.local_store import LocalObjectStore  # noqa: E402
 from storage.objects import CHUNK  # noqa: E402
 
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mib", type=int, default=40, help="0 to skip the large file")
     parser.add_argument("--s3-url", help="an existing S3 bucket URL instead of a SeaweedFS")
     parser.add_argument("--no-s3", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = parser.parse_args(argv)
+    record = bench_results.start("storage", quick=args.quick, args=vars(args))
 
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-storage-") as tmp, \
             contextlib.ExitStack() as stack:
@@ -87,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                     out.write(os.urandom(MIB))
         size = args.size_kib * 1024
         local = run(LocalObjectStore(tmpdir / "local"), "local", args.count, size, big)
+        for name, value in local.items():
+            figure_name, unit = name.rsplit(" ", 1)
+            record.figure(f"local {figure_name}", value, unit)
         if args.no_s3:
             return 0
         from storage.s3_store import S3ObjectStore
@@ -99,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             url = server.bucket_url("sohoa-bench")
         s3 = run(S3ObjectStore.from_url(url), "s3", args.count, size, big)
         print("s3/local: " + ", ".join(f"{k} {s3[k] / local[k]:.2f}" for k in local))
+        for name, value in s3.items():
+            figure_name, unit = name.rsplit(" ", 1)
+            record.figure(f"S3 (SeaweedFS) {figure_name}", value, unit,
+                          comparator="local folder", comparator_value=local[name])
     return 0
 
 
