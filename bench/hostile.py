@@ -67,7 +67,11 @@ def main() -> None:
     parser.add_argument("--only", default="")
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--memory-mb", type=int, default=3072)
+    parser.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = parser.parse_args()
+    from bench import results as bench_results
+
+    record = bench_results.start("hostile", quick=args.quick, args=vars(args))
     with tempfile.TemporaryDirectory(prefix="sohoa-hostile-") as tmp:
         files = corpus(Path(tmp))
         wanted = [n for n in args.only.split(",") if n] or list(files)
@@ -76,6 +80,11 @@ def main() -> None:
             rss = f"{result['rss']} MB" if "rss" in result else "?"
             print(f"{name:<26} {result['outcome']:<22} {result['seconds']:>6.1f} s "
                   f"peak {rss:>11}  {result['message'][:150]}", flush=True)
+            record.figure(f"{name}: time to an answer", result["seconds"], "s", better="lower",
+                          target=60, note=result["outcome"])
+            if "rss" in result:
+                record.figure(f"{name}: peak RSS", result["rss"], "MB", better="lower",
+                              target=1536)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pages", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = parser.parse_args(argv)
     chromium = shutil.which("chromium")
     if not chromium:
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         page.goto(url)
         for n in range(args.runs + 1):  # run 0 warms up tesseract, fonts and the signer
             page.click("#new-btn")
-            page.fill("#dossier", f"H26-KS-2501{n:02d}-0001")
+            page.fill("#dossier", f"000.00.04.H26-2512{n + 1:02d}-0001")
             page.dispatch_event("#dossier", "change")
             t0 = time.perf_counter()
             page.click("#scan-btn")
@@ -98,13 +99,16 @@ def main(argv: list[str] | None = None) -> None:
                                    timeout=120_000)
             t_rec = time.perf_counter()
             page.fill("#field-issuer", f"Ủy ban nhân dân phường Trúc Bạch ({n})")  # one correction
+            if page.is_visible("#allow-duplicate"):  # the same paper each run: a deliberate copy
+                page.check("#allow-duplicate")
             t1 = time.perf_counter()
             page.click("#submit-btn")
             page.wait_for_selector("#message.info")
             t_sent = time.perf_counter()
             try:
                 page.wait_for_selector(
-                    f"#today-list tr:has-text('H26-KS-2501{n:02d}-0001') .state:text-is('đã lưu')",
+                    f"#today-list tr:has-text('000.00.04.H26-2512{n + 1:02d}-0001') "
+                    ".state:text-is('đã lưu')",
                     timeout=180_000)
             except Exception:
                 print(httpx.get(url + "/api/today").json(), file=sys.stderr)
@@ -117,9 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     server.should_exit = True
     station.stop()
 
+    from bench import results as bench_results
+
+    record = bench_results.start("station", quick=args.quick, args=vars(args))
+
     def show(label, key, per_page=True):
         values = [r[key] for r in rows]
         med = statistics.median(values)
+        record.timings(label, values, "s")
         extra = f"   {med / args.pages:6.2f} s/page" if per_page else ""
         print(f"  {label:<44} median {med:6.2f} s  (min {min(values):.2f}, max {max(values):.2f}){extra}")
 
@@ -133,6 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     staff_rec = [r["recognized"] + r["submitted"] for r in rows]
     print(f"  staff time Scan -> submitted, not waiting for recognition: median "
           f"{statistics.median(staff):.2f} s (target < 10 s for 2 pages)")
+    record.timings(f"staff time Scan -> submitted, {args.pages} page(s)", staff, "s",
+                   target=10 if args.pages <= 2 else None)
     print(f"  staff time Scan -> submitted, waiting for recognition:     median "
           f"{statistics.median(staff_rec):.2f} s")
     shutil.rmtree(tmp, ignore_errors=True)

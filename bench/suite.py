@@ -54,7 +54,8 @@ BENCHES = (
           quick=("--pages", "12", "--workers", "1,2"),
           tiny=("--pages", "2", "--workers", "1", "--source", "simple")),
     Bench("progress", "bench.progress", "progress report time at 10M results",
-          quick=("--results", "200000"), tiny=("--results", "2000")),
+          quick=("--results", "200000", "--database", "sohoa_bench_progress_quick"),
+          tiny=("--results", "2000", "--database", "sohoa_bench_progress_tiny", "--drop-after")),
     Bench("catalog", "bench.catalog", "catalog search latency at 1M results",
           quick=("--results", "100000", "--repeat", "50"),
           tiny=("--results", "2000", "--repeat", "3", "--database", "sohoa_bench_catalog_tiny",
@@ -72,7 +73,9 @@ OPTIONAL = {  # benchmarks that other work adds; run when their module exists
     "batch": Bench("batch", "bench.batch", "batch split accuracy and pages/s vs raw Tesseract",
                    quick=("--documents", "20"), tiny=("--documents", "3")),
     "hostile": Bench("hostile", "bench.hostile", "hostile inputs: time and peak RSS to a refusal",
-                     quick=(), tiny=()),
+                     quick=("--only", "giant-page,pdf-image-bomb,pdf-content-bomb,png-bomb,"
+                            "tiff-bomb,page-tree-loop,truncated-pdf"),
+                     tiny=("--only", "zero-byte,giant-page")),
 }
 
 
