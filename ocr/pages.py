@@ -34,6 +34,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageOps, ImageSequence, UnidentifiedImageError
 
+from ocr import textlayer
+
 log = logging.getLogger(__name__)
 
 PDF_DPI_MIN = 150
@@ -63,6 +65,7 @@ class Page:
     source: str
     original_mode: str = ""
     dpi_from_file: bool = True
+    text_layer: object = None  # a PDF page's own text, decided (`ocr.textlayer.TextLayer`)
 
 
 def sniff_kind(head: bytes) -> str | None:
@@ -413,5 +416,5 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]]) -> Iterator[Page]:
                 f"không hiển thị được trang {i + 1} của tệp PDF",
             )
         im = _gray_if_neutral(_normalize_mode(images.pop()))
-        yield Page(i, im, dpi, path.name, im.mode, True)
+        yield Page(i, im, dpi, path.name, im.mode, True, textlayer.read_page(path, i))
         del im
