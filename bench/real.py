@@ -125,7 +125,11 @@ def judge(truth: dict, shown: dict | None, status: str, pdf_text: str) -> dict:
     conf = (shown or {}).get("field_confidence") or {}
     got = dict(fields)
     if got.get("issuer") and got.get("issuer_parent"):
-        got["issuer"] = f"{got['issuer_parent']} {got['issuer']}"
+        # "UBND tỉnh X" + "Ban Chỉ đạo 138 tỉnh X": the truth prints the place once, above
+        issuer, place = got["issuer"], got["issuer_parent"].removeprefix("UBND ").strip()
+        if place and issuer.endswith(" " + place):
+            issuer = issuer[: -len(place) - 1]
+        got["issuer"] = f"{got['issuer_parent']} {issuer}"
     verdicts = {}
     for name in FIELDS:
         value = got.get(name)

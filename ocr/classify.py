@@ -17,10 +17,11 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ocr import extract as ex
-from ocr import wordconf
+from ocr import textlayer, wordconf
 from ocr.doctypes import DocType, load_doctypes
 
-FIELD_NAMES = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
+FIELD_NAMES = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary",
+               "issuer_parent")
 TITLE_MIN = 0.78  # a title line must be at least this similar to count as the type's title
 
 # score weights
@@ -72,6 +73,8 @@ def classify_document(text: str, words: list | None = None) -> Classification:
     if not isinstance(text, str):
         raise TypeError("classify_document expects the OCR text as str")
     doctypes = load_doctypes()
+    text = textlayer.drop_signature_blocks(text)
+    pages = text.split("\f")
     lines = ex.split_lines(text)
     folded_lower = ex.fold("\n".join(lines)).lower()
     cands = ex.title_candidates(lines)
@@ -142,12 +145,21 @@ def classify_document(text: str, words: list | None = None) -> Classification:
             fields["title"], conf["title"] = t, 0.5
 
     number = ex.extract_number(lines, dtype, title_line if title_line >= 0 else None)
+    last = ex.split_lines(pages[-1])[-40:] if len(pages) > 1 else []
+    if number.value is None and last:  # a consolidated text (VBHN) numbers its last page
+        number = ex.extract_number(last, dtype)
+        number = ex.Found(number.value, min(number.confidence, 0.7))
     fields["number"], conf["number"] = number.value, number.confidence
     date = ex.extract_date(lines)
+    if date.value is None and date.place is None and last:
+        found = ex.extract_date(last)
+        date = ex.DateFound(found.value, min(found.confidence, 0.7), found.place)
     fields["issued_on"], conf["issued_on"] = date.value, date.confidence
     stop = title_line if title_line > 0 else None
     issuer = ex.extract_issuer(lines, stop, date.place)
     fields["issuer"], conf["issuer"] = issuer.value, issuer.confidence
+    if issuer.parent:
+        fields["issuer_parent"], conf["issuer_parent"] = issuer.parent, issuer.confidence
     name = ex.extract_subject_name(lines, dtype)
     fields["subject_name"], conf["subject_name"] = name.value, name.confidence
     if dtype.subject == "organisation":

@@ -56,6 +56,20 @@ def is_signature_text(text: str) -> bool:
     return bool(_SIGNATURE_MARKERS.search(fold(text)))
 
 
+def drop_signature_blocks(text: str) -> str:
+    """The OCR text without e-signature boxes drawn in the image itself (a printed and
+    scanned e-signed document): a block (lines between blank lines) of at most 6 lines that
+    carries a signature marker and no national motto is left out, whatever page it is on."""
+    pages = []
+    for page in text.split("\f"):
+        blocks = page.split("\n\n")
+        kept = [b for b in blocks
+                if not (is_signature_text(b) and len(b.strip().splitlines()) <= 6
+                        and "chu nghia" not in fold(b))]
+        pages.append("\n\n".join(kept))
+    return "\f".join(pages)
+
+
 @dataclass
 class LayerWord:
     text: str

@@ -18,7 +18,8 @@ from pipeline.runtime import Runtime
 from storage.catalog import AuditEvent, Base, Document, utcnow
 from storage.units import UnknownUnit, find_unit
 
-FIELDS = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
+FIELDS = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary",
+          "issuer_parent")
 
 
 class Review(Base):
