@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ocr import extract as ex
+from ocr import crops as crops_mod
 from ocr import textlayer, wordconf
 from ocr.doctypes import DocType, load_doctypes
 
@@ -40,6 +41,9 @@ class Classification:
     missing: list[str] = field(default_factory=list)
     # lowest Tesseract confidence (0..1) of the words each field was read from, where known
     word_confidence: dict[str, float] = field(default_factory=dict)
+    # where number and issued_on were read: {field: {"page": i, "box": [x0, y0, x1, y1]}}
+    # in pixels of the page image the OCR ran on (`ocr.crops`), for a person to check them
+    crops: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -186,6 +190,8 @@ def classify_document(text: str, words: list | None = None) -> Classification:
     required = dtype.required or ["number", "issued_on", "issuer"]
     for f, c in word_conf.items():
         conf[f] = min(conf[f], wordconf.word_score(c))
+    if not fields["issuer_parent"]:
+        del conf["issuer_parent"]  # most headers have none: nothing to check
     missing = [f for f in required if not fields.get(f)]
     overall = min([type_conf] + [conf[f] for f in required]
                   + [wordconf.word_score(c) for c in word_conf.values()])
@@ -199,6 +205,7 @@ def classify_document(text: str, words: list | None = None) -> Classification:
         scores={k: round(v, 3) for k, v in scores.items()},
         missing=missing,
         word_confidence={k: round(v, 3) for k, v in word_conf.items()},
+        crops=crops_mod.field_crops(words) if words else {},
     )
 
 
