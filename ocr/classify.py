@@ -149,7 +149,7 @@ def classify_document(text: str, words: list | None = None) -> Classification:
             fields["title"], conf["title"] = t, 0.5
 
     number = ex.extract_number(lines, dtype, title_line if title_line >= 0 else None)
-    last = ex.split_lines(pages[-1])[-40:] if len(pages) > 1 else []
+    last = ex.split_lines(pages[-1])[-40:]
     if number.value is None and last:  # a consolidated text (VBHN) numbers its last page
         number = ex.extract_number(last, dtype)
         number = ex.Found(number.value, min(number.confidence, 0.7))

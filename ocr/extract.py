@@ -702,7 +702,13 @@ def extract_issuer(lines: list[str], stop: int | None = None,
                   else None)
         return IssuerFound(value, round(conf, 2), place_txt, tuple(block), parent)
     if has_ubnd and place_txt:
-        return IssuerFound(f"UBND {place_txt}", round(place_conf, 2), place_txt, tuple(block))
+        kinds = [k for k, _ws in segs if k != "end"]
+        parent = None
+        if kinds[:4] == ["ubnd", "place", "ubnd", "place"]:  # "UBND QUẬN … / UBND PHƯỜNG …"
+            first = next(ws for k, ws in segs if k == "place")
+            parent = f"UBND {_place(first, None)[0]}"
+        return IssuerFound(f"UBND {place_txt}", round(place_conf, 2), place_txt, tuple(block),
+                           parent)
     if place_txt:
         return IssuerFound(place_txt, 0.4, place_txt, tuple(block))
     text = " ".join(block)
