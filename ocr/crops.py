@@ -55,8 +55,8 @@ def _same_line(a, b) -> bool:
 def number_zone(rows) -> list[int] | None:
     """'Số:' and what follows it on its line up to the word carrying the printed '/…' part."""
     for i, r in enumerate(rows):
-        if not _NUMBER_LABEL.match(fold(r[0])):
-            continue
+        if not (r[0][:1] in "S5" and _NUMBER_LABEL.match(fold(r[0]))):
+            continue  # the template prints "Số:" with a capital; "số 134/TTr" is a citation
         zone = [r]
         for nxt in rows[i + 1: i + 4]:
             if not _same_line(r, nxt) or nxt[2] - (zone[-1][2] + zone[-1][4]) > 6 * r[5]:
@@ -64,16 +64,18 @@ def number_zone(rows) -> list[int] | None:
             zone.append(nxt)
             if "/" in nxt[0]:
                 break
-        if len(zone) > 1 or ":" in r[0]:
+        # a document number has its printed "/…" part ("Số: __/QĐ-UBND"); "Số định danh
+        # cá nhân: …" or "Số 12 phố …" in the body does not
+        if any("/" in z[0] for z in zone) or (len(zone) == 1 and "/" in r[0]):
             return _union(zone)
     return None
 
 
 def date_zone(rows) -> list[int] | None:
-    """'ngày … tháng … năm yyyy' of the template (the first one that reaches a year)."""
+    """'<place>, ngày … tháng … năm yyyy' of the template (the first one reaching a year)."""
     for i, r in enumerate(rows):
-        if not _DAY.match(fold(r[0])):
-            continue
+        if not _DAY.match(fold(r[0])) or not (i and rows[i - 1][0].endswith(",")):
+            continue  # the template's date follows its place: "Quảng Ngãi, ngày …"
         zone = [r]
         for nxt in rows[i + 1: i + 8]:
             if not _same_line(r, nxt):
