@@ -8,7 +8,8 @@ recognition threads overlap), and only the final rotation/deskew touches the ful
   (≈ RGB 205,28,36) is near-white there while black text stays black (a blue signature stays
   dark, it is not text anyway). The stored page image keeps its colour.
 - Blank page: fewer than `BLANK_MAX_CHARS` character-sized marks once specks and bleed-through
-  (faint, below the ink threshold) are ignored.
+  (faint, below the ink threshold) are ignored, and no text of other sizes: a few large letters
+  (0.5-3 inches) or many tiny ones found at full resolution (typewriter type) keep a page.
 - Skew: projection profile of the ink pixels, searched coarse then fine, up to ±`MAX_SKEW`°.
 - Orientation: text lines run horizontally (projection profile along y sharper than along x),
   else the page is turned by 90°. Upright vs upside-down: in Vietnamese (and Latin) print the
@@ -139,11 +140,13 @@ def _upright_score(h: np.ndarray) -> float:
     return above / total if total > 0 else 0.5
 
 
-def _marks(small: np.ndarray) -> tuple[np.ndarray, float, float]:
+def _marks(small: np.ndarray, dpi: int = ANALYSIS_DPI, *, lo_in: float = 0.04,
+           hi_in: float = 0.5) -> tuple[np.ndarray, float, float]:
     """Character-sized marks (left, top, width, height, area rows), paper level, ink threshold.
 
-    Diacritics are too small to count as marks; they would help the upright test, but at
-    ANALYSIS_DPI they cannot be told from JPEG noise and specks (measured: worse)."""
+    Marks are lo_in..hi_in inches high. Diacritics are too small to count as marks; they would
+    help the upright test, but at ANALYSIS_DPI they cannot be told from JPEG noise and specks
+    (measured: worse)."""
     hist = np.bincount(small[::3, ::3].ravel(), minlength=256)
     paper = float(np.searchsorted(np.cumsum(hist), 0.9 * hist.sum()))
     thresh = paper * 0.6
@@ -151,10 +154,23 @@ def _marks(small: np.ndarray) -> tuple[np.ndarray, float, float]:
     _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     h = stats[:, cv2.CC_STAT_HEIGHT]
     w = stats[:, cv2.CC_STAT_WIDTH]
-    lo, hi = 0.04 * ANALYSIS_DPI, 0.5 * ANALYSIS_DPI
+    lo, hi = lo_in * dpi, hi_in * dpi
     keep = (h >= lo) & (h <= hi) & (w <= 2 * hi)
     keep[0] = False
     return stats[keep], paper, thresh
+
+
+def _text_the_marks_missed(gray: np.ndarray, small: np.ndarray, dpi: int) -> bool:
+    """A page the character-size test calls blank may hold text of other sizes: large letters
+    (0.5..3 inches: a certificate's title, a poster) or tiny, thin type (a typewriter, 5-6 pt)
+    whose strokes fade below the ink threshold once downscaled; look at full resolution."""
+    large, _, _ = _marks(small, lo_in=0.5, hi_in=3.0)
+    if len(large) >= 3:
+        return True
+    if dpi <= ANALYSIS_DPI:
+        return False
+    fine, _, _ = _marks(gray, dpi, lo_in=0.025, hi_in=0.5)
+    return len(fine) >= 3 * BLANK_MAX_CHARS
 
 
 def _orientation(comps: np.ndarray) -> tuple[float, float, float, float]:
@@ -230,8 +246,15 @@ def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> An
     small = _downscale(gray, dpi)
     comps, paper, thresh = _marks(small)
     chars = len(comps)
-    if chars < BLANK_MAX_CHARS:
+    if chars < BLANK_MAX_CHARS and not _text_the_marks_missed(gray, small, dpi):
         return Analysis(blank=True, chars=chars, paper=paper)
+    if chars < BLANK_MAX_CHARS:  # text of unusual size: judge the page on what was found
+        comps = np.concatenate([comps, _marks(small, lo_in=0.5, hi_in=3.0)[0],
+                                _marks(small, lo_in=0.02, hi_in=0.04)[0]])
+        chars = len(comps)
+        if chars == 0:
+            return Analysis(blank=False, chars=0, paper=paper, undecided=True, sharpness=1.0,
+                            contrast=paper)
     ink = float(np.percentile(small[small < thresh], 20))  # text cores, not a lighter seal
     contrast = paper - ink
     skew, upright, score_h, score_v = _orientation(comps)

@@ -214,3 +214,37 @@ def test_upside_down_page_with_blank_back_end_to_end():
     assert title in pdf_text(data).replace("\n", " ")
     report = pdfa_report(data)
     assert report.passed, report.summary()
+
+
+def _page_with(text_lines, font_px: int, dpi: int, ink: int = 0):
+    from tests.ocr.conftest import font
+
+    img = Image.new("L", (int(8.27 * dpi), int(11.69 * dpi)), 250)
+    draw = ImageDraw.Draw(img)
+    f = font(font_px)
+    y = dpi
+    for line in text_lines:
+        draw.text((dpi, y), line, font=f, fill=ink)
+        y += int(font_px * 1.4)
+    return img
+
+
+def test_a_page_of_large_letters_is_not_blank():
+    # issue #17: a page of large text was called blank (letters taller than a character)
+    page = _page_with(["GIẤY", "KHEN"], font_px=330, dpi=200)
+    assert not analyze(page, 200).blank
+
+
+def test_a_page_of_tiny_typewriter_text_is_not_blank():
+    line = "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015 và các văn bản"
+    page = _page_with([line] * 30, font_px=14, dpi=300, ink=60)  # 3.4 pt: fades at 150 dpi
+    assert len(_marks_at_analysis(page)) < 8  # what called such pages blank
+    assert not analyze(page, 300).blank
+    blank = _page_with([], font_px=17, dpi=300)
+    assert analyze(blank, 300).blank
+
+
+def _marks_at_analysis(page):
+    from ocr.preprocess import _downscale, _marks
+
+    return _marks(_downscale(np.asarray(page), 300))[0]
