@@ -31,6 +31,8 @@ def _rows(words) -> list[tuple[str, float, int, int, int, int]]:
     out = []
     for w in words or []:
         if isinstance(w, list | tuple):
+            if len(w) < 6:
+                continue  # words without boxes (text and confidence only): nowhere to point
             text, conf, left, top, width, height = w[:6]
         else:
             text, conf, left, top, width, height = (w.text, w.conf, w.left, w.top, w.width,

@@ -241,9 +241,8 @@ def serial_is_clean(rest: str) -> bool:
     """The serial (before the first "/") is plain digits, as printed numbers read: letters
     read as digits ("O4"), stray symbols ("4‡", "$†4") or nothing at all mark a number written
     by hand into the template's blank, which OCR does not read reliably."""
-    head = rest.split("/", 1)[0] if "/" in rest else rest.split()[0] if rest.split() else ""
-    head = head.strip()
-    return bool(re.fullmatch(r"[0-9]{1,6}", head))
+    m = re.match(r"\s*([^/\s]*?)(?=/|[A-ZĐ]{2,}|\s|$)", rest)  # "56XNTTHN": the slash lost
+    return bool(m and re.fullmatch(r"[0-9]{1,6}", m.group(1)))
 
 
 def extract_number(lines: list[str], doctype: DocType | None = None,
