@@ -10,8 +10,9 @@ and in total:
 - for number, issued_on, issuer, subject_name: read right (not held) / held for review (the
   document waits for a person and the field is below the review threshold, or is empty) /
   wrong (a value that would go through unchecked: the document was stored with it, or it sits
-  above the threshold in a document that waits for review);
-- documents stored with a wrong field (the issue's first target is 0);
+  above the threshold in a document that waits for review) / missed (left empty, unchecked,
+  where the truth has a value);
+- documents stored with a wrong field (the issue's first target is 0), and with an empty one;
 - the character error rate of the truth's `lines` in the exported PDF's text (each line matched
   against its best place in the text; tone-mark placement, case of the comparison kept, dashes
   and spaces normalised).
@@ -140,6 +141,8 @@ def judge(truth: dict, shown: dict | None, status: str, pdf_text: str) -> dict:
             verdicts[name] = "held"
         elif same(name, value, truth.get(name)):
             verdicts[name] = "right"
+        elif not value:
+            verdicts[name] = "missed"  # nothing stored where the truth has a value
         else:
             verdicts[name] = "wrong"
     edits, chars = cer(truth.get("lines") or [], pdf_text)
@@ -207,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(rows: list[dict], truths: list[dict], wall: float, *, errors: bool) -> None:
-    short = {"right": "ok", "held": "held", "wrong": "WRONG"}
+    short = {"right": "ok", "held": "held", "wrong": "WRONG", "missed": "missed"}
     print(f"{'file':<11} {'status':<13} {'type':<5} " + " ".join(f"{f:<12}" for f in FIELDS)
           + "  CER")
     for row, truth in zip(rows, truths, strict=True):
@@ -232,12 +235,16 @@ def _report(rows: list[dict], truths: list[dict], wall: float, *, errors: bool) 
     stored = sum(r["status"] == "stored" for r in readable)
     stored_wrong = sum(r["status"] == "stored" and "wrong" in r["fields"].values()
                        for r in readable)
+    stored_missed = sum(r["status"] == "stored" and "missed" in r["fields"].values()
+                        for r in readable)
     print(f"type right {type_ok}/{n} = {type_ok / n:.0%} of the readable")
-    print(f"stored without review {stored}/{n}; stored with a wrong field {stored_wrong}")
+    print(f"stored without review {stored}/{n}; stored with a wrong field {stored_wrong}; "
+          f"stored with a field left empty {stored_missed}")
     for f in FIELDS:
-        counts = {k: sum(r["fields"][f] == k for r in readable) for k in ("right", "held", "wrong")}
+        counts = {k: sum(r["fields"][f] == k for r in readable)
+                  for k in ("right", "held", "wrong", "missed")}
         print(f"{f:<13} right {counts['right']:>2}/{n} ({counts['right'] / n:.0%})  "
-              f"held {counts['held']:>2}  wrong {counts['wrong']:>2}")
+              f"held {counts['held']:>2}  wrong {counts['wrong']:>2}  missed {counts['missed']:>2}")
     edits = sum(r["edits"] for r in readable)
     chars = sum(r["chars"] for r in readable)
     print(f"CER of the truth lines in the exported PDF text: {edits / max(chars, 1):.1%} "

@@ -74,3 +74,16 @@ def test_number_zone_needs_the_printed_slash():
     assert crops.number_zone([row("Số:", 100), row("47", 170), row("/QĐ-UBND", 240)]) == [
         100 - crops.PAD, 100 - crops.PAD, 240 + 60 + crops.PAD, 130 + crops.PAD]
     assert crops.number_zone([row("Số", 100), row("định", 170), row("danh", 240)]) is None
+
+
+def test_a_name_the_document_spells_otherwise_is_held():
+    text = ("UBND TỈNH CAO BẰNG\nSố: 157/QĐ-UB Cao Bằng, ngày 22 tháng 02 năm 1999\n"
+            "QUYẾT ĐỊNH\nVề việc giao quyền sử dụng đất cho ông Nông Bích Sang\n"
+            "Xét đơn của ông Nông Bích Sảng, thường trú tại phường Hợp Giang;\n"
+            "Điều 1. Giao cho ông Nông Bích Sảng quyền sử dụng 120 m2 đất ở.\n"
+            "Điều 2. Ông Nông Bích Sảng có trách nhiệm nộp lệ phí.")
+    from ocr.classify import _spelled_otherwise
+
+    assert _spelled_otherwise("Nông Bích Sang", text)
+    assert not _spelled_otherwise("Nông Bích Sảng", text)
+    assert not _spelled_otherwise("Nông Bích Sảng", text.replace("Sảng", "SẢNG"))
