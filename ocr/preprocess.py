@@ -17,7 +17,10 @@ recognition threads overlap), and only the final rotation/deskew touches the ful
   the ink below it (descenders, dot-below).
 - Quality gate: a known resolution below `MIN_DPI`, a dark page or blurred text raise
   `InputError` with a Vietnamese message asking for a rescan (Decree 30/2020: ≥ 200 dpi, colour,
-  100% scale).
+  100% scale). The message names the real cause: a phone photo of a sheet (a bright
+  quadrilateral inside a darker frame: retake flat, from above, sheet filling the frame), a
+  page whose stated size is absurd (a low dpi only because the loader fitted a huge page into
+  its pixel limit), a resolution below 200 dpi, darkness, or blur.
 
 `rotation` is the clockwise turn (0/90/180/270) applied to make the page upright, `skew` the
 remaining small angle in degrees, counter-clockwise positive (as the page appears), removed by
@@ -48,6 +51,7 @@ SEAL_MID_RATIO = 0.5  # a gray seal's box: mid-gray pixels at least half the bla
 GRAY_SEAL_CUT = 0.3  # inside a gray seal's box, pixels lighter than ink + 30% of the span go
 MIN_PAPER = 90  # the paper level (90th percentile of gray) of a readable page
 MIN_CONTRAST = 60
+MAX_PAGE_IN = 24.0  # a page side longer than this (A2 is 23.4 in) is not a paper result
 
 
 @dataclass
@@ -66,6 +70,8 @@ class Analysis:
     seals: list[tuple[int, int, int, int]] = field(default_factory=list)  # gray seal boxes (px)
     ink: float = 0.0  # ink level (gray)
     vertical: bool = False  # text lines were found running vertically
+    size_in: tuple[float, float] = (0.0, 0.0)  # page width, height in inches at its dpi
+    photo_angle: float = 0.0  # a photo of a sheet at an angle: how far its corners are off
 
 
 def recognition_gray(img: Image.Image) -> np.ndarray:
@@ -239,11 +245,44 @@ def drop_gray_seals(gray: np.ndarray, analysis: Analysis) -> np.ndarray:
     return out
 
 
+def _sheet_in_photo(small: np.ndarray) -> float:
+    """A phone photo of a sheet lying on a darker surface: the sheet is a bright quadrilateral
+    that does not fill the frame. Returns how far (degrees) its corners are from right angles
+    (0.0 when the image is not such a photo: a scan fills the frame with paper)."""
+    blurred = cv2.GaussianBlur(small, (9, 9), 0)
+    level, sheet = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    h, w = small.shape[:2]
+    border = np.concatenate([sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]])
+    if np.count_nonzero(border == 0) < 0.25 * border.size or level > 200:
+        return 0.0  # paper reaches the edges almost all round: a scan, not a photo
+    contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return 0.0
+    biggest = max(contours, key=cv2.contourArea)
+    if not 0.2 * h * w <= cv2.contourArea(biggest) <= 0.97 * h * w:
+        return 0.0
+    quad = cv2.approxPolyDP(biggest, 0.02 * cv2.arcLength(biggest, True), True)
+    if len(quad) != 4:
+        return 0.0
+    pts = quad.reshape(4, 2).astype(np.float64)
+    off = 0.0
+    for k in range(4):
+        a, b, c = pts[k - 1], pts[k], pts[(k + 1) % 4]
+        u, v = a - b, c - b
+        cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
+        off = max(off, abs(90.0 - np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+    return round(max(off, 0.01), 2)
+
+
 def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> Analysis:
     """Blank, orientation, skew and quality measures of one page (cheap: ANALYSIS_DPI)."""
     if gray is None:
         gray = recognition_gray(img)
     small = _downscale(gray, dpi)
+    size_in = (round(img.width / dpi, 1), round(img.height / dpi, 1))
+    photo_angle = _sheet_in_photo(small)
+    if photo_angle:
+        return Analysis(blank=False, size_in=size_in, photo_angle=photo_angle, sharpness=1.0)
     comps, paper, thresh = _marks(small)
     chars = len(comps)
     if chars < BLANK_MAX_CHARS and not _text_the_marks_missed(gray, small, dpi):
@@ -272,7 +311,7 @@ def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> An
     seals = _gray_seals(small, paper, ink, small.shape[0] / gray.shape[0]) if img.mode == "L" else []
     return Analysis(blank=False, rotation=rotation, skew=round(skew, 2), chars=chars, paper=paper,
                     contrast=contrast, sharpness=sharp, upright_score=upright, vertical=vertical,
-                    undecided=undecided, seals=seals, ink=ink)
+                    undecided=undecided, seals=seals, ink=ink, size_in=size_in)
 
 
 def check_quality(analysis: Analysis, dpi: int, *, dpi_known: bool = True, source: str = "",
@@ -281,6 +320,26 @@ def check_quality(analysis: Analysis, dpi: int, *, dpi_known: bool = True, sourc
     where = f"{source or 'input'}, page {index + 1}"
     where_vi = f"Tệp {source or 'đã quét'}, trang {index + 1}"
     ask = "Hãy quét lại ở độ phân giải ít nhất 200 dpi, chế độ màu, tỉ lệ 100% (Nghị định 30/2020/NĐ-CP)."
+    if analysis.photo_angle:
+        raise InputError(
+            f"{where}: a photo of the sheet, not a scan (the page lies in a darker frame, "
+            f"its corners {analysis.photo_angle:.0f}° off square)",
+            f"{where_vi}: đây là ảnh chụp tờ giấy (thấy cả nền xung quanh, chụp nghiêng), "
+            "không phải bản quét. Hãy quét bằng máy quét; nếu phải chụp, đặt tờ giấy phẳng, "
+            "chụp thẳng từ trên xuống cho tờ giấy phủ kín khung hình.",
+            path=source or None,
+        )
+    big = max(analysis.size_in) if analysis.size_in else 0.0
+    if dpi_known and dpi < MIN_DPI and big > MAX_PAGE_IN:
+        w_in, h_in = analysis.size_in
+        raise InputError(
+            f"{where}: page is {w_in:.0f}x{h_in:.0f} inches, far larger than a paper document "
+            f"(read at {dpi} dpi to fit the size limit): the file's page size is wrong",
+            f"{where_vi}: kích thước trang ghi trong tệp ({w_in:.0f}x{h_in:.0f} inch) lớn bất "
+            "thường so với tờ giấy thật. Hãy quét lại hoặc xuất lại tệp với khổ giấy đúng "
+            "(A4, 100%).",
+            path=source or None,
+        )
     if dpi_known and dpi < MIN_DPI:
         raise InputError(
             f"{where}: scanned at {dpi} dpi, below the {MIN_DPI} dpi required for a digitized copy",

@@ -248,3 +248,30 @@ def _marks_at_analysis(page):
     from ocr.preprocess import _downscale, _marks
 
     return _marks(_downscale(np.asarray(page), 300))[0]
+
+
+def test_a_phone_photo_at_an_angle_is_refused_with_a_retake_message():
+    doc = generate_document(5, dpi=200, pages=1, doc_type="cong_van")
+    sheet = np.asarray(doc.pages[0].convert("L"))
+    h, w = sheet.shape
+    frame = (w * 1.4, h * 1.3)
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[w * 0.25, h * 0.12], [w * 1.15, h * 0.2], [w * 1.2, h * 1.2],
+                      [w * 0.15, h * 1.1]])
+    photo = cv2.warpPerspective(sheet, cv2.getPerspectiveTransform(src, dst),
+                                (int(frame[0]), int(frame[1])), borderValue=70)
+    a = analyze(Image.fromarray(photo), 200)
+    assert a.photo_angle > 3
+    with pytest.raises(InputError) as e:
+        check_quality(a, 200, source="photo.jpg")
+    assert "photo" in str(e.value) and "chụp thẳng từ trên xuống" in e.value.vi
+    # a flat scan of the same sheet is not a photo
+    assert analyze(doc.pages[0], 200).photo_angle == 0.0
+
+
+def test_a_huge_page_read_at_low_dpi_names_its_size_not_its_dpi():
+    a = analyze(Image.new("L", (600, 500), 255), 93)
+    a.size_in = (116.0, 96.0)
+    with pytest.raises(InputError) as e:
+        check_quality(a, 93, source="big.pdf")
+    assert "116x96 inches" in str(e.value) and "93 dpi" not in str(e.value).split("(")[0]
