@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ocr.pdf import pdf_text  # noqa: E402
+
 DEFAULT_DIR = (ROOT / ".." / "shared" / "real-dev").resolve()
 if not DEFAULT_DIR.exists():  # a worktree under /work/wt/<name>
     DEFAULT_DIR = Path("/work/shared/real-dev")

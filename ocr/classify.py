@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from ocr import extract as ex
 from ocr import crops as crops_mod
+from ocr import extract as ex
 from ocr import textlayer, wordconf
 from ocr.doctypes import DocType, load_doctypes
 

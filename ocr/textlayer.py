@@ -29,7 +29,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 BORN_DIGITAL_MIN_WORDS = 40  # fewer words than this (signature box aside) is not a page of text
 GOOD_TEXT_MIN = 0.8  # share of words that read as Vietnamese for a layer to be used as is
 MASK_PAD_PT = 3.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import img2pdf
 import numpy as np
 import pytest
 from fpdf import FPDF
