@@ -51,6 +51,7 @@ SEAL_MID_RATIO = 0.5  # a gray seal's box: mid-gray pixels at least half the bla
 GRAY_SEAL_CUT = 0.3  # inside a gray seal's box, pixels lighter than ink + 30% of the span go
 MIN_PAPER = 90  # the paper level (90th percentile of gray) of a readable page
 MIN_CONTRAST = 60
+PHOTO_MIN_ANGLE = 4.0  # degrees a sheet's corners are off square for a photo at an angle
 MAX_PAGE_IN = 24.0  # a page side longer than this (A2 is 23.4 in) is not a paper result
 
 
@@ -271,7 +272,8 @@ def _sheet_in_photo(small: np.ndarray) -> float:
         u, v = a - b, c - b
         cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
         off = max(off, abs(90.0 - np.degrees(np.arccos(np.clip(cos, -1, 1)))))
-    return round(max(off, 0.01), 2)
+    # a scan with dark margins (lid open, over-scan) shows a square sheet: not a photo
+    return round(off, 2) if off >= PHOTO_MIN_ANGLE else 0.0
 
 
 def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> Analysis:

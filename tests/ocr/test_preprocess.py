@@ -275,3 +275,11 @@ def test_a_huge_page_read_at_low_dpi_names_its_size_not_its_dpi():
     with pytest.raises(InputError) as e:
         check_quality(a, 93, source="big.pdf")
     assert "116x96 inches" in str(e.value) and "93 dpi" not in str(e.value).split("(")[0]
+
+
+def test_a_scan_with_dark_margins_is_not_a_photo():
+    doc = generate_document(5, dpi=200, pages=1, doc_type="cong_van")
+    sheet = doc.pages[0].convert("L")
+    framed = Image.new("L", (sheet.width + 300, sheet.height + 260), 30)  # lid left open
+    framed.paste(sheet, (150, 130))
+    assert analyze(framed, 200).photo_angle == 0.0
