@@ -32,6 +32,7 @@ badly, it is read once more turned by a half turn and the better reading is kept
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -314,6 +315,14 @@ def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEO
     if layer is not None and layer.signature_boxes:
         rec = textlayer.mask_signatures(np.array(rec), layer, page.dpi)
     analysis = preprocess.analyze(img, page.dpi, gray=rec)
+    if analysis.photo_angle and steps.gate:
+        # a phone photo of a flat sheet: read (and store) the sheet with its perspective
+        # corrected when that gives a digitized copy's resolution; else the gate says retake
+        fixed = preprocess.rectify_photo(img, page.dpi)
+        if fixed is not None and fixed[1] >= preprocess.MIN_DPI:
+            return recognize_page(dataclasses.replace(page, image=fixed[0], dpi=fixed[1],
+                                                      dpi_from_file=True),
+                                  lang=lang, timeout=timeout, steps=steps)
     if steps.gate:
         preprocess.check_quality(analysis, page.dpi, dpi_known=page.dpi_from_file,
                                  source=page.source, index=page.index)

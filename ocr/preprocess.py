@@ -250,21 +250,26 @@ def _sheet_in_photo(small: np.ndarray) -> float:
     """A phone photo of a sheet lying on a darker surface: the sheet is a bright quadrilateral
     that does not fill the frame. Returns how far (degrees) its corners are from right angles
     (0.0 when the image is not such a photo: a scan fills the frame with paper)."""
+    return _sheet_quad(small)[0]
+
+
+def _sheet_quad(small: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """(corners off square in degrees, the sheet's 4 corners tl, tr, br, bl) or (0.0, None)."""
     blurred = cv2.GaussianBlur(small, (9, 9), 0)
     level, sheet = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     h, w = small.shape[:2]
     border = np.concatenate([sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]])
     if np.count_nonzero(border == 0) < 0.25 * border.size or level > 200:
-        return 0.0  # paper reaches the edges almost all round: a scan, not a photo
+        return 0.0, None  # paper reaches the edges almost all round: a scan, not a photo
     contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
-        return 0.0
+        return 0.0, None
     biggest = max(contours, key=cv2.contourArea)
     if not 0.2 * h * w <= cv2.contourArea(biggest) <= 0.97 * h * w:
-        return 0.0
+        return 0.0, None
     quad = cv2.approxPolyDP(biggest, 0.02 * cv2.arcLength(biggest, True), True)
     if len(quad) != 4:
-        return 0.0
+        return 0.0, None
     pts = quad.reshape(4, 2).astype(np.float64)
     off = 0.0
     for k in range(4):
@@ -273,7 +278,34 @@ def _sheet_in_photo(small: np.ndarray) -> float:
         cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
         off = max(off, abs(90.0 - np.degrees(np.arccos(np.clip(cos, -1, 1)))))
     # a scan with dark margins (lid open, over-scan) shows a square sheet: not a photo
-    return round(off, 2) if off >= PHOTO_MIN_ANGLE else 0.0
+    if off < PHOTO_MIN_ANGLE:
+        return 0.0, None
+    sums, diffs = pts.sum(axis=1), pts[:, 0] - pts[:, 1]
+    ordered = np.array([pts[np.argmin(sums)], pts[np.argmax(diffs)], pts[np.argmax(sums)],
+                        pts[np.argmin(diffs)]])
+    return round(off, 2), ordered
+
+
+def rectify_photo(img: Image.Image, dpi: int) -> tuple[Image.Image, int] | None:
+    """A phone photo of a flat sheet, its perspective corrected: (the sheet alone, upright
+    rectangle, and its resolution taking the sheet's short side as A4's 8.27 inches), or None
+    when no sheet is found."""
+    gray = recognition_gray(img)
+    small = _downscale(gray, dpi)
+    _, quad = _sheet_quad(small)
+    if quad is None:
+        return None
+    quad = quad * (gray.shape[0] / small.shape[0])
+    tl, tr, br, bl = quad
+    width = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
+    height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    target = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
+    m = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    a = np.asarray(img.convert("RGB") if img.mode not in ("L", "RGB") else img)
+    fixed = cv2.warpPerspective(a, m, (width, height), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+    sheet_dpi = int(round(min(width, height) / 8.27))
+    return Image.fromarray(fixed), sheet_dpi
 
 
 def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> Analysis:
@@ -324,8 +356,8 @@ def check_quality(analysis: Analysis, dpi: int, *, dpi_known: bool = True, sourc
     ask = "Hãy quét lại ở độ phân giải ít nhất 200 dpi, chế độ màu, tỉ lệ 100% (Nghị định 30/2020/NĐ-CP)."
     if analysis.photo_angle:
         raise InputError(
-            f"{where}: a photo of the sheet, not a scan (the page lies in a darker frame, "
-            f"its corners {analysis.photo_angle:.0f}° off square)",
+            f"{where}: a photo of the sheet at an angle whose perspective could not be "
+            f"corrected to {MIN_DPI} dpi (corners {analysis.photo_angle:.0f}° off square)",
             f"{where_vi}: đây là ảnh chụp tờ giấy (thấy cả nền xung quanh, chụp nghiêng), "
             "không phải bản quét. Hãy quét bằng máy quét; nếu phải chụp, đặt tờ giấy phẳng, "
             "chụp thẳng từ trên xuống cho tờ giấy phủ kín khung hình.",

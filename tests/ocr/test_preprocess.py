@@ -269,6 +269,20 @@ def test_a_phone_photo_at_an_angle_is_refused_with_a_retake_message():
     assert analyze(doc.pages[0], 200).photo_angle == 0.0
 
 
+def test_a_phone_photo_of_a_flat_sheet_is_read_with_its_perspective_corrected():
+    doc = generate_document(6, dpi=300, pages=1, doc_type="quyet_dinh")
+    sheet = np.asarray(doc.pages[0].convert("L"))
+    h, w = sheet.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[w * 0.12, h * 0.06], [w * 1.1, h * 0.1], [w * 1.14, h * 1.1],
+                      [w * 0.08, h * 1.06]])
+    photo = cv2.warpPerspective(sheet, cv2.getPerspectiveTransform(src, dst),
+                                (int(w * 1.25), int(h * 1.2)), borderValue=60)
+    [result] = recognize_pages([Page(0, Image.fromarray(photo), 300, "photo.jpg")], workers=1)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in result.text
+    assert result.dpi >= 200 and abs(result.width / result.height - w / h) < 0.05
+
+
 def test_a_huge_page_read_at_low_dpi_names_its_size_not_its_dpi():
     a = analyze(Image.new("L", (600, 500), 255), 93)
     a.size_in = (116.0, 96.0)
