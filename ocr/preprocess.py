@@ -17,8 +17,10 @@ recognition threads overlap), and only the final rotation/deskew touches the ful
   the ink below it (descenders, dot-below).
 - Quality gate: a known resolution below `MIN_DPI`, a dark page or blurred text raise
   `InputError` with a Vietnamese message asking for a rescan (Decree 30/2020: ≥ 200 dpi, colour,
-  100% scale). The message names the real cause: a phone photo of a sheet (a bright
-  quadrilateral inside a darker frame: retake flat, from above, sheet filling the frame), a
+  100% scale). A phone photo of a flat sheet (a bright quadrilateral inside a darker frame)
+  is rectified by `rectify_photo` (the engine reads the corrected sheet when it reaches
+  `MIN_DPI`). The message names the real cause: a photo to retake (flat, from above, sheet
+  filling the frame), a
   page whose stated size is absurd (a low dpi only because the loader fitted a huge page into
   its pixel limit), a resolution below 200 dpi, darkness, or blur.
 
