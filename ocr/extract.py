@@ -665,6 +665,32 @@ def _place(words: list[str], date_place: str | None = None) -> tuple[str, float]
     return text.strip(), 0.5
 
 
+@lru_cache(maxsize=1)
+def _central_bodies() -> dict[str, str]:
+    return {key(b): b for b in load_vocabulary().central_bodies}
+
+
+def _central_body(block: list[str]) -> IssuerFound | None:
+    """A ministry or the Government ("BỘ TÀI CHÍNH", "THỦ TƯỚNG CHÍNH PHỦ"): the issuer is the
+    listed name; an office printed under it ("BỘ TÀI CHÍNH" / "CỤC THUẾ") is the issuer and
+    the ministry its parent body."""
+    bodies = _central_bodies()
+    whole = key(" ".join(block))
+    if whole in bodies:
+        return IssuerFound(bodies[whole], 0.9, None, tuple(block))
+    for n in range(1, len(block)):
+        top = key(" ".join(block[:n]))
+        if top in bodies:
+            office_words = " ".join(block[n:]).split()
+            if not office_words or key(office_words[0]) not in ("CUC", "VU", "TONG", "VIEN",
+                                                                "THANH", "VAN", "BAN"):
+                return None
+            name, conf = _agency_case(office_words)
+            conf = 0.8 if conf >= 0.9 else 0.5  # an office not in the vocabulary: checked
+            return IssuerFound(name, conf, None, tuple(block), bodies[top])
+    return None
+
+
 def extract_issuer(lines: list[str], stop: int | None = None,
                    date_place: str | None = None) -> IssuerFound:
     """The issuing agency from the capitals top-left (see the module docstring for its
@@ -672,6 +698,9 @@ def extract_issuer(lines: list[str], stop: int | None = None,
     block = header_block(lines, stop)
     if not block:
         return IssuerFound(None, 0.0)
+    central = _central_body(block)
+    if central is not None:
+        return central
     words = " ".join(block).replace(" - ", " - ").split()
     segs = _segments(words)
     place_txt, place_conf = None, 0.0

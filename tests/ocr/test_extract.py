@@ -278,3 +278,21 @@ def test_units_that_differ_only_by_diacritics_keep_the_printed_one():
         assert found.confidence >= 0.9
     ambiguous = ex.extract_issuer(lines("ỦY BAN NHÂN DÂN\nXA SON DONG\nSố: 1/XNTTHN"))
     assert ambiguous.confidence < 0.8
+
+
+@pytest.mark.parametrize(("header", "issuer", "parent"), [
+    (["THỦ TƯỚNG CHÍNH PHỦ"], "Thủ tướng Chính phủ", None),
+    (["BỘ VĂN HÓA, THỂ THAO", "VÀ DU LỊCH"], "Bộ Văn hóa, Thể thao và Du lịch", None),
+    (["UBND TỈNH QUẢNG NGÃI", "BAN CHỈ ĐẠO 138"], "Ban Chỉ đạo 138 tỉnh Quảng Ngãi",
+     "UBND tỉnh Quảng Ngãi"),
+    (["UBND QUẬN BA ĐÌNH", "UBND PHƯỜNG TRÚC BẠCH"], "UBND phường Trúc Bạch", "UBND quận Ba Đình"),
+])
+def test_central_bodies_and_two_line_headers(header, issuer, parent):
+    found = ex.extract_issuer(header)
+    assert (found.value, found.parent) == (issuer, parent)
+    assert found.confidence >= 0.6
+
+
+def test_an_office_under_a_ministry_keeps_the_ministry_as_parent():
+    found = ex.extract_issuer(["BỘ TÀI CHÍNH", "CỤC THUẾ"])
+    assert (found.value, found.parent) == ("Cục Thuế", "Bộ Tài chính")
