@@ -101,7 +101,8 @@ HW_INK = (20, 30, 110)  # a blue-black pen
 #   handwritten the serial after "Số:" and the day written by hand into the template
 #   stamp       a "CÔNG VĂN ĐẾN" receipt stamp with a handwritten number over the header zone
 #   last_page   number and date printed only at the end of the last page (consolidated text)
-HARD_CASES = ("esign", "handwritten", "stamp", "last_page")
+#   streak      a scanner's vertical line through the page and a red "HỎA TỐC" urgency stamp
+HARD_CASES = ("esign", "handwritten", "stamp", "last_page", "streak")
 ESIGN_LINES = ("Ký bởi: Văn phòng Ủy ban nhân dân", "Cơ quan: Thành phố Hà Nội",
                "Thời gian ký: {when}")
 
@@ -1684,6 +1685,8 @@ def generate_document(
         clean = _render_page(pl, lay, issuer, rng)
         if i == 0 and "stamp" in hard:
             _draw_receipt_stamp(clean, pl, lay, rng)
+        if "streak" in hard:
+            _draw_streak(clean, lay, rng, urgent=i == 0)
         # later pages of a stack are skewed a bit differently
         pskew = round(skew if i == 0 else skew * rng.uniform(0.6, 1.2), 3)
         arr = _degrade(clean, opt, nrng, pskew)
@@ -1776,6 +1779,20 @@ def draw_esign(img: Image.Image, esign: dict, fonts_path: str | None = None) -> 
     for ln in esign["lines"]:
         draw.text((ln["x"], ln["y"]), ln["text"], font=_font(path, ln["size_px"]),
                   fill=(200, 30, 30) if img.mode == "RGB" else 60)
+
+
+def _draw_streak(img: Image.Image, lay: Layouter, rng: random.Random, *, urgent: bool) -> None:
+    """A dirty scanner glass: a thin dark vertical line through the whole page; on the first
+    page a red boxed "HỎA TỐC" stamped in the top margin."""
+    draw = ImageDraw.Draw(img)
+    x = rng.randrange(lay.left + lay.mm(20), lay.right - lay.mm(20))
+    draw.rectangle([x, 0, x + max(1, lay.mm(0.3)), lay.H], fill=(70, 70, 70))
+    if urgent:
+        font = lay.f.get("b", 14)
+        x0, y0 = lay.left + lay.mm(8), lay.mm(4)
+        w = round(font.getlength("HỎA TỐC")) + lay.mm(4)
+        draw.rectangle([x0, y0, x0 + w, y0 + lay.mm(9)], outline=SEAL_RED, width=lay.mm(0.6))
+        draw.text((x0 + lay.mm(2), y0 + lay.mm(1.5)), "HỎA TỐC", font=font, fill=SEAL_RED)
 
 
 def _draw_receipt_stamp(img: Image.Image, pl: PageLayout, lay: Layouter,

@@ -87,3 +87,10 @@ def test_a_name_the_document_spells_otherwise_is_held():
     assert _spelled_otherwise("Nông Bích Sang", text)
     assert not _spelled_otherwise("Nông Bích Sảng", text)
     assert not _spelled_otherwise("Nông Bích Sảng", text.replace("Sảng", "SẢNG"))
+
+
+def test_a_scanner_streak_and_an_urgency_stamp(tmp_path):
+    truth, found, _results = _read(tmp_path, 51, ("streak",), doc_type="cong_van")
+    assert found.document_type == "cong_van"
+    for name in ("number", "issued_on", "issuer"):
+        _right_or_held(found, truth, name)  # never stored wrong
