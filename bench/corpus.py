@@ -92,6 +92,19 @@ FONT_FAMILIES = {
     ),
 }
 STYLES = ("r", "b", "i", "bi")
+# digits written by hand into a printed template (style "hw"); Debian fonts-dkg-handwriting
+HANDWRITING_FONTS = ("/usr/share/fonts/truetype/fifthhorseman/dkgBd.ttf",
+                     "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf")
+HW_INK = (20, 30, 110)  # a blue-black pen
+# what real paper has and clean renders lack (see ../shared/real-dev/README.md):
+#   esign       an e-signature appearance box top right, its text also as a PDF text layer
+#   handwritten the serial after "Số:" and the day written by hand into the template
+#   stamp       a "CÔNG VĂN ĐẾN" receipt stamp with a handwritten number over the header zone
+#   last_page   number and date printed only at the end of the last page (consolidated text)
+#   streak      a scanner's vertical line through the page and a red "HỎA TỐC" urgency stamp
+HARD_CASES = ("esign", "handwritten", "stamp", "last_page", "streak")
+ESIGN_LINES = ("Ký bởi: Văn phòng Ủy ban nhân dân", "Cơ quan: Thành phố Hà Nội",
+               "Thời gian ký: {when}")
 
 
 class CorpusError(RuntimeError):
@@ -145,6 +158,11 @@ class Fonts:
         return max(6, round(pt * self.dpi / 72.0))
 
     def get(self, style: str, pt: float) -> ImageFont.FreeTypeFont:
+        if style == "hw":
+            path = next((p for p in HANDWRITING_FONTS if Path(p).exists()), None)
+            if path is None:
+                raise CorpusError("handwriting font missing: apt-get install fonts-dkg-handwriting")
+            return _font(path, self.px(pt * 1.5))
         return _font(self.paths[STYLES.index(style)], self.px(pt))
 
 
@@ -1198,7 +1216,7 @@ def _merge_segs(segs: list[Seg], lay: Layouter, pt: float, merge: bool) -> list[
 
 
 def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
-            body: list[Block]) -> list[PageLayout]:
+            body: list[Block], hard: tuple[str, ...] = ()) -> list[PageLayout]:
     pages = [PageLayout()]
     pg = pages[0]
     px = lay.f.px
@@ -1230,10 +1248,14 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
     pg.rules.append((round(rcx - sw / 2), ry + lay.mm(1.2), round(rcx + sw / 2),
                      max(1, lay.mm(0.25))))
     y = max(ly, ry) + lay.mm(4)
-    pg.lines.append(lay.centred(f"Số: {content.number}", "r", 13, lcx, y, "number"))
     place_date = decree30_date(issuer.place, issued)
     dpt = lay.fit_pt(place_date, "i", 13, rw)
-    pg.lines.append(lay.centred(place_date, "i", dpt, rcx, y, "date"))
+    number_line = lay.centred(f"Số: {content.number}", "r", 13, lcx, y, "number")
+    date_line = lay.centred(place_date, "i", dpt, rcx, y, "date")
+    if "handwritten" in hard:
+        number_line, date_line = _handwritten(number_line, lay), _handwritten(date_line, lay)
+    if "last_page" not in hard:
+        pg.lines += [number_line, date_line]
     y += round(px(13) * 1.3)
     if content.doc_type == "cong_van":
         lines, y2 = lay.block_lines(Block([(content.summary, "r")], kind="center", pt=12),
@@ -1306,7 +1328,36 @@ def _layout(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
         for r in content.receivers:
             pg.lines.append(Line(ry, 11, [Seg(lx, r, "r")], r, "receivers"))
             ry += round(px(11) * 1.2)
+    if "last_page" in hard:  # "Số: …" and the date close the last page, under the signer
+        ly2 = max(sy + round(px(spt) * 2.5), ry if content.receivers else 0)
+        if ly2 + round(px(13) * 1.3) > lay.H - lay.mm(8):
+            pg, ly2 = _new_page(pages, lay)
+        for line in (number_line, date_line):
+            line.segs = [Seg(sg.x, sg.text, sg.style) for sg in line.segs]
+            line.y = ly2
+            pg.lines.append(line)
     return pages
+
+
+def _handwritten(line: Line, lay: Layouter) -> Line:
+    """The printed template line with its digits before "/" (a serial) or after "ngày" (a day)
+    written by hand: the printed parts keep their places, a blank is left for the pen."""
+    text = line.text
+    import re as _re
+
+    m = _re.search(r"(?<=Số: )[0-9]+(?=/)", text) or _re.search(r"(?<=ngày )[0-9]+", text)
+    if not m:
+        return line
+    seg = line.segs[0]
+    font = lay.f.get(seg.style, line.pt)
+    before, digits, after = text[: m.start()], m.group(0), text[m.end():]
+    x_digits = seg.x + round(font.getlength(before + " "))
+    x_after = x_digits + round(lay.f.get("hw", line.pt).getlength(digits)) + round(
+        font.getlength("  "))
+    segs = [Seg(seg.x, before, seg.style), Seg(x_digits, digits, "hw"),
+            Seg(x_after, after, seg.style)]
+    return Line(line.y, line.pt, segs, f"{before}{digits} {after}".replace("  ", " "),
+                line.block)
 
 
 def _new_page(pages: list[PageLayout], lay: Layouter) -> tuple[PageLayout, int]:
@@ -1327,6 +1378,10 @@ def _render_page(pl: PageLayout, lay: Layouter, issuer: Issuer, rng: random.Rand
     for ln in pl.lines:
         for s in ln.segs:
             font = lay.f.get(s.style, ln.pt)
+            if s.style == "hw":  # a pen: bigger, bolder, sitting a little high in the blank
+                draw.text((s.x, ln.y - lay.f.px(ln.pt) // 3), s.text, font=font, fill=HW_INK,
+                          stroke_width=max(1, lay.f.px(ln.pt) // 30), stroke_fill=HW_INK)
+                continue
             draw.text((s.x, ln.y), s.text, font=font, fill=INK)
     for x0, y, x1, w in pl.rules:
         draw.rectangle([x0, y, x1, y + w - 1], fill=INK)
@@ -1578,6 +1633,7 @@ def generate_document(
     color: str = "color",
     font: str | None = None,
     issued_on: dt.date | None = None,
+    hard: tuple[str, ...] | frozenset[str] = (),
 ) -> SyntheticDocument:
     """Render one document. Defaults give a clean, upright colour 300-dpi scan.
 
@@ -1585,7 +1641,13 @@ def generate_document(
     ``skew`` is in degrees (counter-clockwise positive), ``noise``/``tint`` in 0..1,
     ``blur`` a Gaussian sigma in pixels at 300 dpi, ``color`` one of COLOR_MODES.
     With ``blank_back`` each content page is followed by a near-blank duplex back.
+    ``hard`` names cases from HARD_CASES that real paper has (e-signature box, handwritten
+    serial and day, receipt stamp, number and date on the last page).
     """
+    hard = tuple(hard)
+    unknown = set(hard) - set(HARD_CASES)
+    if unknown:
+        raise CorpusError(f"unknown hard case(s) {sorted(unknown)}; expected from {HARD_CASES}")
     if doc_type is not None and doc_type not in DOC_TYPES:
         raise CorpusError(f"unknown doc_type {doc_type!r}; expected one of {DOC_TYPES}")
     if dpi < 100 or dpi > 600:
@@ -1611,15 +1673,20 @@ def generate_document(
     signer = _person(rng, min_year=1965, max_year=1985)
     content.extras["_signer_name"] = signer.name
     lay = Layouter(fonts, line_spacing=rng.choice([1.2, 1.25, 1.3]))
-    layouts = _fit(content, issuer, issued, lay, n_pages)
+    layouts = _fit(content, issuer, issued, lay, n_pages, hard)
 
     opt = ScanOptions(dpi=dpi, skew=skew, upside_down=upside_down, noise=noise, blur=blur,
                       tint=tint, jpeg_quality=jpeg_quality, color=color, blank_back=blank_back)
     nrng = np.random.default_rng([abs(seed), 7919])
     out_pages: list[Image.Image] = []
     page_info: list[dict] = []
+    esign = _esign_box(lay, issued, rng) if "esign" in hard else None
     for i, pl in enumerate(layouts):
         clean = _render_page(pl, lay, issuer, rng)
+        if i == 0 and "stamp" in hard:
+            _draw_receipt_stamp(clean, pl, lay, rng)
+        if "streak" in hard:
+            _draw_streak(clean, lay, rng, urgent=i == 0)
         # later pages of a stack are skewed a bit differently
         pskew = round(skew if i == 0 else skew * rng.uniform(0.6, 1.2), 3)
         arr = _degrade(clean, opt, nrng, pskew)
@@ -1655,6 +1722,7 @@ def generate_document(
             "place": issuer.place,
             "subject_name": content.subject["subject_name"],
             "subject_id": content.subject["subject_id"],
+            "issuer_parent": _parent_body(issuer),
             "signer_name": signer.name,
             "signer_title": content.signer_title,
             **{k: v for k, v in content.extras.items() if not k.startswith("_")},
@@ -1671,23 +1739,98 @@ def generate_document(
                  "tint": tint, "jpeg_quality": jpeg_quality, "blank_back": blank_back},
         "text": [p["text"] for p in page_info],
         "page_info": page_info,
+        "hard": list(hard),
+        "esign": esign,
     }
     return SyntheticDocument(out_pages, truth, jpeg_quality)
 
 
+_KIND_WORDS = ("THÀNH PHỐ", "THỊ XÃ", "THỊ TRẤN", "QUẬN", "HUYỆN", "PHƯỜNG", "XÃ", "TỈNH")
+
+
+def _parent_body(issuer: Issuer) -> str | None:
+    """"UBND quận Ba Đình" when a two-line header prints a People's Committee above the
+    issuing body ("UBND QUẬN BA ĐÌNH" / "PHÒNG TÀI CHÍNH - KẾ HOẠCH"), else None."""
+    if len(issuer.header) != 2 or not issuer.header[0][0].startswith("UBND "):
+        return None
+    rest = issuer.header[0][0][5:]
+    kind = next((k for k in _KIND_WORDS if rest.startswith(k + " ")), None)
+    if kind is None:
+        return None
+    name = " ".join(w[:1] + w[1:].lower() for w in rest[len(kind) + 1:].split())
+    return f"UBND {kind.lower()} {name}"
+
+
+def _esign_box(lay: Layouter, issued: dt.date, rng: random.Random) -> dict:
+    """An e-signature appearance top right of page 1: its lines and their places (pixels)."""
+    when = f"{issued:%d/%m/%Y} {rng.randrange(7, 17):02d}:{rng.randrange(60):02d}:" \
+           f"{rng.randrange(60):02d}"
+    size = lay.f.px(7.5)
+    x, y = lay.W - lay.mm(62), lay.mm(3)
+    lines = [{"text": t.format(when=when), "x": x, "y": y + k * round(size * 1.25),
+              "size_px": size} for k, t in enumerate(ESIGN_LINES)]
+    return {"page": 0, "lines": lines}
+
+
+def draw_esign(img: Image.Image, esign: dict, fonts_path: str | None = None) -> None:
+    """Draw the e-signature box into a page image (a printed and scanned e-signed copy)."""
+    draw = ImageDraw.Draw(img)
+    path = fonts_path or available_font_families()[next(iter(available_font_families()))][0]
+    for ln in esign["lines"]:
+        draw.text((ln["x"], ln["y"]), ln["text"], font=_font(path, ln["size_px"]),
+                  fill=(200, 30, 30) if img.mode == "RGB" else 60)
+
+
+def _draw_streak(img: Image.Image, lay: Layouter, rng: random.Random, *, urgent: bool) -> None:
+    """A dirty scanner glass: a thin dark vertical line through the whole page; on the first
+    page a red boxed "HỎA TỐC" stamped in the top margin."""
+    draw = ImageDraw.Draw(img)
+    x = rng.randrange(lay.left + lay.mm(20), lay.right - lay.mm(20))
+    draw.rectangle([x, 0, x + max(1, lay.mm(0.3)), lay.H], fill=(70, 70, 70))
+    if urgent:
+        font = lay.f.get("b", 14)
+        x0, y0 = lay.left + lay.mm(8), lay.mm(4)
+        w = round(font.getlength("HỎA TỐC")) + lay.mm(4)
+        draw.rectangle([x0, y0, x0 + w, y0 + lay.mm(9)], outline=SEAL_RED, width=lay.mm(0.6))
+        draw.text((x0 + lay.mm(2), y0 + lay.mm(1.5)), "HỎA TỐC", font=font, fill=SEAL_RED)
+
+
+def _draw_receipt_stamp(img: Image.Image, pl: PageLayout, lay: Layouter,
+                        rng: random.Random) -> None:
+    """A violet "CÔNG VĂN ĐẾN" receipt stamp with a handwritten number and date, left,
+    under the number line: a second "Số:" that is not the document's number."""
+    number_y = max((ln.y for ln in pl.lines if ln.block in ("number", "summary")), default=0)
+    x0, y0 = lay.left, number_y + lay.mm(14)
+    w, h = lay.mm(48), lay.mm(22)
+    stamp = Image.new("L", (w, h), 0)
+    d = ImageDraw.Draw(stamp)
+    d.rectangle([2, 2, w - 3, h - 3], outline=255, width=max(2, lay.mm(0.5)))
+    font = lay.f.get("b", 10)
+    hw = lay.f.get("hw", 9)
+    d.text((lay.mm(4), lay.mm(2)), "CÔNG VĂN ĐẾN", font=font, fill=255)
+    d.text((lay.mm(4), lay.mm(8)), "Số:", font=lay.f.get("r", 10), fill=255)
+    d.text((lay.mm(14), lay.mm(7)), str(rng.randrange(100, 9999)), font=hw, fill=255)
+    d.text((lay.mm(4), lay.mm(14)), "Ngày:", font=lay.f.get("r", 10), fill=255)
+    d.text((lay.mm(16), lay.mm(13)), f"{rng.randrange(1, 28)}/{rng.randrange(1, 12)}",
+           font=hw, fill=255)
+    stamp = stamp.rotate(rng.uniform(-6, 6), expand=True, resample=Image.Resampling.BICUBIC)
+    ink = Image.new("RGB", stamp.size, (110, 40, 150))
+    img.paste(ink, (x0, y0), stamp.point(lambda v: int(v * 0.85)))
+
+
 def _fit(content: Content, issuer: Issuer, issued: dt.date, lay: Layouter,
-         n_pages: int) -> list[PageLayout]:
+         n_pages: int, hard: tuple[str, ...] = ()) -> list[PageLayout]:
     base = content.blocks
     if n_pages == 1:
-        layouts = _layout(content, issuer, issued, lay, base + content.tail)
+        layouts = _layout(content, issuer, issued, lay, base + content.tail, hard)
         if len(layouts) > 1:  # too long: tighten spacing, then drop optional body
             lay.ls = 1.15
-            layouts = _layout(content, issuer, issued, lay, base + content.tail)
+            layouts = _layout(content, issuer, issued, lay, base + content.tail, hard)
         return layouts
     extra = list(content.extra) or _fillers(random.Random(len(base)))
     for k in range(len(extra) * 2 + 1):
         fill = [extra[i % len(extra)] for i in range(k)]
-        layouts = _layout(content, issuer, issued, lay, base + fill + content.tail)
+        layouts = _layout(content, issuer, issued, lay, base + fill + content.tail, hard)
         if len(layouts) >= 2:
             body2 = [ln for ln in layouts[1].lines if ln.block == "body"]
             if len(body2) >= 3:
@@ -1702,6 +1845,33 @@ def _encode_page(img: Image.Image, dpi: int, jpeg_quality: int | None) -> tuple[
         return buf.getvalue(), "jpeg"
     img.save(buf, "PNG", dpi=(dpi, dpi), compress_level=1)
     return buf.getvalue(), "png"
+
+
+def _esign_text_layer(data: bytes, esign: dict, dpi: int) -> bytes:
+    """The PDF with the e-signature box as visible vector text over its page (as signing
+    services stamp it: the page stays an image, the box brings a small text layer)."""
+    import pikepdf
+    from fpdf import FPDF
+
+    path = available_font_families()[next(iter(available_font_families()))][0]
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[esign["page"]]
+        box = [float(v) for v in page.mediabox]
+        w_pt, h_pt = box[2] - box[0], box[3] - box[1]
+        over = FPDF(unit="pt", format=(w_pt, h_pt))
+        over.set_auto_page_break(False)
+        over.add_page()
+        over.add_font("esign", fname=path)
+        over.set_text_color(200, 30, 30)
+        k = 72.0 / dpi
+        for ln in esign["lines"]:
+            over.set_font("esign", size=ln["size_px"] * k)
+            over.text(ln["x"] * k, (ln["y"] + ln["size_px"] * 0.85) * k, ln["text"])
+        with pikepdf.open(io.BytesIO(bytes(over.output()))) as layer:
+            page.add_overlay(pdf.copy_foreign(layer.pages[0].as_form_xobject()))
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
 
 
 def write_document(doc: SyntheticDocument, out_dir: Path, name: str, fmt: str = "pdf") -> Path:
@@ -1722,13 +1892,19 @@ def write_document(doc: SyntheticDocument, out_dir: Path, name: str, fmt: str = 
 
         blobs = [_encode_page(p, dpi, doc.jpeg_quality)[0] for p in doc.pages]
         when = dt.datetime.fromisoformat(doc.truth["fields"]["issued_on"] + "T09:00:00")
-        path.write_bytes(img2pdf.convert(
+        data = img2pdf.convert(
             blobs, layout_fun=img2pdf.get_fixed_dpi_layout_fun((dpi, dpi)),
             creationdate=when, moddate=when, producer="sohoa bench corpus",
-        ))
+        )
+        if doc.truth.get("esign"):
+            data = _esign_text_layer(data, doc.truth["esign"], dpi)
+        path.write_bytes(data)
         files.append(path)
     elif fmt == "tiff":
         path = out_dir / f"{name}.tiff"
+        if doc.truth.get("esign"):
+            doc.pages[0] = doc.pages[0].copy()
+            draw_esign(doc.pages[0], doc.truth["esign"])
         first, rest = doc.pages[0], doc.pages[1:]
         comp = "group4" if all(p.mode == "1" for p in doc.pages) else "tiff_lzw"
         first.save(path, "TIFF", save_all=True, append_images=rest, compression=comp,

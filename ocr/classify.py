@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from ocr import crops as crops_mod
 from ocr import extract as ex
-from ocr import wordconf
+from ocr import textlayer, wordconf
 from ocr.doctypes import DocType, load_doctypes
 
-FIELD_NAMES = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
+FIELD_NAMES = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary",
+               "issuer_parent")
 TITLE_MIN = 0.78  # a title line must be at least this similar to count as the type's title
 
 # score weights
@@ -39,6 +41,9 @@ class Classification:
     missing: list[str] = field(default_factory=list)
     # lowest Tesseract confidence (0..1) of the words each field was read from, where known
     word_confidence: dict[str, float] = field(default_factory=dict)
+    # where number and issued_on were read: {field: {"page": i, "box": [x0, y0, x1, y1]}}
+    # in pixels of the page image the OCR ran on (`ocr.crops`), for a person to check them
+    crops: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +77,8 @@ def classify_document(text: str, words: list | None = None) -> Classification:
     if not isinstance(text, str):
         raise TypeError("classify_document expects the OCR text as str")
     doctypes = load_doctypes()
+    text = textlayer.drop_signature_blocks(text)
+    pages = text.split("\f")
     lines = ex.split_lines(text)
     folded_lower = ex.fold("\n".join(lines)).lower()
     cands = ex.title_candidates(lines)
@@ -142,12 +149,21 @@ def classify_document(text: str, words: list | None = None) -> Classification:
             fields["title"], conf["title"] = t, 0.5
 
     number = ex.extract_number(lines, dtype, title_line if title_line >= 0 else None)
+    last = ex.split_lines(pages[-1])[-40:]
+    if number.value is None and last:  # a consolidated text (VBHN) numbers its last page
+        number = ex.extract_number(last, dtype)
+        number = ex.Found(number.value, min(number.confidence, 0.7))
     fields["number"], conf["number"] = number.value, number.confidence
     date = ex.extract_date(lines)
+    if date.value is None and date.place is None and last:
+        found = ex.extract_date(last)
+        date = ex.DateFound(found.value, min(found.confidence, 0.7), found.place)
     fields["issued_on"], conf["issued_on"] = date.value, date.confidence
     stop = title_line if title_line > 0 else None
     issuer = ex.extract_issuer(lines, stop, date.place)
     fields["issuer"], conf["issuer"] = issuer.value, issuer.confidence
+    if issuer.parent:
+        fields["issuer_parent"], conf["issuer_parent"] = issuer.parent, issuer.confidence
     name = ex.extract_subject_name(lines, dtype)
     fields["subject_name"], conf["subject_name"] = name.value, name.confidence
     if dtype.subject == "organisation":
@@ -170,10 +186,14 @@ def classify_document(text: str, words: list | None = None) -> Classification:
         if fields["summary"]:  # the summary names the subject: spell it the same way
             fields["summary"] = ex.respell(fields["summary"], fields["subject_name"])
 
+    if fields["subject_name"] and _spelled_otherwise(fields["subject_name"], text):
+        conf["subject_name"] = min(conf["subject_name"], 0.5)
     word_conf = _word_confidences(text, words, fields, dtype) if words else {}
     required = dtype.required or ["number", "issued_on", "issuer"]
     for f, c in word_conf.items():
         conf[f] = min(conf[f], wordconf.word_score(c))
+    if not fields["issuer_parent"]:
+        del conf["issuer_parent"]  # most headers have none: nothing to check
     missing = [f for f in required if not fields.get(f)]
     overall = min([type_conf] + [conf[f] for f in required]
                   + [wordconf.word_score(c) for c in word_conf.values()])
@@ -187,6 +207,7 @@ def classify_document(text: str, words: list | None = None) -> Classification:
         scores={k: round(v, 3) for k, v in scores.items()},
         missing=missing,
         word_confidence={k: round(v, 3) for k, v in word_conf.items()},
+        crops=crops_mod.field_crops(words) if words else {},
     )
 
 
@@ -215,6 +236,26 @@ def _word_confidences(text: str, words: list, fields: dict[str, str | None],
         if c is not None:
             out["issued_on"] = c
     return out
+
+
+def _spelled_otherwise(name: str, text: str) -> bool:
+    """The document writes the name with other diacritics more often than as extracted
+    ("Nông Bích Sảng" four times, "Sang" once): two readings disagree, a person decides."""
+    words = name.split()
+    if len(words) < 2:
+        return False
+    pattern = r"\b" + r"\s+".join(r"\w+" for _ in words) + r"\b"
+    folded = ex.fold(name).lower()
+    same = other = 0
+    for m in re.finditer(pattern, ex.clean_text(text)):
+        seen = " ".join(m.group(0).split())
+        if ex.fold(seen).lower() != folded or seen.isupper():
+            continue  # capitals lose marks to OCR more often than they tell a spelling
+        if seen.lower() == name.lower():
+            same += 1
+        else:
+            other += 1
+    return other > same
 
 
 def _first_caps_title(lines: list[str], cands: list[tuple[int, str]]) -> str | None:

@@ -130,6 +130,7 @@ class Vocabulary:
     number_codes: list[str]
     surnames: list[str] = field(default_factory=list)
     given_names: list[str] = field(default_factory=list)
+    central_bodies: list[str] = field(default_factory=list)  # issuers with no place
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
@@ -145,7 +146,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     if not isinstance(table, dict):
         raise DocTypesError(f"{path}: [vocabulary] must be a table")
     lists = {}
-    for name in ("agencies", "number_codes", "surnames", "given_names"):
+    for name in ("agencies", "number_codes", "surnames", "given_names", "central_bodies"):
         value = table.get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise DocTypesError(f"{path}: vocabulary.{name} must be a list of strings")

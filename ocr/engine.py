@@ -32,6 +32,7 @@ badly, it is read once more turned by a half turn and the better reading is kept
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -50,7 +51,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from ocr import preprocess
+from ocr import preprocess, textlayer
 from ocr.pages import Page
 
 JPEG_QUALITY = 75
@@ -302,13 +303,26 @@ def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEO
     Raises `InputError` (quality gate) and `OcrError` (tesseract failure)."""
     steps = steps or Steps()
     img = page.image
+    layer = getattr(page, "text_layer", None)
+    if layer is not None and layer.use_as_is:
+        return _from_text_layer(page, layer)
     if img.mode not in ("1", "L", "RGB"):
         img = img.convert("RGB")
     if img.mode == "RGB" and not steps.dropout:
         rec = np.asarray(img.convert("L"))
     else:
         rec = preprocess.recognition_gray(img)
+    if layer is not None and layer.signature_boxes:
+        rec = textlayer.mask_signatures(np.array(rec), layer, page.dpi)
     analysis = preprocess.analyze(img, page.dpi, gray=rec)
+    if analysis.photo_angle and steps.gate:
+        # a phone photo of a flat sheet: read (and store) the sheet with its perspective
+        # corrected when that gives a digitized copy's resolution; else the gate says retake
+        fixed = preprocess.rectify_photo(img, page.dpi)
+        if fixed is not None and fixed[1] >= preprocess.MIN_DPI:
+            return recognize_page(dataclasses.replace(page, image=fixed[0], dpi=fixed[1],
+                                                      dpi_from_file=True),
+                                  lang=lang, timeout=timeout, steps=steps)
     if steps.gate:
         preprocess.check_quality(analysis, page.dpi, dpi_known=page.dpi_from_file,
                                  source=page.source, index=page.index)
@@ -335,6 +349,24 @@ def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEO
     return PageResult(pdf=pdf, text=text, confidence=confidence, words=words, width=w, height=h,
                       image_format=image_format, rotation=rotation, skew=skew,
                       extra={"analysis": analysis}, **base)
+
+
+def _from_text_layer(page: Page, layer: textlayer.TextLayer) -> PageResult:
+    """A born-digital page: its own exact text, without OCR, as the invisible layer over the
+    rendered page image (like a scanned page's OCR layer)."""
+    s = layer.scale(page.dpi)
+    words = [Word(text=w.text, conf=0.99, left=round(w.box[0] * s), top=round(w.box[1] * s),
+                  width=max(1, round((w.box[2] - w.box[0]) * s)),
+                  height=max(1, round((w.box[3] - w.box[1]) * s)), block=w.block, line=w.line)
+             for w in layer.words]
+    img = page.image
+    text_pdf = textlayer.invisible_text_pdf(layer, img.width * 72 / page.dpi,
+                                            img.height * 72 / page.dpi)
+    pdf, image_format = _compose(text_pdf, img, page.dpi, 0)
+    return PageResult(index=page.index, pdf=pdf, text=layer.text(), confidence=0.99,
+                      words=words, width=img.width, height=img.height, dpi=page.dpi,
+                      source=page.source, image_format=image_format,
+                      extra={"text_layer": layer.decision})
 
 
 def recognize_pages(

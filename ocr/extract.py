@@ -237,6 +237,14 @@ def _normalize_parts(parts: list[str], doctype: DocType | None) -> tuple[str, bo
     return "".join(out), exact
 
 
+def serial_is_clean(rest: str) -> bool:
+    """The serial (before the first "/") is plain digits, as printed numbers read: letters
+    read as digits ("O4"), stray symbols ("4‡", "$†4") or nothing at all mark a number written
+    by hand into the template's blank, which OCR does not read reliably."""
+    m = re.match(r"\s*([^/\s]*?)(?=/|[A-ZĐ]{2,}|\s|$)", rest)  # "56XNTTHN": the slash lost
+    return bool(m and re.fullmatch(r"[0-9]{1,6}", m.group(1)))
+
+
 def extract_number(lines: list[str], doctype: DocType | None = None,
                    stop: int | None = None) -> Found:
     """The number after 'Số:' in the header, above the title (line `stop`) if known.
@@ -261,6 +269,8 @@ def extract_number(lines: list[str], doctype: DocType | None = None,
             conf = 0.9 if shape else 0.6
             if not exact:
                 conf -= 0.2
+            if not serial_is_clean(line[m.end():]):
+                conf = min(conf, 0.4)  # a handwritten serial read with slips: a person checks
             if doctype and doctype.abbreviation and doctype.code != "khac" and \
                     doctype.abbreviation not in value.split("/")[-1].split("-"):
                 conf = min(conf, 0.5)  # a typed result carries its abbreviation: check it
@@ -281,6 +291,10 @@ _DATE_WORDS = re.compile(
 _DATE_NUMERIC = re.compile(
     r"(?<![0-9])([0-3]?[0-9])\s?[/.\-]\s?([01]?[0-9])\s?[/.\-]\s?((?:19|20)[0-9]{2})(?![0-9])"
 )
+
+
+_HEADER_DATE = re.compile(r"[A-Za-z],\s*ng[aà]y\b.{0,12}th[aá]ng\b.{0,8}n[aă]m\W{0,2}[0-9]{4}",
+                          re.IGNORECASE)
 
 
 def _to_int(s: str) -> int:
@@ -309,6 +323,12 @@ def extract_date(lines: list[str]) -> DateFound:
     best: DateFound | None = None
     for i, line in enumerate(lines[:80]):
         folded = fold(line)
+        if i < 20 and not _DATE_WORDS.search(folded) and _HEADER_DATE.search(folded):
+            # the template's "<place>, ngày … tháng … năm …" is there but its day or month
+            # (often written by hand) cannot be read: that is the issue date, held for a
+            # person; a date from the body would be the wrong one
+            place = _tail_place(line[: _HEADER_DATE.search(folded).start() + 1]) or None
+            return DateFound(None, 0.0, place)
         for m in _DATE_WORDS.finditer(folded):
             try:
                 d, mo, y = (_to_int(g) for g in m.groups())
@@ -324,6 +344,12 @@ def extract_date(lines: list[str]) -> DateFound:
                 conf = 0.0
             else:
                 conf = 0.95 if has_place else (0.6 if is_birth else 0.8)
+                if has_place and len(m.group(1).replace(" ", "")) < 2:
+                    conf = 0.5  # Decree 30 writes "ngày 05": one digit is a day half read
+                day_span = folded[m.start(): m.start(2)]
+                day_span = day_span[day_span.lower().index("ng") + 4:]
+                if re.search(r"[^0-9OoIl|Zz\s]", day_span.lower().replace("thang", "")):
+                    conf = min(conf, 0.4)  # symbols around the day: a handwritten day misread
                 if i > 30 and not has_place:
                     conf -= 0.1
                 place = None
@@ -332,8 +358,8 @@ def extract_date(lines: list[str]) -> DateFound:
                 cand = DateFound(date.isoformat(), conf, place)
             if best is None or cand.confidence > best.confidence:
                 best = cand
-            if best.confidence >= 0.95:
-                return best
+            if best.confidence >= 0.95 or (has_place and cand.value and i < 20):
+                return cand if has_place and cand.value else best  # the template's date
     if best is not None and best.value:
         return best
     for line in lines[:80]:
@@ -486,6 +512,7 @@ class IssuerFound:
     confidence: float
     place: str | None = None
     lines: tuple[str, ...] = ()
+    parent: str | None = None  # the parent body of a two-line header ("UBND tỉnh Quảng Ngãi")
 
 
 def _caps_run(text: str) -> str:
@@ -638,6 +665,32 @@ def _place(words: list[str], date_place: str | None = None) -> tuple[str, float]
     return text.strip(), 0.5
 
 
+@lru_cache(maxsize=1)
+def _central_bodies() -> dict[str, str]:
+    return {key(b): b for b in load_vocabulary().central_bodies}
+
+
+def _central_body(block: list[str]) -> IssuerFound | None:
+    """A ministry or the Government ("BỘ TÀI CHÍNH", "THỦ TƯỚNG CHÍNH PHỦ"): the issuer is the
+    listed name; an office printed under it ("BỘ TÀI CHÍNH" / "CỤC THUẾ") is the issuer and
+    the ministry its parent body."""
+    bodies = _central_bodies()
+    whole = key(" ".join(block))
+    if whole in bodies:
+        return IssuerFound(bodies[whole], 0.9, None, tuple(block))
+    for n in range(1, len(block)):
+        top = key(" ".join(block[:n]))
+        if top in bodies:
+            office_words = " ".join(block[n:]).split()
+            if not office_words or key(office_words[0]) not in ("CUC", "VU", "TONG", "VIEN",
+                                                                "THANH", "VAN", "BAN"):
+                return None
+            name, conf = _agency_case(office_words)
+            conf = 0.8 if conf >= 0.9 else 0.5  # an office not in the vocabulary: checked
+            return IssuerFound(name, conf, None, tuple(block), bodies[top])
+    return None
+
+
 def extract_issuer(lines: list[str], stop: int | None = None,
                    date_place: str | None = None) -> IssuerFound:
     """The issuing agency from the capitals top-left (see the module docstring for its
@@ -645,6 +698,9 @@ def extract_issuer(lines: list[str], stop: int | None = None,
     block = header_block(lines, stop)
     if not block:
         return IssuerFound(None, 0.0)
+    central = _central_body(block)
+    if central is not None:
+        return central
     words = " ".join(block).replace(" - ", " - ").split()
     segs = _segments(words)
     place_txt, place_conf = None, 0.0
@@ -668,9 +724,19 @@ def extract_issuer(lines: list[str], stop: int | None = None,
     if agency_txt:
         value = f"{agency_txt} {place_txt}" if place_txt else agency_txt
         conf = min(agency_conf, place_conf) if place_txt else agency_conf * 0.8
-        return IssuerFound(value, round(conf, 2), place_txt, tuple(block))
+        # "UBND TỈNH … / BAN CHỈ ĐẠO …": the People's Committee above is the parent body
+        kinds = [k for k, _ws in segs if k != "end"]
+        parent = (f"UBND {place_txt}" if place_txt and kinds[:3] == ["ubnd", "place", "agency"]
+                  else None)
+        return IssuerFound(value, round(conf, 2), place_txt, tuple(block), parent)
     if has_ubnd and place_txt:
-        return IssuerFound(f"UBND {place_txt}", round(place_conf, 2), place_txt, tuple(block))
+        kinds = [k for k, _ws in segs if k != "end"]
+        parent = None
+        if kinds[:4] == ["ubnd", "place", "ubnd", "place"]:  # "UBND QUẬN … / UBND PHƯỜNG …"
+            first = next(ws for k, ws in segs if k == "place")
+            parent = f"UBND {_place(first, None)[0]}"
+        return IssuerFound(f"UBND {place_txt}", round(place_conf, 2), place_txt, tuple(block),
+                           parent)
     if place_txt:
         return IssuerFound(place_txt, 0.4, place_txt, tuple(block))
     text = " ".join(block)

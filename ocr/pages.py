@@ -40,6 +40,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageOps, ImageSequence, UnidentifiedImageError
 
+from ocr import textlayer
 from ocr.limits import (
     LimitExceeded,
     Limits,
@@ -79,6 +80,7 @@ class Page:
     source: str
     original_mode: str = ""
     dpi_from_file: bool = True
+    text_layer: object = None  # a PDF page's own text, decided (`ocr.textlayer.TextLayer`)
 
 
 def sniff_kind(head: bytes) -> str | None:
@@ -481,5 +483,5 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
             ) from None
         im = _gray_if_neutral(_normalize_mode(image))
         del image
-        yield Page(i, im, dpi, path.name, im.mode, True)
+        yield Page(i, im, dpi, path.name, im.mode, True, textlayer.read_page(path, i))
         del im

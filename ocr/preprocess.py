@@ -8,7 +8,8 @@ recognition threads overlap), and only the final rotation/deskew touches the ful
   (≈ RGB 205,28,36) is near-white there while black text stays black (a blue signature stays
   dark, it is not text anyway). The stored page image keeps its colour.
 - Blank page: fewer than `BLANK_MAX_CHARS` character-sized marks once specks and bleed-through
-  (faint, below the ink threshold) are ignored.
+  (faint, below the ink threshold) are ignored, and no text of other sizes: a few large letters
+  (0.5-3 inches) or many tiny ones found at full resolution (typewriter type) keep a page.
 - Skew: projection profile of the ink pixels, searched coarse then fine, up to ±`MAX_SKEW`°.
 - Orientation: text lines run horizontally (projection profile along y sharper than along x),
   else the page is turned by 90°. Upright vs upside-down: in Vietnamese (and Latin) print the
@@ -16,7 +17,12 @@ recognition threads overlap), and only the final rotation/deskew touches the ful
   the ink below it (descenders, dot-below).
 - Quality gate: a known resolution below `MIN_DPI`, a dark page or blurred text raise
   `InputError` with a Vietnamese message asking for a rescan (Decree 30/2020: ≥ 200 dpi, colour,
-  100% scale).
+  100% scale). A phone photo of a flat sheet (a bright quadrilateral inside a darker frame)
+  is rectified by `rectify_photo` (the engine reads the corrected sheet when it reaches
+  `MIN_DPI`). The message names the real cause: a photo to retake (flat, from above, sheet
+  filling the frame), a
+  page whose stated size is absurd (a low dpi only because the loader fitted a huge page into
+  its pixel limit), a resolution below 200 dpi, darkness, or blur.
 
 `rotation` is the clockwise turn (0/90/180/270) applied to make the page upright, `skew` the
 remaining small angle in degrees, counter-clockwise positive (as the page appears), removed by
@@ -47,6 +53,8 @@ SEAL_MID_RATIO = 0.5  # a gray seal's box: mid-gray pixels at least half the bla
 GRAY_SEAL_CUT = 0.3  # inside a gray seal's box, pixels lighter than ink + 30% of the span go
 MIN_PAPER = 90  # the paper level (90th percentile of gray) of a readable page
 MIN_CONTRAST = 60
+PHOTO_MIN_ANGLE = 4.0  # degrees a sheet's corners are off square for a photo at an angle
+MAX_PAGE_IN = 24.0  # a page side longer than this (A2 is 23.4 in) is not a paper result
 
 
 @dataclass
@@ -65,6 +73,8 @@ class Analysis:
     seals: list[tuple[int, int, int, int]] = field(default_factory=list)  # gray seal boxes (px)
     ink: float = 0.0  # ink level (gray)
     vertical: bool = False  # text lines were found running vertically
+    size_in: tuple[float, float] = (0.0, 0.0)  # page width, height in inches at its dpi
+    photo_angle: float = 0.0  # a photo of a sheet at an angle: how far its corners are off
 
 
 def recognition_gray(img: Image.Image) -> np.ndarray:
@@ -139,11 +149,13 @@ def _upright_score(h: np.ndarray) -> float:
     return above / total if total > 0 else 0.5
 
 
-def _marks(small: np.ndarray) -> tuple[np.ndarray, float, float]:
+def _marks(small: np.ndarray, dpi: int = ANALYSIS_DPI, *, lo_in: float = 0.04,
+           hi_in: float = 0.5) -> tuple[np.ndarray, float, float]:
     """Character-sized marks (left, top, width, height, area rows), paper level, ink threshold.
 
-    Diacritics are too small to count as marks; they would help the upright test, but at
-    ANALYSIS_DPI they cannot be told from JPEG noise and specks (measured: worse)."""
+    Marks are lo_in..hi_in inches high. Diacritics are too small to count as marks; they would
+    help the upright test, but at ANALYSIS_DPI they cannot be told from JPEG noise and specks
+    (measured: worse)."""
     hist = np.bincount(small[::3, ::3].ravel(), minlength=256)
     paper = float(np.searchsorted(np.cumsum(hist), 0.9 * hist.sum()))
     thresh = paper * 0.6
@@ -151,10 +163,23 @@ def _marks(small: np.ndarray) -> tuple[np.ndarray, float, float]:
     _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     h = stats[:, cv2.CC_STAT_HEIGHT]
     w = stats[:, cv2.CC_STAT_WIDTH]
-    lo, hi = 0.04 * ANALYSIS_DPI, 0.5 * ANALYSIS_DPI
+    lo, hi = lo_in * dpi, hi_in * dpi
     keep = (h >= lo) & (h <= hi) & (w <= 2 * hi)
     keep[0] = False
     return stats[keep], paper, thresh
+
+
+def _text_the_marks_missed(gray: np.ndarray, small: np.ndarray, dpi: int) -> bool:
+    """A page the character-size test calls blank may hold text of other sizes: large letters
+    (0.5..3 inches: a certificate's title, a poster) or tiny, thin type (a typewriter, 5-6 pt)
+    whose strokes fade below the ink threshold once downscaled; look at full resolution."""
+    large, _, _ = _marks(small, lo_in=0.5, hi_in=3.0)
+    if len(large) >= 3:
+        return True
+    if dpi <= ANALYSIS_DPI:
+        return False
+    fine, _, _ = _marks(gray, dpi, lo_in=0.025, hi_in=0.5)
+    return len(fine) >= 3 * BLANK_MAX_CHARS
 
 
 def _orientation(comps: np.ndarray) -> tuple[float, float, float, float]:
@@ -223,15 +248,88 @@ def drop_gray_seals(gray: np.ndarray, analysis: Analysis) -> np.ndarray:
     return out
 
 
+def _sheet_in_photo(small: np.ndarray) -> float:
+    """A phone photo of a sheet lying on a darker surface: the sheet is a bright quadrilateral
+    that does not fill the frame. Returns how far (degrees) its corners are from right angles
+    (0.0 when the image is not such a photo: a scan fills the frame with paper)."""
+    return _sheet_quad(small)[0]
+
+
+def _sheet_quad(small: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """(corners off square in degrees, the sheet's 4 corners tl, tr, br, bl) or (0.0, None)."""
+    blurred = cv2.GaussianBlur(small, (9, 9), 0)
+    level, sheet = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    h, w = small.shape[:2]
+    border = np.concatenate([sheet[0], sheet[-1], sheet[:, 0], sheet[:, -1]])
+    if np.count_nonzero(border == 0) < 0.25 * border.size or level > 200:
+        return 0.0, None  # paper reaches the edges almost all round: a scan, not a photo
+    contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return 0.0, None
+    biggest = max(contours, key=cv2.contourArea)
+    if not 0.2 * h * w <= cv2.contourArea(biggest) <= 0.97 * h * w:
+        return 0.0, None
+    quad = cv2.approxPolyDP(biggest, 0.02 * cv2.arcLength(biggest, True), True)
+    if len(quad) != 4:
+        return 0.0, None
+    pts = quad.reshape(4, 2).astype(np.float64)
+    off = 0.0
+    for k in range(4):
+        a, b, c = pts[k - 1], pts[k], pts[(k + 1) % 4]
+        u, v = a - b, c - b
+        cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
+        off = max(off, abs(90.0 - np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+    # a scan with dark margins (lid open, over-scan) shows a square sheet: not a photo
+    if off < PHOTO_MIN_ANGLE:
+        return 0.0, None
+    sums, diffs = pts.sum(axis=1), pts[:, 0] - pts[:, 1]
+    ordered = np.array([pts[np.argmin(sums)], pts[np.argmax(diffs)], pts[np.argmax(sums)],
+                        pts[np.argmin(diffs)]])
+    return round(off, 2), ordered
+
+
+def rectify_photo(img: Image.Image, dpi: int) -> tuple[Image.Image, int] | None:
+    """A phone photo of a flat sheet, its perspective corrected: (the sheet alone, upright
+    rectangle, and its resolution taking the sheet's short side as A4's 8.27 inches), or None
+    when no sheet is found."""
+    gray = recognition_gray(img)
+    small = _downscale(gray, dpi)
+    _, quad = _sheet_quad(small)
+    if quad is None:
+        return None
+    quad = quad * (gray.shape[0] / small.shape[0])
+    tl, tr, br, bl = quad
+    width = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
+    height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    target = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
+    m = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    a = np.asarray(img.convert("RGB") if img.mode not in ("L", "RGB") else img)
+    fixed = cv2.warpPerspective(a, m, (width, height), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+    sheet_dpi = int(round(min(width, height) / 8.27))
+    return Image.fromarray(fixed), sheet_dpi
+
+
 def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> Analysis:
     """Blank, orientation, skew and quality measures of one page (cheap: ANALYSIS_DPI)."""
     if gray is None:
         gray = recognition_gray(img)
     small = _downscale(gray, dpi)
+    size_in = (round(img.width / dpi, 1), round(img.height / dpi, 1))
+    photo_angle = _sheet_in_photo(small)
+    if photo_angle:
+        return Analysis(blank=False, size_in=size_in, photo_angle=photo_angle, sharpness=1.0)
     comps, paper, thresh = _marks(small)
     chars = len(comps)
-    if chars < BLANK_MAX_CHARS:
+    if chars < BLANK_MAX_CHARS and not _text_the_marks_missed(gray, small, dpi):
         return Analysis(blank=True, chars=chars, paper=paper)
+    if chars < BLANK_MAX_CHARS:  # text of unusual size: judge the page on what was found
+        comps = np.concatenate([comps, _marks(small, lo_in=0.5, hi_in=3.0)[0],
+                                _marks(small, lo_in=0.02, hi_in=0.04)[0]])
+        chars = len(comps)
+        if chars == 0:
+            return Analysis(blank=False, chars=0, paper=paper, undecided=True, sharpness=1.0,
+                            contrast=paper)
     ink = float(np.percentile(small[small < thresh], 20))  # text cores, not a lighter seal
     contrast = paper - ink
     skew, upright, score_h, score_v = _orientation(comps)
@@ -249,7 +347,7 @@ def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> An
     seals = _gray_seals(small, paper, ink, small.shape[0] / gray.shape[0]) if img.mode == "L" else []
     return Analysis(blank=False, rotation=rotation, skew=round(skew, 2), chars=chars, paper=paper,
                     contrast=contrast, sharpness=sharp, upright_score=upright, vertical=vertical,
-                    undecided=undecided, seals=seals, ink=ink)
+                    undecided=undecided, seals=seals, ink=ink, size_in=size_in)
 
 
 def check_quality(analysis: Analysis, dpi: int, *, dpi_known: bool = True, source: str = "",
@@ -258,6 +356,26 @@ def check_quality(analysis: Analysis, dpi: int, *, dpi_known: bool = True, sourc
     where = f"{source or 'input'}, page {index + 1}"
     where_vi = f"Tệp {source or 'đã quét'}, trang {index + 1}"
     ask = "Hãy quét lại ở độ phân giải ít nhất 200 dpi, chế độ màu, tỉ lệ 100% (Nghị định 30/2020/NĐ-CP)."
+    if analysis.photo_angle:
+        raise InputError(
+            f"{where}: a photo of the sheet at an angle whose perspective could not be "
+            f"corrected to {MIN_DPI} dpi (corners {analysis.photo_angle:.0f}° off square)",
+            f"{where_vi}: đây là ảnh chụp tờ giấy (thấy cả nền xung quanh, chụp nghiêng), "
+            "không phải bản quét. Hãy quét bằng máy quét; nếu phải chụp, đặt tờ giấy phẳng, "
+            "chụp thẳng từ trên xuống cho tờ giấy phủ kín khung hình.",
+            path=source or None,
+        )
+    big = max(analysis.size_in) if analysis.size_in else 0.0
+    if dpi_known and dpi < MIN_DPI and big > MAX_PAGE_IN:
+        w_in, h_in = analysis.size_in
+        raise InputError(
+            f"{where}: page is {w_in:.0f}x{h_in:.0f} inches, far larger than a paper document "
+            f"(read at {dpi} dpi to fit the size limit): the file's page size is wrong",
+            f"{where_vi}: kích thước trang ghi trong tệp ({w_in:.0f}x{h_in:.0f} inch) lớn bất "
+            "thường so với tờ giấy thật. Hãy quét lại hoặc xuất lại tệp với khổ giấy đúng "
+            "(A4, 100%).",
+            path=source or None,
+        )
     if dpi_known and dpi < MIN_DPI:
         raise InputError(
             f"{where}: scanned at {dpi} dpi, below the {MIN_DPI} dpi required for a digitized copy",

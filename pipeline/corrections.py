@@ -11,7 +11,8 @@ from pipeline.models import Review
 from storage import states
 from storage.catalog import AuditEvent, Document
 
-FIELDS = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary")
+FIELDS = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary",
+          "issuer_parent")
 
 
 def correct_in_session(session, doc: Document, corrections: dict, *, actor: str,

@@ -51,6 +51,8 @@ def outcome(rt: Context, path: Path, doc_id: str | None, *, duplicate=False, err
             error=doc.error if doc.state == states.FAILED else error,
         )
         record["fields"] = {k: fields.get(k) for k in record["fields"]}
+        if fields.get("crops"):  # where number/date were read: {field: {"page", "box"}}
+            record["crops"] = fields["crops"]
         if duplicate:
             record["state"] = doc.state
     return record

@@ -22,7 +22,7 @@ from storage.catalog import AuditEvent, Document
 from storage.units import UnknownUnit, find_unit
 
 __all__ = ["FIELDS", "Review", "ReviewError", "apply_corrections", "continue_processing",
-           "correct_in_session", "decide", "pending", "review_record"]
+           "correct_in_session", "decide", "field_crop_png", "pending", "review_record"]
 
 
 class ReviewError(ValueError):
@@ -53,15 +53,54 @@ def pending(rt: Context, limit: int = 200) -> list[dict]:
 
 
 def review_record(doc: Document, threshold: float) -> dict:
+    """What a reviewer sees. `crops`: {field: {"page": <0-based page index>, "box": [x0, y0,
+    x1, y1]}} in pixels of the page image the OCR ran on, where number and date were read
+    (render one with `field_crop_png`)."""
     confidence = doc.field_confidence or {}
+    fields = dict(doc.fields or {})
+    crops = fields.pop("crops", None) or {}
     return {
         "document_id": doc.id, "file": doc.source_name, "state": doc.state,
         "unit_code": doc.unit.code, "document_type": doc.document_type,
         "type_confidence": doc.type_confidence, "confidence": doc.confidence,
-        "fields": doc.fields or {}, "field_confidence": confidence,
-        "low_confidence": sorted(k for k, v in confidence.items() if v < threshold),
+        "fields": fields, "field_confidence": confidence, "crops": crops,
+        "low_confidence": sorted(k for k, v in confidence.items()
+                                 if isinstance(v, int | float) and v < threshold),
         "created_at": doc.created_at,
     }
+
+
+def field_crop_png(rt: Context, doc: Document, field: str) -> bytes | None:
+    """PNG of where `field` was read on its page, cut from the stored searchable PDF (whose
+    pages are the upright page images the OCR read, blank pages left out); None without one."""
+    import subprocess
+    import tempfile
+    from io import BytesIO
+    from pathlib import Path
+
+    from PIL import Image
+
+    from ocr.crops import field_crop_png as render
+
+    crop = ((doc.fields or {}).get("crops") or {}).get(field)
+    if not crop or not doc.pdf_key:
+        return None
+    pages = sorted(doc.pages, key=lambda p: p.index)
+    page = next((p for p in pages if p.index == crop["page"]), None)
+    if page is None or page.blank:
+        return None
+    pdf_page = 1 + sum(1 for p in pages if p.index < page.index and not p.blank)
+    with tempfile.TemporaryDirectory(prefix="sohoa-crop-") as tmp:
+        local = Path(tmp) / "searchable.pdf"
+        with rt.objects.open(doc.pdf_key) as stream, open(local, "wb") as out:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+        run = subprocess.run(["pdftoppm", "-r", str(page.dpi), "-f", str(pdf_page), "-l",
+                              str(pdf_page), "-png", str(local)], capture_output=True,
+                             timeout=120, check=False)
+    if run.returncode != 0 or not run.stdout:
+        return None
+    return render(Image.open(BytesIO(run.stdout)), crop["box"])
 
 
 def decide(rt: Context, doc_id: str, *, reviewer: str, document_type: str | None = None,

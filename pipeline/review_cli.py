@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -40,9 +41,16 @@ def review_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @review_app.command("show")
-def review_show(document_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
-    """What was recognized, with each field's confidence and the OCR text."""
-    from pipeline.review import review_record
+def review_show(
+    document_id: str,
+    as_json: bool = typer.Option(False, "--json"),
+    crops_dir: Path | None = typer.Option(
+        None, "--crops", help="Where to write the image crops of the fields to check "
+        "(default: SOHOA_HOME/review-crops/ID)."),
+) -> None:
+    """What was recognized, with each field's confidence and the OCR text; the image crop of
+    each field to check (number, date) is written as a PNG and its path printed."""
+    from pipeline.review import field_crop_png, review_record
     from storage.catalog import Document
 
     rt = _rt()
@@ -53,6 +61,17 @@ def review_show(document_id: str, as_json: bool = typer.Option(False, "--json"))
             raise typer.Exit(2)
         record = review_record(doc, rt.settings.review_threshold)
         record["ocr_text"] = doc.ocr_text
+        folder = crops_dir or rt.settings.resolved_home / "review-crops" / document_id
+        record["crop_files"] = {}
+        for name in record["crops"]:
+            if name not in record["low_confidence"]:
+                continue
+            png = field_crop_png(rt, doc, name)
+            if png:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{name}.png"
+                path.write_bytes(png)
+                record["crop_files"][name] = str(path)
     if as_json:
         _print(record)
         return
@@ -62,6 +81,8 @@ def review_show(document_id: str, as_json: bool = typer.Option(False, "--json"))
         conf = record["field_confidence"].get(name)
         mark = "  <-- check" if name in record["low_confidence"] else ""
         typer.echo(f"  {name:>13}: {value}  ({conf if conf is not None else '—'}){mark}")
+        if name in record["crop_files"]:
+            typer.echo(f"  {'':>13}  image of it: {record['crop_files'][name]}")
     typer.echo("\n" + (record["ocr_text"] or "")[:3000])
 
 

@@ -150,6 +150,8 @@ def classify_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> N
         doc.document_type = found.document_type
         doc.type_confidence = found.type_confidence
         doc.fields = {k: v for k, v in found.fields.items()}
+        if found.crops:  # stored evidence: where the person reviewing looks (ocr/crops.py)
+            doc.fields["crops"] = found.crops
         doc.field_confidence = dict(found.field_confidence)
         doc.confidence = found.confidence
         _consult_model(rt, doc)

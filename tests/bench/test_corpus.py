@@ -256,3 +256,29 @@ def test_clean_page_ocr_reads_number_and_vietnamese():
     assert doc.truth["fields"]["number"] in text
     assert "Độc lập - Tự do - Hạnh phúc" in text
     assert "QUYẾT ĐỊNH" in text
+
+
+def test_hard_cases_of_real_paper(tmp_path):
+    import subprocess
+
+    from bench.corpus import HW_INK
+
+    with pytest.raises(CorpusError, match="hard case"):
+        generate_document(1, hard=("coffee_stain",))
+    doc = generate_document(8, doc_type="quyet_dinh", pages=1, dpi=150,
+                            hard=("esign", "handwritten", "stamp"))
+    lines = {ln["block"]: ln for ln in doc.truth["page_info"][0]["lines"]}
+    serial = doc.truth["fields"]["number"].split("/")[0]
+    assert lines["number"]["text"] == f"Số: {serial} /{doc.truth['fields']['number'].split('/', 1)[1]}"
+    x0, y0, x1, y1 = lines["number"]["bbox"]
+    page = np.asarray(doc.pages[0].convert("RGB")).astype(int)
+    zone = page[max(0, y0 - 20): y1 + 10, x0:x1]
+    pen = np.all(np.abs(zone - np.array(HW_INK)) < 40, axis=2)
+    assert pen.sum() > 50  # the serial is written by hand, in pen ink
+    path = write_document(doc, tmp_path, "signed", "pdf")
+    layer = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    assert "Ký bởi:" in layer and "Thời gian ký:" in layer  # the box's own small text layer
+    assert "QUYẾT ĐỊNH" not in layer  # the rest of the page is an image
+    last = generate_document(8, doc_type="quyet_dinh", pages=1, hard=("last_page",))
+    blocks = [ln["block"] for ln in last.truth["page_info"][-1]["lines"]]
+    assert blocks[-2:] == ["number", "date"]

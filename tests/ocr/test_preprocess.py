@@ -214,3 +214,86 @@ def test_upside_down_page_with_blank_back_end_to_end():
     assert title in pdf_text(data).replace("\n", " ")
     report = pdfa_report(data)
     assert report.passed, report.summary()
+
+
+def _page_with(text_lines, font_px: int, dpi: int, ink: int = 0):
+    from tests.ocr.conftest import font
+
+    img = Image.new("L", (int(8.27 * dpi), int(11.69 * dpi)), 250)
+    draw = ImageDraw.Draw(img)
+    f = font(font_px)
+    y = dpi
+    for line in text_lines:
+        draw.text((dpi, y), line, font=f, fill=ink)
+        y += int(font_px * 1.4)
+    return img
+
+
+def test_a_page_of_large_letters_is_not_blank():
+    # issue #17: a page of large text was called blank (letters taller than a character)
+    page = _page_with(["GIẤY", "KHEN"], font_px=330, dpi=200)
+    assert not analyze(page, 200).blank
+
+
+def test_a_page_of_tiny_typewriter_text_is_not_blank():
+    line = "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015 và các văn bản"
+    page = _page_with([line] * 30, font_px=14, dpi=300, ink=60)  # 3.4 pt: fades at 150 dpi
+    assert len(_marks_at_analysis(page)) < 8  # what called such pages blank
+    assert not analyze(page, 300).blank
+    blank = _page_with([], font_px=17, dpi=300)
+    assert analyze(blank, 300).blank
+
+
+def _marks_at_analysis(page):
+    from ocr.preprocess import _downscale, _marks
+
+    return _marks(_downscale(np.asarray(page), 300))[0]
+
+
+def test_a_phone_photo_at_an_angle_is_refused_with_a_retake_message():
+    doc = generate_document(5, dpi=200, pages=1, doc_type="cong_van")
+    sheet = np.asarray(doc.pages[0].convert("L"))
+    h, w = sheet.shape
+    frame = (w * 1.4, h * 1.3)
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[w * 0.25, h * 0.12], [w * 1.15, h * 0.2], [w * 1.2, h * 1.2],
+                      [w * 0.15, h * 1.1]])
+    photo = cv2.warpPerspective(sheet, cv2.getPerspectiveTransform(src, dst),
+                                (int(frame[0]), int(frame[1])), borderValue=70)
+    a = analyze(Image.fromarray(photo), 200)
+    assert a.photo_angle > 3
+    with pytest.raises(InputError) as e:
+        check_quality(a, 200, source="photo.jpg")
+    assert "photo" in str(e.value) and "chụp thẳng từ trên xuống" in e.value.vi
+    # a flat scan of the same sheet is not a photo
+    assert analyze(doc.pages[0], 200).photo_angle == 0.0
+
+
+def test_a_phone_photo_of_a_flat_sheet_is_read_with_its_perspective_corrected():
+    doc = generate_document(6, dpi=300, pages=1, doc_type="quyet_dinh")
+    sheet = np.asarray(doc.pages[0].convert("L"))
+    h, w = sheet.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[w * 0.12, h * 0.06], [w * 1.1, h * 0.1], [w * 1.14, h * 1.1],
+                      [w * 0.08, h * 1.06]])
+    photo = cv2.warpPerspective(sheet, cv2.getPerspectiveTransform(src, dst),
+                                (int(w * 1.25), int(h * 1.2)), borderValue=60)
+    [result] = recognize_pages([Page(0, Image.fromarray(photo), 300, "photo.jpg")], workers=1)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in result.text
+    assert result.dpi >= 200 and abs(result.width / result.height - w / h) < 0.05
+
+
+def test_a_huge_page_read_at_low_dpi_names_its_size_not_its_dpi():
+    a = analyze(Image.new("L", (600, 500), 255), 93)
+    a.size_in = (116.0, 96.0)
+    with pytest.raises(InputError) as e:
+        check_quality(a, 93, source="big.pdf")
+    assert "116x96 inches" in str(e.value) and "93 dpi" not in str(e.value).split("(")[0]
+
+
+def test_a_scan_with_dark_margins_is_not_a_photo():
+    doc = generate_document(5, dpi=200, pages=1, doc_type="cong_van")
+    sheet = doc.pages[0].convert("L")
+    framed = Image.new("L", (sheet.width + 300, sheet.height + 260), 30)  # lid left open
+    framed.paste(sheet, (150, 130))
+    assert analyze(framed, 200).photo_angle == 0.0

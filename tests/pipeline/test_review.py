@@ -110,3 +110,29 @@ def test_model_learns_from_reviews(strict):
                                                        "trich_luc_khai_sinh": 3}
     label, probability = predict(rt, "TRICH LUC KHAI SINH ho ten nguoi duoc khai sinh")
     assert label == "trich_luc_khai_sinh" and probability > 0.5
+
+
+def test_review_show_writes_the_crops_of_the_fields_to_check(strict, decision_png, tmp_path):
+    from io import BytesIO
+
+    from PIL import Image
+
+    rt = strict
+    [record] = digitize(rt, [decision_png], unit_code="00004")
+    assert set(record["crops"]) == {"number", "issued_on"}
+    assert record["crops"]["number"]["page"] == 0
+    env = {**os.environ, "SOHOA_HOME": str(rt.settings.home), "SOHOA_REVIEW_THRESHOLD": "1.01"}
+    run = subprocess.run([SOHOA, "review", "show", record["document_id"], "--crops",
+                          str(tmp_path / "crops")], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for name in ("number", "issued_on"):
+        path = tmp_path / "crops" / f"{name}.png"
+        assert f"image of it: {path}" in run.stdout
+        crop = Image.open(BytesIO(path.read_bytes())).convert("L")
+        x0, y0, x1, y1 = record["crops"][name]["box"]
+        assert crop.size == (x1 - x0, y1 - y0)  # the box of the page image, uncut
+        assert crop.getextrema()[0] < 100  # it holds ink: the words read, not a margin
+    shown = json.loads(subprocess.run([SOHOA, "review", "show", record["document_id"], "--json",
+                                       "--crops", str(tmp_path / "j")], env=env,
+                                      capture_output=True, text=True, check=True).stdout)
+    assert "crops" not in shown["fields"] and set(shown["crop_files"]) == {"number", "issued_on"}
