@@ -57,5 +57,5 @@ def recognize(images: list[tuple], *, lang: str = "vie", workers: int = 2,
         "chars": len(text),
         "text": text[:TEXT_KEPT],  # the counter's duplicate check compares it with stored results
         # where a field was read, when the extractor says: {field: {"page": i, "box": [...]}}
-        "crops": {f: c for f, c in (getattr(found, "field_crops", None) or {}).items() if f in fields},
+        "crops": {f: c for f, c in (found.crops or {}).items() if f in fields},
     }
