@@ -31,6 +31,10 @@ def test_the_counter_preview_flags_a_field_read_from_doubtful_words(tmp_path, mo
     clean = recognize([(image, 300)], workers=1)
     assert clean["fields"]["subject_id"] == "001085012345"
     assert "subject_id" not in clean["low"]
+    # where the number was read, in this page image's pixels: the counter shows that crop
+    x0, y0, x1, y1 = clean["crops"]["number"]["box"]
+    assert clean["crops"]["number"]["page"] == 0
+    assert 0 <= x0 < x1 <= image.width and 0 <= y0 < y1 <= image.height // 2
 
     real = ocr.engine.recognize_pages
 
