@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pipeline import states
-from pipeline.stages import _store_verified, sign_stage
+from pipeline.outputs import store_verified
+from pipeline.stages import sign_stage
 from quotas.plans import get_plan
 from quotas.progress import build_report
 from storage.catalog import AuditEvent, Document, Result
@@ -99,7 +100,7 @@ def scan(rt, *, dossier: str | None, number: str | None, issued: str | None,
         s.flush()
         doc_id = doc.id
         prefix = f"01/{WARD}/2024/{doc_id}"
-    key, sha = _store_verified(rt, prefix, "searchable.pdf", tiny_pdf(), "application/pdf")
+    key, sha = store_verified(rt.objects, prefix, "searchable.pdf", tiny_pdf(), "application/pdf")
     with rt.session() as s:
         doc = s.get(Document, doc_id)
         doc.pdf_key, doc.pdf_sha256 = key, sha
