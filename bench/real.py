@@ -160,7 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, help="use (and keep) this SOHOA_HOME")
     ap.add_argument("--only", nargs="*", help="only these file names")
     ap.add_argument("--errors", action="store_true", help="print the values read")
+    ap.add_argument("--limit", type=int, help="only the first N files of the truth")
+    ap.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = ap.parse_args(argv)
+    from bench import results as bench_results
+
+    bench_results.start("real", quick=args.quick, args=vars(args))
 
     truth_path = args.dir / "truth.jsonl"
     if not truth_path.is_file():
@@ -170,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
               if line.strip()]
     if args.only:
         truths = [t for t in truths if t["file"] in set(args.only)]
+    if args.limit:
+        truths = truths[:args.limit]
     files = [args.dir / t["file"] for t in truths]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
@@ -250,6 +257,32 @@ def _report(rows: list[dict], truths: list[dict], wall: float, *, errors: bool) 
     chars = sum(r["chars"] for r in readable)
     print(f"CER of the truth lines in the exported PDF text: {edits / max(chars, 1):.1%} "
           f"({edits} edits / {chars} characters)")
+    _keep(readable, len(rows), stored, stored_wrong, type_ok, edits, chars, wall)
+
+
+# the targets (#14): no stored wrong field; type ≥ 95%; issuer ≥ 90%; number, date ≥ 60%
+FIELD_TARGETS = {"issuer": 90, "number": 60, "issued_on": 60}
+
+
+def _keep(readable, files, stored, stored_wrong, type_ok, edits, chars, wall) -> None:
+    from bench import results as bench_results
+
+    record = bench_results.current()
+    if record is None:
+        return
+    n = len(readable)
+    record.figure("refused", files - n, "files", better="lower")
+    record.figure("type right", 100 * type_ok / n, "%", target=95)
+    record.figure("stored without review", 100 * stored / n, "%")
+    record.figure("stored with a wrong field", stored_wrong, "files", better="lower", target=0)
+    for f in FIELDS:
+        right = sum(r["fields"][f] == "right" for r in readable)
+        wrong = sum(r["fields"][f] == "wrong" for r in readable)
+        record.figure(f"{f} read right", 100 * right / n, "%", target=FIELD_TARGETS.get(f))
+        record.figure(f"{f} wrong (not held)", wrong, "files", better="lower")
+    record.figure("CER of the truth lines in the signed copy", 100 * edits / max(chars, 1), "%",
+                  better="lower")
+    record.figure("digitize wall, all files", wall, "s", better="lower")
 
 
 if __name__ == "__main__":
