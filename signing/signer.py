@@ -688,9 +688,11 @@ class SignerProvider:
             from pyhanko.keys import load_cert_from_pemder
 
             return [("TEST CA", load_cert_from_pemder(str(self._pki.root_cert_path)))]
-        specs = self._map.specs() if self._map is not None else [self.keys_spec]
+        sources = (list(self._map.sources.values()) if self._map is not None
+                   else [self.source])
         with self._lock:
-            return [(_spec_label(spec), self._open(spec).certificate) for spec in specs]
+            return [(_spec_label(source.spec), self._open(source).certificate)
+                    for source in sources]
 
     def trust_roots(self) -> list[Path]:
         """PEM files of the roots that verify this provider's signatures."""
