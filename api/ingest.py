@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +36,7 @@ MAX_UPLOAD = 200 * 1024 * 1024
 MAGIC = {b"%PDF-": ".pdf", b"II*\x00": ".tif", b"MM\x00*": ".tif",
          b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
 TERMINAL = ("stored", "needs_review", "failed")
+IN_FLIGHT = ("received", "ocr_done", "classified")
 
 
 def _safe_name(name: str | None, suffix: str) -> str:
@@ -197,13 +198,28 @@ def ingest_status(document_id: str, request: Request,
     with request.app.state.read() as session:
         row = session.execute(
             select(Document.state, Document.result_id, Document.error, AdminUnit.id,
-                   AdminUnit.parent_id, AdminUnit.province_code, AdminUnit.code, Parent.code)
+                   AdminUnit.parent_id, AdminUnit.province_code, AdminUnit.code, Parent.code,
+                   Document.lease_owner, Document.updated_at)
             .join(AdminUnit, AdminUnit.id == Document.unit_id)
             .outerjoin(Parent, Parent.id == AdminUnit.parent_id)
             .where(Document.id == document_id)
         ).first()
-    if row is None or not info.sees(*row[3:]):
+    if row is None or not info.sees(*row[3:8]):
         raise Problem(404, f"no document {document_id}", kind="not-found")
     return {"document_id": document_id, "state": row.state, "result_id": row.result_id,
             "error": row.error, "status_url": _status(document_id),
-            "result_url": f"/v1/results/{row.result_id}" if row.result_id else None}
+            "result_url": f"/v1/results/{row.result_id}" if row.result_id else None,
+            "waiting": _waiting(row.state, row.lease_owner, row.updated_at)}
+
+
+WAITING_AFTER_S = 30
+
+
+def _waiting(state: str, lease_owner: str | None, updated_at) -> bool:
+    """In flight, nobody working on it, untouched for WAITING_AFTER_S: its message waits in a
+    queue that is down or behind (the sweeper re-sends lost ones)."""
+    if state not in IN_FLIGHT or lease_owner or updated_at is None:
+        return False
+    if updated_at.tzinfo is None:  # SQLite hands back naive UTC
+        updated_at = updated_at.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - updated_at).total_seconds() > WAITING_AFTER_S

@@ -124,6 +124,9 @@ class IngestStatus(BaseModel):
     error: str | None
     status_url: str
     result_url: str | None
+    waiting: bool = Field(False, description="accepted, but no worker has taken it for a while "
+                          "(the work queue is down or behind): the scan is kept and will be "
+                          "processed")
 
 
 class ProgressRow(BaseModel):

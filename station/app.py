@@ -395,7 +395,8 @@ def summary(batch: dict) -> dict:
     sub = batch.get("submission") or {}
     return {"id": batch["id"], "dossier": batch.get("dossier"), "procedure": batch.get("procedure"),
             "pages": len(batch["pages"]), "state": batch["state"],
-            "state_vi": sp.STATE_VI[batch["state"]], "document_type": batch.get("document_type"),
+            "state_vi": sp.WAITING_VI if batch["state"] == sp.PROCESSING and sub.get("waiting")
+            else sp.STATE_VI[batch["state"]], "document_type": batch.get("document_type"),
             "submitted_at": sub.get("submitted_at"), "document_id": sub.get("document_id"),
             "attempts": sub.get("attempts", 0), "reason": sub.get("error_vi")}
 

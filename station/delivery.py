@@ -54,10 +54,10 @@ def _failure_vi(session, doc_id: str, error: str | None) -> str:
     return f"Xử lý không thành công ({error or 'không rõ lý do'})"
 
 
-def _final(state: str, error: str | None = None) -> dict:
+def _final(state: str, error: str | None = None, waiting: bool = False) -> dict:
     if state in (sp.STORED, sp.NEEDS_REVIEW, sp.FAILED):
         return {"state": state, "error": error}
-    return {"state": sp.PROCESSING, "error": None}
+    return {"state": sp.PROCESSING, "error": None, "waiting": waiting}
 
 
 class EmbeddedSink:
@@ -177,7 +177,7 @@ class ServerSink:
         if resp.status_code != 200:
             raise DeliveryError(f"status {resp.status_code}", transient=resp.status_code >= 500)
         body = resp.json()
-        return _final(body.get("state", ""), body.get("error"))
+        return _final(body.get("state", ""), body.get("error"), bool(body.get("waiting")))
 
     def close(self) -> None:
         self.http.close()
@@ -275,6 +275,12 @@ class Deliverer:
                                                    "thái; trạm sẽ hỏi lại.")
             return
         if status["state"] == sp.PROCESSING:
+            waiting = bool(status.get("waiting"))
+            if waiting != bool(batch["submission"].get("waiting")):
+                with self.spool.edit(batch_id) as b:  # the server holds it; no worker yet
+                    b["submission"]["waiting"] = waiting
+                    if waiting:
+                        self.spool.log(b, sp.WAITING_VI)
             return
         with self.spool.edit(batch_id) as batch:
             batch["state"] = status["state"]

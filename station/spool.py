@@ -35,6 +35,7 @@ JPEG_QUALITY = 92
 DRAFT, QUEUED, PROCESSING, STORED, NEEDS_REVIEW, FAILED = (
     "draft", "queued", "processing", "stored", "needs_review", "failed")
 FINAL = (STORED, NEEDS_REVIEW, FAILED)
+WAITING_VI = "đang chờ máy chủ xử lý"  # accepted, but the server's work queue has not taken it
 STATE_VI = {DRAFT: "chưa gửi", QUEUED: "đang chờ", PROCESSING: "đang xử lý", STORED: "đã lưu",
             NEEDS_REVIEW: "cần kiểm tra", FAILED: "lỗi"}
 

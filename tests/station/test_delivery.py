@@ -155,3 +155,36 @@ def test_embedded_failure_reaches_staff_in_vietnamese(runtime, tmp_path):
     assert status["state"] == sp.FAILED
     assert status["error"] == "Tệp khong-lo.pdf: trang 1 của tệp PDF quá lớn (295x295 cm), " \
                               "không xử lý được", status
+
+
+def test_a_scan_the_server_holds_but_no_worker_took_shows_waiting_for_the_server(
+        central, runtime, tmp_path):
+    """A broker outage or a lost message: the server has the scan (`received`) but nobody works
+    on it. The counter says "đang chờ máy chủ xử lý", not "đang xử lý"; it clears on its own."""
+    from datetime import timedelta
+
+    from station.app import summary
+    from storage.catalog import Document, utcnow
+    from storage.units import find_unit
+
+    server, key = central
+    server.start(wait_path="/healthz")
+    with runtime.session() as session:
+        doc = Document(state="received", source_name="cho.pdf", source_sha256="c" * 64,
+                       source_size=1, unit=find_unit(session, UNIT))
+        session.add(doc)
+        session.flush()
+        doc.updated_at = utcnow() - timedelta(minutes=3)
+        doc_id = doc.id
+    spool = sp.Spool(tmp_path / "spool")
+    bid = _queued_batch(spool, Image.new("RGB", (400, 560), "white"))
+    with spool.edit(bid) as b:
+        b["state"], b["submission"]["document_id"] = sp.PROCESSING, doc_id
+    deliverer = Deliverer(spool, ServerSink(server.url, key))
+    deliverer.follow(bid)
+    assert summary(spool.load(bid))["state_vi"] == "đang chờ máy chủ xử lý"
+    with runtime.session() as session:  # a worker takes it
+        session.get(Document, doc_id).lease_owner = "worker-1:123:1:m"
+    deliverer.follow(bid)
+    assert summary(spool.load(bid))["state_vi"] == "đang xử lý"
+
