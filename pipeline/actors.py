@@ -348,7 +348,8 @@ def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
 
 # --- submitting, dead letters, queue summary -------------------------------------------------
 def submit(rt: Runtime, broker, paths, *, unit_code: str, procedure: str | None = None,
-           dossier: str | None = None, actor: str = "cli") -> list[dict]:
+           dossier: str | None = None, actor: str = "cli",
+           corrections: dict | None = None) -> list[dict]:
     """Ingest files and enqueue them; one record per file:
     {file, document_id, status: queued|duplicate|failed|<final state when inline>, state, error}."""
     from pipeline.ingest import ingest_file
@@ -360,7 +361,7 @@ def submit(rt: Runtime, broker, paths, *, unit_code: str, procedure: str | None 
                   "error": None}
         try:
             accepted = ingest_file(rt, path, unit_code=unit_code, procedure=procedure,
-                                   dossier=dossier, actor=actor)
+                                   dossier=dossier, actor=actor, corrections=corrections)
         except Exception as exc:  # noqa: BLE001 - reported per file
             record["error"] = describe(exc)
             records.append(record)

@@ -268,7 +268,7 @@ def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certi
 # Each part that has commands of its own registers them here (`<package>/cli.py: register(app)`),
 # so parts grow their commands without editing this file.
 COMMAND_MODULES = ("quotas.cli", "pipeline.cli", "pipeline.review_cli", "api.cli", "station.cli",
-                   "storage.cli", "signing.cli", "scanners.cli")
+                   "storage.cli", "signing.cli", "scanners.cli", "batch.cli")
 
 
 def _register_parts() -> None:
