@@ -64,16 +64,19 @@ class EsclResponder:
                  empty: bool = False, fmt: str = "JPEG", caps: str | None = None,
                  feed_end: str | None = None, empty_bodies: int = 0, processing: int = 0,
                  location_host: str | None = None, fail_at: int | None = None,
-                 door_open_after: int | None = None, page_dpi: int = 100):
+                 door_open_after: int | None = None, page_dpi: int = 100,
+                 page_bodies: list[bytes] | None = None):
         """`feed_end`: a capture replayed when the feeder is out (default a bare 404);
         `empty_bodies`: empty 200 answers before the first page; `processing`: status reads
         that say Processing before Idle; `location_host`: the host written into Location;
-        `fail_at`: page number answered with 500; `door_open_after`: pages before the door opens."""
+        `fail_at`: page number answered with 500; `door_open_after`: pages before the door opens;
+        `page_bodies`: the pages of a feeder job (a prepared stack) instead of generated ones."""
         self.pages, self.busy, self.jam_after, self.empty, self.fmt = pages, busy, jam_after, empty, fmt
         self.caps = caps or CAPS
         self.feed_end, self.empty_bodies, self.processing = feed_end, empty_bodies, processing
         self.location_host, self.fail_at, self.door_open_after = location_host, fail_at, door_open_after
         self.page_dpi = page_dpi
+        self.page_bodies = page_bodies
         self.served = 0
         self.adf = "ScannerAdfEmpty" if empty else "ScannerAdfLoaded"
         self.jobs: dict[str, list[bytes]] = {}
@@ -152,8 +155,11 @@ class EsclResponder:
                     count = responder.door_open_after
                 if "<pwg:InputSource>Platen" in body:
                     count = 1
-                responder.jobs[job] = [make_page(i + 1, dpi=responder.page_dpi, fmt=responder.fmt)
-                                       for i in range(count)]
+                if responder.page_bodies is not None and "<pwg:InputSource>Feeder" in body:
+                    responder.jobs[job] = list(responder.page_bodies)
+                else:
+                    responder.jobs[job] = [make_page(i + 1, dpi=responder.page_dpi, fmt=responder.fmt)
+                                           for i in range(count)]
                 location = f"/eSCL/ScanJobs/{job}"
                 if responder.location_host:
                     location = f"http://{responder.location_host}{location}"
