@@ -39,8 +39,7 @@ def _runtime_and_broker():
 
 def _progress(total: int, label: str):
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -91,8 +90,8 @@ def scan_cmd(
     """Scan a stack through the feeder into a batch, split it, and show the split."""
     import tempfile
 
-    from batch.spool import Spool
     from batch.split import METHODS
+    from batch.spool import Spool
     from scanners.base import ScannerError
     from scanners.profiles import ProfileError, ScanProfile
     from scanners.registry import open_scanner
@@ -155,8 +154,8 @@ def split_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show a batch's split; move a boundary with --start/--join (page numbers from 1)."""
-    from batch.spool import Spool
     from batch.split import SplitError, move_boundary
+    from batch.spool import Spool
 
     root, _ = _home_and_journal()
     try:

@@ -18,8 +18,8 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
-from batch.spool import Spool, batches_root
 from batch.split import METHODS, SplitError, move_boundary
+from batch.spool import Spool, batches_root
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).with_name("web")
@@ -30,6 +30,7 @@ STATE_VI = {"scanning": "Đang quét…", "examining": "Đang phân tách văn b
 
 class ScanBody(BaseModel):
     batch_id: str | None = None  # append another feeder load to this batch
+    scanner: str | None = None  # a URI from /api/lo/scanners; the station's scanner by default
     duplex: bool = False
     split: str = "auto"
     dpi: int = 300
@@ -81,12 +82,15 @@ class BatchDesk:
 
         if body.split not in METHODS:
             raise HTTPException(422, f"Cách tách không hợp lệ: {body.split}")
-        if not self.station.scanner_uri:
+        uri = body.scanner or self.station.scanner_uri
+        if not uri:
             raise HTTPException(409, "Trạm chưa được gắn máy quét.")
+        if uri.split(":", 1)[0] not in ("sane", "escl"):
+            raise HTTPException(422, "Quét theo lô cần máy quét có khay nạp (SANE hoặc eSCL).")
         if body.batch_id:
             spool = self.open(body.batch_id)
         else:
-            spool = Spool.create(self.root, {"scanner": self.station.scanner_uri,
+            spool = Spool.create(self.root, {"scanner": uri,
                                              "split": body.split, "duplex": body.duplex,
                                              "dpi": body.dpi, "unit": self.station.unit})
         profile = ScanProfile(name="lo", dpi=body.dpi, source="duplex" if body.duplex else "adf")
@@ -97,7 +101,7 @@ class BatchDesk:
 
             message = ""
             try:
-                with open_scanner(self.station.scanner_uri) as device:
+                with open_scanner(uri) as device:
                     device.scan(profile, on_page=spool.on_page)
             except ScannerError as exc:  # pages already spooled are kept
                 message = f"{exc.vi} (đã giữ {len(exc.pages)} trang)"
@@ -171,6 +175,17 @@ def register_batch_routes(app: FastAPI, station) -> BatchDesk:
     @app.get("/api/lo")
     def list_batches():
         return desk.list()
+
+    @app.get("/api/lo/scanners")
+    def scanners():
+        """The station's scanner first, then every SANE device (network scanners through
+        sane-airscan) and the same network scanners reached directly over eSCL."""
+        from scanners.registry import list_devices
+
+        found = [{"uri": d.uri, "label": d.label, "kind": d.kind} for d in list_devices()]
+        own = station.scanner_uri
+        head = [{"uri": own, "label": "Máy quét của trạm", "kind": "station"}] if own else []
+        return head + [d for d in found if d["uri"] != own]
 
     @app.post("/api/lo/scan", status_code=202)
     def scan(body: ScanBody):

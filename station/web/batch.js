@@ -114,7 +114,8 @@ function poll() {
 
 async function scan(append) {
   try {
-    const body = { duplex: $("#duplex").checked, split: $("#split").value };
+    const body = { duplex: $("#duplex").checked, split: $("#split").value,
+                   scanner: $("#scanner").value || null };
     if (append && current) body.batch_id = current.id;
     const { batch_id } = await call("POST", "/api/lo/scan", body);
     current = { id: batch_id };
@@ -151,7 +152,17 @@ async function loadList() {
   }
 }
 
+async function loadScanners() {
+  const select = $("#scanner");
+  for (const d of await call("GET", "/api/lo/scanners")) {
+    const opt = document.createElement("option");
+    opt.value = d.uri;
+    opt.textContent = `${d.label} — ${d.uri}`;
+    select.append(opt);
+  }
+}
+
 $("#new-btn").onclick = () => scan(false);
 $("#more-btn").onclick = () => scan(true);
 $("#commit-btn").onclick = commit;
-loadList().then(() => document.body.dataset.ready = "1").catch((e) => say(e.message));
+Promise.all([loadList(), loadScanners()]).then(() => document.body.dataset.ready = "1").catch((e) => say(e.message));

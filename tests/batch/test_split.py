@@ -79,7 +79,8 @@ def test_two_single_sided_passes_are_collated():
 
 
 @pytest.mark.parametrize("text, first", [
-    ("UBND PHƯỜNG TRÚC BẠCH   CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nSố: 12/QĐ-UBND  Độc lập - Tự do - Hạnh phúc", True),
+    ("UBND PHƯỜNG TRÚC BẠCH   CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+     "Số: 12/QĐ-UBND  Độc lập - Tự do - Hạnh phúc", True),
     ("CONG HOA XA HOI CHU NGHIA VIET NAM", True),  # OCR without diacritics
     ("Số: 12/UBND-VX  Độc lập", True),  # one motto word read, and the Số line
     ("Điều 2. Quyết định này có hiệu lực kể từ ngày ký. Số CCCD 001", False),

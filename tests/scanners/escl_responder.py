@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import io
 import threading
-from pathlib import Path
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 

@@ -38,6 +38,7 @@ def test_batch_view_scan_review_commit(runtime, tmp_path, page, artifacts):
             page.click("#batch-link")
             page.wait_for_selector("body[data-ready]")
             assert page.title() == "Quét theo lô — sohoa"
+            assert page.input_value("#scanner") == f"escl:{scanner.url}"  # the station's own
             page.click("#new-btn")
             page.wait_for_selector("#state[data-state=ready]", timeout=120_000)
             assert page.locator(".doc:not(.dropped)").count() == 2
