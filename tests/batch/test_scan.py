@@ -80,3 +80,27 @@ def test_sane_test_feeder_batch_ends_cleanly(sane_test, sohoa_home):
     assert sorted(pages) == list(range(10))  # every page is in a document or listed as dropped
     spooled = sorted((sohoa_home / "batches" / result["batch"] / "pages").glob("*.png"))
     assert len(spooled) == 10 and round(Image.open(spooled[0]).info["dpi"][0]) == 200
+    # the operator reloads the feeder: the second load is appended to the same batch
+    run = sohoa(env, "batch", "scan", "--scanner", sane_test, "--dpi", "200", "--split", "blank",
+                "--append", result["batch"], "--json")
+    again = json.loads(run.stdout)
+    assert again["batch"] == result["batch"]
+    pages = sorted(p for d in again["documents"] for p in d["pages"]) + again["dropped"]
+    assert sorted(pages) == list(range(20))
+
+
+def test_second_pass_of_backs_is_collated(tmp_path):
+    from batch.spool import Spool
+
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "blank"})
+    for shade in (10, 20, 30):  # fronts 1..3
+        spool.add_page(Image.new("L", (50, 70), shade), 200, "front")
+    backs = []
+    for shade in (33, 22, 11):  # the stack turned over: back 3 comes first
+        backs.append(tmp_path / f"back-{shade}.png")
+        Image.new("L", (50, 70), shade).save(backs[-1])
+    spool.collate_backs(backs, 200)
+    pages = spool.pages()
+    assert [p["side"] for p in pages] == ["front", "back"] * 3
+    shades = [Image.open(spool.pages_dir / p["file"]).getpixel((0, 0)) for p in pages]
+    assert shades == [10, 11, 20, 22, 30, 33]
