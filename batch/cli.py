@@ -32,9 +32,14 @@ def _home_and_journal():
 
 
 def _runtime_and_broker():
-    from pipeline.cli import _runtime_and_broker as make
+    from pipeline.broker import BrokerConfigError, get_broker
+    from pipeline.runtime import get_runtime
 
-    return make()
+    rt = get_runtime()
+    try:
+        return rt, get_broker(rt.settings.broker_url)
+    except BrokerConfigError as exc:
+        _fail(str(exc))
 
 
 def _progress(total: int, label: str):
