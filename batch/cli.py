@@ -167,6 +167,8 @@ def split_cmd(
         spool = Spool.open(root, batch_id)
     except FileNotFoundError as exc:
         _fail(str(exc))
+    if (method or start or join) and _journal_has(batch_id):
+        _fail(f"batch {batch_id} is already committed: its split can no longer change")
     result = spool.split(method)
     try:
         for page in start:
@@ -178,6 +180,22 @@ def split_cmd(
     if start or join:
         spool.save_split(result)
     _print_split(spool, result, as_json)
+
+
+def _journal_has(batch_id: str) -> bool:
+    return _home_and_journal()[1].batch(batch_id) is not None
+
+
+def _refresh(journal, batch_ids) -> None:
+    """Outcomes of items handed to workers, read back from the catalog."""
+    from batch.commit import refresh_queued
+    from pipeline.runtime import get_runtime
+
+    rt = None
+    for batch_id in batch_ids:
+        if journal.counts(batch_id)["queued"]:
+            rt = rt or get_runtime()
+            refresh_queued(rt, journal, batch_id)
 
 
 def _commit(spool, journal, unit, procedure, as_json) -> None:
@@ -257,6 +275,7 @@ def import_cmd(
 def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every batch with its counts: stored, held for review, refused, still pending."""
     _, journal = _home_and_journal()
+    _refresh(journal, [b["id"] for b in journal.batches()])
     for b in journal.batches():
         if as_json:
             _jsonl(b)
@@ -276,6 +295,8 @@ def report_cmd(batch_id: str = typer.Argument(...),
     batch = journal.batch(batch_id)
     if batch is None:
         _fail(f"no batch {batch_id}")
+    _refresh(journal, [batch_id])
+    batch = journal.batch(batch_id)
     items = journal.items(batch_id)
     if as_json:
         _jsonl({**batch, "items": items})

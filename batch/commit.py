@@ -49,6 +49,27 @@ def submit_item(rt, broker, journal: Journal, batch_id: str, seq: int, path: Pat
     return {"status": outcome, "document_id": doc_id, "reason": reason}
 
 
+def refresh_queued(rt, journal: Journal, batch_id: str) -> None:
+    """Items handed to workers ('queued') take the outcome their document has reached since."""
+    from storage.catalog import Document
+
+    queued = [i for i in journal.items(batch_id) if i["status"] == "queued" and i["document_id"]]
+    if not queued:
+        return
+    with rt.session() as session:
+        for item in queued:
+            doc = session.get(Document, item["document_id"])
+            if doc is None:
+                continue
+            if doc.state in FINAL:
+                journal.set_item(batch_id, item["seq"], status=FINAL[doc.state])
+            elif doc.state == "failed":
+                journal.set_item(batch_id, item["seq"], status="refused",
+                                 reason=doc.error or "failed")
+    if not any(i["status"] in ("pending", "queued") for i in journal.items(batch_id)):
+        journal.finish(batch_id)
+
+
 def images_to_pdf(images: list[Path], out: Path, dpi: int) -> Path:
     """Page images → one PDF, losslessly and byte-for-byte the same on every run (no dates),
     so a document rebuilt after a crash is recognised as the one already submitted."""

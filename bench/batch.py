@@ -5,6 +5,11 @@ and the examining time beside raw Tesseract on the same content pages.
 
     .venv/bin/python -m bench.batch --docs 200 --dpi 300     # the issue's figure
     .venv/bin/python -m bench.batch --docs 20 --dpi 200      # a quick look
+    .venv/bin/python -m bench.batch --import-docs 20 --dpi 300   # `sohoa batch import` speed
+
+The import mode writes generated documents (PDF, blank duplex backs included) to a folder,
+runs `sohoa batch import` on it as a user would (fresh embedded home, inline pipeline), and
+prints its wall time and peak RSS beside raw Tesseract on the same content pages.
 
 It prints figures; it never asserts them.
 """
@@ -126,6 +131,45 @@ def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool) -> dict:
     return result
 
 
+def run_import(docs: int, dpi: int, seed: int, workers: int) -> dict:
+    import os
+    import sys
+
+    from bench.corpus import generate_document, write_document
+
+    with tempfile.TemporaryDirectory(prefix="sohoa-bench-import-") as tmp:
+        folder, raw_dir = Path(tmp) / "scans", Path(tmp) / "raw"
+        folder.mkdir()
+        raw_dir.mkdir()
+        content = []
+        for n in range(docs):
+            doc = generate_document(seed * 1000 + n, dpi=dpi, blank_back=True)
+            write_document(doc, folder, f"doc-{n:03d}", "pdf")
+            (folder / f"doc-{n:03d}.truth.json").unlink()
+            for i, page in enumerate(doc.pages):
+                if i not in doc.truth["blank_pages"]:
+                    content.append(raw_dir / f"{n:03d}-{i}.png")
+                    page.save(content[-1], dpi=(dpi, dpi))
+        env = {**os.environ, "SOHOA_HOME": str(Path(tmp) / "home"),
+               "SOHOA_OCR_WORKERS": str(workers)}
+        for name in ("SOHOA_DATABASE_URL", "SOHOA_STORAGE_URL", "SOHOA_BROKER_URL"):
+            env.pop(name, None)
+        sohoa = str(Path(sys.executable).with_name("sohoa"))
+        subprocess.run([sohoa, "db", "upgrade"], env=env, capture_output=True, check=False)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        run = subprocess.run([sohoa, "batch", "import", str(folder), "--unit", "00004"],
+                             env=env, capture_output=True, text=True, check=False)
+        imported = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        raw = raw_tesseract_seconds(content, workers)
+        return {"docs": docs, "content_pages": len(content), "dpi": dpi, "workers": workers,
+                "import_exit": run.returncode, "summary": run.stderr.strip().splitlines()[-1:],
+                "import_s": round(imported, 1), "raw_tesseract_s": round(raw, 1),
+                "import_over_raw_ocr": round(imported / raw, 2),
+                "peak_rss_mb_biggest_child": round(max(peak, before) / 1024)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=200)
@@ -134,8 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-tesseract", action="store_true",
                         help="Skip the raw Tesseract comparison.")
+    parser.add_argument("--import-docs", type=int, default=0,
+                        help="Measure `sohoa batch import` on this many documents instead.")
     args = parser.parse_args(argv)
-    result = run(args.docs, args.dpi, args.seed, args.workers, not args.no_tesseract)
+    if args.import_docs:
+        result = run_import(args.import_docs, args.dpi, args.seed, args.workers)
+    else:
+        result = run(args.docs, args.dpi, args.seed, args.workers, not args.no_tesseract)
     for key, value in result.items():
         print(f"{key:>22}: {value}")
     return 0

@@ -213,6 +213,8 @@ def register_batch_routes(app: FastAPI, station) -> BatchDesk:
         spool = desk.open(batch_id)
         if desk.jobs.get(batch_id, {}).get("state") in ("scanning", "examining", "committing"):
             raise HTTPException(409, "Lô đang được xử lý, chưa sửa được.")
+        if desk.journal().batch(batch_id) is not None:
+            raise HTTPException(409, "Lô đã được gửi vào hệ thống, không sửa ranh giới được nữa.")
         try:
             result = move_boundary(spool.split(), body.page, start=body.start)
         except SplitError as exc:

@@ -60,6 +60,8 @@ def test_escl_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home):
 
     sohoa(env, "batch", "commit", batch, "--unit", "00004", "--procedure", "1.001193")
     sohoa(env, "batch", "commit", batch, "--unit", "00004")  # again: nothing new
+    late = sohoa(env, "batch", "split", batch, "--join", "3", check=False)
+    assert late.returncode == 2 and "already committed" in late.stderr
     with sqlite3.connect(sohoa_home / "catalog.sqlite3") as db:
         rows = db.execute("SELECT state, dossier_code, page_count FROM documents "
                           "ORDER BY dossier_code").fetchall()
