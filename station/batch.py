@@ -49,8 +49,7 @@ class BatchDesk:
     """Batch jobs of one station: at most one scan/examine/commit running at a time."""
 
     def __init__(self, station, root: Path):
-        self.station, self.root = station, Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.station, self.root = station, Path(root)  # created by the first batch
         self.jobs: dict[str, dict] = {}
         self._lock = threading.Lock()
         self._busy: threading.Thread | None = None
@@ -140,7 +139,8 @@ class BatchDesk:
         job = self.jobs.get(batch_id, {"state": "ready", "message": ""})
         pages = spool.pages()
         split = spool.split() if (spool.folder / "split.json").exists() else None
-        counts = self.journal().counts(batch_id) if self.journal().batch(batch_id) else None
+        journal = self.journal()
+        counts = journal.counts(batch_id) if journal.batch(batch_id) else None
         return {"id": batch_id, "params": spool.params, "state": job["state"],
                 "state_vi": STATE_VI.get(job["state"], job["state"]), "message": job["message"],
                 "pages": [{"index": p["index"], "side": p["side"], "kind": p.get("kind"),
@@ -149,6 +149,8 @@ class BatchDesk:
 
     def list(self) -> list[dict]:
         out = []
+        if not self.root.is_dir():
+            return out
         for folder in sorted(self.root.iterdir(), reverse=True):
             if (folder / "batch.json").is_file():
                 spool = Spool(folder)

@@ -203,3 +203,17 @@ def test_scanners_list_offers_sane_airscan_and_direct_escl(tmp_path, monkeypatch
     assert out.returncode == 0, out.stderr
     assert "sane:airscan:e0:Phong mot cua" in out.stdout
     assert f"escl:{srv.url}\t" in out.stdout
+
+
+def test_cli_adf_batch_ending_in_409_exits_0(tmp_path):
+    """The reported failure: 10 good pages, then 409 at feed end → exit 2. Now a clean end."""
+    import subprocess
+    import sys
+
+    with EsclResponder(pages=10, feed_end="nextdocument-409-feed-end.http") as srv:
+        run = subprocess.run([sys.executable, "-m", "sohoa.cli", "scanners", "scan",
+                              f"escl:{srv.url}", "--source", "adf", "--out", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+        deletes = [r for r in srv.requests if r[0] == "DELETE"]
+    assert run.returncode == 0, run.stderr
+    assert len(list(tmp_path.glob("page-*.png"))) == 10 and not deletes
