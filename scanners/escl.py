@@ -9,7 +9,8 @@ with every eSCL scanner we met:
   address, never the host the scanner wrote into it); 503 is retried 10 times, 1 s apart;
 - GET <job>/NextDocument per page; 503 is retried 30 times, 1 s apart (slow high-resolution
   devices need that); an empty 200 body is not a page and is asked again; 404/409/410 after at
-  least one feeder page is the clean end of the batch ("feeder out of documents");
+  least one feeder page is the clean end of the batch ("feeder out of documents"), after which
+  the job is DELETEd as sane-airscan does, so the server frees it at once;
 - on any failure ScannerStatus tells a jam or an open ADF door from the end of the feed, and
   the job is DELETEd (a job left open keeps some scanners "Processing" until they crash);
 - before a job, a scanner still "Processing" a previous job is waited for, then reported busy.
@@ -366,6 +367,7 @@ class EsclScanner(Scanner):
                 if pages:
                     log.info("%s: feeder out of documents after %d page(s) (%d)", self.uri,
                              len(pages), resp.status_code)
+                    self._cancel(job)  # as sane-airscan: the server frees the job at once
                     return  # the clean end of a batch
                 raise ScannerError("no_docs", f"{where}: the job delivered no page "
                                    f"(NextDocument {resp.status_code})")

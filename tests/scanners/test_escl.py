@@ -216,4 +216,46 @@ def test_cli_adf_batch_ending_in_409_exits_0(tmp_path):
                              capture_output=True, text=True, timeout=120)
         deletes = [r for r in srv.requests if r[0] == "DELETE"]
     assert run.returncode == 0, run.stderr
-    assert len(list(tmp_path.glob("page-*.png"))) == 10 and not deletes
+    assert len(list(tmp_path.glob("page-*.png"))) == 10 and len(deletes) == 1
+
+
+def _protocol(requests) -> list[str]:
+    """The eSCL conversation as method + resource (job ids and status polls left out)."""
+    out = []
+    for method, path in requests:
+        if path.endswith("ScannerStatus") or path.endswith("ScannerCapabilities"):
+            continue
+        out.append(f"{method} {'NextDocument' if path.endswith('/NextDocument') else path.split('/')[2]}")
+    return out
+
+
+def test_same_conversation_as_sane_airscan_on_the_same_server(tmp_path):
+    """sane-airscan (scanimage) and our driver against the same responder, 409 at feed end:
+    one job, one NextDocument per page plus the one answered 409, then the job DELETEd."""
+    import os
+    import subprocess
+
+    from tests.scanners.conftest import sane_backend_available
+
+    if not sane_backend_available("airscan"):
+        from tests.conftest import service_unavailable
+
+        service_unavailable("sane-airscan is not installed (scripts/apt-packages.txt)")
+    conf = tmp_path / "sane.d"
+    conf.mkdir()
+    (conf / "dll.conf").write_text("airscan\n")
+    with EsclResponder(pages=3, page_dpi=300, feed_end="nextdocument-409-feed-end.http") as srv:
+        (conf / "airscan.conf").write_text(
+            f'[devices]\n"Loopback" = {srv.url}/, eSCL\n[options]\ndiscovery = disable\n')
+        run = subprocess.run(["scanimage", "-d", "airscan:e0:Loopback", "--source", "ADF",
+                              "--resolution", "300", f"--batch={tmp_path}/p%d.pnm"],
+                             env={**os.environ, "SANE_CONFIG_DIR": str(conf)},
+                             capture_output=True, text=True, timeout=120)
+        theirs = _protocol(srv.requests)
+        srv.requests.clear()
+        with _fast(srv) as scanner:
+            pages = scanner.scan(ScanProfile(dpi=300, source="adf"))
+        ours = _protocol(srv.requests)
+    assert "3 pages scanned" in run.stderr and len(list(tmp_path.glob("p*.pnm"))) == 3
+    assert len(pages) == 3
+    assert theirs == ours == ["POST ScanJobs"] + ["GET NextDocument"] * 4 + ["DELETE ScanJobs"]
