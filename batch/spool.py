@@ -165,6 +165,10 @@ class Spool:
         _write_json(self.folder / "split.json", split.to_dict())
 
     def page_path(self, index: int) -> Path:
+        """The image of page `index` (after collation a page's file keeps its first name)."""
+        for record in self.pages():
+            if record["index"] == index:
+                return self.pages_dir / record["file"]
         return self.pages_dir / f"{index:05d}.png"
 
 

@@ -104,5 +104,16 @@ def test_second_pass_of_backs_is_collated(tmp_path):
     spool.collate_backs(backs, 200)
     pages = spool.pages()
     assert [p["side"] for p in pages] == ["front", "back"] * 3
-    shades = [Image.open(spool.pages_dir / p["file"]).getpixel((0, 0)) for p in pages]
+    shades = [Image.open(spool.page_path(p["index"])).getpixel((0, 0)) for p in pages]
     assert shades == [10, 11, 20, 22, 30, 33]
+
+
+def test_spooled_page_lets_go_of_its_pixels(tmp_path):
+    from batch.spool import Spool
+    from scanners.base import ScannedPage
+
+    spool = Spool.create(tmp_path, {"scanner": "test"})
+    page = ScannedPage(image=Image.new("RGB", (2480, 3508), "white"), dpi=300, mode="color")
+    spool.on_page(page)
+    assert page.image.size == (1, 1)  # a stack of hundreds of sheets never sits in memory
+    assert Image.open(spool.page_path(0)).size == (2480, 3508)
