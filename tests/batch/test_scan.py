@@ -35,32 +35,44 @@ def _jpeg(image: Image.Image, dpi: int = 300) -> bytes:
     return buf.getvalue()
 
 
-def test_escl_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home):
+def test_escl_duplex_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home):
     env = {**os.environ, "SOHOA_HOME": str(sohoa_home), "SOHOA_OCR_WORKERS": "2"}
+    from bench.batch import blank_paper
+
     other = [(left.replace("125/QĐ", "126/QĐ"), right) for left, right in DECISION]
-    stack = [_jpeg(Image.open(render_decision(tmp_path / "a.png", dpi=300))),
-             _jpeg(render_sheet("H26.01-0002", dpi=300)),
-             _jpeg(Image.open(render_decision(tmp_path / "b.png", dpi=300, lines=other)))]
+    back = _jpeg(blank_paper(300, 1))
+    stack = [_jpeg(Image.open(render_decision(tmp_path / "a.png", dpi=300))), back,
+             _jpeg(render_sheet("H26.01-0002", dpi=300)), back,
+             _jpeg(Image.open(render_decision(tmp_path / "b.png", dpi=300, lines=other))), back]
     with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http") as srv:
-        run = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--json")
+        simplex = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--duplex",
+                        check=False)
+    assert simplex.returncode == 2 and "không hỗ trợ" in simplex.stderr  # no duplex offered
+    assert "source duplex not offered" in simplex.stderr
+    with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http",
+                       duplex=True) as srv:
+        run = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--duplex", "--json")
+        assert "<scan:Duplex>true</scan:Duplex>" in srv.settings[0]
     result = json.loads(run.stdout)
-    assert "3 page(s) spooled" in run.stderr
+    assert "6 page(s) spooled" in run.stderr
     batch = result["batch"]
-    assert [d["pages"] for d in result["documents"]] == [[0], [2]]
-    assert result["documents"][1]["dossier"] == "H26.01-0002" and result["dropped"] == [1]
+    # blank backs dropped, the separator and its back dropped, its dossier on the next document
+    assert [d["pages"] for d in result["documents"]] == [[0], [4]]
+    assert result["documents"][1]["dossier"] == "H26.01-0002"
+    assert result["dropped"] == [1, 2, 3, 5]
 
     # the operator joins the second document to the first, then splits it again
-    joined = json.loads(sohoa(env, "batch", "split", batch, "--join", "3", "--json").stdout)
-    assert [d["pages"] for d in joined["documents"]] == [[0, 2]]
+    joined = json.loads(sohoa(env, "batch", "split", batch, "--join", "5", "--json").stdout)
+    assert [d["pages"] for d in joined["documents"]] == [[0, 4]]
     assert json.loads(sohoa(env, "batch", "split", batch, "--json").stdout) == joined  # kept
     bad = sohoa(env, "batch", "split", batch, "--start", "2", check=False)
     assert bad.returncode == 2 and "page 2 is not in any document" in bad.stderr
-    again = json.loads(sohoa(env, "batch", "split", batch, "--start", "3", "--json").stdout)
-    assert [d["pages"] for d in again["documents"]] == [[0], [2]]
+    again = json.loads(sohoa(env, "batch", "split", batch, "--start", "5", "--json").stdout)
+    assert [d["pages"] for d in again["documents"]] == [[0], [4]]
 
     sohoa(env, "batch", "commit", batch, "--unit", "00004", "--procedure", "1.001193")
     sohoa(env, "batch", "commit", batch, "--unit", "00004")  # again: nothing new
-    late = sohoa(env, "batch", "split", batch, "--join", "3", check=False)
+    late = sohoa(env, "batch", "split", batch, "--join", "5", check=False)
     assert late.returncode == 2 and "already committed" in late.stderr
     with sqlite3.connect(sohoa_home / "catalog.sqlite3") as db:
         rows = db.execute("SELECT state, dossier_code, page_count FROM documents "

@@ -70,14 +70,19 @@ class EsclResponder:
                  feed_end: str | None = None, empty_bodies: int = 0, processing: int = 0,
                  location_host: str | None = None, fail_at: int | None = None,
                  door_open_after: int | None = None, page_dpi: int = 100,
-                 page_bodies: list[bytes] | None = None):
+                 page_bodies: list[bytes] | None = None, duplex: bool = False):
         """`feed_end`: a capture replayed when the feeder is out (default a bare 404);
         `empty_bodies`: empty 200 answers before the first page; `processing`: status reads
         that say Processing before Idle; `location_host`: the host written into Location;
         `fail_at`: page number answered with 500; `door_open_after`: pages before the door opens;
-        `page_bodies`: the pages of a feeder job (a prepared stack) instead of generated ones."""
+        `page_bodies`: the pages of a feeder job (a prepared stack) instead of generated ones;
+        `duplex`: the feeder also scans backs (stated as an ADF option, as many devices do)."""
         self.pages, self.busy, self.jam_after, self.empty, self.fmt = pages, busy, jam_after, empty, fmt
         self.caps = caps or CAPS
+        if duplex:
+            self.caps = self.caps.replace(
+                "</scan:AdfSimplexInputCaps>", "</scan:AdfSimplexInputCaps><scan:AdfOptions>"
+                "<scan:AdfOption>Duplex</scan:AdfOption></scan:AdfOptions>")
         self.feed_end, self.empty_bodies, self.processing = feed_end, empty_bodies, processing
         self.location_host, self.fail_at, self.door_open_after = location_host, fail_at, door_open_after
         self.page_dpi = page_dpi
