@@ -243,13 +243,17 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import a folder of earlier scans; rerun to resume. Nothing is stored twice."""
-    from batch.importer import ImportError_, batch_id_for, import_folder, scan_files
+    from batch.importer import ImportError_, batch_id_for, import_folder, other_files, scan_files
 
     _, journal = _home_and_journal()
     try:
         total = len(scan_files(folder))
     except ImportError_ as exc:
         _fail(str(exc))
+    skipped = other_files(folder)
+    if skipped:
+        typer.echo(f"{folder}: {len(skipped)} file(s) left alone, not PDF/TIFF/PNG/JPEG: "
+                   + ", ".join(skipped[:5]) + (" …" if len(skipped) > 5 else ""), err=True)
     rt, broker = _runtime_and_broker()
     bar, task = _progress(total, "import")
 

@@ -40,6 +40,13 @@ def scan_files(folder: Path) -> list[str]:
                   if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
 
 
+def other_files(folder: Path) -> list[str]:
+    """Files that are not scans (left alone, but named to the operator)."""
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*")
+                  if p.is_file() and p.suffix.lower() not in SUFFIXES
+                  and not p.name.startswith("."))
+
+
 def read_manifest(path: Path, names: list[str]) -> dict[str, dict]:
     """Rows keyed by file name (relative path, or bare name when unique)."""
     path = Path(path)

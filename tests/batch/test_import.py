@@ -57,6 +57,7 @@ def test_import_with_manifest_report_and_status(env, backlog, tmp_path, sohoa_ho
     run = sohoa(env, "batch", "import", backlog, "--unit", "00004", "--procedure", "1.001193",
                 "--manifest", manifest, "--json", check=False)
     assert run.returncode == 0, run.stderr
+    assert "1 file(s) left alone, not PDF/TIFF/PNG/JPEG: notes.txt" in run.stderr
     items = {r["file"]: r for r in map(json.loads, run.stdout.splitlines())}
     assert set(items) == {"hong.pdf", "qd-125.png", "sub/qd-125-copy.png", "sub/qd-126.png"}
     assert items["hong.pdf"]["status"] == "refused" and items["hong.pdf"]["reason"]
