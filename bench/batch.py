@@ -163,10 +163,19 @@ def run_import(docs: int, dpi: int, seed: int, workers: int) -> dict:
         imported = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         raw = raw_tesseract_seconds(content, workers)
+        # the same files through `sohoa digitize` (no batch) in a fresh home, for comparison
+        env["SOHOA_HOME"] = str(Path(tmp) / "home-digitize")
+        subprocess.run([sohoa, "db", "upgrade"], env=env, capture_output=True, check=False)
+        t0 = time.perf_counter()
+        subprocess.run([sohoa, "digitize", *map(str, sorted(folder.glob("*.pdf"))), "--unit",
+                        "00004"], env=env, capture_output=True, check=False)
+        digitized = time.perf_counter() - t0
         return {"docs": docs, "content_pages": len(content), "dpi": dpi, "workers": workers,
                 "import_exit": run.returncode, "summary": run.stderr.strip().splitlines()[-1:],
                 "import_s": round(imported, 1), "raw_tesseract_s": round(raw, 1),
                 "import_over_raw_ocr": round(imported / raw, 2),
+                "digitize_s": round(digitized, 1),
+                "import_over_digitize": round(imported / digitized, 2),
                 "peak_rss_mb_biggest_child": round(max(peak, before) / 1024)}
 
 
