@@ -132,7 +132,9 @@ class Spool:
     def examine(self, workers: int = 1, first_pages: bool = True, progress=None) -> list[dict]:
         """Facts for every page not examined yet (in `workers` processes)."""
         todo = [p for p in self.pages() if "kind" not in p]
-        paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages) for p in todo]
+        # a back never starts a document (split_stack): its header is not read
+        paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages and p["side"] == "front")
+                 for p in todo]
         if workers > 1 and len(paths) > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for rec, facts in zip(todo, pool.map(_examine_file, paths), strict=True):
