@@ -132,8 +132,14 @@ def scan_cmd(
             else:
                 kept = len(device.scan(profile, on_page=spool.on_page))
     except ScannerError as exc:
-        typer.echo(f"{exc.vi} ({exc}; {len(exc.pages)} page(s) kept in batch {spool.id})",
-                   err=True)
+        new_and_empty = not (append or backs) and not spool.pages()
+        where = "no batch created" if new_and_empty else f"{len(exc.pages)} page(s) kept in " \
+            f"batch {spool.id}"
+        typer.echo(f"{exc.vi} ({exc}; {where})", err=True)
+        if new_and_empty:
+            import shutil
+
+            shutil.rmtree(spool.folder, ignore_errors=True)
         if not exc.pages:
             raise typer.Exit(2) from None
     except ValueError as exc:

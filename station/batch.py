@@ -104,6 +104,9 @@ class BatchDesk:
                     device.scan(profile, on_page=spool.on_page)
             except ScannerError as exc:  # pages already spooled are kept
                 message = f"{exc.vi} (đã giữ {len(exc.pages)} trang)"
+                if not spool.pages():
+                    self.jobs[spool.id] = {"state": "error", "message": exc.vi}
+                    return
             self.jobs[spool.id] = {"state": "examining", "message": message}
             spool.examine(workers=2, first_pages=body.split in ("auto", "first"))
             spool.split(body.split)

@@ -87,8 +87,8 @@ def test_bad_manifest_is_refused_with_file_and_line(env, backlog, tmp_path):
     run = sohoa(env, "batch", "import", backlog, "--unit", "00004", "--manifest", manifest,
                 check=False)
     assert run.returncode == 2
-    assert run.stderr.strip().splitlines()[-1] == (f"{manifest}: line 2: issued_on '05/01/2021' is not a date "
-                                  "like 2020-01-05")
+    last = run.stderr.strip().splitlines()[-1]
+    assert last == f"{manifest}: line 2: issued_on '05/01/2021' is not a date like 2020-01-05"
 
 
 def test_killed_mid_batch_resumes_without_storing_twice(env, backlog, sohoa_home):

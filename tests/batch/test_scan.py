@@ -48,7 +48,8 @@ def test_escl_duplex_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home)
         simplex = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--duplex",
                         check=False)
     assert simplex.returncode == 2 and "không hỗ trợ" in simplex.stderr  # no duplex offered
-    assert "source duplex not offered" in simplex.stderr
+    assert "source duplex not offered" in simplex.stderr and "no batch created" in simplex.stderr
+    assert not list((sohoa_home / "batches").glob("2*"))
     with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http",
                        duplex=True) as srv:
         run = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--duplex", "--json")
