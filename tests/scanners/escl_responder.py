@@ -120,7 +120,7 @@ class EsclResponder:
                         return self._send(200, capture("status-processing.xml"))
                     if responder.adf == "ScannerAdfDoorOpen":
                         return self._send(200, capture("status-door-open.xml"))
-                    state = "Processing" if responder.jobs else "Idle"
+                    state = "Processing" if any(responder.jobs.values()) else "Idle"  # pages left
                     return self._send(200, STATUS.format(state=state, adf=responder.adf).encode())
                 if self.path.endswith("/NextDocument"):
                     job = self.path.split("/")[-2]

@@ -259,3 +259,12 @@ def test_same_conversation_as_sane_airscan_on_the_same_server(tmp_path):
     assert "3 pages scanned" in run.stderr and len(list(tmp_path.glob("p*.pnm"))) == 3
     assert len(pages) == 3
     assert theirs == ours == ["POST ScanJobs"] + ["GET NextDocument"] * 4 + ["DELETE ScanJobs"]
+
+
+def test_two_flatbed_scans_in_a_row_do_not_wait():
+    with EsclResponder() as srv, _fast(srv) as scanner:
+        for _ in range(2):
+            assert len(scanner.scan(ScanProfile(source="flatbed"))) == 1
+        posts = [r for r in srv.requests if r[0] == "POST"]
+        polls = [r for r in srv.requests if r[1].endswith("ScannerStatus")]
+    assert len(posts) == 2 and len(polls) == 2  # one Idle check before each job
