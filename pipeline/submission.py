@@ -23,7 +23,7 @@ from storage.catalog import AuditEvent, Document
 
 def submit(rt: Context, dispatcher: Dispatcher, paths, *, unit_code: str,
            procedure: str | None = None, dossier: str | None = None,
-           actor: str = "cli") -> list[dict]:
+           actor: str = "cli", corrections: dict | None = None) -> list[dict]:
     """Ingest files and dispatch them; one record per file:
     {file, document_id, status: queued|duplicate|failed|<final state when inline>, state, error}."""
     records = []
@@ -32,7 +32,7 @@ def submit(rt: Context, dispatcher: Dispatcher, paths, *, unit_code: str,
                   "error": None}
         try:
             accepted = ingest_file(rt, path, unit_code=unit_code, procedure=procedure,
-                                   dossier=dossier, actor=actor)
+                                   dossier=dossier, actor=actor, corrections=corrections)
         except Exception as exc:  # noqa: BLE001 - reported per file
             record["error"] = describe(exc)
             records.append(record)

@@ -6,6 +6,9 @@ URIs: `sane:<device>[?option=value…]`, `escl:http://host[:port]/eSCL`, `folder
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from scanners.base import DeviceInfo, Scanner, ScannerError
 
 SCHEMES = ("sane", "escl", "folder", "file")
@@ -35,10 +38,46 @@ def open_scanner(uri: str, **kw) -> Scanner:
 
 
 def list_devices() -> list[DeviceInfo]:
-    """SANE devices (which include eSCL scanners found by the airscan/escl backends)."""
+    """Every way to reach a scanner: SANE devices (USB, and network eSCL scanners through
+    sane-airscan) and the same network scanners directly (`escl:` URIs from airscan.conf)."""
+    devices: list[DeviceInfo] = []
     try:
         from scanners.sane_driver import list_sane_devices
 
-        return list_sane_devices()
+        devices.extend(list_sane_devices())
     except ImportError:
-        return []
+        pass
+    except ScannerError:
+        pass
+    devices.extend(escl_devices_from_airscan_conf())
+    return devices
+
+
+def airscan_conf_paths() -> list[Path]:
+    folders = [p for p in os.environ.get("SANE_CONFIG_DIR", "").split(":") if p] or ["/etc/sane.d"]
+    return [Path(f) / "airscan.conf" for f in folders]
+
+
+def escl_devices_from_airscan_conf() -> list[DeviceInfo]:
+    """eSCL scanners named in sane-airscan's `[devices]` section (`"Name" = http://…, eSCL`),
+    offered as direct `escl:` URIs beside their `sane:airscan:` twins."""
+    found: list[DeviceInfo] = []
+    for path in airscan_conf_paths():
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        section = ""
+        for raw in lines:
+            line = raw.split(";", 1)[0].split("#", 1)[0].strip()
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1].strip().lower()
+                continue
+            if section != "devices" or "=" not in line:
+                continue
+            name, _, value = line.partition("=")
+            url, _, proto = (v.strip() for v in value.partition(","))
+            if url.startswith("http") and proto.lower() in ("", "escl"):
+                found.append(DeviceInfo(uri=f"escl:{url.rstrip('/')}", vendor="eSCL",
+                                        model=name.strip().strip('"'), kind="escl (direct)"))
+    return found

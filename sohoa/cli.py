@@ -332,7 +332,8 @@ def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certi
 # Each part that has commands of its own registers them here (`<package>/cli.py: register(app)`),
 # so parts grow their commands without editing this file.
 COMMAND_MODULES = ("quotas.cli", "pipeline.cli", "pipeline.review_cli", "api.cli", "station.cli",
-                   "storage.cli", "pipeline.signatures_cli", "scanners.cli", "sohoa.ops_cli")
+                   "storage.cli", "pipeline.signatures_cli", "scanners.cli", "sohoa.ops_cli",
+                   "batch.cli")
 
 
 def _register_parts() -> None:

@@ -634,4 +634,7 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
     def drafts():
         return [summary(b) for b in spool.in_state(sp.DRAFT) if b["pages"]]
 
+    from station.batch import register_batch_routes  # the batch view (/lo), its own module
+
+    register_batch_routes(app, station)
     return app

@@ -1,4 +1,9 @@
-"""A tiny eSCL scanner on 127.0.0.1 for tests: generated JPEG (or PDF) pages, busy/jam/empty modes."""
+"""A tiny eSCL scanner on 127.0.0.1 for tests: generated JPEG (or PDF) pages, busy/jam/empty modes.
+
+It can also replay captured responses (`tests/scanners/captures/`): capability documents with
+resolution ranges, a 409 at the end of the feed, an empty page body, a scanner still
+"Processing", an open ADF door. Every request is recorded (`requests`), DELETEs included.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import io
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -13,7 +19,9 @@ CAPS = """<?xml version="1.0" encoding="UTF-8"?>
 <scan:ScannerCapabilities xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"
     xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm">
  <pwg:Version>2.63</pwg:Version><pwg:MakeAndModel>Loopback eSCL</pwg:MakeAndModel>
- <scan:Platen><scan:PlatenInputCaps><scan:SettingProfiles><scan:SettingProfile>
+ <scan:Platen><scan:PlatenInputCaps>
+  <scan:MinWidth>16</scan:MinWidth><scan:MaxWidth>2550</scan:MaxWidth><scan:MinHeight>16</scan:MinHeight><scan:MaxHeight>3508</scan:MaxHeight>
+  <scan:SettingProfiles><scan:SettingProfile>
   <scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode><scan:ColorMode>Grayscale8</scan:ColorMode></scan:ColorModes>
   <scan:DocumentFormats><pwg:DocumentFormat>image/jpeg</pwg:DocumentFormat><pwg:DocumentFormat>application/pdf</pwg:DocumentFormat></scan:DocumentFormats>
   <scan:SupportedResolutions><scan:DiscreteResolutions>
@@ -21,8 +29,11 @@ CAPS = """<?xml version="1.0" encoding="UTF-8"?>
    <scan:DiscreteResolution><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:DiscreteResolution>
   </scan:DiscreteResolutions></scan:SupportedResolutions>
  </scan:SettingProfile></scan:SettingProfiles></scan:PlatenInputCaps></scan:Platen>
- <scan:Adf><scan:AdfSimplexInputCaps><scan:SettingProfiles><scan:SettingProfile>
+ <scan:Adf><scan:AdfSimplexInputCaps>
+  <scan:MinWidth>16</scan:MinWidth><scan:MaxWidth>2550</scan:MaxWidth><scan:MinHeight>16</scan:MinHeight><scan:MaxHeight>3508</scan:MaxHeight>
+  <scan:SettingProfiles><scan:SettingProfile>
   <scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode></scan:ColorModes>
+  <scan:DocumentFormats><pwg:DocumentFormat>image/jpeg</pwg:DocumentFormat></scan:DocumentFormats>
   <scan:SupportedResolutions><scan:DiscreteResolutions>
    <scan:DiscreteResolution><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:DiscreteResolution>
   </scan:DiscreteResolutions></scan:SupportedResolutions>
@@ -34,6 +45,13 @@ STATUS = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm">
  <pwg:Version>2.63</pwg:Version><pwg:State>{state}</pwg:State><scan:AdfState>{adf}</scan:AdfState>
 </scan:ScannerStatus>"""
+
+
+CAPTURES = Path(__file__).with_name("captures")
+
+
+def capture(name: str) -> bytes:
+    return (CAPTURES / name).read_bytes()
 
 
 def make_page(number: int, dpi: int = 100, fmt: str = "JPEG") -> bytes:
@@ -48,8 +66,28 @@ class EsclResponder:
     """Serve `pages` scan pages per job; `busy` 503s first; `jam_after` pages then a jam."""
 
     def __init__(self, pages: int = 2, *, busy: int = 0, jam_after: int | None = None,
-                 empty: bool = False, fmt: str = "JPEG"):
+                 empty: bool = False, fmt: str = "JPEG", caps: str | None = None,
+                 feed_end: str | None = None, empty_bodies: int = 0, processing: int = 0,
+                 location_host: str | None = None, fail_at: int | None = None,
+                 door_open_after: int | None = None, page_dpi: int = 100,
+                 page_bodies: list[bytes] | None = None, duplex: bool = False):
+        """`feed_end`: a capture replayed when the feeder is out (default a bare 404);
+        `empty_bodies`: empty 200 answers before the first page; `processing`: status reads
+        that say Processing before Idle; `location_host`: the host written into Location;
+        `fail_at`: page number answered with 500; `door_open_after`: pages before the door opens;
+        `page_bodies`: the pages of a feeder job (a prepared stack) instead of generated ones;
+        `duplex`: the feeder also scans backs (stated as an ADF option, as many devices do)."""
         self.pages, self.busy, self.jam_after, self.empty, self.fmt = pages, busy, jam_after, empty, fmt
+        self.caps = caps or CAPS
+        if duplex:
+            self.caps = self.caps.replace(
+                "</scan:AdfSimplexInputCaps>", "</scan:AdfSimplexInputCaps><scan:AdfOptions>"
+                "<scan:AdfOption>Duplex</scan:AdfOption></scan:AdfOptions>")
+        self.feed_end, self.empty_bodies, self.processing = feed_end, empty_bodies, processing
+        self.location_host, self.fail_at, self.door_open_after = location_host, fail_at, door_open_after
+        self.page_dpi = page_dpi
+        self.page_bodies = page_bodies
+        self.served = 0
         self.adf = "ScannerAdfEmpty" if empty else "ScannerAdfLoaded"
         self.jobs: dict[str, list[bytes]] = {}
         self.requests: list[tuple[str, str]] = []
@@ -69,19 +107,39 @@ class EsclResponder:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _replay(self, name: str):
+                self.wfile.write(capture(name))
+
             def do_GET(self):
                 responder.requests.append(("GET", self.path))
                 if self.path == "/eSCL/ScannerCapabilities":
-                    return self._send(200, CAPS.encode())
+                    return self._send(200, responder.caps.encode())
                 if self.path == "/eSCL/ScannerStatus":
-                    state = "Processing" if responder.jobs else "Idle"
+                    if responder.processing > 0:
+                        responder.processing -= 1
+                        return self._send(200, capture("status-processing.xml"))
+                    if responder.adf == "ScannerAdfDoorOpen":
+                        return self._send(200, capture("status-door-open.xml"))
+                    state = "Processing" if any(responder.jobs.values()) else "Idle"  # pages left
                     return self._send(200, STATUS.format(state=state, adf=responder.adf).encode())
                 if self.path.endswith("/NextDocument"):
                     job = self.path.split("/")[-2]
                     queue = responder.jobs.get(job)
+                    if queue is None:
+                        return self._send(404)
+                    if responder.empty_bodies > 0:
+                        responder.empty_bodies -= 1
+                        return self._replay("nextdocument-200-empty.http")
                     if not queue:
                         responder.jobs.pop(job, None)
+                        if responder.door_open_after is not None:
+                            responder.adf = "ScannerAdfDoorOpen"
+                        if responder.feed_end:
+                            return self._replay(responder.feed_end)
                         return self._send(404)
+                    responder.served += 1
+                    if responder.fail_at == responder.served:
+                        return self._send(500)
                     body = queue.pop(0)
                     return self._send(200, body,
                                       "application/pdf" if responder.fmt == "PDF" else "image/jpeg")
@@ -103,18 +161,29 @@ class EsclResponder:
                 if responder.jam_after is not None:
                     count = responder.jam_after
                     responder.adf = "ScannerAdfJam"
+                if responder.door_open_after is not None:
+                    count = responder.door_open_after
                 if "<pwg:InputSource>Platen" in body:
                     count = 1
-                responder.jobs[job] = [make_page(i + 1, fmt=responder.fmt) for i in range(count)]
-                return self._send(201, headers={"Location": f"/eSCL/ScanJobs/{job}"})
+                if responder.page_bodies is not None and "<pwg:InputSource>Feeder" in body:
+                    responder.jobs[job] = list(responder.page_bodies)
+                else:
+                    responder.jobs[job] = [make_page(i + 1, dpi=responder.page_dpi, fmt=responder.fmt)
+                                           for i in range(count)]
+                location = f"/eSCL/ScanJobs/{job}"
+                if responder.location_host:
+                    location = f"http://{responder.location_host}{location}"
+                return self._send(201, headers={"Location": location})
 
             def do_DELETE(self):
+                responder.requests.append(("DELETE", self.path))
                 responder.jobs.pop(self.path.split("/")[-1], None)
                 return self._send(200)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/eSCL"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
 
     def __enter__(self):
         self.thread.start()

@@ -10,7 +10,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = ("sohoa", "migrations", "api", "station", "quotas", "pipeline", "scanners", "ocr",
+PARTS = ("sohoa", "migrations", "api", "station", "quotas", "batch", "pipeline", "scanners", "ocr",
          "signing", "storage")
 
 

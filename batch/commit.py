@@ -1,0 +1,114 @@
+"""Handing batch items to the pipeline through its public submit function, and recording the
+outcome in the journal. Resuming is safe: the pipeline keeps one document per content hash,
+and a document left half-way by a crash is carried on from the stage it reached.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from batch.journal import Journal
+
+FINAL = {"stored": "stored", "needs_review": "needs_review"}
+
+
+def submit_item(rt, broker, journal: Journal, batch_id: str, seq: int, path: Path, *,
+                unit: str, procedure: str | None = None, dossier: str | None = None,
+                corrections: dict | None = None) -> dict:
+    """Submit one file; its journal row ({status, document_id, reason})."""
+    from pipeline.ingest import file_sha256
+    from pipeline.review import continue_processing
+    from pipeline.submission import submit
+    from storage.catalog import Document
+
+    sha = file_sha256(path)[0] if path.is_file() and path.stat().st_size else None
+    record = submit(rt, rt.dispatcher, [path], unit_code=unit, procedure=procedure,
+                    dossier=dossier, actor="batch", corrections=corrections)[0]
+    doc_id = record.get("document_id")
+    status, reason = record["status"], record.get("error")
+    if doc_id and status == "duplicate":
+        with rt.session() as session:
+            status = session.get(Document, doc_id).state
+        if status in ("received", "ocr_done", "classified"):  # a crash left it half-way
+            status = continue_processing(rt, doc_id)
+            if status == "queued" or broker is not None:
+                status = "queued"
+    if status in FINAL:
+        outcome = FINAL[status]
+    elif status in ("queued", "received", "ocr_done", "classified") and doc_id and \
+            broker is not None:
+        outcome = "queued"
+    else:
+        outcome = "refused"
+        if doc_id and not reason:
+            with rt.session() as session:
+                reason = session.get(Document, doc_id).error or f"state {status}"
+        reason = reason or "refused"
+    journal.set_item(batch_id, seq, status=outcome, sha256=sha, document_id=doc_id,
+                     reason=reason if outcome == "refused" else None)
+    return {"status": outcome, "document_id": doc_id, "reason": reason}
+
+
+def refresh_queued(rt, journal: Journal, batch_id: str) -> None:
+    """Items handed to workers ('queued') take the outcome their document has reached since."""
+    from storage.catalog import Document
+
+    queued = [i for i in journal.items(batch_id) if i["status"] == "queued" and i["document_id"]]
+    if not queued:
+        return
+    with rt.session() as session:
+        for item in queued:
+            doc = session.get(Document, item["document_id"])
+            if doc is None:
+                continue
+            if doc.state in FINAL:
+                journal.set_item(batch_id, item["seq"], status=FINAL[doc.state])
+            elif doc.state == "failed":
+                journal.set_item(batch_id, item["seq"], status="refused",
+                                 reason=doc.error or "failed")
+    if not any(i["status"] in ("pending", "queued") for i in journal.items(batch_id)):
+        journal.finish(batch_id)
+
+
+def images_to_pdf(images: list[Path], out: Path, dpi: int) -> Path:
+    """Page images → one PDF, losslessly and byte-for-byte the same on every run (no dates),
+    so a document rebuilt after a crash is recognised as the one already submitted."""
+    import img2pdf
+
+    if out.exists() and out.stat().st_size:
+        return out
+    layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
+    data = img2pdf.convert([str(p) for p in images], layout_fun=layout, nodate=True)
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    return out
+
+
+
+
+def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: str | None = None,
+                 on_item=None) -> str:
+    """Each document of a spooled stack's split → one PDF → the pipeline. Resumable."""
+    split = spool.split()
+    pages = {p["index"]: p for p in spool.pages()}
+    journal.open_batch(spool.id, "scan", spool.params.get("scanner", ""),
+                       {"unit": unit, "procedure": procedure, **spool.params})
+    names = [f"doc-{n + 1:03d} pages {','.join(str(i + 1) for i in d.pages)}"
+             for n, d in enumerate(split.documents)]
+    positions = journal.add_items(spool.id, names)
+    done = {i["name"] for i in journal.items(spool.id)
+            if i["status"] in ("stored", "needs_review", "refused")}
+    for n, (name, doc) in enumerate(zip(names, split.documents, strict=True)):
+        if name in done:
+            continue
+        dpi = pages[doc.pages[0]]["dpi"]
+        pdf = images_to_pdf([spool.pages_dir / pages[i]["file"] for i in doc.pages],
+                            spool.docs_dir / f"{n + 1:03d}.pdf", dpi)
+        result = submit_item(rt, broker, journal, spool.id, positions[name], pdf, unit=unit,
+                             procedure=procedure, dossier=doc.dossier)
+        if on_item:
+            on_item(name, result)
+    if not any(i["status"] in ("pending", "queued") for i in journal.items(spool.id)):
+        journal.finish(spool.id)
+    return spool.id

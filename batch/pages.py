@@ -1,0 +1,102 @@
+"""What one page of a stack is: a separator sheet, a blank page, the first page of a
+Vietnamese administrative document, or any other page.
+
+A first page (Decree 30/2020) carries the national motto top-right ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA
+VIỆT NAM / Độc lập - Tự do - Hạnh phúc") and a "Số: …" line top-left. Only the top band of the
+page is read (Tesseract `vie`, single-threaded, ~150 dpi), so the check costs a fraction of the
+page's full OCR. Blank and orientation come from `ocr.preprocess.analyze`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import unicodedata
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from batch import separator
+
+HEADER_BAND = 0.30  # share of the page height read for the motto and the "Số:" line
+HEADER_DPI = 150
+KINDS = ("separator", "blank", "first", "other")
+_MOTTO = ("CONG HOA", "XA HOI", "CHU NGHIA", "VIET NAM", "DOC LAP", "TU DO", "HANH PHUC")
+_SO_LINE = re.compile(r"(^|\s)SO\s*[:;.]?\s*[0-9_./]")
+
+
+@dataclass
+class PageFacts:
+    kind: str  # separator | blank | first | other
+    dossier: str | None = None  # carried by a separator's QR code
+    motto: int = 0  # motto words read in the header band
+    so_line: bool = False
+    rotation: int = 0
+    chars: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PageFacts:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+def fold(text: str) -> str:
+    """Upper-case ASCII: diacritics and tone marks dropped, đ → D (OCR places marks either way)."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text)
+                   if unicodedata.category(c) != "Mn").upper()
+
+
+def header_signals(text: str) -> tuple[int, bool]:
+    folded = " ".join(fold(text).split())
+    motto = sum(1 for words in _MOTTO if words in folded)
+    return motto, bool(_SO_LINE.search(folded))
+
+
+def read_header(gray: np.ndarray, dpi: int, rotation: int = 0, lang: str = "vie") -> str:
+    """Tesseract on the top band of the upright page (one process, OMP_THREAD_LIMIT=1)."""
+    from ocr.engine import TESSERACT, _tesseract_env
+
+    if rotation == 180:
+        gray = gray[::-1, ::-1]
+    band = gray[: int(gray.shape[0] * HEADER_BAND)]
+    scale = min(1.0, HEADER_DPI / max(dpi, 1))
+    if scale < 1.0:
+        band = cv2.resize(band, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    with tempfile.TemporaryDirectory(prefix="sohoa-batch-") as tmp:
+        path = Path(tmp) / "band.pgm"
+        cv2.imwrite(str(path), np.ascontiguousarray(band))
+        proc = subprocess.run([TESSERACT, str(path), "stdout", "-l", lang, "--dpi",
+                               str(int(dpi * scale)), "--psm", "3"], capture_output=True,
+                              env=_tesseract_env(), timeout=60, check=False)
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def is_first_page(motto: int, so_line: bool) -> bool:
+    """Two motto words, or one and a "Số:" line (OCR loses some words on poor scans)."""
+    return motto >= 2 or (motto >= 1 and so_line)
+
+
+def examine(image: Image.Image, dpi: int, *, first_pages: bool = True) -> PageFacts:
+    """The facts of one page. `first_pages=False` skips the header OCR (separator/blank only)."""
+    from ocr.preprocess import analyze, recognition_gray
+
+    gray = recognition_gray(image)
+    is_sep, dossier = separator.detect(gray, dpi)
+    if is_sep:
+        return PageFacts(kind="separator", dossier=dossier)
+    analysis = analyze(image, dpi, gray=gray)
+    if analysis.blank:
+        return PageFacts(kind="blank", chars=analysis.chars)
+    facts = PageFacts(kind="other", rotation=analysis.rotation, chars=analysis.chars)
+    if first_pages:
+        facts.motto, facts.so_line = header_signals(read_header(gray, dpi, analysis.rotation))
+        if is_first_page(facts.motto, facts.so_line):
+            facts.kind = "first"
+    return facts

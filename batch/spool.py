@@ -1,0 +1,181 @@
+"""A scanned stack on disk: `<home>/batches/<id>/` holds `batch.json` (what was asked),
+`pages/NNNNN.png` (each page written as it comes off the scanner, then released from memory),
+`pages.jsonl` (one line per page: side, dpi, and once examined its facts), `split.json` (the
+split the operator reviews) and `docs/NNN.pdf` (the documents handed to the pipeline).
+
+Every file is appended or replaced atomically, so a crash loses at most the page being
+written, and a rerun examines and commits only what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+
+from batch.pages import PageFacts, examine
+from batch.split import Split, split_stack
+
+_RELEASED = Image.new("L", (1, 1), 255)  # what a spooled ScannedPage keeps instead of its image
+
+
+def batches_root(home: Path) -> Path:
+    return Path(home) / "batches"
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+class Spool:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.id = self.folder.name
+        self.pages_dir = self.folder / "pages"
+        self.docs_dir = self.folder / "docs"
+        self._next: int | None = None
+
+    @classmethod
+    def create(cls, root: Path, params: dict) -> Spool:
+        batch_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        spool = cls(Path(root) / batch_id)
+        spool.pages_dir.mkdir(parents=True)
+        spool.docs_dir.mkdir()
+        _write_json(spool.folder / "batch.json", {"id": batch_id, **params})
+        return spool
+
+    @classmethod
+    def open(cls, root: Path, batch_id: str) -> Spool:
+        spool = cls(Path(root) / batch_id)
+        if not (spool.folder / "batch.json").is_file():
+            raise FileNotFoundError(f"{spool.folder}: no such batch")
+        return spool
+
+    @property
+    def params(self) -> dict:
+        return json.loads((self.folder / "batch.json").read_text(encoding="utf-8"))
+
+    # --- pages ------------------------------------------------------------------------------
+    def pages(self) -> list[dict]:
+        """The page records, the last line per index winning (facts are appended later)."""
+        path = self.folder / "pages.jsonl"
+        records: dict[int, dict] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by a crash
+                records[rec["index"]] = {**records.get(rec["index"], {}), **rec}
+        return [records[i] for i in sorted(records)
+                if (self.pages_dir / records[i]["file"]).exists()]
+
+    def _append(self, record: dict) -> None:
+        with open(self.folder / "pages.jsonl", "a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+    def add_page(self, image: Image.Image, dpi: int, side: str) -> int:
+        """Write a page (PNG, lossless) and record it; the next index in this batch."""
+        if self._next is None:
+            self._next = max((p["index"] for p in self.pages()), default=-1) + 1
+        index, self._next = self._next, self._next + 1
+        name = f"{index:05d}.png"
+        tmp = self.pages_dir / (name + ".part")
+        image.save(tmp, "PNG", dpi=(dpi, dpi), compress_level=1)
+        tmp.replace(self.pages_dir / name)
+        self._append({"index": index, "file": name, "dpi": dpi, "side": side})
+        return index
+
+    def on_page(self, page) -> None:
+        """A scanner callback: spool the page, then let go of its pixels (memory stays flat)."""
+        self.add_page(page.image, page.dpi, page.side)
+        page.image = _RELEASED
+
+    def add_pages(self, records: list[tuple[Path, int, str]]) -> None:
+        for path, dpi, side in records:
+            with Image.open(path) as img:
+                self.add_page(img, dpi, side)
+
+    def collate_backs(self, backs: list[Path], dpi: int) -> None:
+        """Make this batch of fronts a duplex stack from a second, backs-only pass (fed with
+        the stack turned over, so last back first): pages become front1, back1, front2, …"""
+        from batch.split import collate
+
+        fronts = self.pages()
+        if any(p["side"] != "front" for p in fronts):
+            raise ValueError(f"batch {self.id} already has backs")
+        names = []
+        for i, path in enumerate(backs):
+            name = f"b{i:05d}.png"
+            with Image.open(path) as img:
+                img.save(self.pages_dir / name, "PNG", dpi=(dpi, dpi), compress_level=1)
+            names.append({"file": name, "dpi": dpi, "side": "back"})
+        order = collate(fronts, names)
+        lines = [json.dumps({**{k: v for k, v in rec.items() if k in ("file", "dpi")},
+                             "index": i, "side": "front" if i % 2 == 0 else "back"},
+                            ensure_ascii=False) for i, rec in enumerate(order)]
+        tmp = self.folder / "pages.jsonl.part"
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(self.folder / "pages.jsonl")
+        (self.folder / "split.json").unlink(missing_ok=True)
+        self._next = None
+
+    def examine(self, workers: int = 1, first_pages: bool = True, progress=None) -> list[dict]:
+        """Facts for every page not examined yet (in `workers` processes)."""
+        todo = [p for p in self.pages() if "kind" not in p]
+        # a back never starts a document (split_stack): its header is not read
+        paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages and p["side"] == "front")
+                 for p in todo]
+        if workers > 1 and len(paths) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for rec, facts in zip(todo, pool.map(_examine_file, paths), strict=True):
+                    self._append({"index": rec["index"], **facts})
+                    if progress:
+                        progress()
+        else:
+            for rec, args in zip(todo, paths, strict=True):
+                self._append({"index": rec["index"], **_examine_file(args)})
+                if progress:
+                    progress()
+        return self.pages()
+
+    # --- split ------------------------------------------------------------------------------
+    def split(self, method: str | None = None) -> Split:
+        """The saved split (the operator's edits kept), or a new one from the page facts."""
+        path = self.folder / "split.json"
+        if method is None and path.exists():
+            return Split.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        pages = self.pages()
+        if any("kind" not in p for p in pages):
+            pages = self.examine()
+        facts = [PageFacts.from_dict(p) for p in pages]
+        result = split_stack(facts, [p["side"] for p in pages],
+                             method or self.params.get("split", "auto"))
+        self.save_split(result)
+        return result
+
+    def save_split(self, split: Split) -> None:
+        _write_json(self.folder / "split.json", split.to_dict())
+
+    def page_path(self, index: int) -> Path:
+        """The image of page `index` (after collation a page's file keeps its first name)."""
+        for record in self.pages():
+            if record["index"] == index:
+                return self.pages_dir / record["file"]
+        return self.pages_dir / f"{index:05d}.png"
+
+
+def _examine_file(args: tuple[str, int, bool]) -> dict:
+    path, dpi, first_pages = args
+    with Image.open(path) as img:
+        img.load()
+        return examine(img, dpi, first_pages=first_pages).to_dict()

@@ -1,0 +1,203 @@
+"""Batch capture benchmark: a generated duplex stack (bench.corpus documents with blank backs,
+mixing separator sheets, blank sheets and plain first-page starts) is spooled page by page,
+examined and split; prints how many document boundaries are right, pages lost, peak memory,
+and the examining time beside raw Tesseract on the same content pages.
+
+    .venv/bin/python -m bench.batch --docs 200 --dpi 300     # the issue's figure
+    .venv/bin/python -m bench.batch --docs 20 --dpi 200      # a quick look
+    .venv/bin/python -m bench.batch --import-docs 20 --dpi 300   # `sohoa batch import` speed
+
+The import mode writes generated documents (PDF, blank duplex backs included) to a folder,
+runs `sohoa batch import` on it as a user would (fresh embedded home, inline pipeline), and
+prints its wall time and peak RSS beside raw Tesseract on the same content pages.
+
+It prints figures; it never asserts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass
+class StackPage:
+    image: Image.Image
+    side: str  # front | back
+    starts: bool  # the first content page of a document
+    content: bool  # a page of a document (not a blank, a separator or a blank back)
+
+
+def blank_paper(dpi: int, seed: int) -> Image.Image:
+    """A blank sheet as scanned: off-white paper, sensor noise, a few specks."""
+    rng = np.random.default_rng(seed)
+    h, w = int(11.69 * dpi), int(8.27 * dpi)
+    a = np.clip(rng.normal(247, 1.5, (h, w)), 0, 255).astype(np.uint8)
+    for _ in range(int(rng.integers(3, 12))):
+        y, x = int(rng.integers(0, h - 3)), int(rng.integers(0, w - 3))
+        a[y:y + 2, x:x + 2] = 90
+    return Image.fromarray(a).convert("RGB")
+
+
+def make_stack(docs: int, *, seed: int = 1, dpi: int = 200,
+               starts=("separator", "blank", "first")) -> Iterator[StackPage]:
+    """Pages of a duplex stack of `docs` documents, in feed order (generated one at a time)."""
+    from batch.separator import render_sheet
+    from bench.corpus import generate_document
+
+    rng = random.Random(f"sohoa-batch-{seed}")
+    for n in range(docs):
+        start = rng.choice(starts)
+        if n and start == "separator":
+            dossier = f"H26.01-{n:04d}" if rng.random() < 0.5 else None
+            yield StackPage(render_sheet(dossier, dpi).convert("RGB"), "front", False, False)
+            yield StackPage(blank_paper(dpi, seed * 100003 + n), "back", False, False)
+        elif n and start == "blank":
+            yield StackPage(blank_paper(dpi, seed * 100019 + n), "front", False, False)
+            yield StackPage(blank_paper(dpi, seed * 100043 + n), "back", False, False)
+        doc = generate_document(seed * 1000 + n, dpi=dpi, blank_back=True,
+                                pages=2 if rng.random() < 0.25 else 1,
+                                skew=rng.uniform(-1.5, 1.5), noise=rng.uniform(0, 0.3))
+        first = True
+        for i, image in enumerate(doc.pages):
+            blank = i in doc.truth["blank_pages"]
+            yield StackPage(image, "back" if i % 2 else "front", first and not blank, not blank)
+            first = first and blank
+
+
+def score(truth_starts: list[int], predicted_starts: list[int]) -> dict:
+    truth, pred = set(truth_starts), set(predicted_starts)
+    right = len(truth & pred)
+    missed, extra = len(truth - pred), len(pred - truth)
+    return {"boundaries": len(truth), "right": right, "missed": missed, "extra": extra,
+            "share_right": right / max(1, right + missed + extra)}
+
+
+def raw_tesseract_seconds(paths: list[Path], workers: int) -> float:
+    """Raw `tesseract -l vie` on the content pages, `workers` at a time (OMP_THREAD_LIMIT=1)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ocr.engine import TESSERACT, _tesseract_env
+
+    def one(path: Path) -> None:
+        subprocess.run([TESSERACT, str(path), "stdout", "-l", "vie"], capture_output=True,
+                       env=_tesseract_env(), check=False)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, paths))
+    return time.perf_counter() - t0
+
+
+def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool) -> dict:
+    from batch.spool import Spool
+
+    with tempfile.TemporaryDirectory(prefix="sohoa-bench-batch-") as tmp:
+        spool = Spool.create(Path(tmp), {"scanner": "bench", "split": "auto", "duplex": True})
+        truth_starts, content = [], []
+        t0 = time.perf_counter()
+        for page in make_stack(docs, seed=seed, dpi=dpi):
+            index = spool.add_page(page.image, dpi, page.side)
+            if page.starts:
+                truth_starts.append(index)
+            if page.content:
+                content.append(index)
+        spooled = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        spool.examine(workers=workers)
+        examined = time.perf_counter() - t0
+        split = spool.split()
+        kept = {p for d in split.documents for p in d.pages}
+        lost = [i for i in content if i not in kept]
+        result = {"docs": docs, "pages": len(spool.pages()), "content_pages": len(content),
+                  "dpi": dpi, **score(truth_starts, split.starts()), "pages_lost": len(lost),
+                  "dropped": len(split.dropped), "spool_s": round(spooled, 1),
+                  "examine_s": round(examined, 1),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        if tesseract:
+            raw = raw_tesseract_seconds([spool.page_path(i) for i in content], workers)
+            result["raw_tesseract_s"] = round(raw, 1)
+            result["examine_over_raw_ocr"] = round(examined / raw, 2)
+    return result
+
+
+def run_import(docs: int, dpi: int, seed: int, workers: int) -> dict:
+    import os
+    import sys
+
+    from bench.corpus import generate_document, write_document
+
+    with tempfile.TemporaryDirectory(prefix="sohoa-bench-import-") as tmp:
+        folder, raw_dir = Path(tmp) / "scans", Path(tmp) / "raw"
+        folder.mkdir()
+        raw_dir.mkdir()
+        content = []
+        for n in range(docs):
+            doc = generate_document(seed * 1000 + n, dpi=dpi, blank_back=True)
+            write_document(doc, folder, f"doc-{n:03d}", "pdf")
+            (folder / f"doc-{n:03d}.truth.json").unlink()
+            for i, page in enumerate(doc.pages):
+                if i not in doc.truth["blank_pages"]:
+                    content.append(raw_dir / f"{n:03d}-{i}.png")
+                    page.save(content[-1], dpi=(dpi, dpi))
+        env = {**os.environ, "SOHOA_HOME": str(Path(tmp) / "home"),
+               "SOHOA_OCR_WORKERS": str(workers)}
+        for name in ("SOHOA_DATABASE_URL", "SOHOA_STORAGE_URL", "SOHOA_BROKER_URL"):
+            env.pop(name, None)
+        sohoa = str(Path(sys.executable).with_name("sohoa"))
+        subprocess.run([sohoa, "db", "upgrade"], env=env, capture_output=True, check=False)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        run = subprocess.run([sohoa, "batch", "import", str(folder), "--unit", "00004"],
+                             env=env, capture_output=True, text=True, check=False)
+        imported = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        raw = raw_tesseract_seconds(content, workers)
+        # the same files through `sohoa digitize` (no batch) in a fresh home, for comparison
+        env["SOHOA_HOME"] = str(Path(tmp) / "home-digitize")
+        subprocess.run([sohoa, "db", "upgrade"], env=env, capture_output=True, check=False)
+        t0 = time.perf_counter()
+        subprocess.run([sohoa, "digitize", *map(str, sorted(folder.glob("*.pdf"))), "--unit",
+                        "00004"], env=env, capture_output=True, check=False)
+        digitized = time.perf_counter() - t0
+        return {"docs": docs, "content_pages": len(content), "dpi": dpi, "workers": workers,
+                "import_exit": run.returncode, "summary": run.stderr.strip().splitlines()[-1:],
+                "import_s": round(imported, 1), "raw_tesseract_s": round(raw, 1),
+                "import_over_raw_ocr": round(imported / raw, 2),
+                "digitize_s": round(digitized, 1),
+                "import_over_digitize": round(imported / digitized, 2),
+                "peak_rss_mb_biggest_child": round(max(peak, before) / 1024)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=200)
+    parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-tesseract", action="store_true",
+                        help="Skip the raw Tesseract comparison.")
+    parser.add_argument("--import-docs", type=int, default=0,
+                        help="Measure `sohoa batch import` on this many documents instead.")
+    args = parser.parse_args(argv)
+    if args.import_docs:
+        result = run_import(args.import_docs, args.dpi, args.seed, args.workers)
+    else:
+        result = run(args.docs, args.dpi, args.seed, args.workers, not args.no_tesseract)
+    for key, value in result.items():
+        print(f"{key:>22}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""`sohoa batch scan` over real drivers: the eSCL responder feeding a prepared stack (a 409 at
+the end of the feed, as captured), and the SANE test device's feeder; then the operator moves
+a boundary and commits."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from batch.separator import render_sheet
+from tests.pipeline.conftest import DECISION, render_decision
+from tests.scanners.escl_responder import EsclResponder
+
+SOHOA = str(Path(sys.executable).with_name("sohoa"))
+
+
+def sohoa(env, *args, check=True):
+    run = subprocess.run([SOHOA, *map(str, args)], env=env, capture_output=True, text=True,
+                         timeout=600)
+    if check and run.returncode != 0:
+        raise AssertionError(f"sohoa {args} exited {run.returncode}: {run.stderr}")
+    return run
+
+
+def _jpeg(image: Image.Image, dpi: int = 300) -> bytes:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=85, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def test_escl_duplex_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home):
+    env = {**os.environ, "SOHOA_HOME": str(sohoa_home), "SOHOA_OCR_WORKERS": "2"}
+    from bench.batch import blank_paper
+
+    other = [(left.replace("125/QĐ", "126/QĐ"), right) for left, right in DECISION]
+    back = _jpeg(blank_paper(300, 1))
+    stack = [_jpeg(Image.open(render_decision(tmp_path / "a.png", dpi=300))), back,
+             _jpeg(render_sheet("H26.01-0002", dpi=300)), back,
+             _jpeg(Image.open(render_decision(tmp_path / "b.png", dpi=300, lines=other))), back]
+    with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http") as srv:
+        simplex = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--duplex",
+                        check=False)
+    assert simplex.returncode == 2 and "không hỗ trợ" in simplex.stderr  # no duplex offered
+    assert "source duplex not offered" in simplex.stderr and "no batch created" in simplex.stderr
+    assert not list((sohoa_home / "batches").glob("2*"))
+    with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http",
+                       duplex=True) as srv:
+        run = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--duplex", "--json")
+        assert "<scan:Duplex>true</scan:Duplex>" in srv.settings[0]
+    result = json.loads(run.stdout)
+    assert "6 page(s) spooled" in run.stderr
+    batch = result["batch"]
+    # blank backs dropped, the separator and its back dropped, its dossier on the next document
+    assert [d["pages"] for d in result["documents"]] == [[0], [4]]
+    assert result["documents"][1]["dossier"] == "H26.01-0002"
+    assert result["dropped"] == [1, 2, 3, 5]
+
+    # the operator joins the second document to the first, then splits it again
+    joined = json.loads(sohoa(env, "batch", "split", batch, "--join", "5", "--json").stdout)
+    assert [d["pages"] for d in joined["documents"]] == [[0, 4]]
+    assert json.loads(sohoa(env, "batch", "split", batch, "--json").stdout) == joined  # kept
+    bad = sohoa(env, "batch", "split", batch, "--start", "2", check=False)
+    assert bad.returncode == 2 and "page 2 is not in any document" in bad.stderr
+    again = json.loads(sohoa(env, "batch", "split", batch, "--start", "5", "--json").stdout)
+    assert [d["pages"] for d in again["documents"]] == [[0], [4]]
+
+    sohoa(env, "batch", "commit", batch, "--unit", "00004", "--procedure", "1.001193")
+    sohoa(env, "batch", "commit", batch, "--unit", "00004")  # again: nothing new
+    late = sohoa(env, "batch", "split", batch, "--join", "5", check=False)
+    assert late.returncode == 2 and "already committed" in late.stderr
+    with sqlite3.connect(sohoa_home / "catalog.sqlite3") as db:
+        rows = db.execute("SELECT state, dossier_code, page_count FROM documents "
+                          "ORDER BY dossier_code").fetchall()
+    assert len(rows) == 2 and {r[0] for r in rows} <= {"stored", "needs_review"}
+    assert [r[1] for r in rows] == [None, "H26.01-0002"] and [r[2] for r in rows] == [1, 1]
+    report = json.loads(sohoa(env, "batch", "report", batch, "--json").stdout)
+    assert report["kind"] == "scan" and report["finished"]
+    assert report["counts"]["stored"] + report["counts"]["needs_review"] == 2
+
+
+def test_sane_test_feeder_batch_ends_cleanly(sane_test, sohoa_home):
+    env = {**os.environ, "SOHOA_HOME": str(sohoa_home)}
+    run = sohoa(env, "batch", "scan", "--scanner", sane_test, "--dpi", "200", "--split", "blank",
+                "--json")
+    result = json.loads(run.stdout)
+    assert "10 page(s) spooled" in run.stderr  # the test device's feeder holds 10 sheets
+    pages = sorted(p for d in result["documents"] for p in d["pages"]) + result["dropped"]
+    assert sorted(pages) == list(range(10))  # every page is in a document or listed as dropped
+    spooled = sorted((sohoa_home / "batches" / result["batch"] / "pages").glob("*.png"))
+    assert len(spooled) == 10 and round(Image.open(spooled[0]).info["dpi"][0]) == 200
+    # the operator reloads the feeder: the second load is appended to the same batch
+    run = sohoa(env, "batch", "scan", "--scanner", sane_test, "--dpi", "200", "--split", "blank",
+                "--append", result["batch"], "--json")
+    again = json.loads(run.stdout)
+    assert again["batch"] == result["batch"]
+    pages = sorted(p for d in again["documents"] for p in d["pages"]) + again["dropped"]
+    assert sorted(pages) == list(range(20))
+
+
+def test_second_pass_of_backs_is_collated(tmp_path):
+    from batch.spool import Spool
+
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "blank"})
+    for shade in (10, 20, 30):  # fronts 1..3
+        spool.add_page(Image.new("L", (50, 70), shade), 200, "front")
+    backs = []
+    for shade in (33, 22, 11):  # the stack turned over: back 3 comes first
+        backs.append(tmp_path / f"back-{shade}.png")
+        Image.new("L", (50, 70), shade).save(backs[-1])
+    spool.collate_backs(backs, 200)
+    pages = spool.pages()
+    assert [p["side"] for p in pages] == ["front", "back"] * 3
+    shades = [Image.open(spool.page_path(p["index"])).getpixel((0, 0)) for p in pages]
+    assert shades == [10, 11, 20, 22, 30, 33]
+
+
+def test_spooled_page_lets_go_of_its_pixels(tmp_path):
+    from batch.spool import Spool
+    from scanners.base import ScannedPage
+
+    spool = Spool.create(tmp_path, {"scanner": "test"})
+    page = ScannedPage(image=Image.new("RGB", (2480, 3508), "white"), dpi=300, mode="color")
+    spool.on_page(page)
+    assert page.image.size == (1, 1)  # a stack of hundreds of sheets never sits in memory
+    assert Image.open(spool.page_path(0)).size == (2480, 3508)

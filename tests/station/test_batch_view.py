@@ -1,0 +1,70 @@
+"""The station's batch view (/lo) in headless Chromium: a stack fed through an eSCL scanner
+(the responder, 409 at feed end) is split, the operator moves a boundary both ways, commits,
+and the documents are in the catalog. Screenshots go to test-artifacts/station/."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from batch.separator import render_sheet
+from station import spool as sp
+from station.app import Station, create_app
+from station.delivery import EmbeddedSink
+from tests.pipeline.conftest import DECISION, render_decision
+from tests.scanners.escl_responder import EsclResponder
+from tests.station.conftest import UNIT, ServerThread
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=85, dpi=(300, 300))
+    return buf.getvalue()
+
+
+def test_batch_view_scan_review_commit(runtime, tmp_path, page, artifacts):
+    other = [(left.replace("125/QĐ", "126/QĐ"), right) for left, right in DECISION]
+    stack = [_jpeg(Image.open(render_decision(tmp_path / "a.png", dpi=300))),
+             _jpeg(render_sheet("H26.01-0009", dpi=300)),
+             _jpeg(Image.open(render_decision(tmp_path / "b.png", dpi=300, lines=other)))]
+    with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http") as scanner:
+        station = Station(sp.Spool(tmp_path / "spool"), scanner_uri=f"escl:{scanner.url}",
+                          unit=UNIT, sink=EmbeddedSink(runtime), recognize=False)
+        server = ServerThread(create_app(station)).start()
+        try:
+            page.goto(server.url)
+            page.wait_for_selector("body[data-ready]")
+            page.click("#batch-link")
+            page.wait_for_selector("body[data-ready]")
+            assert page.title() == "Quét theo lô — sohoa"
+            assert page.input_value("#scanner") == f"escl:{scanner.url}"  # the station's own
+            page.click("#new-btn")
+            page.wait_for_selector("#state[data-state=ready]", timeout=120_000)
+            assert page.locator(".doc:not(.dropped)").count() == 2
+            assert "hồ sơ H26.01-0009" in page.locator(".doc h3").nth(1).text_content()
+            assert page.locator(".dropped .thumb").count() == 1  # the separator sheet
+            page.wait_for_function("[...document.querySelectorAll('.thumb img')].every("
+                                   "i => i.complete && i.naturalWidth > 100)", timeout=60_000)
+            page.screenshot(path=str(artifacts / "lo-01-da-tach.png"), full_page=True)
+
+            page.click(".thumb[data-page='2'] button[data-act=join]")
+            page.wait_for_function("document.querySelectorAll('.doc:not(.dropped)').length === 1")
+            page.click(".thumb[data-page='2'] button[data-act=start]")
+            page.wait_for_function("document.querySelectorAll('.doc:not(.dropped)').length === 2")
+
+            page.fill("#procedure", "1.001193")
+            page.click("#commit-btn")
+            page.wait_for_selector("#state[data-state=done]", timeout=180_000)
+            assert "bị từ chối 0" in page.text_content("#summary")
+            page.screenshot(path=str(artifacts / "lo-02-da-gui.png"), full_page=True)
+        finally:
+            server.stop()
+
+    from storage.catalog import Document
+
+    with runtime.session() as session:
+        docs = session.query(Document).order_by(Document.dossier_code).all()
+        assert len(docs) == 2 and {d.state for d in docs} <= {"stored", "needs_review"}
+        assert [d.dossier_code for d in docs] == [None, "H26.01-0009"]
+        assert all(d.procedure_code == "1.001193" for d in docs)
