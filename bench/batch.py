@@ -189,14 +189,43 @@ def main(argv: list[str] | None = None) -> int:
                         help="Skip the raw Tesseract comparison.")
     parser.add_argument("--import-docs", type=int, default=0,
                         help="Measure `sohoa batch import` on this many documents instead.")
+    parser.add_argument("--quick", action="store_true", help="record the run as quick mode")
     args = parser.parse_args(argv)
+    from bench import results as bench_results
+
+    record = bench_results.start("batch", quick=args.quick, args=vars(args))
     if args.import_docs:
         result = run_import(args.import_docs, args.dpi, args.seed, args.workers)
     else:
         result = run(args.docs, args.dpi, args.seed, args.workers, not args.no_tesseract)
     for key, value in result.items():
         print(f"{key:>22}: {value}")
+    keep(record, result)
     return 0
+
+
+def keep(record, result: dict) -> None:
+    """The run's figures, with the issue's targets (#20): boundaries right ≥ 99%, 0 pages lost,
+    within 1.2× raw Tesseract."""
+    if "share_right" in result:
+        record.figure("boundaries right", 100 * result["share_right"], "%", target=99,
+                      note=f"{result['right']}/{result['boundaries']}, {result['missed']} missed, "
+                           f"{result['extra']} extra")
+    if "pages_lost" in result:
+        record.figure("pages lost", result["pages_lost"], "pages", better="lower", target=0)
+    for name, comparator in (("examine_over_raw_ocr", "raw tesseract"),
+                             ("import_over_raw_ocr", "raw tesseract"),
+                             ("import_over_digitize", "sohoa digitize")):
+        if name in result:
+            record.figure(name.replace("_", " "), result[name], "x", better="lower",
+                          comparator=comparator, target=1.2 if "raw" in name else None)
+    for name in ("examine_s", "import_s"):
+        if name in result:
+            record.figure(name.replace("_s", " wall"), result[name], "s", better="lower")
+    for name in ("peak_rss_mb", "peak_rss_mb_biggest_child"):
+        if name in result:
+            record.figure(name.replace("_mb", "").replace("_", " "), result[name], "MB",
+                          better="lower")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ OPTIONAL = {  # benchmarks that other work adds; run when their module exists
     "real": Bench("real", "bench.real", "real documents: fields right / held / wrong, CER",
                   quick=("--limit", "4"), tiny=("--limit", "1")),
     "batch": Bench("batch", "bench.batch", "batch split accuracy and pages/s vs raw Tesseract",
-                   quick=("--documents", "20"), tiny=("--documents", "3")),
+                   quick=("--docs", "20", "--dpi", "200"),
+                   tiny=("--docs", "2", "--dpi", "200", "--no-tesseract")),
     "hostile": Bench("hostile", "bench.hostile", "hostile inputs: time and peak RSS to a refusal",
                      quick=("--only", "giant-page,pdf-image-bomb,pdf-content-bomb,png-bomb,"
                             "tiff-bomb,page-tree-loop,truncated-pdf"),
