@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,23 +213,31 @@ def _block_annotations(page: pikepdf.Page, grid: InkMap, box) -> None:
         grid.block(min(ax1, ax2) - x1, y2 - max(ay1, ay2), abs(ax2 - ax1), abs(ay2 - ay1))
 
 
+_PDFIUM = threading.Lock()  # PDFium is not thread-safe, not even across documents
+
+
 def _render_ink(data: bytes | Path, index: int, grid: InkMap) -> None:
     import pypdfium2 as pdfium
 
-    doc = pdfium.PdfDocument(data if isinstance(data, bytes) else str(data))
-    try:
-        page = doc[index]
-        scale = 2.0 * grid.res  # 144 dpi, then max-pooled to the grid
-        bitmap = page.render(scale=scale, grayscale=True, draw_annots=True)
-        gray = bitmap.to_numpy()
-        if gray.ndim == 3:
-            gray = gray[..., 0]
-        mask = _ink_of_gray(gray)
-        h, w = grid.ink.shape
-        pooled = cv2.resize(mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_AREA)
-        grid.ink |= pooled > 0
-    finally:
-        doc.close()
+    # one PDFium call at a time in this process: two sign stages at once (the station's and an
+    # inline dispatcher's threads) corrupted the heap (a later free() hung for ever)
+    with _PDFIUM:
+        doc = pdfium.PdfDocument(data if isinstance(data, bytes) else str(data))
+        try:
+            page = doc[index]
+            scale = 2.0 * grid.res  # 144 dpi, then max-pooled to the grid
+            bitmap = page.render(scale=scale, grayscale=True, draw_annots=True)
+            gray = bitmap.to_numpy().copy()  # PDFium's buffer goes with the bitmap
+            bitmap.close()
+            page.close()
+        finally:
+            doc.close()
+    if gray.ndim == 3:
+        gray = gray[..., 0]
+    mask = _ink_of_gray(gray)
+    h, w = grid.ink.shape
+    pooled = cv2.resize(mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_AREA)
+    grid.ink |= pooled > 0
 
 
 def page_ink(pdf: bytes | Path, index: int = 0, res: float = RES) -> InkMap:

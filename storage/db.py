@@ -65,15 +65,25 @@ def alembic_config(url: str):
     return config
 
 
+def _release_sqlite(url: str) -> None:
+    """Close this process's pooled connections to an SQLite catalog before Alembic opens its own
+    (foreign keys off, for batch table rebuilds): a second connection of the same process to the
+    same new file was seen to wait for ever on the first one's locks."""
+    if url.startswith("sqlite"):
+        get_engine(url).dispose()
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
     from alembic import command
 
+    _release_sqlite(url)
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
     from alembic import command
 
+    _release_sqlite(url)
     command.downgrade(alembic_config(url), revision)
 
 
