@@ -6,6 +6,10 @@ exception, never a traceback's worth of library text, and within the render limi
 The budget is SOHOA_FUZZ_EXAMPLES examples (default 60, about 15 s on an idle machine);
 examples are derived from the test's name (derandomized), so CI runs are reproducible: raise
 the count and set SOHOA_FUZZ_RANDOM=1 locally to search further.
+
+The examples run in a child process: decoders fed broken files (libtiff, libpng, qpdf) may
+corrupt the heap of the process that runs them, and a test process whose heap was corrupted
+hung for ever much later, in an unrelated test's free(). A corrupted child is just a failure.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -69,7 +75,7 @@ def mutated_files(draw):
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutated_files())
-def test_loader_answers_pages_or_one_clean_input_error(case):
+def fuzz_loader(case):
     name, data = case
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
@@ -86,3 +92,11 @@ def test_loader_answers_pages_or_one_clean_input_error(case):
         assert page.dpi > 0 and page.image.mode in ("1", "L", "RGB")
         assert min(page.image.size) >= 16 and page.image.size[0] * page.image.size[1] <= (
             LIMITS.max_pixels)
+
+
+def test_loader_answers_pages_or_one_clean_input_error():
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", "from tests.ocr.test_fuzz_pages import fuzz_loader; fuzz_loader()"],
+        cwd=root, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, (run.stdout[-4000:], run.stderr[-4000:])
