@@ -92,6 +92,13 @@ def print_report(runs: list[dict]) -> None:
                   f"{_target(fig):<12} {(_value(old) if old else ''):>18} {movement(fig, old)}")
 
 
+def _headline(figures: list[dict], fallback: int = 3) -> list[dict]:
+    """The figures the README shows: those measured against something or held to a target
+    (else a benchmark's first few); `bench.report` prints them all."""
+    kept = [f for f in figures if f.get("comparator_value") or f.get("target") is not None]
+    return kept or figures[:fallback]
+
+
 def readme_table(runs: list[dict]) -> str:
     pairs = latest_pairs(runs)
     chosen: dict[str, dict] = {}
@@ -105,7 +112,7 @@ def readme_table(runs: list[dict]) -> str:
         machine = run.get("machine", {})
         where = (f"{run['mode']}, {run['started'][:10]}, {run.get('commit') or '?'}, "
                  f"{machine.get('cores')} cores")
-        for fig in run["figures"]:
+        for fig in _headline(run["figures"]):
             lines.append(f"| {bench} | {fig['name']} | {_value(fig)} | {_ratio(fig)} | "
                          f"{_target(fig)} | {where} |")
     if not chosen:

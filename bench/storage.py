@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         size = args.size_kib * 1024
         local = run(LocalObjectStore(tmpdir / "local"), "local", args.count, size, big)
         for name, value in local.items():
-            figure_name, unit = name.rsplit(" ", 1)
-            record.figure(f"local {figure_name}", value, unit)
+            record.figure(f"local {name}", value, name.rsplit(" ", 1)[1])
         if args.no_s3:
             return 0
         from storage.s3_store import S3ObjectStore
@@ -106,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         s3 = run(S3ObjectStore.from_url(url), "s3", args.count, size, big)
         print("s3/local: " + ", ".join(f"{k} {s3[k] / local[k]:.2f}" for k in local))
         for name, value in s3.items():
-            figure_name, unit = name.rsplit(" ", 1)
-            record.figure(f"S3 (SeaweedFS) {figure_name}", value, unit,
+            record.figure(f"S3 (SeaweedFS) {name}", value, name.rsplit(" ", 1)[1],
                           comparator="local folder", comparator_value=local[name])
     return 0
 
