@@ -33,7 +33,10 @@ services:
 
 test: setup services
 	$(VENV)/bin/lint-imports  # the layers in pyproject.toml [tool.importlinter]
-	$(PY) -m pytest $(PYTEST_ARGS)
+	# the counter's browser tests in a process of their own: a heap the other tests' native
+	# libraries damaged (an open issue, see the closing note) hung them inside free()
+	$(PY) -m pytest $(PYTEST_ARGS) --ignore=tests/station
+	$(PY) -m pytest $(PYTEST_ARGS) tests/station
 
 lint: venv
 	$(VENV)/bin/ruff check .
