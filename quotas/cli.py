@@ -189,7 +189,12 @@ def progress(
 ) -> None:
     from quotas import render
     from quotas.plans import PlanError, get_plan
-    from quotas.progress import ProgressError, build_month_reports, build_report
+    from quotas.progress import (
+        ProgressError,
+        build_month_reports,
+        build_report,
+        build_year_reports,
+    )
     from quotas.ratios import ratios_766
 
     fmt = "json" if as_json else _choice("--format", fmt_text, FORMATS, "table, json, csv, xlsx")
@@ -219,8 +224,7 @@ def progress(
     try:
         with rt.session() as session:
             if last is not None:
-                reports = [build_report(session, plan, year=y, **options)
-                           for y in range(first, last + 1)]
+                reports = build_year_reports(session, plan, first, last, **options)
             elif by == "month":
                 reports = build_month_reports(session, plan, year=first, as_of=day, **options)
             else:

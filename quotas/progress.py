@@ -338,6 +338,68 @@ def month_end_figures(session: Session, province: str, year: int, months: int, *
     return series
 
 
+def year_series_figures(session: Session, province: str, first: int, last: int, *,
+                        level: str | None = None, unit: str | None = None,
+                        parent: str | None = None) -> dict[int, dict[int, dict]]:
+    """`unit_figures` for every whole year `first`..`last` (as of 31 December), read in one
+    pass: the yearly counters once, folded in SQL to the years of the range (an issue year
+    before the range counts as its first year, an end of validity after it as its last, a
+    digitization year outside it as just before or just after), then spread over the years;
+    unlinked documents bucketed by the year they were stored; baselines of every year in one
+    query. Same figures as one `unit_figures` call per year, without reading the counters once
+    per year (`--year 2021-2025`)."""
+    from sqlalchemy import case, literal, union_all
+
+    y = ResultYear
+    unit_ids = _units_query(province, last, level, unit, parent).scalar_subquery()
+    issued = case((y.issued_year < first, first), else_=y.issued_year)
+    valid = case((y.valid_year > last, last), else_=y.valid_year)
+    digitized = case((y.digitized_year < first, first - 1),
+                     (y.digitized_year > last, last + 1), else_=y.digitized_year)
+    folded = (select(y.unit_id, issued.label("issued"), valid.label("valid"),
+                     digitized.label("digitized"), func.sum(y.results).label("results"))
+              .where(y.unit_id.in_(unit_ids), y.issued_year <= last, y.valid_year >= first)
+              .group_by(y.unit_id, issued, valid, digitized).subquery())
+    years = union_all(*(select(literal(year).label("year")) for year in range(first, last + 1))
+                      ).subquery()
+    per_year = (select(years.c.year, folded.c.unit_id, func.sum(folded.c.results),
+                       func.sum(folded.c.results).filter(folded.c.digitized <= years.c.year),
+                       func.sum(folded.c.results).filter(folded.c.digitized < years.c.year))
+                .join(folded, (folded.c.issued <= years.c.year) & (folded.c.valid >= years.c.year))
+                .group_by(years.c.year, folded.c.unit_id))
+    # unlinked stored documents: the bucket is the first year of the range whose end they
+    # precede (first − 1: before the range; last + 1: after it, not counted)
+    ends = [(day_end(date(year, 12, 31)), year) for year in range(first - 1, last + 1)]
+    stored_year = case(*((Document.stored_at < at, year) for at, year in ends), else_=last + 1)
+    unlinked = (select(Document.unit_id, stored_year, func.count())
+                .where(Document.unit_id.in_(unit_ids), Document.state == states.STORED,
+                       Document.result_id.is_(None), Document.stored_at < ends[-1][0])
+                .group_by(Document.unit_id, stored_year))
+    baselines = select(Baseline.year, Baseline.unit_id, Baseline.valid_results).where(
+        Baseline.year >= first, Baseline.year <= last, Baseline.unit_id.in_(unit_ids))
+    queries = figure_queries(province, last, date(last, 12, 31), level=level, unit=unit,
+                             parent=parent)
+    counted = session.execute(per_year).all()
+    stored = session.execute(unlinked).all()
+    by_year: dict[int, dict[int, int]] = {}
+    for year, unit_id, valid_results in session.execute(baselines):
+        by_year.setdefault(year, {})[unit_id] = valid_results
+    shared = {"pending": dict(session.execute(queries["pending_review"]).all()),
+              "registered": set(session.scalars(queries["registered_units"]))}
+    series: dict[int, dict[int, dict]] = {}
+    for year in range(first, last + 1):
+        figures: dict[int, dict] = {}
+        for at, unit_id, count, digitized_count, before in counted:
+            if at == year:
+                _add(figures, unit_id, int(count), int(digitized_count or 0), int(before or 0))
+        for unit_id, at, count in stored:
+            if at <= year:
+                _add(figures, unit_id, int(count), int(count), int(count) if at < year else 0)
+        series[year] = _finish(session, queries, figures,
+                               {**shared, "baselines": by_year.get(year, {})})
+    return series
+
+
 def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
@@ -422,6 +484,24 @@ def build_month_reports(session: Session, plan: Plan, *, year: int | None = None
                                     figures=series[month], **options))
     reports.append(build_report(session, plan, year=year, as_of=as_of, **options))
     return reports
+
+
+def build_year_reports(session: Session, plan: Plan, first: int, last: int, *,
+                       today: date | None = None, **options) -> list[Report]:
+    """One report per year `first`..`last` (`--year 2021-2025`): the whole years counted in one
+    pass (year_series_figures); a year not over yet (this year) as of today, as usual."""
+    if first > last:
+        raise ProgressError(f"--year {first}-{last}: the first year is after the last")
+    whole = [year for year in range(first, last + 1)
+             if resolve_as_of(year, None, today)[1] == date(year, 12, 31)]
+    filters = {k: options.get(k) for k in ("level", "unit", "parent")}
+    if options.get("level") is not None and options["level"] not in LEVELS:
+        raise ProgressError(f"unknown level {options['level']!r} (expected one of "
+                            f"{', '.join(LEVELS)})")
+    series = (year_series_figures(session, plan.province, whole[0], whole[-1], **filters)
+              if whole else {})
+    return [build_report(session, plan, year=year, today=today, figures=series.get(year),
+                         **options) for year in range(first, last + 1)]
 
 
 def build_report(session: Session, plan: Plan, *, year: int | None = None,
@@ -529,5 +609,6 @@ def digitized_counts(session: Session) -> list[dict]:
     return rows
 
 
-__all__ = ["ProgressError", "ProgressRow", "Report", "build_report", "day_end",
+__all__ = ["ProgressError", "ProgressRow", "Report", "build_month_reports", "build_report",
+           "build_year_reports", "day_end", "month_end_figures", "year_series_figures",
            "digitized_counts", "resolve_as_of", "unit_figures"]
