@@ -36,9 +36,7 @@ average 8–14 on 2 cores, so 10M was not rebuilt), with denominators known per 
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import random
 import resource
 import subprocess
 import time
@@ -75,6 +73,68 @@ def _constraints_and_indexes(conn):
     return constraints, indexes
 
 
+PROCEDURES = ["1.001193", "1.000894", "1.001612", "1.004227", "1.009794", "2.001610"]
+
+
+def generate_rows(conn, n_results: int, digitized_share: float, seed: int, *, before: list[int],
+                  after: list[int], city: int) -> int:
+    """Generate the results and their documents inside PostgreSQL (generate_series and random(),
+    seeded), in chunks of a million: no row crosses the client. Returns the number of
+    documents.
+
+    Results are issued uniformly from 2015 to TODAY; 10% by the city, the rest by a unit valid
+    on the issue day (before or after the 2025 reform); 30% have an end of validity, 3% are
+    revoked, 90% were registered by the one-stop system. `digitized_share` of them have a stored
+    copy (stored between the issue day, 2021 at the earliest, and TODAY), 3% more a copy waiting
+    for review."""
+    conn.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
+    span, chunk, docs = (TODAY - START).days, 1_000_000, 0
+    params = {"before": before, "after": after, "city": city, "procedures": PROCEDURES,
+              "start": START, "reform": REFORM, "today": TODAY, "span": span,
+              "share": digitized_share}
+    t0 = time.perf_counter()
+    for first in range(0, n_results, chunk):
+        last = min(n_results, first + chunk) - 1
+        docs += conn.execute(text("""
+            WITH r AS (
+              INSERT INTO results (id, dossier_code, procedure_code, unit_id, document_number,
+                                   number_key, issued_on, in_force, valid_until, created_at,
+                                   registered)
+              SELECT md5('r' || i), 'HS' || lpad(i::text, 10, '0'),
+                     (CAST(:procedures AS text[]))[1 + i % 6],
+                     CASE WHEN random() < 0.1 THEN :city
+                          WHEN issued >= :reform THEN (CAST(:after AS int[]))
+                               [1 + floor(random() * cardinality(CAST(:after AS int[])))::int]
+                          ELSE (CAST(:before AS int[]))
+                               [1 + floor(random() * cardinality(CAST(:before AS int[])))::int]
+                     END,
+                     i || '/QĐ-UBND', i || '/QD-UBND', issued, random() >= 0.03,
+                     CASE WHEN random() < 0.7 THEN NULL
+                          ELSE issued + (30 + floor(random() * 3620))::int END,
+                     (issued + time '08:00') AT TIME ZONE 'UTC', random() < 0.9
+              FROM (SELECT i, CAST(:start AS date) + floor(random() * :span)::int AS issued
+                    FROM generate_series(CAST(:first AS bigint), :last) i) g
+              RETURNING id, dossier_code, unit_id, issued_on),
+            rolled AS (
+              SELECT r.*, random() AS roll, greatest(r.issued_on, DATE '2021-01-01') AS lo FROM r),
+            dated AS (
+              SELECT rolled.*, CASE WHEN roll < :share THEN
+                  (lo + floor(random() * greatest(1, CAST(:today AS date) - lo))::int
+                   + time '09:00') AT TIME ZONE 'UTC'
+                ELSE (CAST(:today AS date) + time '09:00') AT TIME ZONE 'UTC' END AS at
+              FROM rolled WHERE roll < :share + 0.03)
+            INSERT INTO documents (id, state, source_name, source_sha256, source_size, unit_id,
+                                   result_id, created_at, updated_at, stored_at)
+            SELECT md5('d' || id), CASE WHEN roll < :share THEN 'stored' ELSE 'needs_review' END,
+                   'scan' || substr(dossier_code, 3) || '.pdf',
+                   md5('a' || id) || md5('b' || id), 100000, unit_id, id, at, at,
+                   CASE WHEN roll < :share THEN at END
+            FROM dated"""), {**params, "first": first, "last": last}).rowcount
+        log(f"  generated {last + 1:,} results, {docs:,} documents "
+            f"({time.perf_counter() - t0:.0f} s)")
+    return docs
+
+
 def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
     from storage import db
     from storage.catalog import AdminUnit
@@ -102,59 +162,10 @@ def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
         for table in LOAD_TABLES:  # the facts are rebuilt in one statement after the load
             conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
 
-    rng = random.Random(seed)
-    span = (TODAY - START).days
-    procedures = ["1.001193", "1.000894", "1.001612", "1.004227", "1.009794", "2.001610"]
-    raw = engine.raw_connection()
     t0 = time.perf_counter()
-    docs = 0
-    try:
-        cur = raw.cursor()
-        batch = 200_000
-        results_copy = ("COPY results (id, dossier_code, procedure_code, unit_id, document_number,"
-                        " issued_on, in_force, valid_until, created_at, registered) FROM STDIN")
-        documents_copy = ("COPY documents (id, state, source_name, source_sha256, source_size, "
-                          "unit_id, result_id, created_at, updated_at, stored_at) FROM STDIN")
-        if True:
-            for first in range(0, n_results, batch):
-                rbuf, dbuf = io.StringIO(), io.StringIO()
-                for i in range(first, min(n_results, first + batch)):
-                    issued = START + timedelta(days=rng.randrange(span))
-                    pool = after if issued >= REFORM else before
-                    unit = city[0] if rng.random() < 0.1 else pool[rng.randrange(len(pool))]
-                    valid_until = (r"\N" if rng.random() < 0.7 else
-                                   (issued + timedelta(days=rng.randrange(30, 3650))).isoformat())
-                    in_force = "f" if rng.random() < 0.03 else "t"
-                    rid = f"{rng.getrandbits(128):032x}"
-                    rbuf.write(f"{rid}\tHS{i:010d}\t{procedures[i % 6]}\t{unit}\t{i}/QĐ-UBND\t"
-                               f"{issued.isoformat()}\t{in_force}\t{valid_until}\t"
-                               f"{issued.isoformat()} 08:00:00+00\t"
-                               f"{'t' if rng.random() < 0.9 else 'f'}\n")
-                    roll = rng.random()
-                    if roll < digitized_share:
-                        lo = max(issued, date(2021, 1, 1))
-                        stored = lo + timedelta(days=rng.randrange(max(1, (TODAY - lo).days)))
-                        at = f"{stored.isoformat()} 09:00:00+00"
-                        state, stored_at = "stored", at
-                    elif roll < digitized_share + 0.03:
-                        at, state, stored_at = f"{TODAY.isoformat()} 09:00:00+00", "needs_review", r"\N"
-                    else:
-                        continue
-                    docs += 1
-                    dbuf.write(f"{rng.getrandbits(128):032x}\t{state}\tscan{i}.pdf\t"
-                               f"{rng.getrandbits(256):064x}\t100000\t{unit}\t{rid}\t"
-                               f"{at}\t{at}\t{stored_at}\n")
-                with cur.copy(results_copy) as rcopy:
-                    rcopy.write(rbuf.getvalue())
-                with cur.copy(documents_copy) as dcopy:
-                    dcopy.write(dbuf.getvalue())
-                done = min(n_results, first + batch)
-                if done % 1_000_000 == 0 or done == n_results:
-                    log(f"  copied {done:,} results, {docs:,} documents "
-                        f"({time.perf_counter() - t0:.0f} s)")
-        raw.commit()
-    finally:
-        raw.close()
+    with engine.begin() as conn:
+        docs = generate_rows(conn, n_results, digitized_share, seed,
+                             before=before, after=after, city=city[0])
     t1 = time.perf_counter()
     from quotas.facts import rebuild_facts
 
@@ -211,7 +222,12 @@ def explain(url: str, query) -> str:
 
 def report(url: str) -> None:
     from quotas.plans import get_plan
-    from quotas.progress import build_month_reports, build_report, figure_queries
+    from quotas.progress import (
+        build_month_reports,
+        build_report,
+        build_year_reports,
+        figure_queries,
+    )
     from storage import db
 
     plan = get_plan()
@@ -243,8 +259,14 @@ def report(url: str) -> None:
     timed("2026 all levels as of today (forecasts)", lambda: run(year=2026,
                                                                  as_of=date(2026, 11, 25)))
     timed("2024 all levels as of 30 June", lambda: run(year=2024, as_of=date(2024, 6, 30)))
-    trend = timed("2021–2025 trend, all levels (5 reports)",
-                  lambda: [run(year=y) for y in range(2021, 2026)])
+    timed("2021–2025 trend, a report per year (before)",
+          lambda: [run(year=y) for y in range(2021, 2026)])
+
+    def trend_reports():
+        with db.session_scope(url) as session:
+            return build_year_reports(session, plan, 2021, 2025)
+
+    trend = timed("2021–2025 trend, all levels (5 reports)", trend_reports)
     for rep_ in trend:
         (total,) = rep_.totals
         log(f"      {rep_.year}: {total.valid_results:,} valid, {total.digitized:,} digitized, "

@@ -2,8 +2,8 @@
 
 A result is the same paper when it has the same document number (compared by its key,
 storage.numbers: "12/QĐ-UBND" = "12/QD - UBND"), issuer (case, accents and spacing aside) and
-issue date, or the same number and the same recognized text (whitespace and case aside). Only results in another
-dossier count: a re-scan for the same dossier is the pipeline's business (it links it).
+issue date, or the same number and the same recognized text (whitespace and case aside). Only
+results in another dossier count: a re-scan for the same dossier is the pipeline's business (it links it).
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ Two results (or a scan and a result) are the same legal act when
 * their dossier codes are equal and their document numbers do not contradict each other (equal
   once normalized, or one of them unknown), or
 * their document numbers are equal once normalized (storage.numbers.number_key: case, spaces,
-  dashes, "Đ"/"D", tone marks, Unicode form), they were issued on the same day, and their issuers name the same body once normalized (case, accents, spacing) —
-  or, when one side does not know its issuer, they belong to the same admin unit.
+  dashes, "Đ"/"D", tone marks, Unicode form), they were issued on the same day, and their
+  issuers name the same body once normalized (case, accents, spacing) — or, when one side does
+  not know its issuer, they belong to the same admin unit.
 
 A re-scan under another dossier code therefore joins the result it copies, and a scan of a result
 the one-stop export registered links to it instead of creating a second, undigitized twin.
