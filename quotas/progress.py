@@ -338,16 +338,12 @@ def month_end_figures(session: Session, province: str, year: int, months: int, *
     return series
 
 
-def year_series_figures(session: Session, province: str, first: int, last: int, *,
-                        level: str | None = None, unit: str | None = None,
-                        parent: str | None = None) -> dict[int, dict[int, dict]]:
-    """`unit_figures` for every whole year `first`..`last` (as of 31 December), read in one
-    pass: the yearly counters once, folded in SQL to the years of the range (an issue year
-    before the range counts as its first year, an end of validity after it as its last, a
-    digitization year outside it as just before or just after), then spread over the years;
-    unlinked documents bucketed by the year they were stored; baselines of every year in one
-    query. Same figures as one `unit_figures` call per year, without reading the counters once
-    per year (`--year 2021-2025`)."""
+def year_series_queries(province: str, first: int, last: int, *, level: str | None = None,
+                        unit: str | None = None, parent: str | None = None) -> dict:
+    """The queries behind year_series_figures (exposed for EXPLAIN in bench/progress.py):
+    `per_year` (registered, digitized and digitized before the year, per year and unit, from
+    the yearly counters folded to the range), `unlinked` (stored documents without a result
+    per unit and bucket year) and `baselines` (per year and unit)."""
     from sqlalchemy import case, literal, union_all
 
     y = ResultYear
@@ -368,7 +364,7 @@ def year_series_figures(session: Session, province: str, first: int, last: int, 
                 .join(folded, (folded.c.issued <= years.c.year) & (folded.c.valid >= years.c.year))
                 .group_by(years.c.year, folded.c.unit_id))
     # unlinked stored documents: the bucket is the first year of the range whose end they
-    # precede (first − 1: before the range; last + 1: after it, not counted)
+    # precede (first − 1: before the range)
     ends = [(day_end(date(year, 12, 31)), year) for year in range(first - 1, last + 1)]
     stored_year = case(*((Document.stored_at < at, year) for at, year in ends), else_=last + 1)
     unlinked = (select(Document.unit_id, stored_year, func.count())
@@ -377,6 +373,23 @@ def year_series_figures(session: Session, province: str, first: int, last: int, 
                 .group_by(Document.unit_id, stored_year))
     baselines = select(Baseline.year, Baseline.unit_id, Baseline.valid_results).where(
         Baseline.year >= first, Baseline.year <= last, Baseline.unit_id.in_(unit_ids))
+    return {"per_year": per_year, "unlinked": unlinked, "baselines": baselines}
+
+
+def year_series_figures(session: Session, province: str, first: int, last: int, *,
+                        level: str | None = None, unit: str | None = None,
+                        parent: str | None = None) -> dict[int, dict[int, dict]]:
+    """`unit_figures` for every whole year `first`..`last` (as of 31 December), read in one
+    pass: the yearly counters once, folded in SQL to the years of the range (an issue year
+    before the range counts as its first year, an end of validity after it as its last, a
+    digitization year outside it as just before or just after), then spread over the years;
+    unlinked documents bucketed by the year they were stored; baselines of every year in one
+    query. Same figures as one `unit_figures` call per year, without reading the counters once
+    per year (`--year 2021-2025`)."""
+    series_queries = year_series_queries(province, first, last, level=level, unit=unit,
+                                         parent=parent)
+    per_year, unlinked, baselines = (series_queries[k] for k in ("per_year", "unlinked",
+                                                                  "baselines"))
     queries = figure_queries(province, last, date(last, 12, 31), level=level, unit=unit,
                              parent=parent)
     counted = session.execute(per_year).all()
@@ -611,4 +624,5 @@ def digitized_counts(session: Session) -> list[dict]:
 
 __all__ = ["ProgressError", "ProgressRow", "Report", "build_month_reports", "build_report",
            "build_year_reports", "day_end", "month_end_figures", "year_series_figures",
+           "year_series_queries",
            "digitized_counts", "resolve_as_of", "unit_figures"]
