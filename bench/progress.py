@@ -331,6 +331,7 @@ def report(url: str) -> None:
         build_report,
         build_year_reports,
         figure_queries,
+        month_queries,
         year_series_queries,
     )
     from storage import db
@@ -413,6 +414,11 @@ def report(url: str) -> None:
     plans["2021–2025 trend in one pass: folded yearly counters"] = explain(url, trend["per_year"])
     plans["2021–2025 trend in one pass: stored documents without a result"] = explain(
         url, trend["unlinked"])
+    monthly = month_queries("sqlite" if url.startswith("sqlite") else "postgresql",
+                            plan.province, 2025)
+    plans["2025 by month: results issued in the year"] = explain(url, monthly["issued_in_year"])
+    plans["2025 by month: issued earlier, first digitized in the year"] = explain(
+        url, monthly["digitized_in_year"])
     how = "EXPLAIN QUERY PLAN" if url.startswith("sqlite") else "EXPLAIN ANALYZE"
     for title, text_ in plans.items():
         log(f"{how} — {title}:\n{text_}\n")

@@ -270,11 +270,11 @@ def _finish(session: Session, queries: dict, figures: dict[int, dict],
     return figures
 
 
-def _month_of(session: Session, column, vietnam_time: bool):
+def _month_of(dialect: str, column, vietnam_time: bool):
     """The (Vietnam-time) month of a date or timestamp column, as an integer expression."""
     from sqlalchemy import Integer, cast
 
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         value = func.timezone("Asia/Ho_Chi_Minh", column) if vietnam_time else column
         return cast(func.extract("month", value), Integer)
     if vietnam_time:
@@ -282,42 +282,60 @@ def _month_of(session: Session, column, vietnam_time: bool):
     return cast(func.strftime("%m", column), Integer)
 
 
+def month_queries(dialect: str, province: str, year: int, *, level: str | None = None,
+                  unit: str | None = None, parent: str | None = None) -> dict:
+    """The queries behind month_end_figures (exposed for EXPLAIN in bench/progress.py): the
+    year's facts by (unit, month of issue, month first digitized) in two range reads, one per
+    (unit_id, date) index — `issued_in_year`, and `digitized_in_year` for results issued
+    before the year (one OR over both would read every fact) — and `unlinked` stored documents
+    by month stored."""
+    from sqlalchemy import case, literal
+
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    year_start, year_end = day_end(start - timedelta(days=1)), day_end(end)
+    unit_ids = _units_query(province, year, level, unit, parent).scalar_subquery()
+    f = ResultFact
+    issued_month = case((f.issued_on.is_(None) | (f.issued_on < start), 0),
+                        else_=_month_of(dialect, f.issued_on, False))
+    digitized_month = case(
+        (f.digitized_at.is_(None) | (f.digitized_at >= year_end), 13),
+        (f.digitized_at < year_start, 0),
+        else_=_month_of(dialect, f.digitized_at, True))
+    population = (f.unit_id.in_(unit_ids), f.in_force.is_(True),
+                  or_(f.valid_until.is_(None), f.valid_until >= start))
+    stored_month = case((Document.stored_at < year_start, 0),
+                        else_=_month_of(dialect, Document.stored_at, True))
+    return {
+        "issued_in_year": select(f.unit_id, issued_month, digitized_month, func.count())
+        .where(*population, f.issued_on >= start, f.issued_on <= end)
+        .group_by(f.unit_id, issued_month, digitized_month),
+        "digitized_in_year": select(f.unit_id, literal(0), digitized_month, func.count())
+        .where(*population, or_(f.issued_on.is_(None), f.issued_on < start),
+               f.digitized_at >= year_start, f.digitized_at < year_end)
+        .group_by(f.unit_id, digitized_month),
+        "unlinked": select(Document.unit_id, stored_month, func.count())
+        .where(Document.unit_id.in_(unit_ids), Document.state == states.STORED,
+               Document.result_id.is_(None), Document.stored_at < year_end)
+        .group_by(Document.unit_id, stored_month),
+    }
+
+
 def month_end_figures(session: Session, province: str, year: int, months: int, *,
                       level: str | None = None, unit: str | None = None,
                       parent: str | None = None) -> dict[int, dict[int, dict]]:
     """`unit_figures` as of the last day of each of the first `months` months of `year`, read in
     one pass: the whole-year counters once, then this year's facts grouped by (unit, month of
-    issue, month first digitized) and this year's unlinked documents by month stored. Same
-    figures as twelve `unit_figures` calls, without reading the year's facts twelve times."""
-    from sqlalchemy import case
-
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    year_start, year_end = day_end(start - timedelta(days=1)), day_end(end)
-    queries = figure_queries(province, year, end, level=level, unit=unit, parent=parent)
-    unit_ids = _units_query(province, year, level, unit, parent).scalar_subquery()
-    f = ResultFact
-    issued_month = case((f.issued_on.is_(None) | (f.issued_on < start), 0),
-                        else_=_month_of(session, f.issued_on, False))
-    digitized_month = case(
-        (f.digitized_at.is_(None) | (f.digitized_at >= year_end), 13),
-        (f.digitized_at < year_start, 0),
-        else_=_month_of(session, f.digitized_at, True))
-    activity = (select(f.unit_id, issued_month, digitized_month, func.count())
-                .where(f.unit_id.in_(unit_ids), f.in_force.is_(True),
-                       or_(f.valid_until.is_(None), f.valid_until >= start),
-                       or_(f.issued_on.is_(None), f.issued_on <= end),
-                       or_(f.issued_on >= start,
-                           (f.digitized_at >= year_start) & (f.digitized_at < year_end)))
-                .group_by(f.unit_id, issued_month, digitized_month))
-    stored_month = case((Document.stored_at < year_start, 0),
-                        else_=_month_of(session, Document.stored_at, True))
-    unlinked = (select(Document.unit_id, stored_month, func.count())
-                .where(Document.unit_id.in_(unit_ids), Document.state == states.STORED,
-                       Document.result_id.is_(None), Document.stored_at < year_end)
-                .group_by(Document.unit_id, stored_month))
+    issue, month first digitized) and this year's unlinked documents by month stored
+    (month_queries). Same figures as twelve `unit_figures` calls, without reading the year's
+    facts twelve times."""
+    queries = figure_queries(province, year, date(year, 12, 31), level=level, unit=unit,
+                             parent=parent)
+    monthly = month_queries(session.get_bind().dialect.name, province, year, level=level,
+                            unit=unit, parent=parent)
     years = session.execute(queries["years"]).all()
-    cells = session.execute(activity).all()
-    stored = session.execute(unlinked).all()
+    cells = (session.execute(monthly["issued_in_year"]).all()
+             + session.execute(monthly["digitized_in_year"]).all())
+    stored = session.execute(monthly["unlinked"]).all()
     shared: dict = {}
     series: dict[int, dict[int, dict]] = {}
     for month in range(1, months + 1):
@@ -624,5 +642,5 @@ def digitized_counts(session: Session) -> list[dict]:
 
 __all__ = ["ProgressError", "ProgressRow", "Report", "build_month_reports", "build_report",
            "build_year_reports", "day_end", "month_end_figures", "year_series_figures",
-           "year_series_queries",
+           "year_series_queries", "month_queries",
            "digitized_counts", "resolve_as_of", "unit_figures"]
