@@ -333,8 +333,10 @@ def results_import(file: Path = typer.Argument(..., metavar="TỆP",
 def results_reconcile(dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ báo sẽ sửa gì, "
                                                    "không sửa. (Change nothing.)")) -> None:
     """Sửa danh mục đã có: gộp các kết quả trùng (cùng mã hồ sơ, hoặc cùng số + cơ quan + ngày ban
-    hành) và gắn bản số hóa chưa có kết quả; in ra từng thay đổi. (Merge duplicate results and link
-    stored documents; prints every change.)
+    hành) và gắn bản số hóa chưa có kết quả; in ra từng thay đổi. Số văn bản viết khác nhau vẫn là
+    một số: "12/QĐ-UBND" = "12/QD - UBND" = "12/qđ–ubnd" (không phân biệt dấu, Đ/D, gạch nối,
+    khoảng trắng, chữ hoa). (Merge duplicate results and link stored documents; prints every
+    change. Numbers compare without accents, dashes, spaces or case.)
 
     \b
     Ví dụ / example:
