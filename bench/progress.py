@@ -39,6 +39,7 @@ import argparse
 import os
 import resource
 import subprocess
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -446,12 +447,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="record the run as quick mode")
     parser.add_argument("--sqlite", metavar="FILE",
                         help="an SQLite catalog in FILE (the embedded default) instead of "
-                        "PostgreSQL; re-created unless --skip-load")
+                        "PostgreSQL; re-created unless --skip-load ('temp': a temporary file)")
     args = parser.parse_args()
     bench_results.start("progress-sqlite" if args.sqlite else "progress", quick=args.quick,
                         args=vars(args))
     url = os.environ.get("SOHOA_BENCH_DATABASE_URL",
                          f"postgresql+psycopg://postgres@{args.host}:5432/{args.database}")
+    if args.sqlite == "temp":  # a file of its own, removed at the end (the suite's modes)
+        args.sqlite, args.drop_after = str(Path(tempfile.mkdtemp()) / "progress.sqlite3"), True
     if args.sqlite:
         url = f"sqlite:///{args.sqlite}"
         if not args.skip_load:
@@ -460,7 +463,8 @@ def main() -> None:
             load_sqlite(url, args.results, args.digitized_share)
         report(url)
         if args.drop_after:
-            Path(args.sqlite).unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{args.sqlite}{suffix}").unlink(missing_ok=True)
         log(f"done at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         return
     if not args.skip_load:
