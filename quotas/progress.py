@@ -270,41 +270,39 @@ def _finish(session: Session, queries: dict, figures: dict[int, dict],
     return figures
 
 
-def _month_of(dialect: str, column, vietnam_time: bool):
-    """The (Vietnam-time) month of a date or timestamp column, as an integer expression."""
-    from sqlalchemy import Integer, cast
+def _month_case(column, starts: list, before, after):
+    """The month (1–12) a date or timestamp falls in, by comparisons with the month starts of
+    the year (`starts[m - 1]`: the first instant of month m, Vietnam time for timestamps):
+    `before` below the year, `after` from the next year on or when empty. Plain comparisons —
+    the same SQL on SQLite and PostgreSQL, and cheaper per row than a time-zone conversion."""
+    from sqlalchemy import case
 
-    if dialect == "postgresql":
-        value = func.timezone("Asia/Ho_Chi_Minh", column) if vietnam_time else column
-        return cast(func.extract("month", value), Integer)
-    if vietnam_time:
-        return cast(func.strftime("%m", column, "+7 hours"), Integer)
-    return cast(func.strftime("%m", column), Integer)
+    whens = [(column.is_(None), after), (column < starts[0], before)]
+    whens += [(column < starts[m], m) for m in range(1, 12)]
+    whens.append((column < starts[12], 12))
+    return case(*whens, else_=after)
 
 
-def month_queries(dialect: str, province: str, year: int, *, level: str | None = None,
+def month_queries(province: str, year: int, *, level: str | None = None,
                   unit: str | None = None, parent: str | None = None) -> dict:
     """The queries behind month_end_figures (exposed for EXPLAIN in bench/progress.py): the
     year's facts by (unit, month of issue, month first digitized) in two range reads, one per
     (unit_id, date) index — `issued_in_year`, and `digitized_in_year` for results issued
     before the year (one OR over both would read every fact) — and `unlinked` stored documents
     by month stored."""
-    from sqlalchemy import case, literal
+    from sqlalchemy import literal
 
     start, end = date(year, 1, 1), date(year, 12, 31)
     year_start, year_end = day_end(start - timedelta(days=1)), day_end(end)
     unit_ids = _units_query(province, year, level, unit, parent).scalar_subquery()
     f = ResultFact
-    issued_month = case((f.issued_on.is_(None) | (f.issued_on < start), 0),
-                        else_=_month_of(dialect, f.issued_on, False))
-    digitized_month = case(
-        (f.digitized_at.is_(None) | (f.digitized_at >= year_end), 13),
-        (f.digitized_at < year_start, 0),
-        else_=_month_of(dialect, f.digitized_at, True))
+    days = [start] + [date(year, m, 1) for m in range(2, 13)] + [date(year + 1, 1, 1)]
+    instants = [day_end(d - timedelta(days=1)) for d in days]  # 00:00 in Vietnam, in UTC
+    issued_month = _month_case(f.issued_on, days, 0, 13)
+    digitized_month = _month_case(f.digitized_at, instants, 0, 13)
     population = (f.unit_id.in_(unit_ids), f.in_force.is_(True),
                   or_(f.valid_until.is_(None), f.valid_until >= start))
-    stored_month = case((Document.stored_at < year_start, 0),
-                        else_=_month_of(dialect, Document.stored_at, True))
+    stored_month = _month_case(Document.stored_at, instants, 0, 13)
     return {
         "issued_in_year": select(f.unit_id, issued_month, digitized_month, func.count())
         .where(*population, f.issued_on >= start, f.issued_on <= end)
@@ -330,8 +328,7 @@ def month_end_figures(session: Session, province: str, year: int, months: int, *
     facts twelve times."""
     queries = figure_queries(province, year, date(year, 12, 31), level=level, unit=unit,
                              parent=parent)
-    monthly = month_queries(session.get_bind().dialect.name, province, year, level=level,
-                            unit=unit, parent=parent)
+    monthly = month_queries(province, year, level=level, unit=unit, parent=parent)
     years = session.execute(queries["years"]).all()
     cells = (session.execute(monthly["issued_in_year"]).all()
              + session.execute(monthly["digitized_in_year"]).all())
@@ -359,28 +356,23 @@ def month_end_figures(session: Session, province: str, year: int, months: int, *
 def year_series_queries(province: str, first: int, last: int, *, level: str | None = None,
                         unit: str | None = None, parent: str | None = None) -> dict:
     """The queries behind year_series_figures (exposed for EXPLAIN in bench/progress.py):
-    `per_year` (registered, digitized and digitized before the year, per year and unit, from
-    the yearly counters folded to the range), `unlinked` (stored documents without a result
-    per unit and bucket year) and `baselines` (per year and unit)."""
-    from sqlalchemy import case, literal, union_all
+    `per_unit` reads the yearly counters once and sums, per unit, three filtered columns per
+    year of the range (registered, digitized by the end of the year, digitized before it);
+    `unlinked` counts stored documents without a result per unit and bucket year; `baselines`
+    per year and unit."""
+    from sqlalchemy import case
 
     y = ResultYear
     unit_ids = _units_query(province, last, level, unit, parent).scalar_subquery()
-    issued = case((y.issued_year < first, first), else_=y.issued_year)
-    valid = case((y.valid_year > last, last), else_=y.valid_year)
-    digitized = case((y.digitized_year < first, first - 1),
-                     (y.digitized_year > last, last + 1), else_=y.digitized_year)
-    folded = (select(y.unit_id, issued.label("issued"), valid.label("valid"),
-                     digitized.label("digitized"), func.sum(y.results).label("results"))
-              .where(y.unit_id.in_(unit_ids), y.issued_year <= last, y.valid_year >= first)
-              .group_by(y.unit_id, issued, valid, digitized).subquery())
-    years = union_all(*(select(literal(year).label("year")) for year in range(first, last + 1))
-                      ).subquery()
-    per_year = (select(years.c.year, folded.c.unit_id, func.sum(folded.c.results),
-                       func.sum(folded.c.results).filter(folded.c.digitized <= years.c.year),
-                       func.sum(folded.c.results).filter(folded.c.digitized < years.c.year))
-                .join(folded, (folded.c.issued <= years.c.year) & (folded.c.valid >= years.c.year))
-                .group_by(years.c.year, folded.c.unit_id))
+    columns = []
+    for year in range(first, last + 1):
+        valid = (y.issued_year <= year, y.valid_year >= year)
+        columns += [func.coalesce(func.sum(y.results).filter(*valid), 0),
+                    func.coalesce(func.sum(y.results).filter(*valid, y.digitized_year <= year), 0),
+                    func.coalesce(func.sum(y.results).filter(*valid, y.digitized_year < year), 0)]
+    per_unit = (select(y.unit_id, *columns)
+                .where(y.unit_id.in_(unit_ids), y.issued_year <= last, y.valid_year >= first)
+                .group_by(y.unit_id))
     # unlinked stored documents: the bucket is the first year of the range whose end they
     # precede (first − 1: before the range)
     ends = [(day_end(date(year, 12, 31)), year) for year in range(first - 1, last + 1)]
@@ -391,26 +383,24 @@ def year_series_queries(province: str, first: int, last: int, *, level: str | No
                 .group_by(Document.unit_id, stored_year))
     baselines = select(Baseline.year, Baseline.unit_id, Baseline.valid_results).where(
         Baseline.year >= first, Baseline.year <= last, Baseline.unit_id.in_(unit_ids))
-    return {"per_year": per_year, "unlinked": unlinked, "baselines": baselines}
+    return {"per_unit": per_unit, "unlinked": unlinked, "baselines": baselines}
 
 
 def year_series_figures(session: Session, province: str, first: int, last: int, *,
                         level: str | None = None, unit: str | None = None,
                         parent: str | None = None) -> dict[int, dict[int, dict]]:
     """`unit_figures` for every whole year `first`..`last` (as of 31 December), read in one
-    pass: the yearly counters once, folded in SQL to the years of the range (an issue year
-    before the range counts as its first year, an end of validity after it as its last, a
-    digitization year outside it as just before or just after), then spread over the years;
+    pass: the yearly counters read once, summed per unit with a filter per year of the range;
     unlinked documents bucketed by the year they were stored; baselines of every year in one
     query. Same figures as one `unit_figures` call per year, without reading the counters once
     per year (`--year 2021-2025`)."""
     series_queries = year_series_queries(province, first, last, level=level, unit=unit,
                                          parent=parent)
-    per_year, unlinked, baselines = (series_queries[k] for k in ("per_year", "unlinked",
+    per_unit, unlinked, baselines = (series_queries[k] for k in ("per_unit", "unlinked",
                                                                   "baselines"))
     queries = figure_queries(province, last, date(last, 12, 31), level=level, unit=unit,
                              parent=parent)
-    counted = session.execute(per_year).all()
+    counted = session.execute(per_unit).all()
     stored = session.execute(unlinked).all()
     by_year: dict[int, dict[int, int]] = {}
     for year, unit_id, valid_results in session.execute(baselines):
@@ -420,9 +410,9 @@ def year_series_figures(session: Session, province: str, first: int, last: int, 
     series: dict[int, dict[int, dict]] = {}
     for year in range(first, last + 1):
         figures: dict[int, dict] = {}
-        for at, unit_id, count, digitized_count, before in counted:
-            if at == year:
-                _add(figures, unit_id, int(count), int(digitized_count or 0), int(before or 0))
+        at = 1 + 3 * (year - first)
+        for row in counted:
+            _add(figures, row[0], int(row[at]), int(row[at + 1]), int(row[at + 2]))
         for unit_id, at, count in stored:
             if at <= year:
                 _add(figures, unit_id, int(count), int(count), int(count) if at < year else 0)
