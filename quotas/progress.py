@@ -333,22 +333,41 @@ def month_end_figures(session: Session, province: str, year: int, months: int, *
     cells = (session.execute(monthly["issued_in_year"]).all()
              + session.execute(monthly["digitized_in_year"]).all())
     stored = session.execute(monthly["unlinked"]).all()
+    # per unit, what each month end adds to or takes from the whole-year counters, as
+    # difference arrays over the months (each cell is touched once, not once per month)
+    steps: dict[int, list[list[int]]] = {}
+
+    def step(unit_id: int, first_month: int, last_month: int, *delta: int) -> None:
+        first_month, last_month = max(first_month, 1), min(last_month, months)
+        if first_month > last_month:
+            return
+        rows = steps.setdefault(unit_id, [[0, 0, 0] for _ in range(months + 2)])
+        for i, value in enumerate(delta):
+            rows[first_month][i] += value
+            rows[last_month + 1][i] -= value
+
+    for unit_id, issued, first, count in cells:
+        count = int(count)
+        # issued after the month's end: not counted at all yet
+        step(unit_id, 1, issued - 1, -count, -count if first <= 12 else 0,
+             -count if first == 0 else 0)
+        if first <= 12:  # issued by the month's end, digitized after it
+            step(unit_id, issued, first - 1, 0, -count, 0)
+    for unit_id, at, count in stored:
+        count = int(count)
+        step(unit_id, at, months, count, count, count if at == 0 else 0)
     shared: dict = {}
     series: dict[int, dict[int, dict]] = {}
+    running = {unit_id: [0, 0, 0] for unit_id in steps}
     for month in range(1, months + 1):
         figures: dict[int, dict] = {}
         for unit_id, count, digitized, before in years:
             _add(figures, unit_id, int(count), int(digitized), int(before))
-        for unit_id, issued, first, count in cells:
-            count = int(count)
-            if issued > month:  # issued after this month's end: not counted at all yet
-                _add(figures, unit_id, -count, -count if first <= 12 else 0,
-                     -count if first == 0 else 0)
-            elif month < first <= 12:  # digitized after this month's end
-                _add(figures, unit_id, 0, -count, 0)
-        for unit_id, at, count in stored:
-            if at <= month:
-                _add(figures, unit_id, int(count), int(count), int(count) if at == 0 else 0)
+        for unit_id, rows in steps.items():
+            total = running[unit_id]
+            for i in range(3):
+                total[i] += rows[month][i]
+            _add(figures, unit_id, *total)
         series[month] = _finish(session, queries, figures, shared)
     return series
 
