@@ -37,9 +37,9 @@ def write_sane_config(folder: Path) -> Path:
 @pytest.fixture
 def sane_test(tmp_path, monkeypatch):
     """SANE with only the `test` backend; yields the device URI `sane:test:0`."""
-    try:
-        import sane  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("sane") is None:  # found, not imported: SANE runs in a child
         service_unavailable("python-sane is not installed")
     if not ctypes.util.find_library("sane") or not sane_backend_available("test"):
         service_unavailable("the SANE test backend (libsane1 / sane-backends) is not installed")
