@@ -16,7 +16,6 @@ is retired; the next call starts a new one and sets again the options set with `
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -40,7 +39,7 @@ _STATUS_KINDS = [
 ]
 
 CALL_TIMEOUT = 60.0  # open, options, device list (network discovery takes seconds)
-PAGE_TIMEOUT = float(os.environ.get("SOHOA_SANE_PAGE_TIMEOUT", "180"))  # ADF warm-up, 600 dpi
+PAGE_TIMEOUT = 180.0  # one sheet, ADF warm-up and 600 dpi colour included
 RETIRE_GRACE = 3.0  # a retired host closes its device within this, or is killed
 
 

@@ -46,6 +46,7 @@ def sane_test(tmp_path, monkeypatch):
     from scanners import sane_driver
 
     sane_driver.reset()
+    monkeypatch.setattr(sane_driver, "PAGE_TIMEOUT", 60.0)  # a test page takes about 1 s
     monkeypatch.setenv("SANE_CONFIG_DIR", str(write_sane_config(tmp_path / "sane.d")))
     os.environ.pop("SANE_DEFAULT_DEVICE", None)
     yield "sane:test:0"
