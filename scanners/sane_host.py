@@ -127,15 +127,19 @@ class Session:
         return True
 
     def page(self, default_dpi: int):
-        """One sheet: start + read. Returns (mode, size, dpi, pixels)."""
+        """One sheet: start + read, without the cancel python-sane's snap() does at its end
+        (a backend may hang in that cancel: `serve` cancels after the reply).
+        Returns (mode, size, dpi, pixels)."""
         self.dev.start()
-        image = self.dev.snap()
+        image = self.dev.snap(no_cancel=True)
         dpi = int(round(float(getattr(self.dev, "resolution", default_dpi) or default_dpi)))
         return image.mode, image.size, dpi, image.tobytes()
 
-    def cancel(self) -> None:
+    def cancel(self) -> bool:
+        """End the scan (after the last sheet of a batch, or after a failed one)."""
         with contextlib.suppress(Exception):
             self.dev.cancel()
+        return True
 
     def close(self) -> None:
         if self.dev is not None:
@@ -164,6 +168,7 @@ def serve(conn: Connection) -> None:
                 mode, size, dpi, pixels = session.page(*args)
                 conn.send(("ok", (mode, size, dpi)))
                 conn.send_bytes(pixels)
+                session.cancel()  # as snap() would have, once the sheet is safe with the parent
                 continue
             value = getattr(session, verb)(*args)
         except Refused as exc:
