@@ -190,6 +190,8 @@ def main(argv: list[str]) -> int:
     conn = Connection(sock.detach())
     try:
         serve(conn)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent went away (closed or killed us) while we answered
     finally:
         conn.close()
     return 0
