@@ -2,7 +2,9 @@
 
 A result is the same paper when it has the same document number, issuer and issue date, or the
 same number and the same recognized text (whitespace and case aside). Only results in another
-dossier count: a re-scan for the same dossier is the pipeline's business (it links it).
+dossier count: a re-scan for the same dossier is the pipeline's business (it links it). Only
+the asking unit's documents are looked at (by unit code, every version of it): a counter never
+learns what another unit stores.
 """
 
 from __future__ import annotations
@@ -13,23 +15,26 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.catalog import Document, Result
+from storage.catalog import AdminUnit, Document, Result
 
 
 def _norm(text: str | None) -> str:
     return re.sub(r"\s+", " ", (text or "")).strip().casefold()
 
 
-def stored_elsewhere(session: Session, *, number: str | None, issuer: str | None,
+def stored_elsewhere(session: Session, *, unit: str, number: str | None, issuer: str | None,
                      issued_on: date | None, text: str | None, dossier: str | None,
                      limit: int = 5) -> list[dict]:
-    """Stored results that look like this paper, in dossiers other than `dossier`."""
-    if not (number or "").strip():
+    """Stored results of unit `unit` (its code) that look like this paper, in dossiers other
+    than `dossier`."""
+    if not (number or "").strip() or not (unit or "").strip():
         return []
     rows = session.execute(
         select(Result.id, Result.dossier_code, Result.document_number, Result.issuer,
                Result.issued_on, Document.ocr_text, Document.id)
         .join(Document, Document.result_id == Result.id)
+        .join(AdminUnit, AdminUnit.id == Document.unit_id)
+        .where(AdminUnit.code == unit.strip())
         # plain equality keeps ix_results_number usable (SQLite's lower() skips "Đ" anyway)
         .where(Result.document_number.in_({number.strip(), number.strip().upper()}))
         .where(Document.state == "stored")
