@@ -15,9 +15,10 @@ reason (the caller quarantines the original). What is checked, and where:
   components x bits (the renderer reads no more) and, behind an image codec (DCT, JPX, JBIG2,
   CCITT), by the size the codec's header says it will allocate; Form XObjects are followed
   with a visited set, so a form that draws itself is no loop;
-- rendering: pdftoppm runs as a child process with an address-space limit (`render_memory_mb`,
-  setrlimit in the child) and a wall-clock timeout (`render_seconds`); a renderer that runs out
-  of either is killed and the file refused ("needs more than … to render").
+- rendering: pdf2image runs pdftoppm (and pdfinfo) through `ocr.poppler`'s wrappers, with an
+  address-space limit (`render_memory_mb`), a CPU limit and a wall-clock timeout
+  (`render_seconds`); a renderer that runs out of either is killed and the file refused
+  ("needs more than … to render", "takes longer than …").
 
 English messages name the file and the limit; `InputError.vi` is the Vietnamese line for
 counter staff. Library exception text never reaches either: it is logged at debug level.
@@ -27,9 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import signal
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -329,60 +328,56 @@ def check_every_stream(pdf, limits: Limits, seen: set[tuple[int, int]]) -> None:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def _limit_child(memory_bytes: int, cpu_seconds: int):
-    def apply() -> None:  # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-
-    return apply
+# exit statuses of a renderer that was killed: `timeout` (wall time), SIGKILL (CPU hard limit
+# or the kernel), SIGXCPU (CPU soft limit)
+_KILLED = {124, 128 + signal.SIGKILL, 128 + signal.SIGXCPU}
+# a renderer that ran out of memory may also abort or crash while failing to allocate
+_CRASHED = {128 + signal.SIGABRT, 128 + signal.SIGSEGV, 128 + signal.SIGBUS}
 
 
 def render_pdf_page(path: Path, index: int, dpi: int, limits: Limits) -> Image.Image:
-    """Render page `index` (0-based) of `path` at `dpi` with pdftoppm, inside the memory and
-    time limits. Returns an RGB image. Raises LimitExceeded or RenderFailed."""
-    with tempfile.TemporaryDirectory(prefix=f"sohoa-render-{os.getpid()}-") as tmp:
+    """Render page `index` (0-based) of `path` at `dpi` with pdf2image (pdftoppm), the tools
+    run by `ocr.poppler`'s wrappers inside the memory and time limits. Returns an RGB image.
+    Raises LimitExceeded or RenderFailed."""
+    import pdf2image
+    from pdf2image.exceptions import PDFPageCountError, PDFPopplerTimeoutError
+
+    from ocr.poppler import RENDER_MARK, outcome, tools_dir
+
+    too_slow = LimitExceeded(
+        f"page {index + 1} takes longer than {limits.render_seconds:.0f} s to render",
+        f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép")
+    tools = tools_dir(limits.render_memory_mb, limits.render_seconds)
+    with tempfile.TemporaryDirectory(prefix=f"{RENDER_MARK}{os.getpid()}-") as tmp:
         root = Path(tmp) / "page"
-        cmd = ["pdftoppm", "-r", str(dpi), "-f", str(index + 1), "-l", str(index + 1),
-               "-singlefile", str(path), str(root)]
-        seconds = max(1, int(limits.render_seconds))
         try:
-            proc = subprocess.Popen(
-                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                preexec_fn=_limit_child(limits.render_memory_mb * MB, seconds),
-                start_new_session=True)
-        except FileNotFoundError as exc:
-            raise RuntimeError("poppler-utils (pdftoppm) is not installed") from exc
-        try:
-            _, err = proc.communicate(timeout=limits.render_seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise LimitExceeded(
-                f"page {index + 1} takes longer than {limits.render_seconds:.0f} s to render",
-                f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép",
-            ) from None
-        stderr = err.decode("utf-8", "replace").strip()
-        out = root.with_suffix(".ppm")
-        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-            raise LimitExceeded(
-                f"page {index + 1} takes longer than {seconds} s to render",
-                f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép")
+            found = pdf2image.convert_from_path(
+                path, dpi=dpi, first_page=index + 1, last_page=index + 1, output_folder=tmp,
+                output_file="page", single_file=True, paths_only=True, poppler_path=tools,
+                timeout=limits.render_seconds + 10)  # the wrapper's own timeout comes first
+        except PDFPopplerTimeoutError:
+            raise too_slow from None
+        except PDFPageCountError as exc:  # pdfinfo could not read it (or was killed)
+            log.debug("pdfinfo %s: %s", path.name, str(exc)[-500:])
+            raise RenderFailed(index) from None
+        status, stderr = outcome(root)
+        if status in _KILLED:
+            raise too_slow
         # poppler out of memory may still exit 0 with a 1x1 image: read what it said first
         lowered = stderr.lower()
-        if "out of memory" in lowered or "bad_alloc" in lowered or (
-                proc.returncode in (-signal.SIGABRT, -signal.SIGSEGV)):
-            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
+        if "out of memory" in lowered or "bad_alloc" in lowered or status in _CRASHED:
+            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, status,
                       stderr[-500:])
             raise LimitExceeded(
                 f"page {index + 1} needs more than {limits.render_memory_mb} MB to render",
                 f"trang {index + 1} quá lớn, không hiển thị được")
-        if proc.returncode != 0 or not out.is_file():
-            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
+        if status != 0 or len(found) != 1:
+            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, status,
                       stderr[-500:])
             raise RenderFailed(index)
         if stderr:
             log.debug("pdftoppm %s page %d: %s", path.name, index + 1, stderr[-500:])
-        with Image.open(out) as img:
+        with Image.open(found[0]) as img:
             check_pixels(img.width, img.height, limits, f" on page {index + 1}")
             img.load()
             return img.copy() if img.mode == "RGB" else img.convert("RGB")
