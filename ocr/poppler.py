@@ -4,7 +4,9 @@ pdf2image (the project's rasterizer front end) starts `pdftoppm` and `pdfinfo` f
 is given (`poppler_path`) and offers no hook to limit them. So `tools_dir(...)` writes, once per
 process and set of limits, a private folder of tiny shell wrappers named like the tools: each
 sets `ulimit -v` (address space) and `ulimit -t` (CPU seconds), then runs the real tool under
-coreutils `timeout -s KILL` (wall time; the tool and anything it started are killed). A render
+coreutils `timeout -s KILL` (wall time; the tool and anything it started are killed). The
+folder is made with mkdtemp (mode 700) in the temp folder, or in ~/.cache when the temp folder
+is mounted noexec, and removed when the process exits. A render
 call (its last argument is an output root inside a `sohoa-render-…` folder) also leaves the
 tool's stderr and exit status next to the output (`ROOT.stderr`, `ROOT.rc`): pdf2image drops
 both, and they tell a killed or out-of-memory renderer from a damaged page. Anything else
@@ -18,6 +20,7 @@ from __future__ import annotations
 import atexit
 import shlex
 import shutil
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -50,6 +53,29 @@ def _real(tool: str) -> str:
     return found
 
 
+def _private_root() -> Path:
+    """A folder private to this process where scripts may run: the temp folder, or the user's
+    cache folder when the temp folder is mounted noexec."""
+    for base in (None, Path.home() / ".cache"):
+        if base is not None:
+            base.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix="sohoa-poppler-", dir=base))
+        probe = root / "probe"
+        probe.write_text("#!/bin/sh\nexit 0\n")
+        probe.chmod(0o700)
+        try:
+            ran = subprocess.run([str(probe)], timeout=10).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            ran = False
+        probe.unlink()
+        if ran:
+            atexit.register(shutil.rmtree, root, True)
+            return root
+        shutil.rmtree(root, ignore_errors=True)
+    raise RuntimeError("no folder where the poppler wrappers may run (temp folder and "
+                       "~/.cache are mounted noexec)")
+
+
 def tools_dir(memory_mb: int, wall_seconds: float) -> Path:
     """The folder of limited `pdftoppm` and `pdfinfo` for pdf2image's `poppler_path`."""
     global _root
@@ -58,8 +84,7 @@ def tools_dir(memory_mb: int, wall_seconds: float) -> Path:
         if key in _dirs:
             return _dirs[key]
         if _root is None:
-            _root = Path(tempfile.mkdtemp(prefix="sohoa-poppler-"))  # private to this user
-            atexit.register(shutil.rmtree, _root, True)
+            _root = _private_root()
         folder = _root / f"{memory_mb}mb-{wall_seconds:g}s"
         folder.mkdir()
         for tool in TOOLS:
