@@ -247,8 +247,8 @@ class _Child:
 
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=2)
+        try:  # nothing more is wanted from it: no need to wait for its interpreter to tear down
+            self.proc.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
