@@ -265,7 +265,8 @@ def _key(obj):
 
 def check_page_resources(page, index: int, limits: Limits,
                          seen: set[tuple[int, int]] | None = None) -> None:
-    """Content streams, and every image and form the page draws. Forms are followed once
+    """Content streams, and every image, form and font program the page draws with (named by
+    page in the message; everything else is swept by `check_every_stream`). Forms are followed once
     (a form that draws itself is no loop); pass one `seen` set for all pages of a file so
     resources the pages share are checked once."""
     where = f"page {index + 1}"
@@ -284,6 +285,11 @@ def check_page_resources(page, index: int, limits: Limits,
         resources = pending.pop()
         if resources is None or not hasattr(resources, "get"):
             continue
+        for what, stream in _font_streams(resources.get("/Font")):
+            key = _key(stream)
+            if key not in seen:
+                seen.add(key)
+                check_stream(stream, limits, f"{what} on {where}")
         xobjects = resources.get("/XObject")
         if xobjects is None or not hasattr(xobjects, "items"):
             continue
@@ -298,6 +304,28 @@ def check_page_resources(page, index: int, limits: Limits,
             elif subtype == "/Form":
                 check_stream(xobj, limits, f"a form on {where}")
                 pending.append(xobj.get("/Resources"))
+
+
+def _font_streams(fonts):
+    """(what, stream) for the font programs and Type 3 glyph procedures of a /Font dictionary."""
+    if fonts is None or not hasattr(fonts, "items"):
+        return
+    for _name, font in fonts.items():
+        if not hasattr(font, "get"):
+            continue
+        for descendant in [font, *list(font.get("/DescendantFonts") or [])]:
+            descriptor = descendant.get("/FontDescriptor") if hasattr(descendant, "get") else None
+            if descriptor is None or not hasattr(descriptor, "get"):
+                continue
+            for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                program = descriptor.get(key)
+                if program is not None and hasattr(program, "read_raw_bytes"):
+                    yield "a font program", program
+        procs = font.get("/CharProcs")
+        if procs is not None and hasattr(procs, "items"):
+            for _glyph, proc in procs.items():
+                if hasattr(proc, "read_raw_bytes"):
+                    yield "a Type 3 glyph", proc
 
 
 # qpdf decoded these itself when it opened the file

@@ -62,7 +62,7 @@ EXPECTED = {
                                          "(JBIG2Decode header): 1000000x1000000 pixels"),
     "pdf-ccitt-header-bomb": ("refused", "an image on page 1 is too large to decode "
                                          "(CCITTFaxDecode header): 1000000x1000000 pixels"),
-    "pdf-font-bomb": ("refused", "inflates to more than 256 MB"),
+    "pdf-font-bomb": ("refused", "a font program on page 1 inflates to more than 256 MB"),
     "pdf-codec-on-content": ("refused", "content of page 1 is not an image but is encoded with "
                                         "the image filter DCTDecode"),
     "many-pages": ("refused", "too many pages (20,000; the limit is 1,000"),
