@@ -299,6 +299,13 @@ def ccitt_size(parms, height: int) -> CodecSize:
 def codec_sizes(codec: str, data: bytes, parms, declared_height: int,
                 globals_data: bytes | None = None) -> list[CodecSize]:
     """What an image codec would allocate for, read from its header ([] when unreadable)."""
+    try:
+        return _codec_sizes(codec, data, parms, declared_height, globals_data)
+    except (struct.error, IndexError, ValueError, TypeError, OverflowError):
+        return []  # a header too broken to read: the renderer (under its limits) refuses it
+
+
+def _codec_sizes(codec, data, parms, declared_height, globals_data) -> list[CodecSize]:
     if codec in DCT:
         found = jpeg_size(data)
         return [found] if found else []

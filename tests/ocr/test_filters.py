@@ -129,3 +129,34 @@ def test_honest_pdfs_under_each_general_filter_still_render(tmp_path):
         path = hostile._content_pdf(tmp_path / f"{name}.pdf", data, filters)
         (page,) = load_pages(path, limits=Limits())
         assert page.image.mode == "RGB", name  # the blue square was drawn: not a blank page
+
+
+# --- property-based: whatever the bytes, a bounded answer and no other exception --------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+GENERAL = ["/FlateDecode", "/LZWDecode", "/RunLengthDecode", "/ASCIIHexDecode", "/ASCII85Decode"]
+CAP = 1 << 16
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2048), st.lists(st.sampled_from(GENERAL), min_size=1, max_size=3))
+def test_general_filters_on_any_bytes_answer_within_the_cap(data, chain):
+    try:
+        decoded = decode_general(data, chain, None, CAP)
+    except TooLarge as exc:
+        assert exc.filter in GENERAL
+        return
+    assert decoded.size <= CAP and decoded.data is None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.binary(max_size=512), st.sampled_from(["/DCTDecode", "/JPXDecode", "/JBIG2Decode",
+                                                 "/CCITTFaxDecode"]))
+def test_codec_headers_of_any_bytes_never_raise(data, codec):
+    prefix = {"/DCTDecode": b"\xff\xd8", "/JPXDecode": b"\xff\x4f\xff\x51"}.get(codec, b"")
+    for blob in (data, prefix + data):
+        for size in codec_sizes(codec, blob, None, 100, blob):
+            assert size.width >= 0 and size.height >= 0 and size.tiles >= 0
