@@ -68,6 +68,8 @@ BENCHES = (
           quick=("--results", "50000", "--seconds", "3", "--database", "sohoa_bench_api_quick"),
           tiny=("--results", "500", "--seconds", "0.5", "--only", "metadata", "--database",
                 "sohoa_bench_api_tiny", "--fresh", "--drop-after")),
+    Bench("decode", "bench.decode", "image decode in a limited child vs in-process; render via "
+          "pdf2image wrappers vs direct pdftoppm", quick=("--repeat", "5"), tiny=("--repeat", "1")),
     Bench("station", "bench.station", "counter time from Scan to submitted, in Chromium",
           quick=("--runs", "1"), tiny=("--runs", "1", "--pages", "1")),
 )

@@ -87,7 +87,8 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
             max_pages=settings.max_pages, max_pixels=settings.max_image_pixels,
             max_side=settings.max_image_side, max_stream_bytes=settings.max_stream_mb << 20,
             render_seconds=settings.render_seconds,
-            render_memory_mb=settings.render_memory_mb))
+            render_memory_mb=settings.render_memory_mb,
+            decode_memory_mb=settings.decode_memory_mb))
         try:
             with PageSpool(Path(tmp) / "pages") as spool:
                 # results keep text and words; their page PDFs wait on disk in the spool

@@ -99,13 +99,13 @@ class EmbeddedSink:
             self.rt.dispatcher.resume(doc_id)  # e.g. after a restart
         return _final(state, error)
 
-    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
-        """Results in the catalog that look like this paper under another dossier."""
+    def stored_elsewhere(self, *, unit, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """This unit's results in the catalog that look like this paper under another dossier."""
         from storage.duplicates import stored_elsewhere
 
         with self.rt.session() as session:
-            return stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
-                                    text=text, dossier=dossier)
+            return stored_elsewhere(session, unit=unit, number=number, issuer=issuer,
+                                    issued_on=issued_on, text=text, dossier=dossier)
 
     def close(self) -> None:
         self.rt.dispatcher.close()
@@ -153,10 +153,11 @@ class ServerSink:
         raise DeliveryError(f"{self.server}: {resp.status_code} {detail}", transient=False,
                             vi=MSG_REFUSED)
 
-    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
-        """The server's results with this number, issuer and date (`GET /v1/ingest/duplicates`;
-        the text is not sent). Raises on any failure: the caller shows no warning then."""
-        params = {"number": number}
+    def stored_elsewhere(self, *, unit, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """The server's results of this unit with this number, issuer and date (`GET
+        /v1/ingest/duplicates`; the text is not sent). Raises on any failure: the caller shows
+        no warning then."""
+        params = {"unit": unit, "number": number}
         if issuer:
             params["issuer"] = issuer
         if issued_on:

@@ -133,7 +133,9 @@ def _number_changed(target: Result, value, _old, _initiator) -> None:
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("source_sha256", name="uq_documents_source_sha256"),
+        # one document per scan and admin unit (migration 0020_dedup_per_unit): the same file
+        # submitted for two units is two documents, neither learns about the other
+        UniqueConstraint("source_sha256", "unit_id", name="uq_documents_source_sha256_unit"),
         Index("ix_documents_state", "state"),
         Index("ix_documents_unit", "unit_id", "created_at"),
         Index("ix_documents_result", "result_id"),
