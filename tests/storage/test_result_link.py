@@ -346,10 +346,10 @@ def test_numbers_written_differently_are_one_result(runtime, tmp_path):  # noqa:
         kept = s.scalars(select(Result).where(Result.dossier_code == "H24-020")).one()
         assert kept.document_number == "20/QĐ" and kept.registered  # the registered spelling
         # the counter's check: the same paper typed another way, in another dossier
-        found = stored_elsewhere(s, number="20/QD", issuer="ubnd phuong phuc xa",
+        found = stored_elsewhere(s, unit=WARD, number="20/QD", issuer="ubnd phuong phuc xa",
                                  issued_on=date(2024, 3, 20), text=None, dossier="H26-1")
         assert [f["dossier"] for f in found] == ["H24-020"]
-        assert stored_elsewhere(s, number="21/QD", issuer=ISSUER, issued_on=date(2024, 3, 20),
+        assert stored_elsewhere(s, unit=WARD, number="21/QD", issuer=ISSUER, issued_on=date(2024, 3, 20),
                                 text=None, dossier="H26-1") == []
     # a scan typed without the diacritic and with spaces links to the registered result
     doc_id = scan(runtime, dossier=None, number="9/QD - UBND", issued="2024-03-09",
