@@ -64,6 +64,9 @@ BENCHES = (
           quick=("--results", "50000", "--seconds", "3", "--database", "sohoa_bench_api_quick"),
           tiny=("--results", "500", "--seconds", "0.5", "--only", "metadata", "--database",
                 "sohoa_bench_api_tiny", "--fresh", "--drop-after")),
+    Bench("records", "bench.records", "archive export stream: memory and entries/s vs "
+          "loading every row", quick=("--docs", "10000"), full=("--docs", "10000", "--postgres"),
+          tiny=("--docs", "200")),
     Bench("station", "bench.station", "counter time from Scan to submitted, in Chromium",
           quick=("--runs", "1"), tiny=("--runs", "1", "--pages", "1")),
 )

@@ -249,7 +249,10 @@ def file_document(session: Session, doc: Document, result: Result | None,
     record = row.record
     if record is None:
         code = default_record_code(dossier, result_id)
-        record = session.scalar(select(Record).where(Record.code == code))
+        # locked (PostgreSQL) so two workers filing into one record number their documents in
+        # turn; two creating the same new record: one fails on the unique code and its stage is
+        # retried, finding the record then
+        record = session.scalar(select(Record).where(Record.code == code).with_for_update())
         if record is None:
             record = _new_record(session, code, doc, result, defaults)
         else:

@@ -59,3 +59,28 @@ def test_record_pages_walk_every_record_once(catalog):
     assert set(seen) == codes(get(catalog, "meta", "/v1/records", limit=200))
     bad = get(catalog, "meta", "/v1/records", cursor="!!!")
     assert bad.status_code == 422
+
+
+def test_imported_record_data_is_served_and_listed_when_due(catalog, tmp_path):
+    """From the unit's archive list to the API and the appraisal list, on each backend."""
+    from datetime import date
+
+    from archive.record_import import import_records
+    from storage.records import due_documents
+
+    archive_list = tmp_path / "muc-luc.csv"
+    archive_list.write_text(
+        "Mã hồ sơ;Thời hạn lưu trữ;Mức độ tiếp cận;Số lượng tờ;Mã hồ sơ gốc giấy;Ký hiệu thông tin\n"
+        "H01.0001;10 năm;Tiếp cận rộng rãi;3;BD-2022-09;XD.02\n", encoding="utf-8")
+    with catalog.rt.session() as session:
+        summary = import_records(session, archive_list)
+    assert (summary.created, summary.updated) == (0, 1)  # the record the scan was filed in
+    body = get(catalog, "district", "/v1/records/H01.0001").json()
+    assert (body["retention"], body["access_level"], body["sheet_count"]) == ("10 năm", "open", 3)
+    assert body["paper_record_code"] == "BD-2022-09" and body["information_sign"] == "XD.02"
+    assert body["due_on"] == "2033-01-01"  # issued 9 March 2022, kept 10 years
+    assert body["documents"][0]["document_number"] == "77/GP-UBND"
+    with catalog.rt.session() as session:
+        due = [(r.code, d.id) for r, _a, d, _res in due_documents(session, date(2033, 1, 1))]
+        assert [code for code, _ in due] == ["H01.0001"]
+        assert list(due_documents(session, date(2032, 12, 31))) == []
