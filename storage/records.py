@@ -557,15 +557,16 @@ def iter_export_entries(session: Session, codes: Iterable[str], *, chunk: int = 
         if missing:
             raise RecordError(f"no record {', '.join(sorted(missing))}")
         query = query.where(Record.code.in_(codes))
-    current_id, current = None, None
+    current, current_dict = None, None
     for record, row, doc, result, fonds, unit in session.execute(query):
-        if record.id != current_id:
-            current_id, current = record.id, record_dict(record, fonds, unit)
-        yield ExportEntry(current, document_dict(row, doc, result))
-        session.expunge(row)
-        session.expunge(doc)
-        if result is not None and result in session:
-            session.expunge(result)
+        if record is not current:
+            if current is not None and current in session:
+                session.expunge(current)  # the session keeps no more than the rows in flight
+            current, current_dict = record, record_dict(record, fonds, unit)
+        yield ExportEntry(current_dict, document_dict(row, doc, result))
+        for done in (row, doc, result):
+            if done is not None and done in session:
+                session.expunge(done)
 
 
 def due_documents(session: Session, on: date, *, unit_ids: list[int] | None = None,
