@@ -29,6 +29,7 @@ from api.problems import Problem, problem_responses
 from api.schemas import IngestAccepted, IngestStatus
 from storage.catalog import AdminUnit, Document
 from storage.objects import CHUNK
+from storage.records import document_hints
 
 log = logging.getLogger(__name__)
 Parent = aliased(AdminUnit)
@@ -84,6 +85,8 @@ def ingest(
     corrections: Annotated[str | None, Form(
         max_length=20_000, description='JSON {"document_type": …, "fields": {…}} typed by staff: '
         "applied after recognition, kept as training data")] = None,
+    sheets: Annotated[int | None, Form(ge=0, le=100_000, description=(
+        "sheets of paper scanned (số lượng tờ), for the archive record"))] = None,
 ):
     from pipeline.errors import PermanentError
     from pipeline.ingest import ingest_file
@@ -139,6 +142,9 @@ def ingest(
                   doc_id, row[4])
         raise Problem(503, "the scan could not be recorded; the operators have been told",
                       kind="unavailable")
+    if sheets is not None:  # for the archive record, before the pipeline files the document
+        with rt.session() as session:
+            document_hints(session, doc_id, sheets=sheets)
     if not accepted.duplicate or state == "received":  # the dispatcher skips one running
         request.app.state.dispatcher.start(doc_id)
     body = {"document_id": doc_id, "duplicate": accepted.duplicate, "state": state,

@@ -70,6 +70,9 @@ BENCHES = (
                 "sohoa_bench_api_tiny", "--fresh", "--drop-after")),
     Bench("decode", "bench.decode", "image decode in a limited child vs in-process; render via "
           "pdf2image wrappers vs direct pdftoppm", quick=("--repeat", "5"), tiny=("--repeat", "1")),
+    Bench("records", "bench.records", "archive export stream: memory and entries/s vs "
+          "loading every row", quick=("--docs", "10000"), full=("--docs", "10000", "--postgres"),
+          tiny=("--docs", "200")),
     Bench("station", "bench.station", "counter time from Scan to submitted, in Chromium",
           quick=("--runs", "1"), tiny=("--runs", "1", "--pages", "1")),
 )
