@@ -18,7 +18,8 @@ them to the printed words. This module owns:
     classifiers trained on the handwritten digits that scikit-learn ships
     (`sklearn.datasets.load_digits`: 1,797 digits written by 43 people, 8x8 block counts of
     32x32 bitmaps), one of them with a calligraphic font's digits added (European "1", "7").
-- `read_slots(gray, words)`: both readings per slot; `value` is set only when Tesseract's
+- `read_slots(gray, words)`: both readings per slot whose words the page's OCR did not read
+  as plain confident digits (printed numbers cost nothing); `value` is set only when Tesseract's
   reading is one the classifiers give, as well-formed digits. A person checks everything
   else: disagreement means doubt.
 """
@@ -344,11 +345,22 @@ def read_glyphs(gray: np.ndarray, box, *, band=None) -> list[str]:
 # --------------------------------------------------------------------------- both
 
 
+def _read_cleanly(rows, box) -> bool:
+    """The page's OCR read the blank as plain digits, each word confidently."""
+    x0, y0, x1, y1 = box
+    inside = [r for r in rows if x0 <= r[2] + r[4] / 2 <= x1 and y0 <= r[3] + r[5] / 2 <= y1]
+    return bool(inside) and all(re.fullmatch(r"[0-9]{1,6}", r[0]) and r[1] >= 0.9
+                                for r in inside)
+
+
 def read_slots(gray: np.ndarray, words) -> dict[str, dict]:
     """Per blank found: {"box", "tesseract", "glyphs", "value"}; `value` is the digits both
     readers agree on (Tesseract's reading is one of the classifiers'; 1-6 digits), else None."""
     out = {}
+    rows = _rows(words)
     for name, box in slots(words, gray.shape[0]).items():
+        if _read_cleanly(rows, box):
+            continue  # printed (or clearly written) digits the page's OCR is sure of
         band = band_of(box)
         tess = read_tesseract(gray, box, band=band)
         glyphs = read_glyphs(gray, box, band=band) if tess else []
