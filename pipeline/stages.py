@@ -117,7 +117,8 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         doc.page_count = len(results)
         # the handwritten blanks read twice (ocr.handwritten), for the classify stage
         readings = {str(r.index): r.extra["slots"] for r in results if r.extra.get("slots")}
-        doc.fields = {"readings": readings} if readings else None
+        if readings:
+            doc.fields = {**(doc.fields or {}), "readings": readings}
         doc.ocr_text = "\f".join(r.text for r in results)
         confidences = [r.confidence for r in results if r.words]
         doc.ocr_confidence = sum(confidences) / len(confidences) if confidences else 0.0
