@@ -117,6 +117,10 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
                        for w in result.words],
             ))
         doc.page_count = len(results)
+        # the handwritten blanks read twice (ocr.handwritten), for the classify stage
+        readings = {str(r.index): r.extra["slots"] for r in results if r.extra.get("slots")}
+        if readings:
+            doc.fields = {**(doc.fields or {}), "readings": readings}
         doc.ocr_text = "\f".join(r.text for r in results)
         confidences = [r.confidence for r in results if r.words]
         doc.ocr_confidence = sum(confidences) / len(confidences) if confidences else 0.0
@@ -148,7 +152,9 @@ def classify_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> N
         doc = session.get(Document, doc_id, with_for_update=True)
         if doc.state != states.OCR_DONE:
             return
-        found = classify_document(doc.ocr_text or "", [p.words or [] for p in doc.pages])
+        readings = (doc.fields or {}).get("readings")
+        found = classify_document(doc.ocr_text or "", [p.words or [] for p in doc.pages],
+                                  readings=readings)
         doc.document_type = found.document_type
         doc.type_confidence = found.type_confidence
         doc.fields = {k: v for k, v in found.fields.items()}
