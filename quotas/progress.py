@@ -159,6 +159,16 @@ def _units_query(province: str, year: int, level: str | None, unit: str | None,
     return query
 
 
+def _state(name: str):
+    """A document state written into the SQL, not bound: SQLite uses a partial index
+    (ix_quota_documents_review, ix_quota_documents_unlinked) only when the query's WHERE term
+    matches the index's literally; with a bound parameter it read every waiting document's row
+    (5.8 s instead of 0.1 s at 10M results)."""
+    from sqlalchemy import literal
+
+    return literal(name, literal_execute=True)
+
+
 def figure_queries(province: str, year: int, as_of: date, *, level: str | None = None,
                    unit: str | None = None, parent: str | None = None) -> dict:
     """The aggregate queries behind a report (exposed for EXPLAIN in bench/progress.py).
@@ -203,7 +213,7 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
                            func.count().label("digitized"),
                            func.count().filter(Document.stored_at < year_start)
                            .label("digitized_before"))
-        .where(Document.unit_id.in_(unit_ids), Document.state == states.STORED,
+        .where(Document.unit_id.in_(unit_ids), Document.state == _state(states.STORED),
                Document.result_id.is_(None), Document.stored_at < cutoff)
         .group_by(Document.unit_id),
         "baselines": select(Baseline.unit_id, Baseline.valid_results).where(
@@ -213,7 +223,7 @@ def figure_queries(province: str, year: int, as_of: date, *, level: str | None =
             AdminUnit.id.in_(unit_ids),
             exists().where(Result.unit_id == AdminUnit.id, Result.registered.is_(True))),
         "pending_review": select(Document.unit_id, func.count()).where(
-            Document.state == states.NEEDS_REVIEW, Document.unit_id.in_(unit_ids))
+            Document.state == _state(states.NEEDS_REVIEW), Document.unit_id.in_(unit_ids))
         .group_by(Document.unit_id),
     }
 
@@ -312,7 +322,7 @@ def month_queries(province: str, year: int, *, level: str | None = None,
                f.digitized_at >= year_start, f.digitized_at < year_end)
         .group_by(f.unit_id, digitized_month),
         "unlinked": select(Document.unit_id, stored_month, func.count())
-        .where(Document.unit_id.in_(unit_ids), Document.state == states.STORED,
+        .where(Document.unit_id.in_(unit_ids), Document.state == _state(states.STORED),
                Document.result_id.is_(None), Document.stored_at < year_end)
         .group_by(Document.unit_id, stored_month),
     }
@@ -397,7 +407,7 @@ def year_series_queries(province: str, first: int, last: int, *, level: str | No
     ends = [(day_end(date(year, 12, 31)), year) for year in range(first - 1, last + 1)]
     stored_year = case(*((Document.stored_at < at, year) for at, year in ends), else_=last + 1)
     unlinked = (select(Document.unit_id, stored_year, func.count())
-                .where(Document.unit_id.in_(unit_ids), Document.state == states.STORED,
+                .where(Document.unit_id.in_(unit_ids), Document.state == _state(states.STORED),
                        Document.result_id.is_(None), Document.stored_at < ends[-1][0])
                 .group_by(Document.unit_id, stored_year))
     baselines = select(Baseline.year, Baseline.unit_id, Baseline.valid_results).where(
