@@ -35,6 +35,7 @@ from signing.archive import catalog_values, inspect_file
 from signing.seal import SealInfo
 from storage import states
 from storage.catalog import AuditEvent, Document, Page, Procedure, utcnow
+from storage.records import FilingDefaults, file_document
 from storage.result_link import link_scanned
 from storage.units import UnknownUnit, find_unit
 
@@ -262,6 +263,14 @@ def _archive_state(signer, signed: Path):
         return None, None
 
 
+def filing_defaults(document_type: str | None) -> FilingDefaults:
+    """The archive defaults (retention, access) of a document type, for the record it joins."""
+    types = load_doctypes()
+    doctype = types.get(document_type or "") or types["khac"]
+    return FilingDefaults(retention_years=doctype.retention_years, access_level=doctype.access,
+                          type_name=doctype.name_vi)
+
+
 def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
     with rt.session() as session:
         doc = session.get(Document, doc_id)
@@ -306,6 +315,7 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         doc.signature_level, doc.archive_expires_at = level, expires
         doc.agency_id = agency_id
         doc.stored_at = utcnow()
+        file_document(session, doc, result, filing_defaults(doc.document_type))
         _advance(doc, states.STORED)
         session.add(AuditEvent(actor="pipeline", action="stored", document_id=doc.id,
                                detail={"signed_sha256": signed_sha, "signer": signer.subject_cn,
