@@ -333,7 +333,7 @@ def keys_dev(unit: list[str] = typer.Option([], "--unit", help="Also issue certi
 # so parts grow their commands without editing this file.
 COMMAND_MODULES = ("quotas.cli", "pipeline.cli", "pipeline.review_cli", "api.cli", "station.cli",
                    "storage.cli", "pipeline.signatures_cli", "scanners.cli", "sohoa.ops_cli",
-                   "batch.cli")
+                   "batch.cli", "archive.cli")
 
 
 def _register_parts() -> None:

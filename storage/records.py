@@ -584,3 +584,11 @@ def due_documents(session: Session, on: date, *, unit_ids: list[int] | None = No
     if not include_decided:
         query = query.where(~select(Disposal.id).where(Disposal.record_id == Record.id).exists())
     yield from session.execute(query)
+
+
+def unfiled_documents(session: Session, limit: int) -> list[Document]:
+    """Stored documents in no record yet (stored before records existed), oldest first."""
+    filed = select(ArchiveDocument.id).where(ArchiveDocument.document_id == Document.id,
+                                             ArchiveDocument.record_id.is_not(None))
+    return list(session.scalars(select(Document).where(Document.state == "stored", ~filed.exists())
+                                .order_by(Document.stored_at, Document.id).limit(limit)))
