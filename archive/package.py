@@ -84,7 +84,10 @@ def safe_name(code: str) -> str:
 
 def _json(value: Any) -> str:
     def default(obj):
-        if isinstance(obj, (date, datetime)):
+        if isinstance(obj, datetime):  # the catalog keeps UTC; SQLite hands it back naive
+            moment = obj if obj.tzinfo else obj.replace(tzinfo=UTC)
+            return moment.astimezone(UTC).isoformat(timespec="seconds")
+        if isinstance(obj, date):
             return obj.isoformat()
         return str(obj)
 

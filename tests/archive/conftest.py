@@ -52,7 +52,7 @@ def filed_document(rt, *, dossier: str, defaults: FilingDefaults = LETTER,
     signed = signer.sign(make_pdf(text), reason="Bản sao", signer_name=UNIT_NAME)
     original = scan_png(text)
     with rt.session() as s:
-        result, doc = stored_copy(s, unit_code=UNIT, dossier=dossier, issued=issued,
+        result, doc = stored_copy(s, unit_code=UNIT, dossier=dossier, issued=issued, pages=1,
                                   subject_name=subject_name, subject_id=subject_id,
                                   document_type="cong_van" if defaults is LETTER
                                   else "trich_luc_khai_sinh")
