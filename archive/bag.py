@@ -4,8 +4,9 @@ Payload files are added one at a time from a stream, hashed (SHA-256) while copi
 and their manifest line is appended to ``manifest-sha256.txt`` at once: nothing grows with the
 number of files but two counters (Payload-Oxum). ``finish`` writes ``bag-info.txt`` and
 ``tagmanifest-sha256.txt`` (over every tag file). ``check_bag`` re-reads every payload file
-against the manifest, line by line, and checks that the payload holds no file the manifest
-does not name (a set of the payload's paths, kept only while checking).
+against the manifest, line by line, and counts the payload's files to find one the manifest
+does not name (only then does it hold the manifest's paths, to say which): checking a bag of
+any size needs no memory that grows with it.
 """
 
 from __future__ import annotations
@@ -128,11 +129,9 @@ def check_bag(root: Path, on_file: Callable[[str, Path], None] | None = None) ->
     problems: list[str] = []
     if not (root / "bagit.txt").is_file():
         return [f"{root}: no bagit.txt (not a BagIt package)"]
-    listed: set[str] = set()
     octets = files = 0
     try:
         for sha, rel in manifest_entries(root):
-            listed.add(rel)
             path = root / rel
             if not rel.startswith("data/") or ".." in Path(rel).parts:
                 problems.append(f"{rel}: a manifest path outside data/")
@@ -155,15 +154,24 @@ def check_bag(root: Path, on_file: Callable[[str, Path], None] | None = None) ->
                 problems.append(f"{rel}: tag file changed (sha256 does not match {TAGMANIFEST})")
     except BagError as exc:
         return [*problems, str(exc)]
-    for dirpath, _dirs, names in os.walk(root / "data"):
-        for name in names:
-            rel = (Path(dirpath) / name).relative_to(root).as_posix()
-            if rel not in listed:
-                problems.append(f"{rel}: in the payload but not in {MANIFEST}")
+    on_disk = sum(len(names) for _dir, _dirs, names in os.walk(root / "data"))
+    if on_disk != files:  # some file is not (or not once) in the manifest: find which
+        problems.extend(_unlisted(root))
     oxum = _info(root).get("Payload-Oxum")
     if oxum is not None and oxum != f"{octets}.{files}" and not problems:
         problems.append(f"bag-info.txt: Payload-Oxum {oxum} but the payload is {octets}.{files}")
     return problems
+
+
+def _unlisted(root: Path) -> list[str]:
+    listed = {rel for _sha, rel in manifest_entries(root)}
+    found = []
+    for dirpath, _dirs, names in os.walk(root / "data"):
+        for name in names:
+            rel = (Path(dirpath) / name).relative_to(root).as_posix()
+            if rel not in listed:
+                found.append(f"{rel}: in the payload but not in {MANIFEST}")
+    return found
 
 
 def _info(root: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ ROOT_PEM = SAMPLE.with_name("sample-sip-root.pem")
 def test_the_sample_sip_validates_with_bagit():
     bag = bagit.Bag(str(SAMPLE))
     bag.validate()
-    assert bag.version == "1.0" and bag.info["Sohoa-Package-Type"] == "SIP"
+    assert bag.version_info == (1, 0) and bag.info["Sohoa-Package-Type"] == "SIP"
     assert bag.algorithms == ["sha256"]
     payload = sorted(bag.payload_files())
     assert len([p for p in payload if p.endswith("/signed.pdf")]) == 3
