@@ -126,3 +126,25 @@ def test_the_sohoa_command_exports_every_record(rt, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "2 record(s), 2 document(s)" in done.stdout
     bagit.Bag(str(out)).validate()
+
+
+def test_a_package_that_does_not_verify_is_not_left_at_out(cli, rt, tmp_path):
+    """A stored 'signed' PDF whose signature is no longer there (its catalog sha256 matching
+    it, so only the signature check can tell): exit 1, the problem named, nothing at OUT."""
+    import hashlib
+
+    from storage.catalog import Document
+    from tests.signing.helpers import make_pdf
+
+    doc_id = filed_document(rt, dossier="H26-0901")
+    unsigned = make_pdf("KHONG CO CHU KY")
+    with rt.session() as s:
+        doc = s.get(Document, doc_id)
+        doc.signed_sha256 = hashlib.sha256(unsigned).hexdigest()
+        doc.signed_key = f"signed/{doc.signed_sha256}.pdf"
+        rt.objects.put_bytes(doc.signed_key, unsigned, "application/pdf")
+    out = tmp_path / "sip"
+    done = cli("export", "H26-0901", out, "--package", "sip", "--jobs", "1", code=1)
+    assert "problem: data/H26-0901/001/signed.pdf: the PDF has no signature" in done.output
+    assert "did not verify" in done.output and "nothing written" in done.output
+    assert not out.exists() and not list(tmp_path.glob(".sip.*"))

@@ -17,6 +17,7 @@ from archive.package import PackageError, verify_package, write_package
 from storage.records import iter_export_entries
 from tests.archive.conftest import CIVIL, LETTER, filed_document
 from tests.signing.helpers import nss_db_trusting
+from tests.storage.conftest import seaweed  # noqa: F401 - session fixture
 
 
 def export(rt, codes, out: Path, kind: str = "sip", **options):
@@ -216,3 +217,24 @@ def test_verification_in_worker_processes_finds_the_same(rt, tmp_path):
     shutil.copy(out / "data/H26-0304/001/signed.pdf", out / "data/H26-0304/002/signed.pdf")
     problems = verify_package(out, rt.signers.trust_roots(), jobs=2)
     assert [p.split(":")[0] for p in problems] == ["data/H26-0304/002/signed.pdf"]
+
+
+def test_sip_from_an_s3_object_store(rt, tmp_path, request):
+    """The same export reading its objects from S3 (SeaweedFS), streamed and checked."""
+    from storage.catalog import Document
+    from storage.s3_store import S3ObjectStore
+    from tests.storage.conftest import FAST_RETRY, new_bucket_name
+
+    server = request.getfixturevalue("seaweed")
+    s3 = S3ObjectStore.from_url(server.bucket_url(new_bucket_name(), **FAST_RETRY))
+    doc_id = filed_document(rt, dossier="H26-1001")
+    with rt.session() as s:
+        doc = s.get(Document, doc_id)
+        for key in (doc.signed_key, doc.original_key):
+            s3.put_bytes(key, rt.objects.get_bytes(key))
+    out = tmp_path / "sip"
+    with rt.session() as s:
+        report = write_package(iter_export_entries(s, ["H26-1001"]), s3, out, kind="sip",
+                               trust_roots=rt.signers.trust_roots())
+    assert report.ok and report.documents == 1, report.problems
+    bagit.Bag(str(out)).validate()
