@@ -161,9 +161,10 @@ def create_app(*, runtime, audit_batched: bool = True,
     app.state.dispatcher = rt.dispatcher  # inline or broker, chosen once from the settings
     problems.install(app)
 
-    from api import ingest, results, service
+    from api import ingest, records, results, service
 
     app.include_router(results.router)
+    app.include_router(records.router)
     app.include_router(service.router)
     app.include_router(ingest.router)
     app.include_router(service.ops)

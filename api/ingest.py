@@ -82,6 +82,8 @@ def ingest(
     corrections: Annotated[str | None, Form(
         max_length=20_000, description='JSON {"document_type": …, "fields": {…}} typed by staff: '
         "applied after recognition, kept as training data")] = None,
+    sheets: Annotated[int | None, Form(ge=0, le=100_000, description=(
+        "sheets of paper scanned (số lượng tờ), for the archive record"))] = None,
 ):
     from pipeline.errors import PermanentError
     from pipeline.ingest import ingest_file
@@ -137,6 +139,11 @@ def ingest(
                     info.name, unit, doc_id, row[4])
         raise Problem(409, f"{file.filename or 'upload'}: cannot be accepted for unit {unit}; "
                       "the operators have been told", kind="conflict")
+    if sheets is not None:  # for the archive record, before the pipeline files the document
+        from storage.records import document_hints
+
+        with rt.session() as session:
+            document_hints(session, doc_id, sheets=sheets)
     if not accepted.duplicate or state == "received":  # the dispatcher skips one running
         request.app.state.dispatcher.start(doc_id)
     body = {"document_id": doc_id, "duplicate": accepted.duplicate, "state": state,

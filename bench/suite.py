@@ -69,6 +69,9 @@ BENCHES = (
           quick=("--small", "100", "--large", "1000"),
           tiny=("--small", "4", "--large", "12", "--per-record", "4", "--distinct", "2",
                 "--jobs", "1")),
+    Bench("records", "bench.records", "archive export stream: memory and entries/s vs "
+          "loading every row", quick=("--docs", "10000"), full=("--docs", "10000", "--postgres"),
+          tiny=("--docs", "200")),
     Bench("station", "bench.station", "counter time from Scan to submitted, in Chromium",
           quick=("--runs", "1"), tiny=("--runs", "1", "--pages", "1")),
 )

@@ -60,6 +60,11 @@ def _final(state: str, error: str | None = None, waiting: bool = False) -> dict:
     return {"state": sp.PROCESSING, "error": None, "waiting": waiting}
 
 
+def sheet_count(batch: dict) -> int:
+    """Sheets of paper behind a batch's pages: one per front (a duplex back shares its sheet)."""
+    return sum(1 for page in batch.get("pages") or [] if page.get("side", "front") != "back")
+
+
 class EmbeddedSink:
     """This machine's own pipeline, through the runtime's dispatcher (`pipeline.dispatch`:
     inline in a background thread, or enqueued for workers when a broker is configured)."""
@@ -83,6 +88,12 @@ class EmbeddedSink:
         except Exception as exc:  # noqa: BLE001 - database or store down: try again later
             raise DeliveryError(f"embedded pipeline: {exc}", transient=True,
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
+        sheets = sheet_count(batch)
+        if sheets:  # for the archive record (storage.records), before the pipeline files it
+            from storage.records import document_hints
+
+            with self.rt.session() as session:
+                document_hints(session, accepted.document_id, sheets=sheets)
         self.rt.dispatcher.start(accepted.document_id)  # staff corrections travel with it
         return {"document_id": accepted.document_id, "duplicate": accepted.duplicate}
 
@@ -129,6 +140,8 @@ class ServerSink:
         for key in ("procedure", "dossier"):
             if batch.get(key):
                 data[key] = batch[key]
+        if sheet_count(batch):
+            data["sheets"] = str(sheet_count(batch))
         if batch.get("corrections"):
             data["corrections"] = json.dumps(batch["corrections"], ensure_ascii=False)
         try:

@@ -134,13 +134,11 @@ class ArchiveDocument(Base):
     __table_args__ = (
         UniqueConstraint("document_id", name="uq_archive_documents_document"),
         UniqueConstraint("record_id", "sequence", name="uq_archive_documents_record_seq"),
-        Index("ix_archive_documents_result", "result_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     record_id: Mapped[int | None] = mapped_column(ForeignKey("archive_records.id"))
-    result_id: Mapped[str | None] = mapped_column(String(32))  # no FK: merges move results
     sequence: Mapped[int | None] = mapped_column(Integer)
     code: Mapped[str | None] = mapped_column(String(100))
     sheets: Mapped[int | None] = mapped_column(Integer)
@@ -251,7 +249,10 @@ def file_document(session: Session, doc: Document, result: Result | None,
     record = row.record
     if record is None:
         code = default_record_code(dossier, result_id)
-        record = session.scalar(select(Record).where(Record.code == code))
+        # locked (PostgreSQL) so two workers filing into one record number their documents in
+        # turn; two creating the same new record: one fails on the unique code and its stage is
+        # retried, finding the record then
+        record = session.scalar(select(Record).where(Record.code == code).with_for_update())
         if record is None:
             record = _new_record(session, code, doc, result, defaults)
         else:
@@ -262,7 +263,6 @@ def file_document(session: Session, doc: Document, result: Result | None,
                                        .where(ArchiveDocument.record_id == record.id)) or 0) + 1
         row.code = f"{record.code}.{row.sequence:03d}"
         row.filed_at = utcnow()
-    row.result_id = result_id
     row.pages = doc.page_count
     _apply_paper_hints(record, row)
     session.flush()
@@ -315,7 +315,8 @@ def recount(session: Session, record: Record) -> None:
                func.sum(ArchiveDocument.sheets), func.min(Result.issued_on),
                func.max(Result.issued_on))
         .select_from(ArchiveDocument)
-        .outerjoin(Result, Result.id == ArchiveDocument.result_id)
+        .join(Document, Document.id == ArchiveDocument.document_id)
+        .outerjoin(Result, Result.id == Document.result_id)
         .where(ArchiveDocument.record_id == record.id)).one()
     record.document_count = docs or 0
     if not record.by_hand("page_count"):
@@ -478,7 +479,7 @@ def record_documents(session: Session, record: Record) -> list[tuple]:
     return list(session.execute(
         select(ArchiveDocument, Document, Result)
         .join(Document, Document.id == ArchiveDocument.document_id)
-        .outerjoin(Result, Result.id == ArchiveDocument.result_id)
+        .outerjoin(Result, Result.id == Document.result_id)
         .where(ArchiveDocument.record_id == record.id)
         .order_by(ArchiveDocument.sequence)))
 
@@ -509,7 +510,7 @@ def document_dict(row: ArchiveDocument, doc: Document, result: Result | None) ->
     fields = doc.fields or {}
     return {
         "code": row.code, "sequence": row.sequence, "document_id": doc.id,
-        "result_id": row.result_id,
+        "result_id": doc.result_id,
         "document_type": (result.document_type if result is not None else None)
         or doc.document_type,
         "document_number": result.document_number if result is not None else None,
@@ -545,7 +546,7 @@ def iter_export_entries(session: Session, codes: Iterable[str], *, chunk: int = 
     query = (select(Record, ArchiveDocument, Document, Result, Fonds, AdminUnit)
              .join(ArchiveDocument, ArchiveDocument.record_id == Record.id)
              .join(Document, Document.id == ArchiveDocument.document_id)
-             .outerjoin(Result, Result.id == ArchiveDocument.result_id)
+             .outerjoin(Result, Result.id == Document.result_id)
              .outerjoin(Fonds, Fonds.id == Record.fonds_id)
              .outerjoin(AdminUnit, AdminUnit.id == Record.unit_id)
              .order_by(Record.code, ArchiveDocument.sequence)
@@ -575,7 +576,7 @@ def due_documents(session: Session, on: date, *, unit_ids: list[int] | None = No
     query = (select(Record, ArchiveDocument, Document, Result)
              .join(ArchiveDocument, ArchiveDocument.record_id == Record.id)
              .join(Document, Document.id == ArchiveDocument.document_id)
-             .outerjoin(Result, Result.id == ArchiveDocument.result_id)
+             .outerjoin(Result, Result.id == Document.result_id)
              .where(Record.due_on.is_not(None), Record.due_on <= on)
              .order_by(Record.due_on, Record.code, ArchiveDocument.sequence)
              .execution_options(yield_per=chunk))

@@ -79,7 +79,6 @@ def upgrade() -> None:
         sa.Column("document_id", sa.String(length=32),
                   sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
         sa.Column("record_id", sa.Integer(), sa.ForeignKey("archive_records.id"), nullable=True),
-        sa.Column("result_id", sa.String(length=32), nullable=True),
         sa.Column("sequence", sa.Integer(), nullable=True),
         sa.Column("code", sa.String(length=100), nullable=True),
         sa.Column("sheets", sa.Integer(), nullable=True),
@@ -93,7 +92,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("document_id", name="uq_archive_documents_document"),
         sa.UniqueConstraint("record_id", "sequence", name="uq_archive_documents_record_seq"),
     )
-    op.create_index("ix_archive_documents_result", "archive_documents", ["result_id"])
     op.create_table(
         "archive_disposals",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -112,7 +110,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_archive_disposals_record", table_name="archive_disposals")
     op.drop_table("archive_disposals")
-    op.drop_index("ix_archive_documents_result", table_name="archive_documents")
     op.drop_table("archive_documents")
     for name in ("ix_archive_records_fonds", "ix_archive_records_due",
                  "ix_archive_records_dossier", "ix_archive_records_unit"):

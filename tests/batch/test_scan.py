@@ -80,6 +80,10 @@ def test_escl_duplex_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home)
                           "ORDER BY dossier_code").fetchall()
     assert len(rows) == 2 and {r[0] for r in rows} <= {"stored", "needs_review"}
     assert [r[1] for r in rows] == [None, "H26.01-0002"] and [r[2] for r in rows] == [1, 1]
+    with sqlite3.connect(sohoa_home / "catalog.sqlite3") as db:  # one sheet each, for the archive
+        sheets = db.execute("SELECT a.sheets FROM archive_documents a JOIN documents d "
+                            "ON d.id = a.document_id ORDER BY d.dossier_code").fetchall()
+    assert sheets == [(1,), (1,)]
     report = json.loads(sohoa(env, "batch", "report", batch, "--json").stdout)
     assert report["kind"] == "scan" and report["finished"]
     assert report["counts"]["stored"] + report["counts"]["needs_review"] == 2

@@ -63,6 +63,12 @@ def test_server_down_then_up_delivers_from_the_spool(central, tmp_path):
         doc = session.get(Document, doc_id)
         assert doc.state == "stored" and doc.dossier_code == "H26-KS-0001"
         assert doc.source_sha256 == batch["submission"]["sha256"]
+        # the sheet count travelled with the upload to the archive record of the dossier
+        from storage.records import ArchiveDocument, get_record
+
+        row = session.query(ArchiveDocument).filter_by(document_id=doc_id).one()
+        assert row.sheets == 1 and row.record.code == "H26-KS-0001"
+        assert get_record(session, "H26-KS-0001").sheet_count == 1
 
     # A resend of the same submission (e.g. the answer was lost) gives the same document.
     again = ServerSink(server.url, key).submit(batch, spool.dir(bid) / "submission.pdf")
