@@ -95,7 +95,7 @@ def populate(home: Path, documents: int, per_record: int, distinct: int) -> None
                     s.add(doc)
                     s.flush()
                     s.add(ArchiveDocument(document_id=doc.id, record_id=record.id,
-                                          result_id=result.id, sequence=seq,
+                                          sequence=seq,
                                           code=f"{code}.{seq:03d}", pages=1, filed_at=now))
             s.flush()
             s.expunge_all()
