@@ -69,6 +69,7 @@ class PackageReport:
     restricted_included: list[str] = field(default_factory=list)  # allowed explicitly (DIP)
     personal_data: str = "full"  # full | masked
     signatures_checked: int = 0
+    units: set[str] = field(default_factory=set)  # names of the records' units (a handful)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -136,7 +137,10 @@ def write_package(entries: Iterable[ExportEntry], objects: ObjectStore, out: Pat
                 f" (restricted records left out: {', '.join(report.excluded)})"
                 if report.excluded else ""))
         bag.add_tag_file("package.json", _json(_package_info(report, agent)))
-        info = [("Source-Organization", organization or "sohoa"),
+        # the records' own unit when they share one (else say so), unless given
+        source = organization or (next(iter(report.units)) if len(report.units) == 1
+                                  else f"{len(report.units)} đơn vị" if report.units else "sohoa")
+        info = [("Source-Organization", source),
                 ("External-Identifier", f"{kind.upper()}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"),
                 ("External-Description", f"{KIND_NAMES[kind]} — Circular 05/2025/TT-BNV, "
                  f"{report.records} hồ sơ, {report.documents} tài liệu"),
@@ -196,6 +200,8 @@ def _write(bag: BagWriter, entries, objects, report: PackageReport, *, dip: bool
             data["folder"] = f"data/{folder}"
             bag.add_bytes(f"{folder}/record.json", _json(data).encode())
             report.records += 1
+            if (record.get("unit") or {}).get("name"):
+                report.units.add(record["unit"]["name"])
             if on_record is not None:
                 on_record(record, status)
         if skipping:

@@ -39,6 +39,7 @@ def test_sip_is_a_valid_bag_with_records_documents_originals_and_signed_pdfs(rt,
     bag = bagit.Bag(str(out))
     bag.validate()  # checksums, completeness, Payload-Oxum: the library's own reading
     assert bag.info["Sohoa-Package-Type"] == "SIP"
+    assert bag.info["Source-Organization"] == "Phường Phúc Xá"  # the records' unit
     assert bag.info["BagIt-Profile-Identifier"] == "sohoa-records-package/1"
     assert sorted(p for p in bag.payload_files()) == sorted([
         "data/H26-0101/record.json",
