@@ -100,11 +100,6 @@ def _suffix(name: str | None) -> str:
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".bin"
 
 
-def restricted_records(records: Iterable[dict]) -> list[str]:
-    """Codes of the records a DIP may not carry without an explicit allowance."""
-    return sorted(r["code"] for r in records if r.get("access_level") != OPEN_ACCESS)
-
-
 def write_package(entries: Iterable[ExportEntry], objects: ObjectStore, out: Path, *,
                   kind: str, trust_roots: list[Path], restricted: str = "refuse",
                   personal_data: bool = False, agent: str = "sohoa",
@@ -165,16 +160,15 @@ def write_package(entries: Iterable[ExportEntry], objects: ObjectStore, out: Pat
 
 def _write(bag: BagWriter, entries, objects, report: PackageReport, *, dip: bool,
            restricted: str, mask: bool, on_record) -> None:
-    current: dict | None = None
+    current: str | None = None  # the record code being written (entries come by record)
     folder = ""
     skipping = False
     used: set[str] = set()  # one folder name per record (codes are unique, their safe names
     # almost always; a clash gets a suffix) — bounded by the number of records, not documents
     for entry in entries:
         record, document = entry.record, entry.document
-        if record is not current:
-            current = record
-            code = record["code"]
+        if record["code"] != current:
+            current = code = record["code"]
             skipping = False
             if dip and record.get("access_level") != OPEN_ACCESS:
                 if restricted == "refuse":
