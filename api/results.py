@@ -26,25 +26,14 @@ from api.problems import Problem, problem_responses
 from api.schemas import ResultDetail, ResultPage, Verification
 from api.search_query import search_parameters, search_statement
 from storage.objects import CHUNK, ObjectIntegrityError, ObjectNotFound, read_all
+from storage.pii import mask_id, mask_name
 from storage.result_search import newest_matching
 
 router = APIRouter(prefix="/v1", tags=["results"])
 log = logging.getLogger(__name__)
 
 
-# --- personal data -------------------------------------------------------------------------
-def mask_name(name: str | None) -> str | None:
-    if not name:
-        return name
-    return " ".join(word[:1] + "***" for word in name.split())
-
-
-def mask_id(value: str | None) -> str | None:
-    if not value:
-        return value
-    return "*" * max(0, len(value) - 2) + value[-2:]
-
-
+# --- personal data (the rule itself is storage.pii's, shared with the archive's DIP) -------
 def _pii(info: ClientInfo, name, ident) -> tuple[str | None, str | None]:
     if info.has("read:pii"):
         return name, ident

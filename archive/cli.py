@@ -388,4 +388,7 @@ def records_destroy(
 
 
 def register(app: typer.Typer) -> None:
+    from archive.package_cli import add_commands  # export, verify-package (archive.package)
+
+    add_commands(records_app, _runtime)
     app.add_typer(records_app, name="records")

@@ -70,6 +70,11 @@ BENCHES = (
                 "sohoa_bench_api_tiny", "--fresh", "--drop-after")),
     Bench("decode", "bench.decode", "image decode in a limited child vs in-process; render via "
           "pdf2image wrappers vs direct pdftoppm", quick=("--repeat", "5"), tiny=("--repeat", "1")),
+    Bench("records-export", "bench.records_export",
+          "records export (SIP): peak RSS at 1,000 vs 10,000 documents, documents/s",
+          quick=("--small", "100", "--large", "1000"),
+          tiny=("--small", "4", "--large", "12", "--per-record", "4", "--distinct", "2",
+                "--jobs", "1")),
     Bench("records", "bench.records", "archive export stream: memory and entries/s vs "
           "loading every row", quick=("--docs", "10000"), full=("--docs", "10000", "--postgres"),
           tiny=("--docs", "200")),
