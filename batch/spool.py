@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -136,7 +137,10 @@ class Spool:
         paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages and p["side"] == "front")
                  for p in todo]
         if workers > 1 and len(paths) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # forkserver, not fork: the station calls this from a server thread, and a fork
+            # of a threaded process may copy a lock another thread holds (logging, PDFium)
+            context = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 for rec, facts in zip(todo, pool.map(_examine_file, paths), strict=True):
                     self._append({"index": rec["index"], **facts})
                     if progress:

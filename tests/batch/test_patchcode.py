@@ -114,3 +114,26 @@ def test_examine_calls_a_patch_sheet_a_separator_and_the_split_uses_it():
     # the toggle patch (4) is dropped but does not start a document
     assert [d.pages for d in result.documents] == [[0], [2, 4], [6]]
     assert result.dropped == [1, 3, 5]
+
+
+def test_cli_prints_a_patch_sheet_that_reads_back(tmp_path, sohoa_home):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sohoa = str(Path(sys.executable).with_name("sohoa"))
+    env = {**os.environ, "SOHOA_HOME": str(sohoa_home)}
+    out = tmp_path / "patch-t.pdf"
+    run = subprocess.run([sohoa, "batch", "separator", "--patch", "T", "--copies", "2", "-o",
+                          str(out)], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    subprocess.run(["pdftoppm", "-r", "200", "-gray", "-f", "2", "-l", "2", str(out),
+                    str(tmp_path / "p")], check=True, timeout=120)
+    [png] = tmp_path.glob("p*.pgm")
+    with Image.open(png) as img:
+        assert img.size == (1654, 2339)  # A4 at 200 dpi
+        assert patchcode.detect(np.asarray(img), 200) == "T"
+    bad = subprocess.run([sohoa, "batch", "separator", "--patch", "5", "-o", str(out)],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown patch code '5'" in bad.stderr
