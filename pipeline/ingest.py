@@ -56,8 +56,8 @@ def ingest_file(
         raise PermanentError(f"{path}: file is empty (0 bytes)")
 
     try:
-        doc_id, key = _create(rt, path, sha, size, unit_code, procedure, dossier,
-                              {**corrections, "actor": actor} if corrections else None)
+        doc_id, key, adopted = _create(rt, path, sha, size, unit_code, procedure, dossier,
+                                       {**corrections, "actor": actor} if corrections else None)
     except IntegrityError:  # the same bytes were accepted concurrently
         return Accepted(_find_by_sha(rt, sha), duplicate=True)
     if key is None:
@@ -69,25 +69,36 @@ def ingest_file(
         if stored.sha256 != sha:
             raise OSError(f"{path}: file changed while it was being stored")
     except BaseException:
-        with rt.session() as session:  # nothing half-accepted: forget the row, keep no object
-            session.delete(session.get(Document, doc_id))
-        rt.objects.delete(key)
+        if not adopted:
+            with rt.session() as session:  # nothing half-accepted: forget the row, no object
+                session.delete(session.get(Document, doc_id))
+            rt.objects.delete(key)
         raise
 
     with rt.session() as session:
         doc = session.get(Document, doc_id)
         doc.original_key = key
+        if adopted and doc.state == states.FAILED:  # it failed for want of its original
+            doc.state, doc.failed_stage, doc.error, doc.attempts = states.RECEIVED, None, None, 0
         session.add(AuditEvent(actor=actor, action="received", document_id=doc_id,
                                detail={"file": path.name, "sha256": sha, "size": size}))
     return Accepted(doc_id, duplicate=False)
 
 
-def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> tuple[str, str | None]:
-    """Insert the document row; (existing id, None) when these bytes are already known."""
+def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
+            ) -> tuple[str, str | None, bool]:
+    """Insert the document row: (id, key to store the original under, adopted). Known bytes:
+    (existing id, None, False) — unless the process that accepted them was killed before their
+    original was stored (the row has no original_key): that row is adopted, and the original
+    is stored now under its key, so a resumed submission finishes what the killed one began."""
     with rt.session() as session:
-        existing = session.scalar(select(Document.id).where(Document.source_sha256 == sha))
+        existing = session.execute(select(Document.id, Document.original_key)
+                                   .where(Document.source_sha256 == sha)).first()
+        if existing and existing.original_key is None:
+            doc = session.get(Document, existing.id)
+            return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}", True
         if existing:
-            return existing, None
+            return existing.id, None, False
         try:
             unit = find_unit(session, unit_code)
         except UnknownUnit as exc:
@@ -103,7 +114,7 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> 
         doc.agency_id = agency.id if agency is not None else None
         session.add(doc)
         session.flush()
-        return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}"
+        return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}", False
 
 
 def _find_by_sha(rt: Context, sha: str) -> str:
