@@ -226,7 +226,8 @@ def _commit(spool, journal, unit, procedure, as_json) -> None:
         _fail("--unit is needed to commit a batch")
     rt, broker = _runtime_and_broker()
     commit_spool(rt, broker, journal, spool, unit=unit, procedure=procedure,
-                 workers=rt.settings.ocr_workers, on_item=lambda name, r: _jsonl({"item": name, **r}) if as_json else
+                 workers=rt.settings.ocr_workers,
+                 on_item=lambda name, r: _jsonl({"item": name, **r}) if as_json else
                  typer.echo(f"{r['status']:<13} {name}"
                             + (f"  ({r['reason']})" if r.get("reason") else "")))
     _summary(journal, spool.id)

@@ -1,5 +1,5 @@
-"""What one page of a stack is: a separator sheet (QR code or Kodak patch code), a blank page, the first page of a
-Vietnamese administrative document, or any other page.
+"""What one page of a stack is: a separator sheet (QR code or Kodak patch code), a blank page,
+the first page of a Vietnamese administrative document, or any other page.
 
 A first page (Decree 30/2020) carries the national motto top-right ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA
 VIỆT NAM / Độc lập - Tự do - Hạnh phúc") and a "Số: …" line top-left. Only the top band of the

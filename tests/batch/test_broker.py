@@ -255,7 +255,7 @@ def test_import_on_workers_survives_killed_import_and_worker(env, backlog, worke
                                       "WHERE action='stored' GROUP BY document_id"))
     assert events == {doc_id: 1 for doc_id, _ in stored}
     objects = sohoa_home / "objects"
-    for doc_id, key in stored:
+    for _doc_id, key in stored:
         folder = (objects / key).parent
         assert len(list(folder.glob("signed-*"))) == 1, sorted(folder.iterdir())
     status = sohoa(env, "batch", "status").stdout
