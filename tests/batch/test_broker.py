@@ -257,6 +257,6 @@ def test_import_on_workers_survives_killed_import_and_worker(env, backlog, worke
     objects = sohoa_home / "objects"
     for _doc_id, key in stored:
         folder = (objects / key).parent
-        assert len(list(folder.glob("signed-*"))) == 1, sorted(folder.iterdir())
+        assert len(list(folder.glob("signed-*.pdf"))) == 1, sorted(folder.iterdir())
     status = sohoa(env, "batch", "status").stdout
     assert f"{batch_id}  import done" in status
