@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
+import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.context import Context
 from pipeline.errors import PermanentError
 from pipeline.outputs import object_prefix
 from storage import states
-from storage.catalog import AuditEvent, Document, new_id
+from storage.catalog import AuditEvent, Document, new_id, utcnow
 from storage.objects import CHUNK
 from storage.units import UnknownUnit, find_unit
 
@@ -78,6 +81,7 @@ def ingest_file(
     with rt.session() as session:
         doc = session.get(Document, doc_id)
         doc.original_key = key
+        doc.lease_owner = doc.lease_until = None
         if adopted and doc.state == states.FAILED:  # it failed for want of its original
             doc.state, doc.failed_stage, doc.error, doc.attempts = states.RECEIVED, None, None, 0
         session.add(AuditEvent(actor=actor, action="received", document_id=doc_id,
@@ -85,18 +89,55 @@ def ingest_file(
     return Accepted(doc_id, duplicate=False)
 
 
+INGEST_LEASE_S = 600  # how long an ingest may take to store its original before another adopts it
+
+
+def _ingest_owner() -> str:
+    return f"ingest:{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_here(owner: str | None) -> bool:
+    """True when `owner` is an ingest of this machine whose process is gone (SIGKILLed)."""
+    if not owner or not owner.startswith("ingest:"):
+        return False
+    host, _, pid = owner[len("ingest:"):].rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
             ) -> tuple[str, str | None, bool]:
-    """Insert the document row: (id, key to store the original under, adopted). Known bytes:
-    (existing id, None, False) — unless the process that accepted them was killed before their
-    original was stored (the row has no original_key): that row is adopted, and the original
-    is stored now under its key, so a resumed submission finishes what the killed one began."""
+    """Insert the document row, leased to this ingest until its original is stored:
+    (id, key to store the original under, adopted). Known bytes: (existing id, None, False) —
+    unless the ingest that accepted them died before their original was stored (no
+    original_key, and its lease ran out or its process on this machine is gone): that row is
+    adopted and the original stored now, so a resumed submission finishes what the killed one
+    began. A concurrent ingest of the same bytes that is still alive is left alone."""
+    now = utcnow()
     with rt.session() as session:
-        existing = session.execute(select(Document.id, Document.original_key)
+        existing = session.execute(select(Document.id, Document.original_key,
+                                          Document.lease_owner)
                                    .where(Document.source_sha256 == sha)).first()
         if existing and existing.original_key is None:
-            doc = session.get(Document, existing.id)
-            return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}", True
+            adopted = session.execute(
+                update(Document)
+                .where(Document.id == existing.id, Document.original_key.is_(None),
+                       or_(Document.lease_owner.is_(None), Document.lease_until < now,
+                           Document.lease_owner == existing.lease_owner
+                           if _dead_here(existing.lease_owner) else false()))
+                .values(lease_owner=_ingest_owner(),
+                        lease_until=now + timedelta(seconds=INGEST_LEASE_S))
+                .execution_options(synchronize_session=False)).rowcount
+            if adopted:
+                doc = session.get(Document, existing.id)
+                return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}", True
         if existing:
             return existing.id, None, False
         try:
@@ -106,7 +147,8 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
         doc = Document(id=new_id(), state=states.RECEIVED, source_name=path.name,
                        source_sha256=sha, source_size=size, unit=unit,
                        procedure_code=procedure, dossier_code=dossier,
-                       pending_corrections=corrections)
+                       pending_corrections=corrections, lease_owner=_ingest_owner(),
+                       lease_until=now + timedelta(seconds=INGEST_LEASE_S))
         from pipeline.stages import copy_agency
 
         # the agency this counter copies for travels with the scan (a worker signs it later)

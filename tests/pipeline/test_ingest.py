@@ -45,3 +45,25 @@ def test_a_worker_fails_it_with_the_reason_and_a_resubmission_revives_it(runtime
     assert process_document(runtime, doc_id) == states.STORED
     # and from then on the same bytes are a plain duplicate
     assert ingest_file(runtime, decision_png, unit_code="00004").duplicate
+
+
+def test_a_live_ingest_is_left_alone_a_dead_one_is_adopted(runtime, decision_png):
+    import subprocess
+    from datetime import timedelta
+
+    from pipeline import ingest
+    from storage.catalog import utcnow
+
+    doc_id = _killed_mid_ingest(runtime, decision_png)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    for owner, adopted in ((ingest._ingest_owner(), False),  # this process: still uploading
+                           (f"ingest:{ingest.socket.gethostname()}:{gone.pid}", True)):
+        with runtime.session() as session:
+            doc = session.get(Document, doc_id)
+            doc.lease_owner, doc.lease_until = owner, utcnow() + timedelta(minutes=5)
+        again = ingest_file(runtime, decision_png, unit_code="00004")
+        assert (again.document_id, again.duplicate) == (doc_id, not adopted)
+    with runtime.session() as session:
+        doc = session.get(Document, doc_id)
+        assert doc.original_key and doc.lease_owner is None
