@@ -112,6 +112,13 @@ def _dead_here(owner: str | None) -> bool:
     return False
 
 
+def _unit_id(session, unit_code: str) -> int | None:
+    try:
+        return find_unit(session, unit_code).id
+    except UnknownUnit:
+        return None
+
+
 def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
             ) -> tuple[str, str | None, bool]:
     """Insert the document row, leased to this ingest until its original is stored:
@@ -123,9 +130,10 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
     now = utcnow()
     with rt.session() as session:
         existing = session.execute(select(Document.id, Document.original_key,
-                                          Document.lease_owner)
+                                          Document.lease_owner, Document.unit_id)
                                    .where(Document.source_sha256 == sha)).first()
-        if existing and existing.original_key is None:
+        if existing and existing.original_key is None and \
+                existing.unit_id == _unit_id(session, unit_code):  # never another unit's row
             adopted = session.execute(
                 update(Document)
                 .where(Document.id == existing.id, Document.original_key.is_(None),
