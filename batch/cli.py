@@ -57,11 +57,26 @@ def _progress(total: int, label: str):
 def separator_cmd(out: Path = typer.Option(Path("to-phan-cach.pdf"), "--out", "-o"),
                   dossier: str | None = typer.Option(None, "--dossier",
                                                      help="Dossier code carried by the QR code."),
+                  patch: str | None = typer.Option(None, "--patch",
+                                                   help="A Kodak patch-code sheet instead: T, "
+                                                        "II (2), III (3), 1, 4 or 6."),
                   copies: int = typer.Option(1, "--copies", min=1, max=500)) -> None:
-    """Write a separator sheet PDF (QR code) to print and put in front of each document."""
+    """Write a separator sheet PDF (QR code, or a patch code) to print and put in front of
+    each document."""
+    from batch.patchcode import PatchCodeError
+    from batch.patchcode import write_sheet as write_patch
     from batch.separator import write_sheet
 
-    write_sheet(out, dossier, copies)
+    if patch is not None:
+        if dossier:
+            raise typer.BadParameter("--dossier needs the QR sheet (a patch code carries no "
+                                     "text): drop --patch")
+        try:
+            write_patch(out, patch, copies)
+        except PatchCodeError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    else:
+        write_sheet(out, dossier, copies)
     typer.echo(str(out))
 
 
@@ -211,6 +226,7 @@ def _commit(spool, journal, unit, procedure, as_json) -> None:
         _fail("--unit is needed to commit a batch")
     rt, broker = _runtime_and_broker()
     commit_spool(rt, broker, journal, spool, unit=unit, procedure=procedure,
+                 workers=rt.settings.ocr_workers,
                  on_item=lambda name, r: _jsonl({"item": name, **r}) if as_json else
                  typer.echo(f"{r['status']:<13} {name}"
                             + (f"  ({r['reason']})" if r.get("reason") else "")))

@@ -90,8 +90,12 @@ def images_to_pdf(images: list[Path], out: Path, dpi: int) -> Path:
 
 
 def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: str | None = None,
-                 on_item=None) -> str:
-    """Each document of a spooled stack's split → one PDF → the pipeline. Resumable."""
+                 on_item=None, workers: int = 1) -> str:
+    """Each document of a spooled stack's split → one PDF → the pipeline, `workers` documents
+    at a time (most documents of a stack are one or two pages: one at a time would leave a
+    core idle while Tesseract reads on the other). Resumable."""
+    from concurrent.futures import ThreadPoolExecutor
+
     split = spool.split()
     pages = {p["index"]: p for p in spool.pages()}
     journal.open_batch(spool.id, "scan", spool.params.get("scanner", ""),
@@ -99,11 +103,12 @@ def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: s
     names = [f"doc-{n + 1:03d} pages {','.join(str(i + 1) for i in d.pages)}"
              for n, d in enumerate(split.documents)]
     positions = journal.add_items(spool.id, names)
+    refresh_queued(rt, journal, spool.id)  # what workers finished since the last run is done
     done = {i["name"] for i in journal.items(spool.id)
             if i["status"] in ("stored", "needs_review", "refused")}
-    for n, (name, doc) in enumerate(zip(names, split.documents, strict=True)):
-        if name in done:
-            continue
+
+    def one(n: int) -> None:
+        name, doc = names[n], split.documents[n]
         dpi = pages[doc.pages[0]]["dpi"]
         pdf = images_to_pdf([spool.pages_dir / pages[i]["file"] for i in doc.pages],
                             spool.docs_dir / f"{n + 1:03d}.pdf", dpi)
@@ -113,6 +118,11 @@ def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: s
                              archive={"sheets": sheets})
         if on_item:
             on_item(name, result)
+
+    todo = [n for n, name in enumerate(names) if name not in done]
+    rt.database_url  # migrate and seed once, before threads race for it  # noqa: B018
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        list(pool.map(one, todo))
     if not any(i["status"] in ("pending", "queued") for i in journal.items(spool.id)):
         journal.finish(spool.id)
     return spool.id

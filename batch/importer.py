@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from batch.commit import submit_item
+from batch.commit import refresh_queued, submit_item
 from batch.journal import Journal
 
 SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
@@ -106,6 +106,7 @@ def import_folder(rt, broker, journal: Journal, folder: Path, *, unit: str | Non
                        {"unit": unit, "procedure": procedure,
                         "manifest": str(manifest) if manifest else None})
     positions = journal.add_items(batch_id, names)
+    refresh_queued(rt, journal, batch_id)  # what workers finished since the last run is done
     done = {i["name"]: i for i in journal.items(batch_id)
             if i["status"] in ("stored", "needs_review", "refused")}
     todo = [n for n in names if n not in done]

@@ -1,5 +1,5 @@
-"""What one page of a stack is: a separator sheet, a blank page, the first page of a
-Vietnamese administrative document, or any other page.
+"""What one page of a stack is: a separator sheet (QR code or Kodak patch code), a blank page,
+the first page of a Vietnamese administrative document, or any other page.
 
 A first page (Decree 30/2020) carries the national motto top-right ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA
 VIỆT NAM / Độc lập - Tự do - Hạnh phúc") and a "Số: …" line top-left. Only the top band of the
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from batch import separator
+from batch import patchcode, separator
 
 HEADER_BAND = 0.30  # share of the page height read for the motto and the "Số:" line
 HEADER_DPI = 150
@@ -33,6 +33,7 @@ _SO_LINE = re.compile(r"(^|\s)SO\s*[:;.]?\s*[0-9_./]")
 class PageFacts:
     kind: str  # separator | blank | first | other
     dossier: str | None = None  # carried by a separator's QR code
+    patch: str | None = None  # a patch-code separator's code (batch.patchcode: 1 2 3 4 6 T)
     motto: int = 0  # motto words read in the header band
     so_line: bool = False
     rotation: int = 0
@@ -91,6 +92,9 @@ def examine(image: Image.Image, dpi: int, *, first_pages: bool = True) -> PageFa
     is_sep, dossier = separator.detect(gray, dpi)
     if is_sep:
         return PageFacts(kind="separator", dossier=dossier)
+    code = patchcode.detect(gray, dpi)
+    if code:
+        return PageFacts(kind="separator", patch=code)
     analysis = analyze(image, dpi, gray=gray)
     if analysis.blank:
         return PageFacts(kind="blank", chars=analysis.chars)

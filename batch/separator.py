@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 PREFIX = "SOHOA-SEP"
 SHEET_DPI = 150
-_A4_MM = (210, 297)
+A4_MM = (210, 297)
 
 
 def payload(dossier: str | None = None) -> str:
@@ -32,7 +32,7 @@ def parse_payload(text: str | None) -> tuple[bool, str | None]:
     return True, (rest[1:].strip() or None) if rest else None
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> ImageFont.ImageFont:
     for path in ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
                  "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf"):
         if Path(path).exists():
@@ -42,7 +42,7 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 def render_sheet(dossier: str | None = None, dpi: int = SHEET_DPI) -> Image.Image:
     """The separator page as an image: a large QR code in the middle, words for people."""
-    w, h = (round(mm / 25.4 * dpi) for mm in _A4_MM)
+    w, h = (round(mm / 25.4 * dpi) for mm in A4_MM)
     page = Image.new("L", (w, h), 255)
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=1)
     qr.add_data(payload(dossier))
@@ -52,13 +52,13 @@ def render_sheet(dossier: str | None = None, dpi: int = SHEET_DPI) -> Image.Imag
     code = modules.resize((side, side), Image.NEAREST)
     page.paste(code, ((w - side) // 2, (h - side) // 2))
     draw = ImageDraw.Draw(page)
-    big, small = _font(round(dpi * 0.45)), _font(round(dpi * 0.2))
-    for text, font, y in (("TỜ PHÂN CÁCH HỒ SƠ", big, h // 6),
+    big, small = font(round(dpi * 0.45)), font(round(dpi * 0.2))
+    for text, face, y in (("TỜ PHÂN CÁCH HỒ SƠ", big, h // 6),
                           (f"Hồ sơ: {dossier}" if dossier else "", small, h // 6 + dpi * 0.7),
                           ("Đặt tờ này trước mỗi văn bản khi quét theo lô.", small, h * 3 // 4)):
         if text:
-            box = draw.textbbox((0, 0), text, font=font)
-            draw.text(((w - (box[2] - box[0])) // 2, int(y)), text, fill=0, font=font)
+            box = draw.textbbox((0, 0), text, font=face)
+            draw.text(((w - (box[2] - box[0])) // 2, int(y)), text, fill=0, font=face)
     return page
 
 

@@ -2,8 +2,9 @@
 boundary.
 
 Input: the pages in scan order, each with its `PageFacts` and its side (front/back). Rules:
-- with `separator`: a separator sheet starts a new document (and gives it its dossier code);
-  a separator and its back are never part of a document, whatever the method;
+- with `separator`: a separator sheet (QR or patch code) starts a new document (a QR code may
+  give it its dossier code); a separator and its back are never part of a document, whatever
+  the method; a Patch 4 (the colour toggle patch) sheet is dropped without starting one;
 - with `blank`: a blank sheet (a blank front, and its back when duplex) ends a document;
 - with `first`: a first page (national motto + "Số:" line) starts a new document;
 - a blank back of a duplex sheet is dropped (kept out of the document, listed as dropped);
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from batch.pages import PageFacts
+from batch.patchcode import TOGGLE
 
 METHODS = ("auto", "separator", "blank", "first")
 
@@ -73,7 +75,7 @@ def split_stack(facts: list[PageFacts], sides: list[str], method: str = "auto") 
         if side == "front" or not duplex:
             if page.kind == "separator":  # never part of a document, whatever the method
                 dropped.append(i)
-                if use_sep:
+                if use_sep and page.patch != TOGGLE:
                     new_doc, pending_reason, pending_dossier = True, "separator", page.dossier
                 skip_back = duplex
                 continue

@@ -1,10 +1,14 @@
 """Batch capture benchmark: a generated duplex stack (bench.corpus documents with blank backs,
 mixing separator sheets, blank sheets and plain first-page starts) is spooled page by page,
 examined and split; prints how many document boundaries are right, pages lost, peak memory,
-and the examining time beside raw Tesseract on the same content pages.
+and the examining time beside raw Tesseract on the same content pages. With `--commit` every
+split document is then stored through the pipeline (inline, as `sohoa batch commit` does) and
+the whole batch (examine + commit) is timed: pages per minute and the ratio to raw Tesseract
+on the same content pages (blank backs, blank sheets and separators have nothing to read).
 
-    .venv/bin/python -m bench.batch --docs 200 --dpi 300     # the issue's figure
-    .venv/bin/python -m bench.batch --docs 20 --dpi 200      # a quick look
+    .venv/bin/python -m bench.batch --docs 200 --dpi 300     # split accuracy on 200 documents
+    .venv/bin/python -m bench.batch --sheets 500 --dpi 300 --commit   # full: 1,000 pages stored
+    .venv/bin/python -m bench.batch --docs 12 --dpi 200 --commit      # quick
     .venv/bin/python -m bench.batch --import-docs 20 --dpi 300   # `sohoa batch import` speed
 
 The import mode writes generated documents (PDF, blank duplex backs included) to a folder,
@@ -49,16 +53,32 @@ def blank_paper(dpi: int, seed: int) -> Image.Image:
     return Image.fromarray(a).convert("RGB")
 
 
+def scanned_sheet(sheet: Image.Image, dpi: int, seed: int) -> Image.Image:
+    """A printed sheet as it comes off a feeder: turned a little, off-white, sensor noise."""
+    rng = np.random.default_rng(seed)
+    turned = sheet.convert("L").rotate(float(rng.uniform(-2.0, 2.0)), resample=Image.BILINEAR,
+                                       fillcolor=247)
+    a = np.asarray(turned).astype(np.float32) * (247 / 255) + rng.normal(0, 4, turned.size[::-1])
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).convert("RGB")
+
+
 def make_stack(docs: int, *, seed: int = 1, dpi: int = 200,
-               starts=("separator", "blank", "first")) -> Iterator[StackPage]:
-    """Pages of a duplex stack of `docs` documents, in feed order (generated one at a time)."""
+               starts=("separator", "patch", "blank", "first")) -> Iterator[StackPage]:
+    """Pages of a duplex stack of `docs` documents, in feed order (generated one at a time):
+    each document after the first starts behind a QR separator sheet, a patch-code sheet
+    (Patch T or II, as scan stations use them), a blank sheet, or nothing (its first page)."""
+    from batch import patchcode
     from batch.separator import render_sheet
     from bench.corpus import generate_document
 
     rng = random.Random(f"sohoa-batch-{seed}")
     for n in range(docs):
         start = rng.choice(starts)
-        if n and start == "separator":
+        if n and start == "patch":
+            sheet = patchcode.render_sheet(rng.choice(("T", "2")), dpi)
+            yield StackPage(scanned_sheet(sheet, dpi, seed * 100057 + n), "front", False, False)
+            yield StackPage(blank_paper(dpi, seed * 100003 + n), "back", False, False)
+        elif n and start == "separator":
             dossier = f"H26.01-{n:04d}" if rng.random() < 0.5 else None
             yield StackPage(render_sheet(dossier, dpi).convert("RGB"), "front", False, False)
             yield StackPage(blank_paper(dpi, seed * 100003 + n), "back", False, False)
@@ -99,14 +119,53 @@ def raw_tesseract_seconds(paths: list[Path], workers: int) -> float:
     return time.perf_counter() - t0
 
 
-def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool) -> dict:
+def _peak_rss_mb() -> dict:
+    """Peak resident memory of this process and of its biggest child (examine processes)."""
+    return {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "peak_rss_mb_biggest_child":
+                round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+
+
+def _commit(spool, home: Path, workers: int) -> dict:
+    """The split stack through the pipeline as `sohoa batch commit` does it: a fresh embedded
+    home (SQLite, local objects, TEST key), inline stages, `workers` documents at a time."""
+    import os
+
+    from batch.commit import commit_spool
+    from batch.journal import Journal
+    from sohoa.runtime import get_runtime
+    from sohoa.settings import get_settings
+
+    os.environ["SOHOA_HOME"] = str(home)
+    os.environ["SOHOA_OCR_WORKERS"] = str(workers)
+    for name in ("SOHOA_DATABASE_URL", "SOHOA_STORAGE_URL", "SOHOA_BROKER_URL"):
+        os.environ.pop(name, None)
+    get_settings.cache_clear()
+    rt = get_runtime()
+    rt.database_url  # migrated and seeded before the clock starts  # noqa: B018
+    journal = Journal(home / "journal.sqlite3")
+    t0 = time.perf_counter()
+    commit_spool(rt, None, journal, spool, unit="00004", workers=workers)
+    counts = journal.counts(spool.id)
+    return {"commit_s": time.perf_counter() - t0, "stored": counts["stored"],
+            "needs_review": counts["needs_review"], "refused": counts["refused"]}
+
+
+def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool, *, sheets: int = 0,
+        commit: bool = False) -> dict:
+    """Spool a generated stack, examine and split it (and with `commit` store every document);
+    `sheets` > 0: as many documents as make that many sheets (a 500-sheet duplex stack)."""
     from batch.spool import Spool
 
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-batch-") as tmp:
         spool = Spool.create(Path(tmp), {"scanner": "bench", "split": "auto", "duplex": True})
-        truth_starts, content = [], []
+        truth_starts, content, index = [], [], -1
         t0 = time.perf_counter()
-        for page in make_stack(docs, seed=seed, dpi=dpi):
+        for page in make_stack(10**6 if sheets else docs, seed=seed, dpi=dpi):
+            full = sheets and len(content) and index + 1 >= 2 * sheets
+            # stop at the next document (or the separator or blank sheet before it)
+            if full and page.side == "front" and (page.starts or not page.content):
+                break
             index = spool.add_page(page.image, dpi, page.side)
             if page.starts:
                 truth_starts.append(index)
@@ -119,15 +178,28 @@ def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool) -> dict:
         split = spool.split()
         kept = {p for d in split.documents for p in d.pages}
         lost = [i for i in content if i not in kept]
-        result = {"docs": docs, "pages": len(spool.pages()), "content_pages": len(content),
-                  "dpi": dpi, **score(truth_starts, split.starts()), "pages_lost": len(lost),
+        pages = len(spool.pages())
+        result = {"docs": len(truth_starts), "sheets": pages // 2, "pages": pages,
+                  "content_pages": len(content), "dpi": dpi,
+                  **score(truth_starts, split.starts()), "pages_lost": len(lost),
                   "dropped": len(split.dropped), "spool_s": round(spooled, 1),
-                  "examine_s": round(examined, 1),
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+                  "examine_s": round(examined, 1)}
+        if commit:
+            committed = _commit(spool, Path(tmp) / "home", workers)
+            batch_s = examined + committed["commit_s"]
+            result.update({"commit_s": round(committed["commit_s"], 1),
+                           "stored": committed["stored"],
+                           "needs_review": committed["needs_review"],
+                           "refused": committed["refused"], "batch_s": round(batch_s, 1),
+                           "pages_per_min": round(60 * pages / batch_s, 1)})
+        result.update(_peak_rss_mb())
         if tesseract:
             raw = raw_tesseract_seconds([spool.page_path(i) for i in content], workers)
             result["raw_tesseract_s"] = round(raw, 1)
+            result["raw_tesseract_pages_per_min"] = round(60 * pages / raw, 1)
             result["examine_over_raw_ocr"] = round(examined / raw, 2)
+            if commit:
+                result["batch_over_raw_ocr"] = round(result["batch_s"] / raw, 2)
     return result
 
 
@@ -182,6 +254,11 @@ def run_import(docs: int, dpi: int, seed: int, workers: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=200)
+    parser.add_argument("--sheets", type=int, default=0,
+                        help="Generate documents until the stack has this many sheets "
+                             "(instead of --docs); 500 is the issue's 1,000-page stack.")
+    parser.add_argument("--commit", action="store_true",
+                        help="Also store every split document through the pipeline (inline).")
     parser.add_argument("--dpi", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
@@ -197,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_docs:
         result = run_import(args.import_docs, args.dpi, args.seed, args.workers)
     else:
-        result = run(args.docs, args.dpi, args.seed, args.workers, not args.no_tesseract)
+        result = run(args.docs, args.dpi, args.seed, args.workers, not args.no_tesseract,
+                     sheets=args.sheets, commit=args.commit)
     for key, value in result.items():
         print(f"{key:>22}: {value}")
     keep(record, result)
@@ -214,12 +292,21 @@ def keep(record, result: dict) -> None:
     if "pages_lost" in result:
         record.figure("pages lost", result["pages_lost"], "pages", better="lower", target=0)
     for name, comparator in (("examine_over_raw_ocr", "raw tesseract"),
+                             ("batch_over_raw_ocr", "raw tesseract"),
                              ("import_over_raw_ocr", "raw tesseract"),
                              ("import_over_digitize", "sohoa digitize")):
         if name in result:
             record.figure(name.replace("_", " "), result[name], "x", better="lower",
-                          comparator=comparator, target=1.2 if "raw" in name else None)
-    for name in ("examine_s", "import_s"):
+                          comparator=comparator, target=1.2 if name != "import_over_digitize"
+                          and name != "examine_over_raw_ocr" else None)
+    if "pages_per_min" in result:
+        record.figure("pages per minute", result["pages_per_min"], "pages/min",
+                      comparator="raw tesseract",
+                      comparator_value=result.get("raw_tesseract_pages_per_min"),
+                      note=f"{result['pages']} pages ({result['content_pages']} with content) "
+                           f"at {result['dpi']} dpi, stored {result['stored']}, review "
+                           f"{result['needs_review']}, refused {result['refused']}")
+    for name in ("examine_s", "batch_s", "import_s"):
         if name in result:
             record.figure(name.replace("_s", " wall"), result[name], "s", better="lower")
     for name in ("peak_rss_mb", "peak_rss_mb_biggest_child"):

@@ -37,6 +37,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import struct
@@ -445,19 +446,116 @@ def _pdf_error(path: Path, exc: BaseException) -> InputError:
 
 def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iterator[Page]:
     """Render the planned pages one pdftoppm call each, as they are asked for, each inside
-    the render memory and time limits (`ocr.limits.render_pdf_page`)."""
-    for i, dpi in plan:
-        try:
-            image = render_pdf_page(path, i, dpi, limits)
-        except LimitExceeded as e:
-            raise _limit_err(path, e) from None
-        except RenderFailed:
-            raise _err(
-                path,
-                f"PDF page {i + 1} cannot be rendered (the page is damaged)",
-                f"không hiển thị được trang {i + 1} của tệp PDF, tệp có thể bị hỏng",
-            ) from None
-        im = _gray_if_neutral(_normalize_mode(image))
-        del image
-        yield Page(i, im, dpi, path.name, im.mode, True, textlayer.read_page(path, i))
-        del im
+    the render memory and time limits (`ocr.limits.render_pdf_page`). A page that is nothing
+    but one scan image filling it is not rendered: its image is decoded as stored
+    (`_stored_scan`)."""
+    import pikepdf
+
+    try:
+        pdf = pikepdf.open(path)
+    except Exception:  # noqa: BLE001 - checked by _plan_pdf; render every page then
+        pdf = None
+    try:
+        for i, dpi in plan:
+            image = _stored_scan(pdf, i, dpi) if pdf is not None else None
+            if image is None:
+                try:
+                    image = render_pdf_page(path, i, dpi, limits)
+                except LimitExceeded as e:
+                    raise _limit_err(path, e) from None
+                except RenderFailed:
+                    raise _err(
+                        path,
+                        f"PDF page {i + 1} cannot be rendered (the page is damaged)",
+                        f"không hiển thị được trang {i + 1} của tệp PDF, tệp có thể bị hỏng",
+                    ) from None
+            im = _gray_if_neutral(_normalize_mode(image))
+            del image
+            yield Page(i, im, dpi, path.name, im.mode, True, textlayer.read_page(path, i))
+            del im
+    finally:
+        if pdf is not None:
+            pdf.close()
+
+
+_SCAN_FILTERS = ("/DCTDecode", "/FlateDecode")
+_SCAN_SPACES = {"/DeviceGray": 1, "/DeviceRGB": 3}
+
+
+def _times(m: list[float], n: list[float]) -> list[float]:
+    """PDF matrix product m × n ([a b c d e f] matrices)."""
+    a, b, c, d, e, f = m
+    return [a * n[0] + b * n[2], a * n[1] + b * n[3], c * n[0] + d * n[2], c * n[1] + d * n[3],
+            e * n[0] + f * n[2] + n[4], e * n[1] + f * n[3] + n[5]]
+
+
+def _stored_scan(pdf, index: int, dpi: int) -> Image.Image | None:
+    """The page's image as stored when the page is a plain scan — one 8-bit gray or RGB image
+    (JPEG or Flate), unmasked, drawn upright over the whole page and nothing else, at the
+    planned resolution (what scanners and img2pdf write). Decoding it gives the pixels
+    pdftoppm would render, without rasterizing the page and a PPM round trip (about as long
+    as the page's OCR at 300 dpi). None for any other page: it is rendered."""
+    import pikepdf
+
+    try:
+        page = pdf.pages[index]
+        obj = page.obj
+        if int(obj.get("/Rotate", 0)) % 360 or "/UserUnit" in obj:
+            return None
+        box = [float(v) for v in page.mediabox]
+        crop = obj.get("/CropBox")
+        if crop is not None and any(abs(float(u) - v) > 0.5 for u, v in zip(crop, box,
+                                                                             strict=False)):
+            return None
+        images = dict(page.get_images())
+        if len(images) != 1:
+            return None
+        [(name, xobj)] = images.items()
+        filters = xobj.get("/Filter")
+        filters = [str(f) for f in (filters if isinstance(filters, pikepdf.Array)
+                                    else [filters])]
+        space = xobj.get("/ColorSpace")
+        if isinstance(space, pikepdf.Array) and len(space) == 2 and \
+                str(space[0]) == "/ICCBased":
+            channels = int(space[1].get("/N", 0))
+        else:
+            channels = _SCAN_SPACES.get(str(space), 0)
+        if (len(filters) != 1 or filters[0] not in _SCAN_FILTERS or channels not in (1, 3)
+                or int(xobj.get("/BitsPerComponent", 0)) != 8
+                or any(k in xobj for k in ("/SMask", "/Mask", "/Decode", "/ImageMask"))):
+            return None
+        ctm, saved, drawn = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0], [], None
+        for operands, operator in pikepdf.parse_content_stream(page):
+            op = str(operator)
+            if op == "q":
+                saved.append(ctm)
+            elif op == "Q":
+                ctm = saved.pop() if saved else ctm
+            elif op == "cm":
+                ctm = _times([float(v) for v in operands], ctm)
+            elif op == "Do" and drawn is None and str(operands[0]) == name:
+                drawn = ctm
+            else:
+                return None
+        width, height = box[2] - box[0], box[3] - box[1]
+        want = [width, 0.0, 0.0, height, box[0], box[1]]
+        if drawn is None or any(abs(u - v) > 0.5 for u, v in zip(drawn, want, strict=True)):
+            return None
+        w_px, h_px = int(xobj.Width), int(xobj.Height)
+        if abs(w_px - width / 72 * dpi) > 1.5 or abs(h_px - height / 72 * dpi) > 1.5:
+            return None  # not at the planned resolution (clamped): rendered
+        if filters[0] == "/DCTDecode":
+            image = Image.open(io.BytesIO(xobj.read_raw_bytes()))
+            image.load()
+        else:  # inflated (and un-predicted) once, straight into the image
+            data = xobj.read_bytes()
+            if len(data) != w_px * h_px * channels:
+                return None
+            image = Image.frombuffer("L" if channels == 1 else "RGB", (w_px, h_px), data,
+                                     "raw", "L" if channels == 1 else "RGB", 0, 1)
+    except Exception as e:  # noqa: BLE001 - anything odd: let pdftoppm render the page
+        log.debug("page %d not taken as stored: %s: %s", index + 1, type(e).__name__, e)
+        return None
+    if image.size != (w_px, h_px) or image.mode not in ("L", "RGB"):
+        return None
+    return image

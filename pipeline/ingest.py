@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
+import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.context import Context
 from pipeline.errors import PermanentError
 from pipeline.outputs import object_prefix
 from storage import states
-from storage.catalog import AdminUnit, AuditEvent, Document, new_id
+from storage.catalog import AdminUnit, AuditEvent, Document, new_id, utcnow
 from storage.objects import CHUNK
 from storage.units import UnknownUnit, find_unit
 
@@ -58,8 +61,8 @@ def ingest_file(
         raise PermanentError(f"{path}: file is empty (0 bytes)")
 
     try:
-        doc_id, key = _create(rt, path, sha, size, unit_code, procedure, dossier,
-                              {**corrections, "actor": actor} if corrections else None)
+        doc_id, key, adopted = _create(rt, path, sha, size, unit_code, procedure, dossier,
+                                       {**corrections, "actor": actor} if corrections else None)
     except IntegrityError:  # the same bytes were accepted concurrently for this unit
         existing = _find_by_sha(rt, sha, unit_code)
         if existing is None:
@@ -74,33 +77,85 @@ def ingest_file(
         if stored.sha256 != sha:
             raise OSError(f"{path}: file changed while it was being stored")
     except BaseException:
-        with rt.session() as session:  # nothing half-accepted: forget the row, keep no object
-            session.delete(session.get(Document, doc_id))
-        rt.objects.delete(key)
+        if not adopted:
+            with rt.session() as session:  # nothing half-accepted: forget the row, no object
+                session.delete(session.get(Document, doc_id))
+            rt.objects.delete(key)
         raise
 
     with rt.session() as session:
         doc = session.get(Document, doc_id)
         doc.original_key = key
+        doc.lease_owner = doc.lease_until = None
+        if adopted and doc.state == states.FAILED:  # it failed for want of its original
+            doc.state, doc.failed_stage, doc.error, doc.attempts = states.RECEIVED, None, None, 0
         session.add(AuditEvent(actor=actor, action="received", document_id=doc_id,
                                detail={"file": path.name, "sha256": sha, "size": size}))
     return Accepted(doc_id, duplicate=False)
 
 
-def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> tuple[str, str | None]:
-    """Insert the document row; (existing id, None) when this unit already has these bytes."""
+INGEST_LEASE_S = 600  # how long an ingest may take to store its original before another adopts it
+
+
+def _ingest_owner() -> str:
+    return f"ingest:{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_here(owner: str | None) -> bool:
+    """True when `owner` is an ingest of this machine whose process is gone (SIGKILLed)."""
+    if not owner or not owner.startswith("ingest:"):
+        return False
+    host, _, pid = owner[len("ingest:"):].rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
+            ) -> tuple[str, str | None, bool]:
+    """Insert the document row, leased to this ingest until its original is stored:
+    (id, key to store the original under, adopted). Known bytes: (existing id, None, False) —
+    unless the ingest that accepted them died before their original was stored (no
+    original_key, and its lease ran out or its process on this machine is gone): that row is
+    adopted and the original stored now, so a resumed submission finishes what the killed one
+    began. A concurrent ingest of the same bytes that is still alive is left alone."""
+    now = utcnow()
     with rt.session() as session:
         try:
             unit = find_unit(session, unit_code)
         except UnknownUnit as exc:
             raise PermanentError(f"{path}: {exc}") from None
-        existing = _same_bytes(session, sha, unit.code)
+        existing = session.execute(
+            select(Document.id, Document.original_key, Document.lease_owner)
+            .join(AdminUnit, AdminUnit.id == Document.unit_id)  # never another unit's row
+            .where(Document.source_sha256 == sha, AdminUnit.code == unit.code)
+            .order_by(Document.created_at).limit(1)).first()
+        if existing and existing.original_key is None:
+            adopted = session.execute(
+                update(Document)
+                .where(Document.id == existing.id, Document.original_key.is_(None),
+                       or_(Document.lease_owner.is_(None), Document.lease_until < now,
+                           Document.lease_owner == existing.lease_owner
+                           if _dead_here(existing.lease_owner) else false()))
+                .values(lease_owner=_ingest_owner(),
+                        lease_until=now + timedelta(seconds=INGEST_LEASE_S))
+                .execution_options(synchronize_session=False)).rowcount
+            if adopted:
+                doc = session.get(Document, existing.id)
+                return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}", True
         if existing:
-            return existing, None
+            return existing.id, None, False
         doc = Document(id=new_id(), state=states.RECEIVED, source_name=path.name,
                        source_sha256=sha, source_size=size, unit=unit,
                        procedure_code=procedure, dossier_code=dossier,
-                       pending_corrections=corrections)
+                       pending_corrections=corrections, lease_owner=_ingest_owner(),
+                       lease_until=now + timedelta(seconds=INGEST_LEASE_S))
         from pipeline.stages import copy_agency
 
         # the agency this counter copies for travels with the scan (a worker signs it later)
@@ -108,7 +163,7 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> 
         doc.agency_id = agency.id if agency is not None else None
         session.add(doc)
         session.flush()
-        return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}"
+        return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}", False
 
 
 def _same_bytes(session, sha: str, unit_code: str) -> str | None:

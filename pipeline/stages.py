@@ -78,6 +78,9 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         original_key, source_name = doc.original_key, doc.source_name
         source_sha = doc.source_sha256
         prefix = object_prefix(doc)
+    if original_key is None:  # its submitter was killed between the catalog row and the bytes
+        raise PermanentError(f"{source_name}: the original was never stored (its submission was "
+                             f"interrupted); submit the file again")
 
     settings = rt.settings
     with tempfile.TemporaryDirectory(prefix=temp_prefix("ocr")) as tmp:

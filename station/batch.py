@@ -127,7 +127,7 @@ class BatchDesk:
 
         def work():
             commit_spool(rt, rt.broker, self.journal(), spool, unit=self.station.unit,
-                         procedure=procedure)
+                         procedure=procedure, workers=rt.settings.ocr_workers)
             self.jobs[batch_id] = {"state": "done", "message": ""}
 
         self._run(batch_id, work)
@@ -148,7 +148,7 @@ class BatchDesk:
         return {"id": batch_id, "params": spool.params, "state": job["state"],
                 "state_vi": STATE_VI.get(job["state"], job["state"]), "message": job["message"],
                 "pages": [{"index": p["index"], "side": p["side"], "kind": p.get("kind"),
-                           "dossier": p.get("dossier")} for p in pages],
+                           "dossier": p.get("dossier"), "patch": p.get("patch")} for p in pages],
                 "split": split.to_dict() if split else None, "committed": counts}
 
     def list(self) -> list[dict]:

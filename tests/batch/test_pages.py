@@ -43,7 +43,7 @@ def test_generated_stack_splits_right(tmp_path):
 
     spool = Spool.create(tmp_path, {"scanner": "test", "split": "auto", "duplex": True})
     truth, content = [], []
-    for page in make_stack(4, seed=2, dpi=200):
+    for page in make_stack(5, seed=4, dpi=200):  # one start of each kind
         index = spool.add_page(page.image, 200, page.side)
         truth += [index] if page.starts else []
         content += [index] if page.content else []
@@ -56,3 +56,4 @@ def test_generated_stack_splits_right(tmp_path):
     assert not kept & set(split.dropped)
     reasons = [d.reason for d in split.documents]
     assert reasons[0] == "start" and {"separator", "blank", "first"} <= set(reasons), reasons
+    assert [p["patch"] for p in spool.pages() if p.get("patch")] in (["T"], ["2"])

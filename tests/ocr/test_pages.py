@@ -280,14 +280,21 @@ def test_iter_pages_counts_without_rendering_and_renders_on_demand(tmp_path, mon
     from ocr import pages as pages_module
     from ocr.pages import iter_pages
 
-    calls: list[int] = []
-    real = pages_module.render_pdf_page
+    calls: list[int] = []  # pages decoded: rendered, or a plain scan's image read as stored
+    real, stored = pages_module.render_pdf_page, pages_module._stored_scan
 
     def counting(path, index, dpi, limits):
         calls.append(index + 1)
         return real(path, index, dpi, limits)
 
+    def counting_stored(pdf, index, dpi):
+        image = stored(pdf, index, dpi)
+        if image is not None:
+            calls.append(index + 1)
+        return image
+
     monkeypatch.setattr(pages_module, "render_pdf_page", counting)
+    monkeypatch.setattr(pages_module, "_stored_scan", counting_stored)
     pages = iter_pages(_long_pdf(tmp_path / "dai.pdf", 12))
     assert (pages.count, len(pages), calls) == (12, 12, [])  # nothing rendered yet
     first = next(pages)
@@ -347,3 +354,66 @@ def test_corrupt_page_found_while_streaming_names_the_file(tmp_path):
     assert got == [0, 1]
     assert "hong.tif" in str(info.value) and "corrupt" in str(info.value)
     assert "hong.tif" in info.value.vi and "hỏng" in info.value.vi
+
+
+def _scan_pdf(path: Path, image: Image.Image, fmt: str, dpi: int = 200) -> Path:
+    import img2pdf
+
+    buf = io.BytesIO()
+    image.save(buf, fmt, dpi=(dpi, dpi))
+    path.write_bytes(img2pdf.convert(buf.getvalue(),
+                                     layout_fun=img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))))
+    return path
+
+
+def test_a_plain_scan_pdf_page_is_read_as_stored_not_rendered(tmp_path, monkeypatch):
+    """A page that is one scan image over the whole page (scanners, img2pdf) is decoded as
+    stored: the exact scanned pixels, and no pdftoppm run (as long as the page's OCR)."""
+    import numpy as np
+
+    from ocr import pages as pages_module
+    from ocr.pages import iter_pages
+
+    rendered: list[str] = []
+    real = pages_module.render_pdf_page
+    monkeypatch.setattr(pages_module, "render_pdf_page",
+                        lambda path, *a: rendered.append(path.name) or real(path, *a))
+    colour = render_lines(["Số: 12/QĐ-UBND"], size=(1654, 2339), mode="RGB")
+    ImageDraw.Draw(colour).rectangle([100, 100, 300, 200], fill=(200, 30, 30))  # a red seal
+    for fmt in ("PNG", "JPEG"):
+        for mode in ("RGB", "L"):
+            source = colour.convert(mode)
+            path = _scan_pdf(tmp_path / f"scan-{fmt}-{mode}.pdf", source, fmt)
+            [page] = list(iter_pages(path))
+            assert (page.dpi, page.image.size, page.image.mode) == (200, source.size, mode)
+            if fmt == "PNG":  # lossless: the very pixels that were scanned
+                assert np.array_equal(np.asarray(page.image), np.asarray(source))
+    assert rendered == []
+
+
+def test_pages_that_are_more_than_one_scan_image_are_rendered(tmp_path, monkeypatch):
+    from ocr import pages as pages_module
+    from ocr.pages import iter_pages
+
+    rendered: list[str] = []
+    real = pages_module.render_pdf_page
+    monkeypatch.setattr(pages_module, "render_pdf_page",
+                        lambda path, *a: rendered.append(path.name) or real(path, *a))
+    gray = render_lines(["Trang"], size=(1654, 2339), mode="L")
+    # turned by /Rotate, with a line drawn over the image, or an image not filling the page
+    turned = _scan_pdf(tmp_path / "turned.pdf", gray, "PNG")
+    with pikepdf.open(turned, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].obj.Rotate = 90
+        pdf.save(turned)
+    drawn = _scan_pdf(tmp_path / "drawn.pdf", gray, "PNG")
+    with pikepdf.open(drawn, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].contents_add(pdf.make_stream(b"0 0 m 100 100 l S"))
+        pdf.save(drawn)
+    small = _scan_pdf(tmp_path / "small.pdf", gray, "PNG")
+    with pikepdf.open(small, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].obj.MediaBox = [0, 0, 700, 1000]
+        pdf.save(small)
+    for path in (turned, drawn, small):
+        [page] = list(iter_pages(path))
+        assert page.image.size[0] > 100
+    assert rendered == ["turned.pdf", "drawn.pdf", "small.pdf"]
