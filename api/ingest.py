@@ -25,8 +25,12 @@ from api.deps import require
 from api.keys import ClientInfo
 from api.problems import Problem, problem_responses
 from api.schemas import IngestAccepted, IngestStatus
-from storage.catalog import AdminUnit, Document
+from pipeline.errors import PermanentError
+from pipeline.ingest import ingest_file
+from storage.catalog import AdminUnit, Document, Result
+from storage.duplicates import stored_elsewhere
 from storage.objects import CHUNK
+from storage.units import UnknownUnit, find_unit
 
 log = logging.getLogger(__name__)
 Parent = aliased(AdminUnit)
@@ -83,10 +87,6 @@ def ingest(
         max_length=20_000, description='JSON {"document_type": …, "fields": {…}} typed by staff: '
         "applied after recognition, kept as training data")] = None,
 ):
-    from pipeline.errors import PermanentError
-    from pipeline.ingest import ingest_file
-    from storage.units import UnknownUnit, find_unit
-
     rt = request.app.state.rt
     staff = _parse_corrections(corrections)
     with rt.session() as session:
@@ -171,9 +171,6 @@ def ingest_duplicates(
 ):
     """The counter asks before submitting whether this paper is stored under another dossier;
     only results the key may see are named (storage.duplicates.stored_elsewhere)."""
-    from storage.catalog import Result
-    from storage.duplicates import stored_elsewhere
-
     with request.app.state.read() as session:
         found = stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
                                  text=None, dossier=dossier)
