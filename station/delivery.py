@@ -17,7 +17,11 @@ from pathlib import Path
 
 import httpx
 
+from pipeline.errors import PermanentError
+from pipeline.ingest import ingest_file
 from station import spool as sp
+from storage.catalog import AuditEvent, Document
+from storage.duplicates import stored_elsewhere
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,6 @@ def _failure_vi(session, doc_id: str, error: str | None) -> str:
     line carrying the operators' English reason."""
     from sqlalchemy import select
 
-    from storage.catalog import AuditEvent
-
     detail = session.scalar(select(AuditEvent.detail).where(
         AuditEvent.document_id == doc_id, AuditEvent.action == "failed")
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
@@ -70,9 +72,6 @@ class EmbeddedSink:
         self.rt = runtime
 
     def submit(self, batch: dict, pdf: Path) -> dict:
-        from pipeline.errors import PermanentError
-        from pipeline.ingest import ingest_file
-
         try:
             accepted = ingest_file(self.rt, pdf, unit_code=batch["unit"],
                                    procedure=batch.get("procedure") or None,
@@ -87,8 +86,6 @@ class EmbeddedSink:
         return {"document_id": accepted.document_id, "duplicate": accepted.duplicate}
 
     def status(self, batch: dict) -> dict:
-        from storage.catalog import Document
-
         doc_id = batch["submission"]["document_id"]
         with self.rt.session() as session:
             doc = session.get(Document, doc_id)
@@ -101,8 +98,6 @@ class EmbeddedSink:
 
     def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
         """Results in the catalog that look like this paper under another dossier."""
-        from storage.duplicates import stored_elsewhere
-
         with self.rt.session() as session:
             return stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
                                     text=text, dossier=dossier)
