@@ -8,10 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from batch.journal import Journal
-from pipeline.ingest import file_sha256
-from pipeline.review import continue_processing
-from pipeline.submission import submit
-from storage.catalog import Document
 
 FINAL = {"stored": "stored", "needs_review": "needs_review"}
 
@@ -20,6 +16,11 @@ def submit_item(rt, broker, journal: Journal, batch_id: str, seq: int, path: Pat
                 unit: str, procedure: str | None = None, dossier: str | None = None,
                 corrections: dict | None = None) -> dict:
     """Submit one file; its journal row ({status, document_id, reason})."""
+    from pipeline.ingest import file_sha256
+    from pipeline.review import continue_processing
+    from pipeline.submission import submit
+    from storage.catalog import Document
+
     sha = file_sha256(path)[0] if path.is_file() and path.stat().st_size else None
     record = submit(rt, rt.dispatcher, [path], unit_code=unit, procedure=procedure,
                     dossier=dossier, actor="batch", corrections=corrections)[0]
@@ -50,6 +51,8 @@ def submit_item(rt, broker, journal: Journal, batch_id: str, seq: int, path: Pat
 
 def refresh_queued(rt, journal: Journal, batch_id: str) -> None:
     """Items handed to workers ('queued') take the outcome their document has reached since."""
+    from storage.catalog import Document
+
     queued = [i for i in journal.items(batch_id) if i["status"] == "queued" and i["document_id"]]
     if not queued:
         return

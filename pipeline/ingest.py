@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from pipeline.context import Context
 from pipeline.errors import PermanentError
 from pipeline.outputs import object_prefix
-from pipeline.stages import copy_agency
 from storage import states
 from storage.catalog import AuditEvent, Document, new_id
 from storage.objects import CHUNK
@@ -97,6 +96,7 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> 
                        source_sha256=sha, source_size=size, unit=unit,
                        procedure_code=procedure, dossier_code=dossier,
                        pending_corrections=corrections)
+        from pipeline.stages import copy_agency
 
         # the agency this counter copies for travels with the scan (a worker signs it later)
         agency = copy_agency(rt, session, doc)

@@ -17,13 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
-from api.access_log import maintain_needed
-from pipeline.broker import INLINE, BrokerConfigError, BrokerUnavailable, ping_broker, redact
-from signing.signer import SignerProvider
-from sohoa.settings import Settings
-from storage import db
-from storage.objects import open_object_store
-
 OK, WARN, FAIL = "ok", "warn", "fail"
 KEY_EXPIRY_DAYS = 30
 MIN_FREE_BYTES = 2 * 1024**3
@@ -50,6 +43,8 @@ def _short(exc: BaseException) -> str:
 def check_settings() -> tuple[Finding, object | None]:
     from pydantic import ValidationError
 
+    from sohoa.settings import Settings
+
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -61,6 +56,8 @@ def check_settings() -> tuple[Finding, object | None]:
 
 def check_catalog(settings) -> Finding:
     from sqlalchemy import create_engine, text
+
+    from storage import db
 
     url = settings.catalog_url
     args = {"connect_timeout": CONNECT_TIMEOUT_S} if url.startswith("postgresql") else {}
@@ -96,6 +93,8 @@ def _quick_store_url(url: str) -> str:
 
 
 def check_objects(settings) -> Finding:
+    from storage.objects import open_object_store
+
     url = settings.objects_url
     key = f"doctor/probe-{uuid.uuid4().hex}"
     payload = b"sohoa doctor probe\n"
@@ -114,6 +113,8 @@ def check_objects(settings) -> Finding:
 
 
 def check_broker(settings) -> Finding:
+    from pipeline.broker import INLINE, BrokerConfigError, BrokerUnavailable, ping_broker, redact
+
     url = settings.broker_url
     try:
         facts = ping_broker(url, timeout=CONNECT_TIMEOUT_S)
@@ -133,6 +134,8 @@ def check_broker(settings) -> Finding:
 
 
 def check_signing_keys(settings, now: dt.datetime | None = None) -> Finding:
+    from signing.signer import SignerProvider
+
     now = now or dt.datetime.now(dt.UTC)
     try:
         provider = SignerProvider(settings.signing_key, settings.keys_dir,
@@ -171,6 +174,7 @@ def check_access_log(settings, today=None) -> Finding | None:
     DEFAULT partition, which cannot be archived by month)."""
     if not settings.catalog_url.startswith("postgresql"):
         return None
+    from api.access_log import maintain_needed
 
     try:
         missing = maintain_needed(settings.catalog_url, today=today)
