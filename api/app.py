@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI
 
-from api import docs, ingest, problems, results, service
+from api import docs, ingest, problems, records, results, service
 from api.audit import AuditWriter
 from api.deps import Authenticator, UnitIds, no_nul_characters
 from api.head import HeadAsGet
@@ -161,6 +161,7 @@ def create_app(*, runtime, audit_batched: bool = True,
     problems.install(app)
 
     app.include_router(results.router)
+    app.include_router(records.router)
     app.include_router(service.router)
     app.include_router(ingest.router)
     app.include_router(service.ops)

@@ -3,7 +3,9 @@
 The upload is streamed to a temporary file (bounded size), accepted with
 `pipeline.ingest.ingest_file`, and handed to the process's dispatcher (`pipeline.dispatch`:
 inline in a background thread, or enqueued for workers); the answer is 202 with a status
-URL (200 for bytes already known: the same document id comes back).
+URL (200 for bytes this unit already sent: the same document id comes back). Bytes are
+deduplicated per unit (pipeline.ingest): the same file sent for another unit is another document,
+so no answer tells a key what another unit holds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pipeline.ingest import ingest_file
 from storage.catalog import AdminUnit, Document, Result
 from storage.duplicates import stored_elsewhere
 from storage.objects import CHUNK
+from storage.records import document_hints
 from storage.units import UnknownUnit, find_unit
 
 log = logging.getLogger(__name__)
@@ -74,7 +77,7 @@ def _status(doc_id: str) -> str:
 
 @router.post("/ingest", response_model=IngestAccepted, status_code=202,
              responses={200: {"model": IngestAccepted, "description": "already received"},
-                        **problem_responses(401, 403, 409, 413, 415, 422, 503)},
+                        **problem_responses(401, 403, 413, 415, 422, 503)},
              summary="Upload one scan (PDF, TIFF, PNG, JPEG)")
 def ingest(
     request: Request,
@@ -86,6 +89,8 @@ def ingest(
     corrections: Annotated[str | None, Form(
         max_length=20_000, description='JSON {"document_type": …, "fields": {…}} typed by staff: '
         "applied after recognition, kept as training data")] = None,
+    sheets: Annotated[int | None, Form(ge=0, le=100_000, description=(
+        "sheets of paper scanned (số lượng tờ), for the archive record"))] = None,
 ):
     rt = request.app.state.rt
     staff = _parse_corrections(corrections)
@@ -131,12 +136,15 @@ def ingest(
             .where(Document.id == doc_id)).one()
     state = row[0]
     if accepted.duplicate and not info.sees(*row[1:]):
-        # the client learns nothing about the other unit (not which, nor the document id);
-        # the operators get both in the log
-        log.warning("ingest by %s for unit %s: the same bytes are document %s of unit %s",
-                    info.name, unit, doc_id, row[4])
-        raise Problem(409, f"{file.filename or 'upload'}: cannot be accepted for unit {unit}; "
-                      "the operators have been told", kind="conflict")
+        # unreachable while dedup is per unit code (the key sees the unit it submits for);
+        # kept so a future change cannot hand out another unit's document id
+        log.error("ingest by %s for unit %s answered document %s of unit %s", info.name, unit,
+                  doc_id, row[4])
+        raise Problem(503, "the scan could not be recorded; the operators have been told",
+                      kind="unavailable")
+    if sheets is not None:  # for the archive record, before the pipeline files the document
+        with rt.session() as session:
+            document_hints(session, doc_id, sheets=sheets)
     if not accepted.duplicate or state == "received":  # the dispatcher skips one running
         request.app.state.dispatcher.start(doc_id)
     body = {"document_id": doc_id, "duplicate": accepted.duplicate, "state": state,
@@ -160,20 +168,30 @@ class Duplicates(BaseModel):
 
 @router.get("/ingest/duplicates", response_model=Duplicates,
             responses=problem_responses(401, 403, 422),
-            summary="Stored results with this number, issuer and date (a station's check)")
+            summary="This unit's stored results with this number, issuer and date (a station's "
+                    "check)")
 def ingest_duplicates(
     request: Request,
     info: Annotated[ClientInfo, Depends(require("ingest"))],
+    unit: Annotated[str, Query(min_length=2, max_length=5, description="the counter's unit code")],
     number: Annotated[str, Query(min_length=1, max_length=80)],
     issuer: Annotated[str | None, Query(max_length=300)] = None,
     issued_on: date | None = None,
     dossier: Annotated[str | None, Query(max_length=64)] = None,
 ):
-    """The counter asks before submitting whether this paper is stored under another dossier;
-    only results the key may see are named (storage.duplicates.stored_elsewhere)."""
+    """The counter asks before submitting whether this paper is stored under another dossier of
+    its unit; only that unit's results are looked at, and only if the key may see the unit
+    (storage.duplicates.stored_elsewhere)."""
     with request.app.state.read() as session:
-        found = stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
-                                 text=None, dossier=dossier)
+        try:
+            target = find_unit(session, unit)
+        except UnknownUnit as exc:
+            raise Problem(422, str(exc), kind="unknown-unit") from None
+        if not info.sees(target.id, target.parent_id, target.province_code, target.code,
+                         target.parent.code if target.parent else None):
+            raise Problem(403, f"this API key may not ask about unit {unit}", kind="forbidden")
+        found = stored_elsewhere(session, unit=target.code, number=number, issuer=issuer,
+                                 issued_on=issued_on, text=None, dossier=dossier)
         visible = []
         for item in found:
             row = session.execute(

@@ -145,3 +145,77 @@ class ProgressRow(BaseModel):
 class Progress(BaseModel):
     units: list[ProgressRow]
     totals: dict[str, int] = Field(description="stored results per level")
+
+
+# --- archive records (Circular 05/2025/TT-BNV; docs/records.md) ------------------------------
+class FondsRef(BaseModel):
+    code: str = Field(description="mã phông")
+    name: str = Field(description="tên phông")
+
+
+class RecordSummary(BaseModel):
+    code: str = Field(description="mã hồ sơ (by default the dossier code)")
+    title: str = Field(description="tiêu đề hồ sơ")
+    retention_years: int | None = Field(description="thời hạn lưu trữ in years; null: vĩnh viễn")
+    retention: str = Field(description='"Vĩnh viễn" or "N năm"')
+    access_level: str = Field(description="mức độ tiếp cận: open | conditional")
+    language: str
+    start_date: date | None
+    end_date: date | None
+    keywords: list[str] | None
+    document_count: int
+    sheet_count: int | None
+    page_count: int | None
+    physical_condition: str | None
+    information_sign: str | None
+    reliability: str = Field(description="mức độ tin cậy: digitized | born_digital | mixed")
+    paper_record_code: str | None = Field(description="mã hồ sơ gốc giấy")
+    backup_mode: str | None
+    backup_status: str | None
+    note: str | None
+    dossier_code: str | None
+    due_on: date | None = Field(description="first day past retention (for appraisal); null: "
+                                "permanent")
+    fonds: FondsRef | None
+    unit: UnitRef | None
+    links: dict[str, str]
+
+
+class RecordPage(BaseModel):
+    items: list[RecordSummary]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at end")
+    limit: int
+
+
+class RecordDocument(BaseModel):
+    code: str | None = Field(description="mã định danh tài liệu: <record code>.<sequence>")
+    sequence: int | None = Field(description="số thứ tự tài liệu trong hồ sơ")
+    result_id: str | None
+    document_type: str | None
+    document_number: str | None
+    issued_on: date | None
+    issuer: str | None
+    summary: str | None
+    subject_name: str | None = Field(description="masked unless the client has read:pii")
+    subject_id: str | None = Field(description="masked unless the client has read:pii")
+    language: str
+    pages: int | None
+    sheets: int | None
+    reliability: str
+    physical_condition: str | None
+    paper_code: str | None
+    sha256: str | None = Field(description="SHA-256 of the signed PDF")
+    state: str
+    links: dict[str, str]
+
+
+class Disposal(BaseModel):
+    decision: str
+    decided_on: date
+    decided_by: str | None
+    recorded_at: datetime
+
+
+class RecordDetail(RecordSummary):
+    documents: list[RecordDocument]
+    disposals: list[Disposal]

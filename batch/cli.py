@@ -232,7 +232,8 @@ def import_cmd(
     unit: str | None = typer.Option(None, "--unit", help="Issuing unit (or per file in CSV)."),
     procedure: str | None = typer.Option(None, "--procedure"),
     manifest: Path | None = typer.Option(None, "--manifest",
-                                         help="CSV: file, dossier, unit, procedure, issued_on."),
+                                         help="CSV: file, dossier, unit, procedure, issued_on"
+                                         "[, paper_code, sheets, condition]."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import a folder of earlier scans; rerun to resume. Nothing is stored twice."""

@@ -14,8 +14,9 @@ FINAL = {"stored": "stored", "needs_review": "needs_review"}
 
 def submit_item(rt, broker, journal: Journal, batch_id: str, seq: int, path: Path, *,
                 unit: str, procedure: str | None = None, dossier: str | None = None,
-                corrections: dict | None = None) -> dict:
-    """Submit one file; its journal row ({status, document_id, reason})."""
+                corrections: dict | None = None, archive: dict | None = None) -> dict:
+    """Submit one file; its journal row ({status, document_id, reason}). `archive`: what is
+    known of the paper (sheets, physical_condition, paper_code) for its archive record."""
     from pipeline.ingest import file_sha256
     from pipeline.review import continue_processing
     from pipeline.submission import submit
@@ -23,7 +24,8 @@ def submit_item(rt, broker, journal: Journal, batch_id: str, seq: int, path: Pat
 
     sha = file_sha256(path)[0] if path.is_file() and path.stat().st_size else None
     record = submit(rt, rt.dispatcher, [path], unit_code=unit, procedure=procedure,
-                    dossier=dossier, actor="batch", corrections=corrections)[0]
+                    dossier=dossier, actor="batch", corrections=corrections,
+                    archive=archive)[0]
     doc_id = record.get("document_id")
     status, reason = record["status"], record.get("error")
     if doc_id and status == "duplicate":
@@ -105,8 +107,10 @@ def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: s
         dpi = pages[doc.pages[0]]["dpi"]
         pdf = images_to_pdf([spool.pages_dir / pages[i]["file"] for i in doc.pages],
                             spool.docs_dir / f"{n + 1:03d}.pdf", dpi)
+        sheets = sum(1 for i in doc.pages if pages[i].get("side") != "back")  # fronts = sheets
         result = submit_item(rt, broker, journal, spool.id, positions[name], pdf, unit=unit,
-                             procedure=procedure, dossier=doc.dossier)
+                             procedure=procedure, dossier=doc.dossier,
+                             archive={"sheets": sheets})
         if on_item:
             on_item(name, result)
     if not any(i["status"] in ("pending", "queued") for i in journal.items(spool.id)):

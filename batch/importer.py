@@ -1,5 +1,6 @@
 """Bulk import of earlier scans: a folder (walked recursively) of PDFs, TIFFs, PNGs and JPEGs,
-with an optional CSV manifest (file, dossier, unit, procedure, issued_on per file).
+with an optional CSV manifest (file, dossier, unit, procedure, issued_on per file, and for the
+archive record: paper_code — the paper original's record code —, sheets, condition).
 
 One batch per folder (its id comes from the folder's absolute path), one journal item per
 file: a rerun after a crash or a stop skips what already has an outcome and carries on
@@ -21,7 +22,8 @@ from batch.commit import submit_item
 from batch.journal import Journal
 
 SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
-MANIFEST_COLUMNS = ("file", "dossier", "unit", "procedure", "issued_on")
+MANIFEST_COLUMNS = ("file", "dossier", "unit", "procedure", "issued_on", "paper_code", "sheets",
+                    "condition")
 
 
 class ImportError_(ValueError):
@@ -82,6 +84,9 @@ def read_manifest(path: Path, names: list[str]) -> dict[str, dict]:
             except ValueError:
                 raise ImportError_(f"{path}: line {line}: issued_on {row['issued_on']!r} is not "
                                    f"a date like 2020-01-05") from None
+        if row.get("sheets") and not row["sheets"].isdigit():
+            raise ImportError_(f"{path}: line {line}: sheets {row['sheets']!r} is not a whole "
+                               f"number of sheets")
         rows[name] = row
     return rows
 
@@ -112,11 +117,15 @@ def import_folder(rt, broker, journal: Journal, folder: Path, *, unit: str | Non
         row = rows.get(name, {})
         corrections = ({"fields": {"issued_on": row["issued_on"]}, "actor": "batch-manifest"}
                        if row.get("issued_on") else None)
+        archive = {key: value for key, value in (
+            ("paper_code", row.get("paper_code") or None),
+            ("sheets", int(row["sheets"]) if row.get("sheets") else None),
+            ("physical_condition", row.get("condition") or None)) if value is not None}
         try:
             result = submit_item(rt, broker, journal, batch_id, positions[name], folder / name,
                                  unit=row.get("unit") or unit, procedure=row.get("procedure")
                                  or procedure, dossier=row.get("dossier") or None,
-                                 corrections=corrections)
+                                 corrections=corrections, archive=archive or None)
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
             journal.set_item(batch_id, positions[name], status="refused",
                              reason=f"{type(exc).__name__}: {exc}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -134,7 +135,11 @@ class Spool:
         paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages and p["side"] == "front")
                  for p in todo]
         if workers > 1 and len(paths) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # never fork this process: the station calls this from a thread, and a fork copies
+            # every lock other threads hold (malloc arenas, PDFium's, logging's) into a child
+            # that can then wait for ever; forkserver children come from a clean process
+            ctx = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
                 for rec, facts in zip(todo, pool.map(_examine_file, paths), strict=True):
                     self._append({"index": rec["index"], **facts})
                     if progress:

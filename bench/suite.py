@@ -56,6 +56,10 @@ BENCHES = (
     Bench("progress", "bench.progress", "progress report time at 10M results",
           quick=("--results", "200000", "--database", "sohoa_bench_progress_quick"),
           tiny=("--results", "2000", "--database", "sohoa_bench_progress_tiny", "--drop-after")),
+    Bench("progress-sqlite", "bench.progress", "progress report time at 10M results, SQLite",
+          quick=("--results", "200000", "--sqlite", "temp"),
+          full=("--sqlite", "/tmp/sohoa-bench-progress.sqlite3"),
+          tiny=("--results", "2000", "--sqlite", "temp")),
     Bench("catalog", "bench.catalog", "catalog search latency at 1M results",
           quick=("--results", "100000", "--repeat", "50"),
           tiny=("--results", "2000", "--repeat", "3", "--database", "sohoa_bench_catalog_tiny",
@@ -64,6 +68,11 @@ BENCHES = (
           quick=("--results", "50000", "--seconds", "3", "--database", "sohoa_bench_api_quick"),
           tiny=("--results", "500", "--seconds", "0.5", "--only", "metadata", "--database",
                 "sohoa_bench_api_tiny", "--fresh", "--drop-after")),
+    Bench("decode", "bench.decode", "image decode in a limited child vs in-process; render via "
+          "pdf2image wrappers vs direct pdftoppm", quick=("--repeat", "5"), tiny=("--repeat", "1")),
+    Bench("records", "bench.records", "archive export stream: memory and entries/s vs "
+          "loading every row", quick=("--docs", "10000"), full=("--docs", "10000", "--postgres"),
+          tiny=("--docs", "200")),
     Bench("station", "bench.station", "counter time from Scan to submitted, in Chromium",
           quick=("--runs", "1"), tiny=("--runs", "1", "--pages", "1")),
 )

@@ -9,6 +9,7 @@ import api.models  # noqa: F401
 import pipeline.models  # noqa: F401
 import quotas.models  # noqa: F401
 import storage.agencies  # noqa: F401
+import storage.records  # noqa: F401
 from storage.catalog import Base
 
 config = context.config

@@ -13,6 +13,7 @@ goes to review) and the word confidences of the other fields found.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -69,11 +70,15 @@ def _type_confidence(best: float, second: float) -> float:
     return round(max(0.0, min(1.0, strength * min(1.0, 0.35 + 2.0 * margin))), 3)
 
 
-def classify_document(text: str, words: list | None = None) -> Classification:
+def classify_document(text: str, words: list | None = None,
+                      readings: dict | None = None) -> Classification:
     """Classify the whole OCR text of one document and extract its fields.
 
     `words`: per page, the OCR words the text was built from (`Page.words` rows
-    `[text, conf, …]` or `ocr.engine.Word`); without them fields get rule confidences only."""
+    `[text, conf, …]` or `ocr.engine.Word`); without them fields get rule confidences only.
+    `readings`: per page index (str), the template's handwritten blanks read twice
+    (`ocr.handwritten.read_slots`): a serial or day both readers agree on completes a number
+    or date the text could not give, and one they contradict is held."""
     if not isinstance(text, str):
         raise TypeError("classify_document expects the OCR text as str")
     doctypes = load_doctypes()
@@ -192,6 +197,8 @@ def classify_document(text: str, words: list | None = None) -> Classification:
     required = dtype.required or ["number", "issued_on", "issuer"]
     for f, c in word_conf.items():
         conf[f] = min(conf[f], wordconf.word_score(c))
+    if readings:
+        _apply_readings(readings, lines, dtype, fields, conf, word_conf)
     if not fields["issuer_parent"]:
         del conf["issuer_parent"]  # most headers have none: nothing to check
     missing = [f for f in required if not fields.get(f)]
@@ -209,6 +216,58 @@ def classify_document(text: str, words: list | None = None) -> Classification:
         word_confidence={k: round(v, 3) for k, v in word_conf.items()},
         crops=crops_mod.field_crops(words) if words else {},
     )
+
+
+READ_TWICE = 0.75  # a blank two independent readers agree on, completed by printed parts
+DOUBT = 0.5  # a value two agreeing readers contradict
+
+
+def _slot(readings: dict, name: str) -> dict | None:
+    """The reading of blank `name` on the first page that has one (the header's page)."""
+    for page in sorted(readings, key=lambda k: int(k)):
+        slot = (readings.get(page) or {}).get(name)
+        if slot:
+            return slot
+    return None
+
+
+def _apply_readings(readings: dict, lines: list[str], dtype: DocType, fields: dict,
+                    conf: dict, word_conf: dict) -> None:
+    """Number and date from the handwritten blanks where both readers agree (see
+    `classify_document`); the printed rest must read cleanly and the result be well-formed."""
+    number = _slot(readings, "number")
+    if number and number.get("value"):
+        serial = number["value"]
+        current = fields.get("number") or ""
+        if conf.get("number", 0.0) >= READ_TWICE or (current and current.split("/")[0] == serial):
+            if current and current.split("/")[0] != serial:
+                conf["number"] = min(conf["number"], DOUBT)  # the blank says otherwise
+        else:
+            suffix = ex.number_suffix(lines, dtype)
+            typed = not (dtype.abbreviation and dtype.code != "khac") or (
+                suffix and dtype.abbreviation in re.split(r"[/-]", suffix))
+            if suffix and typed and not serial.startswith("00"):
+                fields["number"], conf["number"] = serial + suffix, READ_TWICE
+    day = _slot(readings, "day")
+    if day and day.get("value"):
+        month_year = ex.template_month_year(lines)
+        found = None
+        if month_year and 1 <= int(day["value"]) <= 31:
+            try:
+                found = dt.date(month_year[1], month_year[0], int(day["value"]))
+            except ValueError:
+                found = None
+        if found is None or found > dt.date.today() or found.year < 1945:
+            return
+        current = fields.get("issued_on")
+        if current == found.isoformat():
+            conf["issued_on"] = max(conf.get("issued_on", 0.0), READ_TWICE)
+            word_conf.pop("issued_on", None)
+        elif current and conf.get("issued_on", 0.0) >= READ_TWICE:
+            conf["issued_on"] = min(conf["issued_on"], DOUBT)
+        else:
+            fields["issued_on"], conf["issued_on"] = found.isoformat(), READ_TWICE
+            word_conf.pop("issued_on", None)
 
 
 def _word_confidences(text: str, words: list, fields: dict[str, str | None],

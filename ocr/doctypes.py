@@ -35,6 +35,10 @@ class DocType:
     required: list[str] = field(default_factory=list)
     subject: str = "person"  # person | organisation: whose name/ID the result is about
     summary_phrases: list[str] = field(default_factory=list)
+    # archive defaults for the record a result of this type is filed in (docs/records.md):
+    # retention in years, None for "permanent" (vĩnh viễn); access "open" or "conditional"
+    retention_years: int | None = None
+    access: str = "conditional"
 
 
 def _str_list(path: Path, code: str, table: dict, key: str) -> list[str]:
@@ -85,6 +89,18 @@ def _parse(path: Path, data: dict) -> dict[str, DocType]:
             raise DocTypesError(
                 f"{path}: types.{code}.subject must be 'person' or 'organisation'"
             )
+        retention = table.get("retention", "permanent")
+        if retention == "permanent":
+            retention_years = None
+        elif isinstance(retention, int) and not isinstance(retention, bool) and \
+                0 < retention <= 200:
+            retention_years = retention
+        else:
+            raise DocTypesError(f"{path}: types.{code}.retention must be \"permanent\" or a "
+                                f"number of years from 1 to 200, not {retention!r}")
+        access = table.get("access", "conditional" if subject == "person" else "open")
+        if access not in ("open", "conditional"):
+            raise DocTypesError(f"{path}: types.{code}.access must be 'open' or 'conditional'")
         result[code] = DocType(
             code=code,
             name_vi=name,
@@ -97,6 +113,8 @@ def _parse(path: Path, data: dict) -> dict[str, DocType]:
             required=required,
             subject=subject,
             summary_phrases=_str_list(path, code, table, "summary_phrases"),
+            retention_years=retention_years,
+            access=access,
         )
     if "khac" not in result:
         raise DocTypesError(f"{path}: the fallback type 'khac' must be listed")

@@ -51,7 +51,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from ocr import preprocess, textlayer
+from ocr import handwritten, preprocess, textlayer
 from ocr.pages import Page
 
 JPEG_QUALITY = 75
@@ -346,9 +346,13 @@ def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEO
             shown, text_pdf, words, text, confidence = again
     pdf, image_format = _compose(text_pdf, img, page.dpi, rotation + skew)
     h, w = shown.shape[:2]
+    extra = {"analysis": analysis}
+    slots = handwritten.read_slots(shown, words)  # handwritten serial and day, read twice
+    if slots:
+        extra["slots"] = slots
     return PageResult(pdf=pdf, text=text, confidence=confidence, words=words, width=w, height=h,
                       image_format=image_format, rotation=rotation, skew=skew,
-                      extra={"analysis": analysis}, **base)
+                      extra=extra, **base)
 
 
 def _from_text_layer(page: Page, layer: textlayer.TextLayer) -> PageResult:

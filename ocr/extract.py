@@ -280,6 +280,46 @@ def extract_number(lines: list[str], doctype: DocType | None = None,
     return Found.none()
 
 
+def number_suffix(lines: list[str], doctype: DocType | None = None,
+                  limit: int = 15) -> str | None:
+    """The printed part of the header's number after its "Số:" label ("/QĐ-UBND",
+    "/2024/QĐ-UBND"), normalised, when it reads cleanly: the serial before it may be
+    handwritten and read apart (`ocr.handwritten`)."""
+    for line in lines[:limit]:
+        for m in _NUMBER_LABEL.finditer(fold(line)):
+            if ":" not in m.group(0):
+                continue
+            rest = line[m.end():]
+            at = rest.find("/")
+            if at < 0 or at > 12:
+                continue
+            parts = _number_parts("1" + rest[at:])
+            if not parts:
+                continue
+            value, exact = _normalize_parts(parts, doctype)
+            suffix = value[1:]
+            if exact and re.fullmatch(r"(/[0-9]{4})?/[A-ZĐ0-9]+(-[A-ZĐ0-9]+)*", suffix):
+                return suffix
+            return None
+    return None
+
+
+_TEMPLATE_MONTH_YEAR = re.compile(
+    r"[A-Za-z],\s*ng[aà]y.{0,14}?th[aá]ng\W{0,2}([0-9]{1,2})\W{0,2}n[aă]m\W{0,2}"
+    r"((?:19|20)[0-9]{2})(?![0-9])", re.IGNORECASE)
+
+
+def template_month_year(lines: list[str], limit: int = 20) -> tuple[int, int] | None:
+    """(month, year) of the header's "<place>, ngày … tháng MM năm YYYY" when both read as
+    plain digits (the day may be a handwritten blank read apart)."""
+    for line in lines[:limit]:
+        m = _TEMPLATE_MONTH_YEAR.search(fold(line))
+        if m:
+            month, year = int(m.group(1)), int(m.group(2))
+            return (month, year) if 1 <= month <= 12 else None
+    return None
+
+
 # --------------------------------------------------------------------------- date
 
 _D = r"[0-9OoIl|Zz]"

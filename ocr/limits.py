@@ -7,14 +7,18 @@ reason (the caller quarantines the original). What is checked, and where:
 - page count: from the PDF page tree or the TIFF directory chain, before any page is planned;
 - pixels: every page's size × render dpi (PDF pages, /UserUnit included), every image's
   declared Width × Height (PDF image XObjects, PNG/TIFF/JPEG headers);
-- inflated stream sizes: each Flate-encoded content stream and form a page uses is inflated
-  incrementally and given up on past `max_stream_bytes` (a 1 MB stream inflating to gigabytes
-  is refused after reading a bounded amount); images are bounded by their declared size (the
-  renderer reads no more); Form XObjects are followed with a visited set, so a form that
-  draws itself is no loop;
-- rendering: pdftoppm runs as a child process with an address-space limit (`render_memory_mb`,
-  setrlimit in the child) and a wall-clock timeout (`render_seconds`); a renderer that runs out
-  of either is killed and the file refused ("needs more than … to render").
+- decoded stream sizes: every stream of the file (page contents and forms first, naming the
+  page; then fonts, patterns, annotation appearances, profiles …) has its general filters
+  (Flate, LZW, RunLength, ASCIIHex, ASCII85, any chain) decoded with a bounded output and is
+  given up on past `max_stream_bytes` (`ocr.filters`: a 1 MB stream decoding to gigabytes is
+  refused after a bounded amount); images are bounded by their declared Width x Height x
+  components x bits (the renderer reads no more) and, behind an image codec (DCT, JPX, JBIG2,
+  CCITT), by the size the codec's header says it will allocate; Form XObjects are followed
+  with a visited set, so a form that draws itself is no loop;
+- rendering: pdf2image runs pdftoppm (and pdfinfo) through `ocr.poppler`'s wrappers, with an
+  address-space limit (`render_memory_mb`), a CPU limit and a wall-clock timeout
+  (`render_seconds`); a renderer that runs out of either is killed and the file refused
+  ("needs more than … to render", "takes longer than …").
 
 English messages name the file and the limit; `InputError.vi` is the Vietnamese line for
 counter staff. Library exception text never reaches either: it is logged at debug level.
@@ -24,15 +28,14 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import signal
-import subprocess
 import tempfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
+
+from ocr.filters import CODECS, JBIG2, TooLarge, codec_parms, codec_sizes, decode_general
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,9 @@ class Limits:
     max_stream_bytes: int = 256 * MB  # one PDF stream once inflated
     render_seconds: float = 60.0  # wall time for one page's renderer
     render_memory_mb: int = 1024  # address space of the renderer process
+    # address space of the child that decodes an image file (Python and Pillow included): the
+    # largest page allowed (max_pixels, RGB) decodes in about 700 MB
+    decode_memory_mb: int = 1536
 
     def with_overrides(self, **values) -> Limits:
         """A copy with the given fields replaced (None values keep the default)."""
@@ -121,9 +127,12 @@ def page_inches(page) -> tuple[float, float]:
     return width * unit / 72.0, height * unit / 72.0
 
 
-# --- inflated stream sizes ------------------------------------------------------------------
+# --- decoded stream sizes ---------------------------------------------------------------------
 
 _FLATE = ("/FlateDecode", "/Fl")
+BOMB_VI = "tệp PDF chứa dữ liệu nén bất thường (có thể là tệp độc hại), không xử lý được"
+MAX_TILES = 16_384
+IMAGE_VI = "tệp PDF chứa ảnh quá lớn, hãy quét lại với độ phân giải thấp hơn"
 
 
 def _filters(stream) -> list[str]:
@@ -141,51 +150,49 @@ def inflated_size_exceeds(raw: bytes, layers: int, cap: int) -> bool:
     """True when `layers` nested zlib layers of `raw` inflate past `cap` bytes. Reads in
     bounded steps: holds no output of the last layer, at most `cap` bytes of the others.
     A corrupt stream counts what inflated before the error (the renderer meets the rest)."""
-    data = raw
-    for layer in range(layers):
-        keep = layer + 1 < layers  # the last layer's output is only counted
-        inflater = zlib.decompressobj()
-        out, total = bytearray(), 0
-        chunk = data
-        while chunk:
-            try:
-                piece = inflater.decompress(chunk, MB)
-            except zlib.error:
-                return False
-            total += len(piece)
-            if total > cap:
-                return True
-            if keep:
-                out += piece
-            chunk = inflater.unconsumed_tail
-            if inflater.eof:
-                break
-        data = bytes(out)
+    try:
+        decode_general(raw, ["/FlateDecode"] * layers, None, cap)
+    except TooLarge:
+        return True
     return False
 
 
-def check_stream(stream, limits: Limits, what: str) -> None:
-    """Refuse a stream that inflates past `max_stream_bytes`. Only leading Flate layers are
-    inflated here (the bombs seen in practice); other filters are bounded by the declared
-    image size or, in the end, by the renderer's memory and time limits."""
-    layers = 0
-    for name in _filters(stream):  # only the leading Flate layers
-        if name not in _FLATE:
-            break
-        layers += 1
-    if not layers:
-        return
+def _raw(stream, what: str) -> bytes | None:
     try:
-        raw = stream.read_raw_bytes()
+        return stream.read_raw_bytes()
     except Exception as exc:  # noqa: BLE001 - unreadable: the renderer will say so
         log.debug("%s: raw stream unreadable: %s", what, exc)
+        return None
+
+
+def _bomb(what: str, filter_name: str, raw_size: int, limits: Limits) -> LimitExceeded:
+    verb = "inflates" if filter_name in _FLATE else f"decodes ({filter_name[1:]})"
+    return LimitExceeded(
+        f"{what} {verb} to more than {limits.max_stream_bytes // MB} MB "
+        f"({raw_size:,} bytes in the file): refused as a decompression bomb", BOMB_VI)
+
+
+def check_stream(stream, limits: Limits, what: str) -> None:
+    """Refuse a non-image stream (page content, form, font, pattern, profile …) whose filter
+    chain decodes past `max_stream_bytes`: every general filter (Flate, LZW, RunLength,
+    ASCIIHex, ASCII85, in any chain) is decoded with a bounded output (`ocr.filters`). An image
+    codec on a stream that is not an image is refused: nothing legitimate does that."""
+    filters = _filters(stream)
+    if not filters:
         return
-    if inflated_size_exceeds(raw, layers, limits.max_stream_bytes):
+    raw = _raw(stream, what)
+    if raw is None:
+        return
+    try:
+        decoded = decode_general(raw, filters, stream.get("/DecodeParms"), limits.max_stream_bytes)
+    except TooLarge as exc:
+        raise _bomb(what, exc.filter, len(raw), limits) from None
+    if decoded.codec:
         raise LimitExceeded(
-            f"{what} inflates to more than {limits.max_stream_bytes // MB} MB "
-            f"({len(raw):,} bytes in the file): refused as a decompression bomb",
-            "tệp PDF chứa dữ liệu nén bất thường (có thể là tệp độc hại), không xử lý được",
-        )
+            f"{what} is not an image but is encoded with the image filter {decoded.codec[1:]}",
+            "tệp PDF có cấu trúc bất thường (có thể là tệp độc hại), không xử lý được")
+    if decoded.unknown:
+        log.debug("%s: filter %s not checked (left to the renderer)", what, decoded.unknown)
 
 
 def _int(value, default: int = 0) -> int:
@@ -195,28 +202,71 @@ def _int(value, default: int = 0) -> int:
         return default
 
 
+def _too_large(where: str, w: int, h: int, components: int, bits: int, limits: Limits,
+               how: str = "") -> None:
+    decoded = w * h * components * max(bits, 1) // 8
+    if w * h > 4 * limits.max_pixels or decoded > limits.max_stream_bytes:
+        raise LimitExceeded(
+            f"an image on {where} is too large to decode{how}: {w}x{h} pixels, "
+            f"{decoded / MB:,.0f} MB decoded (limit {limits.max_stream_bytes // MB} MB)",
+            IMAGE_VI)
+
+
 def check_image(xobj, limits: Limits, where: str) -> None:
-    """An image XObject's declared size: the renderer decodes it whole whatever the page's
-    size, so Width x Height must stay within four pages' worth of pixels and its decoded bytes
-    within `max_stream_bytes`."""
+    """An image XObject: its declared Width x Height x components x bits (the renderer decodes
+    it whole whatever the page's size) must stay within four pages' worth of pixels and
+    `max_stream_bytes`. Behind an image codec (DCT, JPX, JBIG2, CCITT) the codec's own header
+    says what its decoder allocates, whatever /Width says: that is checked too, after the
+    general filters in front of it are decoded with a bound. An image with general filters only
+    is not decoded here: the renderer reads no more than its declared size."""
     w, h = _int(xobj.get("/Width")), _int(xobj.get("/Height"))
     bpc = max(1, min(_int(xobj.get("/BitsPerComponent"), 8), 16))
     space = str(xobj.get("/ColorSpace", "/DeviceGray"))
     components = 4 if "CMYK" in space else 3 if ("RGB" in space or "ICC" in space) else 1
-    if w <= 0 or h <= 0:
-        return  # the renderer skips an image without dimensions
-    decoded = w * h * components * bpc // 8
-    if w * h > 4 * limits.max_pixels or decoded > limits.max_stream_bytes:
-        raise LimitExceeded(
-            f"an image on {where} is too large to decode: {w}x{h} pixels, "
-            f"{decoded / MB:,.0f} MB decoded (limit {limits.max_stream_bytes // MB} MB)",
-            "tệp PDF chứa ảnh quá lớn, hãy quét lại với độ phân giải thấp hơn",
-        )
+    if w > 0 and h > 0:  # the renderer skips an image without dimensions
+        _too_large(where, w, h, components, bpc, limits)
+    filters = _filters(xobj)
+    if not any(name in CODECS for name in filters):
+        return
+    raw = _raw(xobj, f"an image on {where}")
+    if raw is None:
+        return
+    parms = xobj.get("/DecodeParms")
+    try:
+        decoded = decode_general(raw, filters, parms, limits.max_stream_bytes)
+    except TooLarge as exc:
+        raise _bomb(f"an image on {where}", exc.filter, len(raw), limits) from None
+    if not decoded.codec:
+        return
+    globals_data = None
+    if decoded.codec in JBIG2:
+        jbig2_parms = codec_parms(parms, filters, decoded.codec)
+        stream = jbig2_parms.get("/JBIG2Globals") if hasattr(jbig2_parms, "get") else None
+        if stream is not None and hasattr(stream, "read_raw_bytes"):
+            check_stream(stream, limits, f"the JBIG2 globals of an image on {where}")
+            try:
+                globals_data = stream.read_bytes()  # bounded by the check just made
+            except Exception as exc:  # noqa: BLE001
+                log.debug("%s: JBIG2 globals unreadable: %s", where, exc)
+    sizes = codec_sizes(decoded.codec, decoded.data or b"",
+                        codec_parms(parms, filters, decoded.codec), h, globals_data)
+    how = f" ({decoded.codec[1:]} header)"
+    for size in sizes:
+        _too_large(where, size.width, size.height, size.components, size.bits, limits, how)
+        if size.tiles > MAX_TILES:  # JPEG 2000 cut into tiny tiles: one structure per tile
+            raise LimitExceeded(
+                f"an image on {where} is cut into {size.tiles:,} tiles{how} (limit "
+                f"{MAX_TILES:,}): refused", IMAGE_VI)
+
+
+def _key(obj):
+    return obj.objgen if getattr(obj, "is_indirect", False) else (id(obj), -1)
 
 
 def check_page_resources(page, index: int, limits: Limits,
                          seen: set[tuple[int, int]] | None = None) -> None:
-    """Content streams, and every image and form the page draws. Forms are followed once
+    """Content streams, and every image, form and font program the page draws with (named by
+    page in the message; everything else is swept by `check_every_stream`). Forms are followed once
     (a form that draws itself is no loop); pass one `seen` set for all pages of a file so
     resources the pages share are checked once."""
     where = f"page {index + 1}"
@@ -225,7 +275,7 @@ def check_page_resources(page, index: int, limits: Limits,
     if contents is not None:
         items = list(contents) if contents.__class__.__name__ == "Array" else [contents]
         for item in items:
-            key = item.objgen if getattr(item, "is_indirect", False) else (id(item), -1)
+            key = _key(item)
             if key in seen or not hasattr(item, "read_raw_bytes"):
                 continue
             seen.add(key)
@@ -235,81 +285,127 @@ def check_page_resources(page, index: int, limits: Limits,
         resources = pending.pop()
         if resources is None or not hasattr(resources, "get"):
             continue
+        for what, stream in _font_streams(resources.get("/Font")):
+            key = _key(stream)
+            if key not in seen:
+                seen.add(key)
+                check_stream(stream, limits, f"{what} on {where}")
         xobjects = resources.get("/XObject")
         if xobjects is None or not hasattr(xobjects, "items"):
             continue
         for _name, xobj in xobjects.items():
-            key = xobj.objgen if getattr(xobj, "is_indirect", False) else (id(xobj), -1)
+            key = _key(xobj)
             if key in seen or not hasattr(xobj, "read_raw_bytes"):
                 continue
             seen.add(key)
             subtype = str(xobj.get("/Subtype", ""))
             if subtype == "/Image":
-                # bounded by its declared size: the renderer reads no more than that, so
-                # inflating a large scan here would only cost time
                 check_image(xobj, limits, where)
             elif subtype == "/Form":
                 check_stream(xobj, limits, f"a form on {where}")
                 pending.append(xobj.get("/Resources"))
 
 
+def _font_streams(fonts):
+    """(what, stream) for the font programs and Type 3 glyph procedures of a /Font dictionary."""
+    if fonts is None or not hasattr(fonts, "items"):
+        return
+    for _name, font in fonts.items():
+        if not hasattr(font, "get"):
+            continue
+        for descendant in [font, *list(font.get("/DescendantFonts") or [])]:
+            descriptor = descendant.get("/FontDescriptor") if hasattr(descendant, "get") else None
+            if descriptor is None or not hasattr(descriptor, "get"):
+                continue
+            for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                program = descriptor.get(key)
+                if program is not None and hasattr(program, "read_raw_bytes"):
+                    yield "a font program", program
+        procs = font.get("/CharProcs")
+        if procs is not None and hasattr(procs, "items"):
+            for _glyph, proc in procs.items():
+                if hasattr(proc, "read_raw_bytes"):
+                    yield "a Type 3 glyph", proc
+
+
+# qpdf decoded these itself when it opened the file
+_STRUCTURE = {"/ObjStm", "/XRef"}
+
+
+def check_every_stream(pdf, limits: Limits, seen: set[tuple[int, int]]) -> None:
+    """Every other stream object of the file (fonts, patterns, shadings, annotation appearances,
+    soft masks, ICC profiles, JBIG2 globals …) once: the renderer may decode any of them."""
+    import pikepdf
+
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        key = _key(obj)
+        if key in seen:
+            continue
+        seen.add(key)
+        if str(obj.get("/Type", "")) in _STRUCTURE:
+            continue
+        what = f"stream object {key[0]} {key[1]}"
+        if str(obj.get("/Subtype", "")) == "/Image":
+            check_image(obj, limits, f"{what} (an image)")
+        else:
+            check_stream(obj, limits, what)
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 
-def _limit_child(memory_bytes: int, cpu_seconds: int):
-    def apply() -> None:  # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-
-    return apply
+# exit statuses of a renderer that was killed: `timeout` (wall time), SIGKILL (CPU hard limit
+# or the kernel), SIGXCPU (CPU soft limit)
+_KILLED = {124, 128 + signal.SIGKILL, 128 + signal.SIGXCPU}
+# a renderer that ran out of memory may also abort or crash while failing to allocate
+_CRASHED = {128 + signal.SIGABRT, 128 + signal.SIGSEGV, 128 + signal.SIGBUS}
 
 
 def render_pdf_page(path: Path, index: int, dpi: int, limits: Limits) -> Image.Image:
-    """Render page `index` (0-based) of `path` at `dpi` with pdftoppm, inside the memory and
-    time limits. Returns an RGB image. Raises LimitExceeded or RenderFailed."""
-    with tempfile.TemporaryDirectory(prefix=f"sohoa-render-{os.getpid()}-") as tmp:
+    """Render page `index` (0-based) of `path` at `dpi` with pdf2image (pdftoppm), the tools
+    run by `ocr.poppler`'s wrappers inside the memory and time limits. Returns an RGB image.
+    Raises LimitExceeded or RenderFailed."""
+    import pdf2image
+    from pdf2image.exceptions import PDFPageCountError, PDFPopplerTimeoutError
+
+    from ocr.poppler import RENDER_MARK, outcome, tools_dir
+
+    too_slow = LimitExceeded(
+        f"page {index + 1} takes longer than {limits.render_seconds:.0f} s to render",
+        f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép")
+    tools = tools_dir(limits.render_memory_mb, limits.render_seconds)
+    with tempfile.TemporaryDirectory(prefix=f"{RENDER_MARK}{os.getpid()}-") as tmp:
         root = Path(tmp) / "page"
-        cmd = ["pdftoppm", "-r", str(dpi), "-f", str(index + 1), "-l", str(index + 1),
-               "-singlefile", str(path), str(root)]
-        seconds = max(1, int(limits.render_seconds))
         try:
-            proc = subprocess.Popen(
-                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                preexec_fn=_limit_child(limits.render_memory_mb * MB, seconds),
-                start_new_session=True)
-        except FileNotFoundError as exc:
-            raise RuntimeError("poppler-utils (pdftoppm) is not installed") from exc
-        try:
-            _, err = proc.communicate(timeout=limits.render_seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise LimitExceeded(
-                f"page {index + 1} takes longer than {limits.render_seconds:.0f} s to render",
-                f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép",
-            ) from None
-        stderr = err.decode("utf-8", "replace").strip()
-        out = root.with_suffix(".ppm")
-        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-            raise LimitExceeded(
-                f"page {index + 1} takes longer than {seconds} s to render",
-                f"trang {index + 1} quá phức tạp, không hiển thị được trong thời gian cho phép")
+            found = pdf2image.convert_from_path(
+                path, dpi=dpi, first_page=index + 1, last_page=index + 1, output_folder=tmp,
+                output_file="page", single_file=True, paths_only=True, poppler_path=tools,
+                timeout=limits.render_seconds + 10)  # the wrapper's own timeout comes first
+        except PDFPopplerTimeoutError:
+            raise too_slow from None
+        except PDFPageCountError as exc:  # pdfinfo could not read it (or was killed)
+            log.debug("pdfinfo %s: %s", path.name, str(exc)[-500:])
+            raise RenderFailed(index) from None
+        status, stderr = outcome(root)
+        if status in _KILLED:
+            raise too_slow
         # poppler out of memory may still exit 0 with a 1x1 image: read what it said first
         lowered = stderr.lower()
-        if "out of memory" in lowered or "bad_alloc" in lowered or (
-                proc.returncode in (-signal.SIGABRT, -signal.SIGSEGV)):
-            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
+        if "out of memory" in lowered or "bad_alloc" in lowered or status in _CRASHED:
+            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, status,
                       stderr[-500:])
             raise LimitExceeded(
                 f"page {index + 1} needs more than {limits.render_memory_mb} MB to render",
                 f"trang {index + 1} quá lớn, không hiển thị được")
-        if proc.returncode != 0 or not out.is_file():
-            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, proc.returncode,
+        if status != 0 or len(found) != 1:
+            log.debug("pdftoppm %s page %d exit %s: %s", path.name, index + 1, status,
                       stderr[-500:])
             raise RenderFailed(index)
         if stderr:
             log.debug("pdftoppm %s page %d: %s", path.name, index + 1, stderr[-500:])
-        with Image.open(out) as img:
+        with Image.open(found[0]) as img:
             check_pixels(img.width, img.height, limits, f" on page {index + 1}")
             img.load()
             return img.copy() if img.mode == "RGB" else img.convert("RGB")

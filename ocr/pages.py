@@ -23,8 +23,14 @@ Decisions worth knowing:
   `InputError` right away; it then decodes (or renders, one pdftoppm call per page) each page
   only when it is asked for, so a 100-page scan never sits in memory at once. `load_pages` is
   `list(iter_pages(...))` for small callers (scanners, station, tests).
-- Limits (`ocr.limits.Limits`): page count, pixels per page and per image, inflated stream
-  sizes are checked before rendering; pdftoppm runs in a child with a memory and time limit.
+- No C decoder runs on an input's pixels in this process: image files are decoded in a child
+  under memory and time limits (`ocr.imagedecode`, one child per file, one page in flight),
+  PDF pages rendered by pdftoppm in a child under limits, and a repaired PDF's images test-
+  decoded in a child too. Headers (PNG, TIFF directories, JPEG markers) are parsed here by
+  Pillow's Python code, before any child starts.
+- Limits (`ocr.limits.Limits`): page count, pixels per page and per image, decoded stream
+  sizes under every filter (`ocr.filters`) and the sizes image codecs' headers declare are
+  checked before rendering; renderer and decoder run in children with a memory and time limit.
   A page too large for the pixel limit at 200 dpi is refused as too large rather than
   rendered coarser. Messages never carry library text (it is logged at debug level).
 """
@@ -38,13 +44,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageSequence, UnidentifiedImageError
 
 from ocr import textlayer
+from ocr.imagedecode import DecodeFailed, check_pdf_images, decode_pages, file_dpi, normalize_mode
 from ocr.limits import (
     LimitExceeded,
     Limits,
     RenderFailed,
+    check_every_stream,
     check_page_count,
     check_page_resources,
     check_pixels,
@@ -56,8 +64,6 @@ log = logging.getLogger(__name__)
 
 PDF_DPI_MIN = 150
 PDF_DPI_MAX = 600
-FILE_DPI_MIN = 100
-FILE_DPI_MAX = 2400
 
 _KIND_NAMES_VI = {"pdf": "PDF", "tiff": "TIFF", "png": "PNG", "jpeg": "JPEG"}
 
@@ -167,7 +173,7 @@ def iter_pages(
         count = len(plan)
     else:
         count = _count_image(path, kind, limits=limits)
-        pages = _decode_image(path, kind, default_dpi=default_dpi)
+        pages = _decode_image(path, kind, default_dpi=default_dpi, limits=limits, count=count)
     if count == 0:
         raise _err(path, "file has no pages", "tệp không có trang nào")
     return PageIterator(path, kind, count, pages)
@@ -205,49 +211,8 @@ def _check_size(path: Path, width: int, height: int, limits: Limits, where=""):
         raise _limit_err(path, e) from None
 
 
-def _file_dpi(img: Image.Image, default_dpi: int) -> tuple[int, bool]:
-    dpi = img.info.get("dpi")
-    value = None
-    if dpi:
-        try:
-            x = float(dpi[0]) if isinstance(dpi, tuple | list) else float(dpi)
-            y = float(dpi[1]) if isinstance(dpi, tuple | list) and len(dpi) > 1 else x
-            value = round(max(x, y))
-        except (TypeError, ValueError, ZeroDivisionError):
-            value = None
-    if value is not None and FILE_DPI_MIN <= value <= FILE_DPI_MAX:
-        return value, True
-    return default_dpi, False
-
-
-def _normalize_mode(img: Image.Image) -> Image.Image:
-    """Return an image in a mode tesseract reads well: 1, L or RGB."""
-    mode = img.mode
-    if mode in ("1", "L", "RGB"):
-        return img
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        flat = Image.alpha_composite(background, rgba)
-        return flat.convert("L" if mode == "LA" else "RGB")
-    if mode == "P":
-        rgb = img.convert("RGB")
-        # a palette of pure grays (common in scans saved as 8-bit palette) becomes L
-        palette = img.getpalette() or []
-        triples = [palette[i : i + 3] for i in range(0, len(palette), 3)]
-        if triples and all(t[0] == t[1] == t[2] for t in triples):
-            return rgb.convert("L")
-        return rgb
-    if mode.startswith("I;16") or mode == "I":
-        # 16-bit gray scans: map 0..65535 onto 0..255 (no contrast stretching)
-        return img.convert("I").point(lambda v: v / 257).convert("L")
-    if mode == "F":
-        lo, hi = img.getextrema()
-        if hi <= lo:
-            return Image.new("L", img.size, 255)
-        scale = 255.0 / (hi - lo)
-        return img.point(lambda v: (v - lo) * scale).convert("L")
-    return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV ...
+_file_dpi = file_dpi
+_normalize_mode = normalize_mode
 
 
 def _gray_if_neutral(img: Image.Image) -> Image.Image:
@@ -316,23 +281,32 @@ def _count_image(path: Path, kind: str, *, limits: Limits) -> int:
         raise _image_errors(path, kind, e) from e
 
 
-def _decode_image(path: Path, kind: str, *, default_dpi: int) -> Iterator[Page]:
+def _decode_image(path: Path, kind: str, *, default_dpi: int, limits: Limits,
+                  count: int) -> Iterator[Page]:
+    """Decode the pages in a child process under the limits (`ocr.imagedecode`): the C
+    decoders never see hostile bytes in this process."""
     try:
-        with Image.open(path, formats=[kind.upper()]) as img:
-            frames = ImageSequence.Iterator(img) if kind == "tiff" else [img]
-            for i, frame in enumerate(frames):
-                dpi, from_file = _file_dpi(frame, default_dpi)
-                original_mode = frame.mode
-                frame.load()
-                im = ImageOps.exif_transpose(frame) if kind == "jpeg" else frame.copy()
-                im = _normalize_mode(im)
-                im.info.pop("dpi", None)
-                yield Page(i, im, dpi, path.name, original_mode, from_file)
-                del im
-    except InputError:
-        raise
-    except (Image.DecompressionBombError, *_IMAGE_ERRORS) as e:
-        raise _image_errors(path, kind, e) from e
+        for i, (im, dpi, from_file, original_mode) in enumerate(decode_pages(
+                path, kind, default_dpi=default_dpi, memory_mb=limits.decode_memory_mb,
+                seconds=limits.render_seconds, pages=count)):
+            yield Page(i, im, dpi, path.name, original_mode, from_file)
+            del im
+    except DecodeFailed as e:
+        raise _decode_failed(path, kind, e, limits) from None
+
+
+def _decode_failed(path: Path, kind: str, e: DecodeFailed, limits: Limits) -> InputError:
+    log.debug("%s: %s decoder, page %d: %s: %s", path.name, kind, e.page + 1, e.reason, e.detail)
+    page = e.page + 1
+    if e.reason == "time":
+        return _err(path, f"page {page} takes longer than {limits.render_seconds:.0f} s to decode",
+                    f"trang {page} quá phức tạp, không đọc được trong thời gian cho phép")
+    if e.reason == "memory":
+        return _err(path, f"page {page} needs more than {limits.decode_memory_mb} MB to decode",
+                    f"trang {page} quá lớn, không đọc được")
+    if e.reason == "bomb":
+        return _image_errors(path, kind, Image.DecompressionBombError(e.detail))
+    return _image_errors(path, kind, ValueError(e.detail))
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -362,20 +336,21 @@ def _pdf_page_dpi(page, default_dpi: int) -> int:
     return int(round(min(max(dpi, PDF_DPI_MIN), PDF_DPI_MAX)))
 
 
-def _check_images_decode(path: Path, pdf) -> None:
-    from pikepdf import PdfImage
-
-    for i, page in enumerate(pdf.pages):
-        for xobj in page.get_images().values():
-            try:
-                PdfImage(xobj).as_pil_image().load()
-            except Exception as e:
-                log.debug("%s: page %d image: %s: %s", path.name, i + 1, type(e).__name__, e)
-                raise _err(
-                    path,
-                    f"PDF is damaged: an image on page {i + 1} cannot be decoded",
-                    f"tệp PDF bị hỏng: không đọc được ảnh ở trang {i + 1}, hãy quét lại",
-                ) from e
+def _check_images_decode(path: Path, limits: Limits) -> None:
+    try:
+        check_pdf_images(path, memory_mb=limits.decode_memory_mb, seconds=limits.render_seconds)
+    except DecodeFailed as e:
+        log.debug("%s: page %d image: %s: %s", path.name, e.page + 1, e.reason, e.detail)
+        if e.reason == "time":
+            raise _err(path, f"the images of page {e.page + 1} take longer than "
+                       f"{limits.render_seconds:.0f} s to decode",
+                       f"trang {e.page + 1} quá phức tạp, không đọc được trong thời gian cho phép"
+                       ) from None
+        raise _err(
+            path,
+            f"PDF is damaged: an image on page {e.page + 1} cannot be decoded",
+            f"tệp PDF bị hỏng: không đọc được ảnh ở trang {e.page + 1}, hãy quét lại",
+        ) from None
 
 
 # A page too large to render at this resolution within the pixel limit is refused as too
@@ -420,12 +395,13 @@ def _plan_pdf(path: Path, *, limits: Limits, default_dpi) -> list[tuple[int, int
                         )
                     dpi = int(fit)
                 plan.append((i, dpi))
+            check_every_stream(pdf, limits, checked)
             warnings = pdf.get_warnings()
             if warnings:
                 # qpdf repaired the structure (bad xref, missing trailer ...): acceptable if
                 # every image still decodes in full, otherwise a page would silently be partial
                 log.warning("%s: damaged PDF repaired: %s", path.name, warnings[:3])
-                _check_images_decode(path, pdf)
+                _check_images_decode(path, limits)
     except LimitExceeded as e:
         raise _limit_err(path, e) from None
     except InputError:

@@ -143,4 +143,7 @@ def date_forms(iso: str) -> tuple[str, ...]:
     if not m:
         return ()
     y, mo, d = m.groups()
-    return (f"ngày {d} tháng {mo} năm {y}", f"{d}/{mo}/{y}")
+    forms = [f"ngày {d} tháng {mo} năm {y}", f"{d}/{mo}/{y}"]
+    if d[0] == "0" or mo[0] == "0":  # older papers print "ngày 22 tháng 2 năm 1999"
+        forms.insert(1, f"ngày {int(d)} tháng {int(mo)} năm {y}")
+    return tuple(forms)

@@ -1,6 +1,8 @@
 """Accepting a scan: checksum it, record it once, and store the original before anything else.
 
-The same bytes submitted twice are one document (the source sha256 is unique in the catalog).
+The same bytes submitted twice for one admin unit are one document ((source sha256, unit) is
+unique in the catalog); the same bytes submitted for another unit are another document, and the
+submitter learns nothing about the first (migration 0020_dedup_per_unit).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pipeline.context import Context
 from pipeline.errors import PermanentError
 from pipeline.outputs import object_prefix
 from storage import states
-from storage.catalog import AuditEvent, Document, new_id
+from storage.catalog import AdminUnit, AuditEvent, Document, new_id
 from storage.objects import CHUNK
 from storage.units import UnknownUnit, find_unit
 
@@ -58,8 +60,11 @@ def ingest_file(
     try:
         doc_id, key = _create(rt, path, sha, size, unit_code, procedure, dossier,
                               {**corrections, "actor": actor} if corrections else None)
-    except IntegrityError:  # the same bytes were accepted concurrently
-        return Accepted(_find_by_sha(rt, sha), duplicate=True)
+    except IntegrityError:  # the same bytes were accepted concurrently for this unit
+        existing = _find_by_sha(rt, sha, unit_code)
+        if existing is None:
+            raise
+        return Accepted(existing, duplicate=True)
     if key is None:
         return Accepted(doc_id, duplicate=True)
 
@@ -83,15 +88,15 @@ def ingest_file(
 
 
 def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> tuple[str, str | None]:
-    """Insert the document row; (existing id, None) when these bytes are already known."""
+    """Insert the document row; (existing id, None) when this unit already has these bytes."""
     with rt.session() as session:
-        existing = session.scalar(select(Document.id).where(Document.source_sha256 == sha))
-        if existing:
-            return existing, None
         try:
             unit = find_unit(session, unit_code)
         except UnknownUnit as exc:
             raise PermanentError(f"{path}: {exc}") from None
+        existing = _same_bytes(session, sha, unit.code)
+        if existing:
+            return existing, None
         doc = Document(id=new_id(), state=states.RECEIVED, source_name=path.name,
                        source_sha256=sha, source_size=size, unit=unit,
                        procedure_code=procedure, dossier_code=dossier,
@@ -106,6 +111,16 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections) -> 
         return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}"
 
 
-def _find_by_sha(rt: Context, sha: str) -> str:
+def _same_bytes(session, sha: str, unit_code: str) -> str | None:
+    """The document of this unit holding these bytes. By unit *code*: the pipeline files a
+    document under the version of its unit valid on the issue date (00004 was Phường Trúc Bạch
+    before July 2025), and the same file sent again for 00004 is still that document."""
+    return session.scalar(
+        select(Document.id).join(AdminUnit, AdminUnit.id == Document.unit_id)
+        .where(Document.source_sha256 == sha, AdminUnit.code == unit_code)
+        .order_by(Document.created_at).limit(1))
+
+
+def _find_by_sha(rt: Context, sha: str, unit_code: str) -> str | None:
     with rt.session() as session:
-        return session.scalar(select(Document.id).where(Document.source_sha256 == sha))
+        return _same_bytes(session, sha, unit_code)

@@ -37,6 +37,7 @@ from signing.seal import SealInfo
 from storage import states
 from storage.agencies import Agency, UnknownAgency, agency_for_dossier, find_agency, match_issuer
 from storage.catalog import AuditEvent, Document, Page, Procedure, utcnow
+from storage.records import FilingDefaults, file_document
 from storage.result_link import link_scanned
 from storage.units import UnknownUnit, find_unit
 
@@ -89,7 +90,8 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
             max_pages=settings.max_pages, max_pixels=settings.max_image_pixels,
             max_side=settings.max_image_side, max_stream_bytes=settings.max_stream_mb << 20,
             render_seconds=settings.render_seconds,
-            render_memory_mb=settings.render_memory_mb))
+            render_memory_mb=settings.render_memory_mb,
+            decode_memory_mb=settings.decode_memory_mb))
         try:
             with PageSpool(Path(tmp) / "pages") as spool:
                 # results keep text and words; their page PDFs wait on disk in the spool
@@ -117,6 +119,10 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
                        for w in result.words],
             ))
         doc.page_count = len(results)
+        # the handwritten blanks read twice (ocr.handwritten), for the classify stage
+        readings = {str(r.index): r.extra["slots"] for r in results if r.extra.get("slots")}
+        if readings:
+            doc.fields = {**(doc.fields or {}), "readings": readings}
         doc.ocr_text = "\f".join(r.text for r in results)
         confidences = [r.confidence for r in results if r.words]
         doc.ocr_confidence = sum(confidences) / len(confidences) if confidences else 0.0
@@ -148,7 +154,9 @@ def classify_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> N
         doc = session.get(Document, doc_id, with_for_update=True)
         if doc.state != states.OCR_DONE:
             return
-        found = classify_document(doc.ocr_text or "", [p.words or [] for p in doc.pages])
+        readings = (doc.fields or {}).get("readings")
+        found = classify_document(doc.ocr_text or "", [p.words or [] for p in doc.pages],
+                                  readings=readings)
         doc.document_type = found.document_type
         doc.type_confidence = found.type_confidence
         doc.fields = {k: v for k, v in found.fields.items()}
@@ -258,6 +266,14 @@ def _archive_state(signer, signed: Path):
         return None, None
 
 
+def filing_defaults(document_type: str | None) -> FilingDefaults:
+    """The archive defaults (retention, access) of a document type, for the record it joins."""
+    types = load_doctypes()
+    doctype = types.get(document_type or "") or types["khac"]
+    return FilingDefaults(retention_years=doctype.retention_years, access_level=doctype.access,
+                          type_name=doctype.name_vi)
+
+
 def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
     with rt.session() as session:
         doc = session.get(Document, doc_id)
@@ -302,6 +318,7 @@ def sign_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         doc.signature_level, doc.archive_expires_at = level, expires
         doc.agency_id = agency_id
         doc.stored_at = utcnow()
+        file_document(session, doc, result, filing_defaults(doc.document_type))
         _advance(doc, states.STORED)
         session.add(AuditEvent(actor="pipeline", action="stored", document_id=doc.id,
                                detail={"signed_sha256": signed_sha, "signer": signer.subject_cn,

@@ -19,13 +19,17 @@ from pipeline.ingest import ingest_file
 from pipeline.inline import outcome, resume_if_stuck
 from pipeline.stuck import recover
 from storage.catalog import AuditEvent, Document
+from storage.records import document_hints
 
 
 def submit(rt: Context, dispatcher: Dispatcher, paths, *, unit_code: str,
            procedure: str | None = None, dossier: str | None = None,
-           actor: str = "cli", corrections: dict | None = None) -> list[dict]:
+           actor: str = "cli", corrections: dict | None = None,
+           archive: dict | None = None) -> list[dict]:
     """Ingest files and dispatch them; one record per file:
-    {file, document_id, status: queued|duplicate|failed|<final state when inline>, state, error}."""
+    {file, document_id, status: queued|duplicate|failed|<final state when inline>, state, error}.
+    `archive`: what is known of the paper (sheets, physical_condition, paper_code), kept for the
+    archive record the document is filed in (storage.records.document_hints)."""
     records = []
     for path in [Path(p) for p in paths]:
         record = {"file": str(path), "document_id": None, "status": "failed", "state": None,
@@ -38,6 +42,9 @@ def submit(rt: Context, dispatcher: Dispatcher, paths, *, unit_code: str,
             records.append(record)
             continue
         doc_id = record["document_id"] = accepted.document_id
+        if archive:
+            with rt.session() as session:
+                document_hints(session, doc_id, **archive)
         if dispatcher.inline:
             duplicate = accepted.duplicate
             if not duplicate:

@@ -15,7 +15,7 @@ from rich.console import Console
 from quotas import render
 from quotas.imports import ImportFileError, _norm, import_baseline, import_results, parse_date
 from quotas.plans import PlanError, get_plan, load_plan, shipped_plans
-from quotas.progress import ProgressError, build_month_reports, build_report
+from quotas.progress import ProgressError, build_month_reports, build_report, build_year_reports
 from quotas.ratios import ratios_766
 from sohoa.runtime import get_runtime
 from storage.result_link import reconcile
@@ -217,8 +217,7 @@ def progress(
     try:
         with rt.session() as session:
             if last is not None:
-                reports = [build_report(session, plan, year=y, **options)
-                           for y in range(first, last + 1)]
+                reports = build_year_reports(session, plan, first, last, **options)
             elif by == "month":
                 reports = build_month_reports(session, plan, year=first, as_of=day, **options)
             else:
@@ -323,8 +322,10 @@ def results_import(file: Path = typer.Argument(..., metavar="TỆP",
 def results_reconcile(dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ báo sẽ sửa gì, "
                                                    "không sửa. (Change nothing.)")) -> None:
     """Sửa danh mục đã có: gộp các kết quả trùng (cùng mã hồ sơ, hoặc cùng số + cơ quan + ngày ban
-    hành) và gắn bản số hóa chưa có kết quả; in ra từng thay đổi. (Merge duplicate results and link
-    stored documents; prints every change.)
+    hành) và gắn bản số hóa chưa có kết quả; in ra từng thay đổi. Số văn bản viết khác nhau vẫn là
+    một số: "12/QĐ-UBND" = "12/QD - UBND" = "12/qđ–ubnd" (không phân biệt dấu, Đ/D, gạch nối,
+    khoảng trắng, chữ hoa). (Merge duplicate results and link stored documents; prints every
+    change. Numbers compare without accents, dashes, spaces or case.)
 
     \b
     Ví dụ / example:

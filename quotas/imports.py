@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from quotas.models import Baseline
 from storage.catalog import AdminUnit, Document, Procedure, Result
+from storage.numbers import number_key
 from storage.result_link import ResultKey, best_match, candidates, match_reason, merge
 
 MAX_ERRORS = 50
@@ -399,9 +400,12 @@ def _result_record(values: dict[str, str], units: _Units) -> tuple[dict, list[st
 
 
 def _result_key(record: dict) -> tuple:
+    """Two rows of one file are the same result (numbers compared by their key: "12/QĐ" is
+    "12/QD")."""
+    number = number_key(record["document_number"])
     if record["dossier_code"]:
-        return ("dossier", record["dossier_code"], record["document_number"])
-    return ("number", record["unit_id"], record["document_number"], record["issued_on"])
+        return ("dossier", record["dossier_code"], number)
+    return ("number", record["unit_id"], number, record["issued_on"])
 
 
 def _link_documents(session: Session, results: list[Result]) -> int:

@@ -1,25 +1,34 @@
 """SANE scanners through python-sane: `sane:<device>` (e.g. `sane:test:0`, `sane:epson2:libusb:001:004`).
 
-Extra SANE options may follow as a query: `sane:test:0?test-picture=Grid`. SANE is initialised
-once per process (python-sane reads SANE_CONFIG_DIR then); calls are serialised with a lock.
+Extra SANE options may follow as a query: `sane:test:0?test-picture=Grid`. No SANE call runs in
+this process: each opened device gets a SANE host, a child process (`scanners.sane_host`, started
+with exec, never a fork of this threaded process) whose main thread makes every SANE call. SANE
+backends are not thread-safe, and Debian's build cancels backend reader threads asynchronously,
+which can leave a malloc arena locked for ever (see `sane_host`); in a child that costs a
+restarted session, not a hung station. The child reads SANE_CONFIG_DIR when it starts.
+
 Feeder pages are fetched one `start()`/`snap()` at a time so that each page reaches the caller
 before the next is pulled; a jam or an open cover mid-batch keeps the pages already delivered.
+After a device error, or when the host does not answer in time (it is then killed), the session
+is retired; the next call starts a new one and sets again the options set with `set_option`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import socket
+import subprocess
+import sys
 import threading
+from multiprocessing.connection import Connection
 from urllib.parse import parse_qsl
+
+from PIL import Image
 
 from scanners.base import DeviceInfo, PageCallback, ScannedPage, Scanner, ScannerError, deliver
 from scanners.profiles import ScanProfile
 
 log = logging.getLogger(__name__)
-
-_lock = threading.RLock()
-_initialised = False
 
 # sane_strstatus() texts (sanei) → our error kinds
 _STATUS_KINDS = [
@@ -29,32 +38,12 @@ _STATUS_KINDS = [
     ("access", "denied"), ("i/o", "io"), ("out of memory", "io"),
 ]
 
-_PAGE_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0), "A5": (148.0, 210.0)}
+CALL_TIMEOUT = 60.0  # open, options, device list (network discovery takes seconds)
+PAGE_TIMEOUT = 180.0  # one sheet, ADF warm-up and 600 dpi colour included
+RETIRE_GRACE = 3.0  # a retired host closes its device within this, or is killed
 
 
-def _sane():
-    global _initialised
-    import sane  # python-sane; imported lazily so other drivers work without libsane
-
-    with _lock:
-        if not _initialised:
-            sane.init()
-            _initialised = True
-    return sane
-
-
-def reset() -> None:
-    """Forget the SANE session (tests switch SANE_CONFIG_DIR between runs)."""
-    global _initialised
-    with _lock:
-        if _initialised:
-            import sane
-
-            sane.exit()
-            _initialised = False
-
-
-def error_kind(exc: BaseException) -> str:
+def error_kind(exc: BaseException | str) -> str:
     text = str(exc).lower()
     for needle, kind in _STATUS_KINDS:
         if needle in text:
@@ -62,28 +51,91 @@ def error_kind(exc: BaseException) -> str:
     return "other"
 
 
-def _as_error(exc: BaseException, where: str, pages: list[ScannedPage]) -> ScannerError:
-    kind = error_kind(exc)
-    return ScannerError(kind, f"{where}: {exc}", pages=list(pages))
+class HostDied(Exception):
+    """The SANE host stopped answering (killed) or exited."""
+
+
+class SaneHost:
+    """One child process running `scanners.sane_host`; requests are serialised with a lock."""
+
+    def __init__(self):
+        parent, child = socket.socketpair()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scanners.sane_host", str(child.fileno())],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                close_fds=True)
+        except OSError:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        self.conn = Connection(parent.detach())
+        self.lock = threading.Lock()
+
+    def call(self, verb: str, *args, timeout: float = CALL_TIMEOUT):
+        """Send one request; the reply's (status, value), plus the pixels for `page`."""
+        with self.lock:
+            try:
+                self.conn.send((verb, *args))
+                status, value = self._recv(timeout)
+                if verb == "page" and status == "ok":
+                    return status, value, self._recv_bytes(timeout)
+                return status, value
+            except (EOFError, OSError) as exc:
+                self.kill()
+                raise HostDied(f"the SANE host exited ({exc or type(exc).__name__})") from exc
+
+    def _recv(self, timeout: float):
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise HostDied(f"the scanner did not answer within {timeout:.0f} s")
+        return self.conn.recv()
+
+    def _recv_bytes(self, timeout: float) -> bytes:
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise HostDied(f"the scanner did not answer within {timeout:.0f} s")
+        return self.conn.recv_bytes()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and not self.conn.closed
+
+    def close(self, grace: float = RETIRE_GRACE) -> None:
+        """Ask the host to close its device and exit; kill it if it does not within `grace`."""
+        if self.proc.poll() is None and not self.conn.closed:
+            try:
+                self.conn.send(("close",))
+                self.proc.wait(timeout=grace)
+            except (OSError, subprocess.TimeoutExpired):
+                log.warning("SANE host %s did not close in %.0f s: killed", self.proc.pid, grace)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not self.conn.closed:
+            self.conn.close()
 
 
 def list_sane_devices() -> list[DeviceInfo]:
-    sane = _sane()
-    with _lock:
-        found = sane.get_devices()
+    host = SaneHost()
+    try:
+        status, value = host.call("devices")
+    except HostDied as exc:
+        raise ScannerError("offline", f"SANE device list: {exc}") from exc
+    finally:
+        host.close()
+    if status != "ok":
+        raise ScannerError(error_kind(value), f"SANE device list: {value}")
     return [DeviceInfo(uri=f"sane:{name}", vendor=vendor, model=model, kind=kind)
-            for name, vendor, model, kind in found]
+            for name, vendor, model, kind in value]
 
 
-def _pick(choices, *wanted: str):
-    """The first device choice matching one of `wanted` (case-insensitive substring)."""
-    if not choices:
-        return None
-    for want in wanted:
-        for choice in choices:
-            if isinstance(choice, str) and want.lower() in choice.lower():
-                return choice
-    return None
+def reset() -> None:
+    """Nothing to forget: each device's SANE session lives and ends with its own host process
+    (kept for callers that switch SANE_CONFIG_DIR between runs)."""
 
 
 class SaneScanner(Scanner):
@@ -91,12 +143,10 @@ class SaneScanner(Scanner):
         self.device_name = device
         self.uri = f"sane:{device}"
         self.extra = dict(extra or {})
-        sane = _sane()
-        with _lock:
-            try:
-                self.dev = sane.open(device)
-            except Exception as exc:  # noqa: BLE001 - _sane.error / RuntimeError
-                raise ScannerError("offline", f"{self.uri}: cannot open device: {exc}") from exc
+        self._set_options: dict[str, object] = {}  # set again on a new host
+        self._lock = threading.RLock()
+        self._host: SaneHost | None = None
+        self._session()  # open now: a wrong device name fails here
 
     @classmethod
     def from_uri(cls, uri: str) -> SaneScanner:
@@ -104,87 +154,86 @@ class SaneScanner(Scanner):
         device, _, query = rest.partition("?")
         return cls(device, dict(parse_qsl(query)))
 
-    def _opt(self, name: str):
-        return self.dev.opt.get(name.replace("-", "_"))
+    def _session(self) -> SaneHost:
+        """The live host with the device open (a new one after a retired or dead one)."""
+        with self._lock:
+            if self._host is not None and self._host.alive():
+                return self._host
+            self._host = None
+            try:
+                host = SaneHost()
+            except OSError as exc:
+                raise ScannerError("offline", f"{self.uri}: cannot start the SANE host: {exc}") \
+                    from exc
+            try:
+                status, value = host.call("open", self.device_name)
+                if status != "ok":
+                    raise ScannerError("offline", f"{self.uri}: cannot open device: {value}")
+                for name, val in self._set_options.items():
+                    status, value = host.call("set_option", name, val)
+                    if status != "ok":
+                        raise ScannerError(error_kind(value), f"{self.uri}: option {name}: {value}")
+            except HostDied as exc:
+                host.kill()
+                raise ScannerError("offline", f"{self.uri}: cannot open device: {exc}") from exc
+            except ScannerError:
+                host.close()
+                raise
+            self._host = host
+            return host
+
+    def _retire(self) -> None:
+        """End the current session (after a device error or a hang); the next call opens anew."""
+        with self._lock:
+            host, self._host = self._host, None
+        if host is not None:
+            host.close()
+
+    def _call(self, verb: str, *args, where: str, pages=(), timeout: float = CALL_TIMEOUT):
+        try:
+            return self._session().call(verb, *args, timeout=timeout)
+        except HostDied as exc:
+            self._retire()
+            log.error("%s: %s: %s; SANE session restarted", self.uri, where, exc)
+            raise ScannerError("io", f"{self.uri}: {where}: {exc}", pages=list(pages)) from exc
 
     def set_option(self, name: str, value) -> None:
         """Set one SANE option by its SANE name (e.g. `read-return-value`)."""
-        key = name.replace("-", "_")
-        if key not in self.dev.opt:
-            raise ScannerError("unsupported", f"{self.uri}: no option {name!r}")
-        with _lock:
-            setattr(self.dev, key, _coerce(value, self.dev.opt[key]))
+        status, text = self._call("set_option", name, value, where=f"option {name}")
+        if status == "refused":
+            raise ScannerError("unsupported", f"{self.uri}: {text}")
+        if status != "ok":
+            raise ScannerError(error_kind(text), f"{self.uri}: option {name}: {text}")
+        self._set_options[name] = value
 
     def options(self) -> dict:
-        out = {}
-        for name in ("source", "mode", "resolution"):
-            opt = self._opt(name)
-            if opt is not None:
-                out[name] = {"value": getattr(self.dev, opt.py_name, None), "choices": opt.constraint}
-        return out
-
-    def _set(self, key: str, value) -> None:
-        """Set an option only when it changes (re-setting `source` refills a test feeder)."""
-        if getattr(self.dev, key, None) != value:
-            setattr(self.dev, key, value)
-
-    def _apply(self, profile: ScanProfile) -> None:
-        mode = self._opt("mode")
-        if mode is not None and mode.is_settable():
-            wanted = {"color": ("color", "colour"), "gray": ("gray", "grey"),
-                      "lineart": ("lineart", "binary", "halftone")}[profile.mode]
-            choice = _pick(mode.constraint, *wanted)
-            if choice is None:
-                raise ScannerError("unsupported", f"{self.uri}: mode {profile.mode} not offered "
-                                   f"(device offers {mode.constraint})")
-            self._set("mode", choice)
-        source = self._opt("source")
-        if source is not None and source.is_settable():
-            wanted = {"flatbed": ("flatbed",), "adf": ("automatic document feeder", "adf", "feeder"),
-                      "duplex": ("duplex",)}[profile.source]
-            choice = _pick(source.constraint, *wanted)
-            if choice is None:
-                raise ScannerError("unsupported", f"{self.uri}: source {profile.source} not offered "
-                                   f"(device offers {source.constraint})")
-            self._set("source", choice)
-        res = self._opt("resolution")
-        if res is not None and res.is_settable():
-            self._set("resolution", profile.dpi)
-        width, height = _PAGE_MM.get(profile.paper, _PAGE_MM["A4"])
-        for name, value in (("tl-x", 0.0), ("tl-y", 0.0), ("br-x", width), ("br-y", height)):
-            opt = self._opt(name)
-            if opt is not None and opt.is_settable():
-                if isinstance(opt.constraint, tuple):
-                    value = min(value, opt.constraint[1])
-                self._set(opt.py_name, value)
-        for name, value in self.extra.items():
-            self.set_option(name, value)
+        status, value = self._call("options", where="options")
+        return value if status == "ok" else {}
 
     def scan(self, profile: ScanProfile, on_page: PageCallback | None = None) -> list[ScannedPage]:
         pages: list[ScannedPage] = []
-        with _lock:
-            try:
-                self._apply(profile)
-            except ScannerError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise _as_error(exc, f"{self.uri}: setting options", pages) from exc
+        status, text = self._call("apply", profile.mode, profile.source, profile.dpi,
+                                  profile.paper, self.extra, where="setting options")
+        if status == "refused":
+            raise ScannerError("unsupported", f"{self.uri}: {text}")
+        if status != "ok":
+            self._retire()
+            raise ScannerError(error_kind(text), f"{self.uri}: setting options: {text}")
         feeder = profile.source in ("adf", "duplex")
         while True:
             if profile.max_pages and len(pages) >= profile.max_pages:
                 break
-            with _lock:
-                try:
-                    self.dev.start()
-                    image = self.dev.snap()
-                except Exception as exc:  # noqa: BLE001 - _sane.error carries the SANE status text
-                    kind = error_kind(exc)
-                    if kind == "no_docs" and pages:
-                        break  # the feeder ran empty: the batch is complete
-                    with contextlib.suppress(Exception):
-                        self.dev.cancel()
-                    raise _as_error(exc, f"{self.uri}: page {len(pages) + 1}", pages) from exc
-            dpi = int(round(float(getattr(self.dev, "resolution", profile.dpi) or profile.dpi)))
+            reply = self._call("page", profile.dpi, where=f"page {len(pages) + 1}", pages=pages,
+                               timeout=PAGE_TIMEOUT)
+            if reply[0] != "ok":
+                kind = error_kind(reply[1])
+                if kind == "no_docs" and pages:
+                    break  # the feeder ran empty: the batch is complete
+                self._retire()  # the host cancels the scan; a backend hung there stays there
+                raise ScannerError(kind, f"{self.uri}: page {len(pages) + 1}: {reply[1]}",
+                                   pages=list(pages))
+            (mode, size, dpi), pixels = reply[1], reply[2]
+            image = Image.frombytes(mode, tuple(size), pixels)
             side = "back" if profile.duplex and len(pages) % 2 else "front"
             deliver(pages, ScannedPage(image=image, dpi=dpi, mode=profile.mode, side=side), on_page)
             if not feeder:
@@ -192,17 +241,4 @@ class SaneScanner(Scanner):
         return pages
 
     def close(self) -> None:
-        with _lock, contextlib.suppress(Exception):
-            self.dev.close()
-
-
-def _coerce(value, opt):
-    if not isinstance(value, str):
-        return value
-    if opt.type == 0:  # SANE_TYPE_BOOL
-        return value.lower() in ("1", "yes", "true", "on")
-    if opt.type == 1:  # SANE_TYPE_INT
-        return int(value)
-    if opt.type == 2:  # SANE_TYPE_FIXED
-        return float(value)
-    return value
+        self._retire()

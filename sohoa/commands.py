@@ -89,12 +89,14 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
      "Scanners: list devices, test a scan."),
     ("batch", "batch.cli", "group",
      "Back-office batches: scan a stack, split it, import folders."),
+    ("records", "archive.cli", "group",
+     "Archive records (hồ sơ lưu trữ): data, retention, appraisal."),
 )
 
 # Every module above, in the order `COMMANDS` lists their commands.
 COMMAND_MODULES = ("sohoa.documents_cli", "quotas.cli", "pipeline.cli", "pipeline.review_cli",
                    "api.cli", "station.cli", "storage.cli", "pipeline.signatures_cli",
-                   "scanners.cli", "sohoa.ops_cli", "batch.cli")
+                   "scanners.cli", "sohoa.ops_cli", "batch.cli", "archive.cli")
 _ENTRIES = {name: (module, kind, text) for name, module, kind, text in COMMANDS}
 
 

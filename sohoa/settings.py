@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_stream_mb: int = Field(default=256, description="one PDF stream once inflated")
     render_seconds: float = Field(default=60.0, description="pdftoppm wall time per page")
     render_memory_mb: int = Field(default=1024, description="pdftoppm address space")
+    decode_memory_mb: int = Field(default=1536, description="address space of the child that "
+                                  "decodes an input image (ocr.imagedecode)")
     review_threshold: float = Field(default=0.6, description="below: needs_review, not signed")
     issuing_system: str = "sohoa"
     agency: str | None = Field(default=None, description="code of the agency this counter "

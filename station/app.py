@@ -262,8 +262,9 @@ class Station:
         except BadDate:
             issued = None
         try:
-            return check(number=fields.get("number"), issuer=fields.get("issuer"),
-                         issued_on=issued, text=rec.get("text"), dossier=None)
+            return check(unit=self.unit, number=fields.get("number"),
+                         issuer=fields.get("issuer"), issued_on=issued, text=rec.get("text"),
+                         dossier=None)
         except Exception:  # noqa: BLE001 - a catalog hiccup must not block the counter
             log.exception("duplicate check failed")
             return []

@@ -62,6 +62,11 @@ def _final(state: str, error: str | None = None, waiting: bool = False) -> dict:
     return {"state": sp.PROCESSING, "error": None, "waiting": waiting}
 
 
+def sheet_count(batch: dict) -> int:
+    """Sheets of paper behind a batch's pages: one per front (a duplex back shares its sheet)."""
+    return sum(1 for page in batch.get("pages") or [] if page.get("side", "front") != "back")
+
+
 class EmbeddedSink:
     """This machine's own pipeline, through the runtime's dispatcher (`pipeline.dispatch`:
     inline in a background thread, or enqueued for workers when a broker is configured)."""
@@ -82,6 +87,12 @@ class EmbeddedSink:
         except Exception as exc:  # noqa: BLE001 - database or store down: try again later
             raise DeliveryError(f"embedded pipeline: {exc}", transient=True,
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
+        sheets = sheet_count(batch)
+        if sheets:  # for the archive record (storage.records), before the pipeline files it
+            from storage.records import document_hints
+
+            with self.rt.session() as session:
+                document_hints(session, accepted.document_id, sheets=sheets)
         self.rt.dispatcher.start(accepted.document_id)  # staff corrections travel with it
         return {"document_id": accepted.document_id, "duplicate": accepted.duplicate}
 
@@ -96,11 +107,11 @@ class EmbeddedSink:
             self.rt.dispatcher.resume(doc_id)  # e.g. after a restart
         return _final(state, error)
 
-    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
-        """Results in the catalog that look like this paper under another dossier."""
+    def stored_elsewhere(self, *, unit, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """This unit's results in the catalog that look like this paper under another dossier."""
         with self.rt.session() as session:
-            return stored_elsewhere(session, number=number, issuer=issuer, issued_on=issued_on,
-                                    text=text, dossier=dossier)
+            return stored_elsewhere(session, unit=unit, number=number, issuer=issuer,
+                                    issued_on=issued_on, text=text, dossier=dossier)
 
     def close(self) -> None:
         self.rt.dispatcher.close()
@@ -124,6 +135,8 @@ class ServerSink:
         for key in ("procedure", "dossier"):
             if batch.get(key):
                 data[key] = batch[key]
+        if sheet_count(batch):
+            data["sheets"] = str(sheet_count(batch))
         if batch.get("corrections"):
             data["corrections"] = json.dumps(batch["corrections"], ensure_ascii=False)
         try:
@@ -148,10 +161,11 @@ class ServerSink:
         raise DeliveryError(f"{self.server}: {resp.status_code} {detail}", transient=False,
                             vi=MSG_REFUSED)
 
-    def stored_elsewhere(self, *, number, issuer, issued_on, text, dossier) -> list[dict]:
-        """The server's results with this number, issuer and date (`GET /v1/ingest/duplicates`;
-        the text is not sent). Raises on any failure: the caller shows no warning then."""
-        params = {"number": number}
+    def stored_elsewhere(self, *, unit, number, issuer, issued_on, text, dossier) -> list[dict]:
+        """The server's results of this unit with this number, issuer and date (`GET
+        /v1/ingest/duplicates`; the text is not sent). Raises on any failure: the caller shows
+        no warning then."""
+        params = {"unit": unit, "number": number}
         if issuer:
             params["issuer"] = issuer
         if issued_on:

@@ -33,7 +33,9 @@ def recognize(images: list[tuple], *, lang: str = "vie", workers: int = 2,
     pages = [Page(index=i, image=img, dpi=dpi, source="station") for i, (img, dpi) in enumerate(images)]
     results = recognize_pages(pages, lang=lang, workers=workers)
     text = "\n\n".join(r.text for r in results)
-    found = classify_document(text, [r.words for r in results])  # doubtful words flag fields
+    readings = {str(r.index): r.extra["slots"] for r in results if r.extra.get("slots")}
+    found = classify_document(text, [r.words for r in results],  # doubtful words flag fields
+                              readings=readings)
     types = load_doctypes()
     dtype = types.get(found.document_type)
     required = list(dtype.required) if dtype else []

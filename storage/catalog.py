@@ -22,10 +22,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.numbers import number_key
 
 LEVELS = ("city", "district", "commune")
 
@@ -75,11 +78,16 @@ class Procedure(Base):
     level: Mapped[str | None] = mapped_column(String(10))
 
 
+def _number_key_default(context) -> str | None:
+    return number_key(context.get_current_parameters().get("document_number"))
+
+
 class Result(Base):
     __tablename__ = "results"
     __table_args__ = (
         Index("ix_results_unit_issued", "unit_id", "issued_on"),
         Index("ix_results_number", "document_number"),
+        Index("ix_results_number_key", "number_key", "issued_on"),  # 0020_number_key
         Index("ix_results_dossier", "dossier_code"),
         Index("ix_results_subject", "subject_id"),
         Index("ix_results_procedure", "procedure_code"),
@@ -96,6 +104,9 @@ class Result(Base):
     procedure_code: Mapped[str | None] = mapped_column(ForeignKey("procedures.code"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"))
     document_number: Mapped[str | None] = mapped_column(String(80))
+    # the number as compared (storage.numbers.number_key), kept in step with document_number:
+    # on insert by this default (ORM and Core), on ORM updates by the listener below
+    number_key: Mapped[str | None] = mapped_column(String(80), default=_number_key_default)
     document_type: Mapped[str | None] = mapped_column(String(40))
     issued_on: Mapped[date | None] = mapped_column(Date)
     in_force: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -114,10 +125,17 @@ class Result(Base):
     unit: Mapped[AdminUnit] = relationship()
 
 
+@event.listens_for(Result.document_number, "set")
+def _number_changed(target: Result, value, _old, _initiator) -> None:
+    target.number_key = number_key(value)
+
+
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("source_sha256", name="uq_documents_source_sha256"),
+        # one document per scan and admin unit (migration 0020_dedup_per_unit): the same file
+        # submitted for two units is two documents, neither learns about the other
+        UniqueConstraint("source_sha256", "unit_id", name="uq_documents_source_sha256_unit"),
         Index("ix_documents_state", "state"),
         Index("ix_documents_unit", "unit_id", "created_at"),
         Index("ix_documents_result", "result_id"),

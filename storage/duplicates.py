@@ -1,8 +1,11 @@
 """Is this paper already stored under another dossier? The counter's check before submit.
 
-A result is the same paper when it has the same document number, issuer and issue date, or the
-same number and the same recognized text (whitespace and case aside). Only results in another
-dossier count: a re-scan for the same dossier is the pipeline's business (it links it).
+A result is the same paper when it has the same document number (compared by its key,
+storage.numbers: "12/QĐ-UBND" = "12/QD - UBND"), issuer (case, accents and spacing aside) and
+issue date, or the same number and the same recognized text (whitespace and case aside). Only
+results in another dossier count: a re-scan for the same dossier is the pipeline's business (it
+links it). Only the asking unit's documents are looked at (by unit code, every version of it): a
+counter never learns what another unit stores.
 """
 
 from __future__ import annotations
@@ -13,25 +16,30 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.catalog import Document, Result
+from storage.catalog import AdminUnit, Document, Result
+from storage.numbers import number_key
+from storage.result_link import normalize_issuer
 
 
 def _norm(text: str | None) -> str:
     return re.sub(r"\s+", " ", (text or "")).strip().casefold()
 
 
-def stored_elsewhere(session: Session, *, number: str | None, issuer: str | None,
+def stored_elsewhere(session: Session, *, unit: str, number: str | None, issuer: str | None,
                      issued_on: date | None, text: str | None, dossier: str | None,
                      limit: int = 5) -> list[dict]:
-    """Stored results that look like this paper, in dossiers other than `dossier`."""
-    if not (number or "").strip():
+    """Stored results of unit `unit` (its code) that look like this paper, in dossiers other
+    than `dossier`."""
+    key = number_key((number or "").strip())
+    if not key or not (unit or "").strip():
         return []
     rows = session.execute(
         select(Result.id, Result.dossier_code, Result.document_number, Result.issuer,
                Result.issued_on, Document.ocr_text, Document.id)
         .join(Document, Document.result_id == Result.id)
-        # plain equality keeps ix_results_number usable (SQLite's lower() skips "Đ" anyway)
-        .where(Result.document_number.in_({number.strip(), number.strip().upper()}))
+        .join(AdminUnit, AdminUnit.id == Document.unit_id)
+        .where(AdminUnit.code == unit.strip())
+        .where(Result.number_key == key)  # ix_results_number_key
         .where(Document.state == "stored")
         .order_by(Result.created_at)
         .limit(200)).all()
@@ -40,7 +48,8 @@ def stored_elsewhere(session: Session, *, number: str | None, issuer: str | None
     for rid, rdossier, rnumber, rissuer, ron, rtext, doc_id in rows:
         if (rdossier or "").upper() == (dossier or "").strip().upper() or rid in found:
             continue
-        by_fields = bool(issuer and issued_on and _norm(rissuer) == _norm(issuer) and ron == issued_on)
+        by_fields = bool(issuer and issued_on and ron == issued_on
+                         and normalize_issuer(rissuer) == normalize_issuer(issuer))
         by_text = bool(same_text and _norm(rtext) == same_text)
         if by_fields or by_text:
             found[rid] = {"result_id": rid, "document_id": doc_id, "dossier": rdossier,

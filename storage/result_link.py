@@ -5,9 +5,10 @@ Two results (or a scan and a result) are the same legal act when
 
 * their dossier codes are equal and their document numbers do not contradict each other (equal
   once normalized, or one of them unknown), or
-* their document numbers are equal once normalized (case, spaces, "Đ"/"D"), they were issued on
-  the same day, and their issuers name the same body once normalized (case, accents, spacing) —
-  or, when one side does not know its issuer, they belong to the same admin unit.
+* their document numbers are equal once normalized (storage.numbers.number_key: case, spaces,
+  dashes, "Đ"/"D", tone marks, Unicode form), they were issued on the same day, and their
+  issuers name the same body once normalized (case, accents, spacing) — or, when one side does
+  not know its issuer, they belong to the same admin unit.
 
 A re-scan under another dossier code therefore joins the result it copies, and a scan of a result
 the one-stop export registered links to it instead of creating a second, undigitized twin.
@@ -18,8 +19,6 @@ the one-stop export registered links to it instead of creating a second, undigit
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,31 +26,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.catalog import AuditEvent, Document, Result
+from storage.numbers import fold, number_key
 
 CHUNK = 500
 
 
 def normalize_number(text: str | None) -> str | None:
-    """"12 / QĐ-UBND" → "12/QD-UBND"; None for an empty number."""
-    if not text:
-        return None
-    folded = _fold(text).upper()
-    folded = re.sub(r"\s+", "", folded)
-    return folded or None
+    """"12 / QĐ – UBND" → "12/QD-UBND"; None for an empty number (storage.numbers.number_key,
+    the key stored in results.number_key)."""
+    return number_key(text)
 
 
 def normalize_issuer(text: str | None) -> str | None:
     """"UBND  Phường Phúc Xá" → "ubnd phuong phuc xa"; None when empty."""
     if not text:
         return None
-    folded = _fold(text).lower()
+    folded = fold(text).lower()
     words = "".join(c if c.isalnum() else " " for c in folded).split()
     return " ".join(words) or None
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
 @dataclass(frozen=True)
@@ -94,30 +86,20 @@ def _rank(key: ResultKey, result: Result, reason: str) -> tuple:
 
 
 def candidates(session: Session, keys: list[ResultKey]) -> list[Result]:
-    """Results that could match any of `keys`: same dossier code, or same number as written and
-    same issue date (both indexed), loaded in chunks."""
+    """Results that could match any of `keys`: same dossier code, or same number key (indexed
+    with the issue date), loaded in chunks."""
     found: dict[str, Result] = {}
     dossiers = sorted({k.dossier_code for k in keys if k.dossier_code})
     for start in range(0, len(dossiers), CHUNK):
         for result in session.scalars(select(Result).where(
                 Result.dossier_code.in_(dossiers[start:start + CHUNK]))):
             found[result.id] = result
-    numbers = sorted({v for k in keys if k.number and k.issued_on
-                      for v in _number_variants(k.number)})
+    numbers = sorted({key for k in keys if k.issued_on and (key := number_key(k.number))})
     for start in range(0, len(numbers), CHUNK):
         for result in session.scalars(select(Result).where(
-                Result.document_number.in_(numbers[start:start + CHUNK]))):
+                Result.number_key.in_(numbers[start:start + CHUNK]))):
             found[result.id] = result
     return list(found.values())
-
-
-def _number_variants(number: str) -> set[str]:
-    """Spellings of a number as a person or OCR may have typed it (exact match in SQL)."""
-    stripped = re.sub(r"\s+", "", number.strip())
-    variants = {number, number.strip(), stripped}
-    variants |= {v.replace("Đ", "D").replace("đ", "d") for v in list(variants)}
-    variants |= {v.replace("D-", "Đ-").replace("/QD", "/QĐ") for v in list(variants)}
-    return variants
 
 
 def best_match(key: ResultKey, pool: list[Result], exclude: set[str] = frozenset()
@@ -244,15 +226,15 @@ def duplicate_groups(session: Session) -> list[list[Result]]:
     """Results that describe one result, grouped (connected through any matching pair)."""
     shared_dossier = (select(Result.dossier_code).where(Result.dossier_code.is_not(None))
                       .group_by(Result.dossier_code).having(func.count() > 1))
-    shared_number = (select(Result.document_number, Result.issued_on)
-                     .where(Result.document_number.is_not(None), Result.issued_on.is_not(None))
-                     .group_by(Result.document_number, Result.issued_on)
+    shared_number = (select(Result.number_key, Result.issued_on)
+                     .where(Result.number_key.is_not(None), Result.issued_on.is_not(None))
+                     .group_by(Result.number_key, Result.issued_on)
                      .having(func.count() > 1).subquery())
     pool: dict[str, Result] = {}
     for result in session.scalars(select(Result).where(Result.dossier_code.in_(shared_dossier))):
         pool[result.id] = result
     for result in session.scalars(select(Result).join(shared_number, (
-            Result.document_number == shared_number.c.document_number)
+            Result.number_key == shared_number.c.number_key)
             & (Result.issued_on == shared_number.c.issued_on))):
         pool[result.id] = result
     # union-find over matching pairs, bucketed so only plausible pairs are compared

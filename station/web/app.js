@@ -16,7 +16,11 @@ async function api(method, url, body) {
     throw new Error("Không kết nối được với trạm quét trên máy này; hãy chờ giây lát rồi thử lại.");
   }
   const data = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(typeof data.detail === "string" ? data.detail : `Có lỗi (mã ${resp.status}); hãy thử lại.`);
+  if (!resp.ok) {
+    const err = new Error(typeof data.detail === "string" ? data.detail : `Có lỗi (mã ${resp.status}); hãy thử lại.`);
+    err.status = resp.status;
+    throw err;
+  }
   return data;
 }
 
@@ -218,8 +222,15 @@ function renderPages() {
   }
 }
 
-async function pageAction(pageId, index, act) {
-  if (!act || batch.state !== "draft") return;
+// Page actions run one after another, and Gửi waits for the ones still on their way: a clerk
+// who presses ⟳ then Gửi at once must not send the page unrotated nor be refused.
+let editing = Promise.resolve();
+function pageAction(pageId, index, act) {
+  editing = editing.then(() => doPageAction(pageId, index, act));
+  return editing;
+}
+async function doPageAction(pageId, index, act) {
+  if (!act || !batch || batch.state !== "draft") return;
   const base = `/api/batches/${batch.id}/pages/${pageId}`;
   try {
     if (act === "rotate") setBatch(await api("POST", base + "/rotate", { degrees: 90 }));
@@ -343,7 +354,7 @@ async function submit() {
   if (firstBad) { firstBad.focus(); return; }
   $("#submit-btn").disabled = true;
   try {
-    const b = await api("POST", `/api/batches/${batch.id}/submit`, {
+    const b = await sendWhenRecognized({
       document_type: $("#doctype").value || null, fields, dossier: $("#dossier").value.trim(),
       procedure: $("#procedure").value, allow_duplicate: $("#allow-duplicate").checked });
     localStorage.removeItem("sohoa-batch");
@@ -351,6 +362,30 @@ async function submit() {
     lastToday = 0;
     refreshToday();
   } catch (e) { showMessage(e.message); updateSubmit(); }
+}
+
+// Gửi pressed while an edit is on its way or the pages are being recognized again (after a
+// rotation, say): wait for both, then send; give up after two minutes with the server's answer.
+async function sendWhenRecognized(body) {
+  const until = Date.now() + 120_000;
+  for (;;) {
+    await editing;
+    if (batch.recognizing) {
+      $("#submit-state").textContent = "Chờ nhận dạng xong để gửi…";
+      await new Promise((r) => setTimeout(r, 500));
+      await refreshBatch();
+      if (Date.now() < until) continue;
+    }
+    try {
+      return await api("POST", `/api/batches/${batch.id}/submit`, body);
+    } catch (e) {
+      if (e.status !== 409 || !batch.recognizing && !e.message.startsWith("Đang nhận dạng")
+          || Date.now() >= until) throw e;
+      $("#submit-state").textContent = "Chờ nhận dạng xong để gửi…";
+      await new Promise((r) => setTimeout(r, 500));
+      await refreshBatch();
+    }
+  }
 }
 
 // The page is ready for the next dossier: empty code (focused), no pages, no fields.

@@ -76,6 +76,7 @@ CLIENTS = {  # name: (scopes, unit code)
 def _populate(cat: Catalog) -> None:
     from api.keys import create_client
     from storage.catalog import Document, Result
+    from storage.records import FilingDefaults, file_document
     from storage.units import find_unit
 
     rt = cat.rt
@@ -113,6 +114,7 @@ def _populate(cat: Catalog) -> None:
                            ocr_text=text, page_count=1, stored_at=t0 + timedelta(minutes=n))
             session.add(doc)
             session.flush()
+            file_document(session, doc, result, FilingDefaults(type_name=kind))  # its record
             cat.results[label] = result.id
             cat.pdf[label] = signed
         # a large object (not a PDF) behind one result, to test ranges across read chunks

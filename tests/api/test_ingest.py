@@ -114,7 +114,8 @@ def test_ward_station_sees_its_older_results_and_staff_corrections_apply(catalog
 
 
 def test_a_file_of_another_unit_tells_nothing_about_it(catalog):
-    """Before: 409 "these bytes were already submitted for another unit"."""
+    """Before: 409 for bytes another unit had sent (so a key learnt that they exist there).
+    Now dedup is per unit: the same file sent for another unit is another document."""
     import hashlib
     import uuid
 
@@ -129,13 +130,21 @@ def test_a_file_of_another_unit_tells_nothing_about_it(catalog):
                        unit=find_unit(session, "00004"))
         session.add(doc)
         session.flush()
-        other_id, other_unit = doc.id, doc.unit.code
+        other_id = doc.id
         key = create_client(session, f"hk-station-{uuid.uuid4().hex[:6]}", ["ingest"], "00037")
-    response = catalog.client().post(
-        "/v1/ingest", data={"unit": "00037"}, files={"file": ("scan.pdf", data)},
-        headers={"Authorization": f"Bearer {key}"})
-    assert response.status_code == 409
-    assert response.headers["content-type"].startswith("application/problem+json")
-    text = response.text
-    assert "scan.pdf" in text and "00037" in text
-    assert other_id not in text and other_unit not in text and "another unit" not in text
+    auth = {"Authorization": f"Bearer {key}"}
+    http = catalog.client()
+    response = http.post("/v1/ingest", data={"unit": "00037"}, files={"file": ("scan.pdf", data)},
+                         headers=auth)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["duplicate"] is False and body["document_id"] != other_id
+    assert other_id not in response.text and "00004" not in response.text
+    again = http.post("/v1/ingest", data={"unit": "00037"}, files={"file": ("scan.pdf", data)},
+                      headers=auth)  # twice for one unit: still one document
+    assert again.status_code == 200 and again.json()["document_id"] == body["document_id"]
+    with catalog.rt.session() as session:
+        mine = session.get(Document, body["document_id"])
+        assert mine.unit.code == "00037" and mine.source_sha256 == doc.source_sha256
+        assert mine.original_key and other_id not in mine.original_key
+        assert session.get(Document, other_id).state == "failed"  # the other unit's untouched

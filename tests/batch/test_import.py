@@ -52,8 +52,9 @@ def _documents(home: Path) -> int:
 
 def test_import_with_manifest_report_and_status(env, backlog, tmp_path, sohoa_home):
     manifest = tmp_path / "manifest.csv"
-    manifest.write_text("file,dossier,issued_on\nqd-125.png,H26.01-0125,2021-01-05\n"
-                        "sub/qd-126.png,H26.01-0126,\n", encoding="utf-8")
+    manifest.write_text("file,dossier,issued_on,paper_code,sheets,condition\n"
+                        "qd-125.png,H26.01-0125,2021-01-05,HOP-2019-07,1,Giấy ố vàng\n"
+                        "sub/qd-126.png,H26.01-0126,,,,\n", encoding="utf-8")
     run = sohoa(env, "batch", "import", backlog, "--unit", "00004", "--procedure", "1.001193",
                 "--manifest", manifest, "--json", check=False)
     assert run.returncode == 0, run.stderr
@@ -75,6 +76,16 @@ def test_import_with_manifest_report_and_status(env, backlog, tmp_path, sohoa_ho
     assert show["fields"]["issued_on"] == "2021-01-05"  # from the manifest
     status = sohoa(env, "batch", "status").stdout
     assert "import done" in status and str(backlog) in status
+    # the manifest's archive columns wait for (or reach) the archive record
+    with sqlite3.connect(sohoa_home / "catalog.sqlite3") as db:
+        hints = db.execute("SELECT paper_code, sheets, physical_condition FROM archive_documents "
+                           "WHERE document_id = ?", (items["qd-125.png"]["document_id"],)
+                           ).fetchone()
+    assert hints == ("HOP-2019-07", 1, "Giấy ố vàng")
+    if items["qd-125.png"]["status"] == "stored":
+        record = json.loads(sohoa(env, "records", "show", "H26.01-0125", "--json").stdout)
+        assert record["paper_record_code"] == "HOP-2019-07" and record["sheet_count"] == 1
+        assert record["physical_condition"] == "Giấy ố vàng" and record["document_count"] == 1
 
 
 def _batch_id(env) -> str:

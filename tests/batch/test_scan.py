@@ -80,6 +80,10 @@ def test_escl_duplex_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home)
                           "ORDER BY dossier_code").fetchall()
     assert len(rows) == 2 and {r[0] for r in rows} <= {"stored", "needs_review"}
     assert [r[1] for r in rows] == [None, "H26.01-0002"] and [r[2] for r in rows] == [1, 1]
+    with sqlite3.connect(sohoa_home / "catalog.sqlite3") as db:  # one sheet each, for the archive
+        sheets = db.execute("SELECT a.sheets FROM archive_documents a JOIN documents d "
+                            "ON d.id = a.document_id ORDER BY d.dossier_code").fetchall()
+    assert sheets == [(1,), (1,)]
     report = json.loads(sohoa(env, "batch", "report", batch, "--json").stdout)
     assert report["kind"] == "scan" and report["finished"]
     assert report["counts"]["stored"] + report["counts"]["needs_review"] == 2
@@ -130,3 +134,27 @@ def test_spooled_page_lets_go_of_its_pixels(tmp_path):
     spool.on_page(page)
     assert page.image.size == (1, 1)  # a stack of hundreds of sheets never sits in memory
     assert Image.open(spool.page_path(0)).size == (2480, 3508)
+
+
+def test_examining_in_worker_processes_never_forks_this_process(tmp_path, monkeypatch):
+    """The station examines a stack from a thread: a fork of that threaded process copies locks
+    other threads hold (malloc arenas, PDFium's) into children that can wait on them for ever."""
+    import threading
+
+    from batch.spool import Spool
+
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "blank"})
+    for shade in (255, 20, 255, 30):
+        spool.add_page(Image.new("L", (170, 240), shade), 200, "front")
+
+    def no_fork():
+        raise AssertionError("os.fork() called in a threaded process")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    held = threading.Lock()
+    held.acquire()  # as another thread of the station would hold a lock
+    try:
+        pages = spool.examine(workers=2)
+    finally:
+        held.release()
+    assert len(pages) == 4 and all("kind" in p for p in pages)

@@ -82,6 +82,147 @@ def content_bomb_pdf(path: Path, inflated: int = 2048 * MB) -> Path:
     return path
 
 
+def lzw_zeros(blocks: int) -> bytes:
+    """An LZW stream (PDF flavour: MSB first, early change) of `blocks` table fills of zeros;
+    each fill is ~5.5 KB that decodes to ~7.4 MB."""
+    bits, nbits, out = 0, 0, bytearray()
+
+    def emit(code: int, width: int) -> None:
+        nonlocal bits, nbits
+        bits, nbits = (bits << width) | code, nbits + width
+        while nbits >= 8:
+            nbits -= 8
+            out.append((bits >> nbits) & 0xFF)
+        bits &= (1 << nbits) - 1
+
+    for _ in range(blocks):
+        emit(256, 9 if not out else 12)  # clear (the width the decoder is at)
+        table, width = 258, 9
+        emit(0, width)
+        while table < 4095:
+            emit(table, width)  # the string just made, one zero longer each time
+            table += 1
+            if table + 1 >= (1 << width) and width < 12:
+                width += 1
+    emit(257, 12)
+    if nbits:
+        out.append((bits << (8 - nbits)) & 0xFF)
+    return bytes(out)
+
+
+def _content_pdf(path: Path, data: bytes, filters: list[str], parms=None) -> Path:
+    """A letter page whose content stream is `data` under the filter chain `filters`."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(612, 792))
+    stream = pikepdf.Stream(pdf, data)
+    stream.Filter = pikepdf.Array([pikepdf.Name(f) for f in filters])
+    if parms is not None:
+        stream.DecodeParms = parms
+    pdf.pages[0].obj.Contents = stream
+    pdf.save(path, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    return path
+
+
+def lzw_bomb_pdf(path: Path) -> Path:
+    """A content stream of ~250 KB in LZW that decodes to ~330 MB."""
+    return _content_pdf(path, lzw_zeros(45), ["/LZWDecode"])
+
+
+def runlength_bomb_pdf(path: Path) -> Path:
+    """[/FlateDecode /RunLengthDecode]: a few KB inflating to 6 MB of run-length pairs, each
+    pair 128 bytes: 384 MB in the end."""
+    pairs = b"\x81\x00" * (3 * MB)
+    return _content_pdf(path, zlib.compress(pairs, 9), ["/FlateDecode", "/RunLengthDecode"])
+
+
+def ascii_chain_bomb_pdf(path: Path, *, hex_first: bool = True) -> Path:
+    """[/ASCIIHexDecode or /ASCII85Decode, /FlateDecode]: a text-encoded deflate bomb."""
+    import base64
+
+    bomb = deflate_zeros(512 * MB)
+    if hex_first:
+        return _content_pdf(path, bomb.hex().encode() + b">", ["/ASCIIHexDecode", "/FlateDecode"])
+    return _content_pdf(path, base64.a85encode(bomb) + b"~>", ["/ASCII85Decode", "/FlateDecode"])
+
+
+def _image_pdf(path: Path, data: bytes, filters: list[str], *, width=100, height=100, bpc=8,
+               space="/DeviceGray", parms=None) -> Path:
+    """A letter page drawing one image XObject of `data` under `filters`, declared small."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(612, 792))
+    image = pikepdf.Stream(pdf, data)
+    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    image.Width, image.Height, image.BitsPerComponent = width, height, bpc
+    image.ColorSpace = pikepdf.Name(space)
+    image.Filter = pikepdf.Array([pikepdf.Name(f) for f in filters])
+    if parms is not None:
+        image.DecodeParms = parms
+    page = pdf.pages[0]
+    page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    page.obj.Contents = pdf.make_stream(b"q 612 0 0 792 0 0 cm /Im0 Do Q")
+    pdf.save(path, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    return path
+
+
+def dct_header_bomb_pdf(path: Path, side: int = 60_000) -> Path:
+    """A JPEG image declared 100x100 in the PDF whose frame header (SOF) says side x side."""
+    out = io.BytesIO()
+    Image.new("RGB", (100, 100), "white").save(out, "JPEG")
+    data = out.getvalue()
+    sof = data.index(b"\xff\xc0")
+    data = data[:sof + 5] + struct.pack(">HH", side, side) + data[sof + 9:]
+    return _image_pdf(path, data, ["/DCTDecode"], space="/DeviceRGB")
+
+
+def _jpx_codestream(width: int, height: int, tile: int) -> bytes:
+    siz = struct.pack(">HHIIIIIIIIH", 41 + 3 * 3 - 3, 0, width, height, 0, 0, tile, tile, 0, 0, 3)
+    siz += b"\x07\x01\x01" * 3
+    return b"\xff\x4f\xff\x51" + siz + b"\xff\xd9"
+
+
+def jpx_header_bomb_pdf(path: Path, side: int = 100_000) -> Path:
+    """A JPEG 2000 image declared 100x100 whose SIZ marker says side x side."""
+    return _image_pdf(path, _jpx_codestream(side, side, side), ["/JPXDecode"],
+                      space="/DeviceRGB")
+
+
+def jpx_tiles_pdf(path: Path) -> Path:
+    """A 4000x4000 JPEG 2000 image cut into one-pixel tiles (16 million tile structures)."""
+    return _image_pdf(path, _jpx_codestream(4000, 4000, 1), ["/JPXDecode"],
+                      space="/DeviceRGB", width=4000, height=4000)
+
+
+def jbig2_header_bomb_pdf(path: Path, side: int = 1_000_000) -> Path:
+    """A JBIG2 image declared 100x100 whose page information segment says side x side."""
+    info = struct.pack(">IIIIBH", side, side, 0, 0, 0, 0)
+    segment = struct.pack(">IBBBI", 0, 48, 0, 1, len(info)) + info
+    return _image_pdf(path, segment, ["/JBIG2Decode"], bpc=1)
+
+
+def ccitt_header_bomb_pdf(path: Path) -> Path:
+    """A CCITT G4 image declared 100x100 whose /DecodeParms say a million columns and rows."""
+    parms = pikepdf.Dictionary(K=-1, Columns=1_000_000, Rows=1_000_000)
+    return _image_pdf(path, b"\x00" * 64, ["/CCITTFaxDecode"], bpc=1, parms=parms)
+
+
+def font_bomb_pdf(path: Path) -> Path:
+    """A page whose (embedded) font program is a deflate bomb: no page content is large."""
+    pdf = pikepdf.Pdf.open(io.BytesIO(actions_pdf_bytes()))
+    program = pikepdf.Stream(pdf, deflate_zeros(512 * MB))
+    program.Filter = pikepdf.Name.FlateDecode
+    font = pdf.pages[0].obj.Resources.Font.F1
+    font.FontDescriptor = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name.Helvetica,
+        FontFile2=pdf.make_indirect(program)))
+    pdf.save(path, compress_streams=False, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    return path
+
+
+def codec_content_pdf(path: Path) -> Path:
+    """A page content stream encoded with an image codec (DCTDecode)."""
+    return _content_pdf(path, b"\xff\xd8\xff\xd9", ["/DCTDecode"])
+
+
 def many_pages_pdf(path: Path, pages: int = 20_000) -> Path:
     """`pages` pages in one flat page tree: a small file with a huge page count."""
     page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
@@ -275,6 +416,17 @@ def corpus(folder: Path) -> dict[str, Path]:
         "large-page-116in": giant_page_pdf(folder / "large.pdf", inches=116),
         "pdf-image-bomb": image_bomb_pdf(folder / "imgbomb.pdf"),
         "pdf-content-bomb": content_bomb_pdf(folder / "contentbomb.pdf"),
+        "pdf-lzw-bomb": lzw_bomb_pdf(folder / "lzw.pdf"),
+        "pdf-runlength-chain-bomb": runlength_bomb_pdf(folder / "rl.pdf"),
+        "pdf-asciihex-chain-bomb": ascii_chain_bomb_pdf(folder / "ahx.pdf"),
+        "pdf-ascii85-chain-bomb": ascii_chain_bomb_pdf(folder / "a85.pdf", hex_first=False),
+        "pdf-dct-header-bomb": dct_header_bomb_pdf(folder / "dct.pdf"),
+        "pdf-jpx-header-bomb": jpx_header_bomb_pdf(folder / "jpx.pdf"),
+        "pdf-jpx-tiles": jpx_tiles_pdf(folder / "jpxtiles.pdf"),
+        "pdf-jbig2-header-bomb": jbig2_header_bomb_pdf(folder / "jbig2.pdf"),
+        "pdf-ccitt-header-bomb": ccitt_header_bomb_pdf(folder / "ccitt.pdf"),
+        "pdf-font-bomb": font_bomb_pdf(folder / "font.pdf"),
+        "pdf-codec-on-content": codec_content_pdf(folder / "codec.pdf"),
         "many-pages": many_pages_pdf(folder / "many.pdf"),
         "page-tree-loop": page_tree_loop_pdf(folder / "loop.pdf"),
         "broken-xref": broken_xref_pdf(folder / "xref.pdf"),

@@ -174,6 +174,23 @@ def test_malformed_type_file_is_named_in_error(tmp_path: Path):
         load_doctypes(bad)
     with pytest.raises(DocTypesError, match="not found"):
         load_doctypes(tmp_path / "missing.toml")
+    for line, words in (('retention = "forever"', "retention must be"),
+                        ("retention = 0", "retention must be"),
+                        ('access = "secret"', "access must be")):
+        bad.write_text(f'[types.khac]\nname_vi = "Khác"\n{line}\n', encoding="utf-8")
+        with pytest.raises(DocTypesError, match=rf"types\.khac\.{words}"):
+            load_doctypes(bad)
+
+
+def test_archive_defaults_per_type():
+    """docs/records.md: civil-status results are kept permanently (Circular 04/2020/TT-BTP,
+    art. 37) with conditional access; letters 10 years and open; an enterprise's open."""
+    types = load_doctypes()
+    for code in ("trich_luc_khai_sinh", "dang_ky_ket_hon", "xac_nhan_tinh_trang_hon_nhan"):
+        assert (types[code].retention_years, types[code].access) == (None, "conditional")
+    assert (types["cong_van"].retention_years, types["cong_van"].access) == (10, "open")
+    assert types["dang_ky_doanh_nghiep"].access == "open"  # organisation subject
+    assert types["khac"].retention_years == 20
 
 
 @pytest.mark.parametrize(

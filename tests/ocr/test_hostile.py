@@ -48,6 +48,23 @@ EXPECTED = {
     "large-page-116in": ("refused", "page 1 is too large: 116.0x116.0 inches"),
     "pdf-image-bomb": ("refused", "an image on page 1 is too large to decode: 100000x100000"),
     "pdf-content-bomb": ("refused", "content of page 1 inflates to more than 256 MB"),
+    "pdf-lzw-bomb": ("refused", "content of page 1 decodes (LZWDecode) to more than 256 MB"),
+    "pdf-runlength-chain-bomb": ("refused",
+                                 "content of page 1 decodes (RunLengthDecode) to more than 256"),
+    "pdf-asciihex-chain-bomb": ("refused", "content of page 1 inflates to more than 256 MB"),
+    "pdf-ascii85-chain-bomb": ("refused", "content of page 1 inflates to more than 256 MB"),
+    "pdf-dct-header-bomb": ("refused", "an image on page 1 is too large to decode (DCTDecode "
+                                       "header): 60000x60000 pixels"),
+    "pdf-jpx-header-bomb": ("refused", "an image on page 1 is too large to decode (JPXDecode "
+                                       "header): 100000x100000 pixels"),
+    "pdf-jpx-tiles": ("refused", "an image on page 1 is cut into 16,000,000 tiles"),
+    "pdf-jbig2-header-bomb": ("refused", "an image on page 1 is too large to decode "
+                                         "(JBIG2Decode header): 1000000x1000000 pixels"),
+    "pdf-ccitt-header-bomb": ("refused", "an image on page 1 is too large to decode "
+                                         "(CCITTFaxDecode header): 1000000x1000000 pixels"),
+    "pdf-font-bomb": ("refused", "a font program on page 1 inflates to more than 256 MB"),
+    "pdf-codec-on-content": ("refused", "content of page 1 is not an image but is encoded with "
+                                        "the image filter DCTDecode"),
     "many-pages": ("refused", "too many pages (20,000; the limit is 1,000"),
     "page-tree-loop": ("refused", "page tree is corrupt (it loops back on itself)"),
     "broken-xref": ("loaded", 1),

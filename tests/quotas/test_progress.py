@@ -382,3 +382,33 @@ def test_month_ends_in_one_pass_equal_a_report_per_month(runtime):
                 one = build_report(s, HANOI, year=year, as_of=report.as_of)
                 assert [r.to_dict() for r in report.rows] == [r.to_dict() for r in one.rows], (
                     report.as_of)
+
+
+def test_trend_in_one_pass_equals_a_report_per_year(runtime):
+    """`--year 2021-2025` folds the yearly counters once (year_series_figures); every year must
+    equal its own report, with baselines of some years, unlinked documents stored on a 17:00 UTC
+    year boundary and a year not over yet (as of today) in the range."""
+    from quotas.progress import build_year_reports
+
+    with runtime.session() as s:
+        random_catalog(s, seed=21)
+        add_document(s, unit_code="00001", on=date(2023, 1, 1), stored_at=utc(2023, 12, 31, 17))
+        add_document(s, unit_code="00001", on=date(2023, 1, 1), stored_at=utc(2023, 12, 31, 16))
+        add_document(s, unit_code="00004", on=date(2019, 1, 1), stored_at=utc(2019, 5, 1))
+        add_baseline(s, "00004", 2022, 40)
+        add_baseline(s, "001", 2024, 7)
+    with runtime.session() as s:
+        for first, last, today in ((2021, 2025, date(2026, 3, 1)),
+                                   (2019, 2026, date(2026, 3, 1)),
+                                   (2024, 2024, date(2026, 3, 1)),
+                                   (2023, 2025, date(2025, 8, 15))):
+            series = build_year_reports(s, HANOI, first, last, today=today)
+            assert [r.year for r in series] == list(range(first, last + 1))
+            for report in series:
+                one = build_report(s, HANOI, year=report.year, today=today)
+                assert report.as_of == one.as_of
+                assert [r.to_dict() for r in report.rows] == [r.to_dict() for r in one.rows], (
+                    first, last, report.year)
+            assert any(r.valid_results for rep in series for r in rep.units)
+        with pytest.raises(ProgressError):
+            build_year_reports(s, HANOI, 2025, 2021)

@@ -37,15 +37,16 @@ def write_sane_config(folder: Path) -> Path:
 @pytest.fixture
 def sane_test(tmp_path, monkeypatch):
     """SANE with only the `test` backend; yields the device URI `sane:test:0`."""
-    try:
-        import sane  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("sane") is None:  # found, not imported: SANE runs in a child
         service_unavailable("python-sane is not installed")
     if not ctypes.util.find_library("sane") or not sane_backend_available("test"):
         service_unavailable("the SANE test backend (libsane1 / sane-backends) is not installed")
     from scanners import sane_driver
 
     sane_driver.reset()
+    monkeypatch.setattr(sane_driver, "PAGE_TIMEOUT", 60.0)  # a test page takes about 1 s
     monkeypatch.setenv("SANE_CONFIG_DIR", str(write_sane_config(tmp_path / "sane.d")))
     os.environ.pop("SANE_DEFAULT_DEVICE", None)
     yield "sane:test:0"

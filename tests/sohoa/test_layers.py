@@ -11,8 +11,8 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = ("sohoa", "migrations", "api", "station", "quotas", "batch", "pipeline", "scanners", "ocr",
-         "signing", "storage")
+PARTS = ("sohoa", "migrations", "api", "station", "quotas", "batch", "archive", "pipeline",
+         "scanners", "ocr", "signing", "storage")
 
 
 def test_import_linter_contract_is_kept():

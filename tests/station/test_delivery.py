@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -63,6 +64,12 @@ def test_server_down_then_up_delivers_from_the_spool(central, tmp_path):
         doc = session.get(Document, doc_id)
         assert doc.state == "stored" and doc.dossier_code == "H26-KS-0001"
         assert doc.source_sha256 == batch["submission"]["sha256"]
+        # the sheet count travelled with the upload to the archive record of the dossier
+        from storage.records import ArchiveDocument, get_record
+
+        row = session.query(ArchiveDocument).filter_by(document_id=doc_id).one()
+        assert row.sheets == 1 and row.record.code == "H26-KS-0001"
+        assert get_record(session, "H26-KS-0001").sheet_count == 1
 
     # A resend of the same submission (e.g. the answer was lost) gives the same document.
     again = ServerSink(server.url, key).submit(batch, spool.dir(bid) / "submission.pdf")
@@ -123,8 +130,8 @@ def test_the_server_names_a_stored_paper_only_to_keys_that_may_see_it(central, r
         other = create_client(session, "tram-quet-xa-khac", ["ingest"], "00007")
         session.commit()
     server.start(wait_path="/healthz")
-    ask = {"number": "15/QĐ-UBND", "issuer": "UBND phường Ba Đình", "issued_on": date(2026, 12, 5),
-           "text": None}
+    ask = {"unit": UNIT, "number": "15/QĐ-UBND", "issuer": "UBND phường Ba Đình",
+           "issued_on": date(2026, 12, 5), "text": None}
     found = ServerSink(server.url, key).stored_elsewhere(**ask, dossier="000.00.04.H26-261205-0007")
     assert [d["dossier"] for d in found] == ["000.00.04.H26-261128-0003"]
     same_dossier = ServerSink(server.url, key).stored_elsewhere(
@@ -132,7 +139,12 @@ def test_the_server_names_a_stored_paper_only_to_keys_that_may_see_it(central, r
     assert same_dossier == []
     assert ServerSink(server.url, key).stored_elsewhere(
         **{**ask, "issued_on": date(2026, 12, 6)}, dossier=None) == []
-    assert ServerSink(server.url, other).stored_elsewhere(**ask, dossier=None) == []  # not its unit
+    with pytest.raises(httpx.HTTPStatusError) as refused:  # not its unit: asking is refused
+        ServerSink(server.url, other).stored_elsewhere(**ask, dossier=None)
+    assert refused.value.response.status_code == 403
+    # its own unit: the other unit's paper is not named
+    assert ServerSink(server.url, other).stored_elsewhere(
+        **{**ask, "unit": "00007"}, dossier=None) == []
 
 
 def test_embedded_failure_reaches_staff_in_vietnamese(runtime, tmp_path):

@@ -298,3 +298,88 @@ def test_import_merges_scan_twins_left_by_older_code(runtime, tmp_path):  # noqa
         assert len(s.scalars(select(Document).where(Document.result_id == kept.id)).all()) == 2
         merged = s.scalars(select(AuditEvent).where(AuditEvent.action == "result.merged")).all()
         assert [(e.actor, e.detail["by"]) for e in merged] == [("import", "number")]
+
+
+def test_numbers_written_differently_are_one_result(runtime, tmp_path):  # noqa: F811
+    """Issue #16: "12/QĐ" vs "12/QD", "12/QĐ-UBND" vs "12/QD - UBND" (and en dash, lower case,
+    decomposed Unicode, a "Số:" label) are one number: reconcile merges such twins, a scan links
+    to the result, the counter's duplicate check finds it. Hand count for the ward in 2024: 15
+    imported + 1 registered "20/QĐ" = 16 results; 4 twins with stored copies make 20 before,
+    16 after (4 digitized, 25%)."""
+    import unicodedata
+
+    from storage.duplicates import stored_elsewhere
+
+    sohoa_in_process(runtime, "results", "import", export_csv(tmp_path / "export.csv"))
+    with runtime.session() as s:
+        unit = find_unit(s, WARD, on=date(2024, 6, 1))
+        s.add(Result(unit_id=unit.id, dossier_code="H24-020", document_number="20/QĐ",
+                     issued_on=date(2024, 3, 20), issuer=ISSUER, registered=True))
+        for dossier, number, day, issuer in (
+                ("H24-903", "3/QD - UBND", 3, "UBND PHUONG PHUC XA"),
+                ("H24-905", "5/qđ–ubnd", 5, ISSUER),
+                ("H24-906", unicodedata.normalize("NFD", "Số: 6/QĐ-UBND"), 6, ISSUER),
+                ("H24-920", "20/QD", 20, ISSUER)):
+            twin = Result(unit_id=unit.id, dossier_code=dossier, document_number=number,
+                          issued_on=date(2024, 3, day), issuer=issuer)
+            s.add(twin)
+            s.flush()
+            s.add(Document(state=states.STORED, source_name=f"{dossier}.pdf",
+                           source_sha256=dossier * 8, source_size=1, unit_id=unit.id,
+                           result_id=twin.id, dossier_code=dossier,
+                           stored_at=utc(2024, 6, day), signed_key=f"k/{dossier}"))
+    assert ward_2024(runtime) == (20, 4, 20.0)
+    with runtime.session() as s:  # the key is kept on every write, also on an ORM update
+        twin = s.scalars(select(Result).where(Result.dossier_code == "H24-920")).one()
+        assert twin.number_key == "20/QD"
+        twin.document_number = "20 / QĐ"
+    with runtime.session() as s:
+        keys = dict(s.execute(select(Result.dossier_code, Result.number_key)).all())
+        assert keys["H24-920"] == keys["H24-020"] == "20/QD"
+        assert keys["H24-905"] == keys["H24-005"] == "5/QD-UBND"
+
+    done = sohoa_in_process(runtime, "results", "reconcile")
+    assert "merged 4 duplicate result(s) into 4, linked 0 document(s)" in done.stderr
+    assert result_count(runtime) == 16
+    assert ward_2024(runtime) == (16, 4, 25.0)
+    with runtime.session() as s:
+        kept = s.scalars(select(Result).where(Result.dossier_code == "H24-020")).one()
+        assert kept.document_number == "20/QĐ" and kept.registered  # the registered spelling
+        # the counter's check: the same paper typed another way, in another dossier
+        found = stored_elsewhere(s, unit=WARD, number="20/QD", issuer="ubnd phuong phuc xa",
+                                 issued_on=date(2024, 3, 20), text=None, dossier="H26-1")
+        assert [f["dossier"] for f in found] == ["H24-020"]
+        assert stored_elsewhere(s, unit=WARD, number="21/QD", issuer=ISSUER, issued_on=date(2024, 3, 20),
+                                text=None, dossier="H26-1") == []
+    # a scan typed without the diacritic and with spaces links to the registered result
+    doc_id = scan(runtime, dossier=None, number="9/QD - UBND", issued="2024-03-09",
+                  issuer="ubnd phường phúc xá")
+    with runtime.session() as s:
+        assert s.get(Document, doc_id).result.dossier_code == "H24-009"
+    assert result_count(runtime) == 16
+    assert ward_2024(runtime) == (16, 5, 31.25)
+    again = sohoa_in_process(runtime, "results", "reconcile")
+    assert "merged 0 duplicate result(s) into 0" in again.stderr
+
+
+def test_migration_fills_the_number_key(runtime, catalog_url):  # noqa: F811
+    """0020_number_key computes the key of every result already in the catalog."""
+    from sqlalchemy import inspect, text
+
+    from storage import db
+
+    with runtime.session() as s:
+        unit = find_unit(s, WARD, on=date(2024, 6, 1))
+        s.add_all([Result(unit_id=unit.id, dossier_code="K-1", document_number="7/QĐ – UBND"),
+                   Result(unit_id=unit.id, dossier_code="K-2")])
+    try:
+        db.downgrade(catalog_url, "0020_number_key@-1")
+        db.get_engine(catalog_url).dispose()
+        columns = {c["name"] for c in inspect(db.get_engine(catalog_url)).get_columns("results")}
+        assert "number_key" not in columns and "registered" in columns  # its own branch
+    finally:
+        db.upgrade(catalog_url)
+        db.get_engine(catalog_url).dispose()
+    with db.session_scope(catalog_url) as s:
+        keys = dict(s.execute(text("SELECT dossier_code, number_key FROM results")).all())
+    assert keys == {"K-1": "7/QD-UBND", "K-2": None}
