@@ -22,6 +22,7 @@ from pipeline.ingest import ingest_file
 from station import spool as sp
 from storage.catalog import AuditEvent, Document
 from storage.duplicates import stored_elsewhere
+from storage.records import document_hints
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,6 @@ class EmbeddedSink:
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
         sheets = sheet_count(batch)
         if sheets:  # for the archive record (storage.records), before the pipeline files it
-            from storage.records import document_hints
 
             with self.rt.session() as session:
                 document_hints(session, accepted.document_id, sheets=sheets)
