@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from storage import db
 from storage.catalog import AuditEvent
 from storage.objects import CHUNK
 
@@ -85,8 +86,6 @@ def maintain(session, ahead: int = 3, today: date | None = None) -> list[str]:
 
 def maintain_needed(url: str, today: date | None = None) -> list[str]:
     """Months (YYYY-MM) among this one and the next that have no partition yet."""
-    from storage import db
-
     with db.session_scope(url) as session:
         names = {p.name for p in partitions(session)}
     this = month_after(today or date.today(), 0)

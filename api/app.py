@@ -15,11 +15,14 @@ from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI
 
-from api import problems
+from api import docs, ingest, problems, records, results, service
 from api.audit import AuditWriter
 from api.deps import Authenticator, UnitIds, no_nul_characters
+from api.head import HeadAsGet
 from api.pipeline_metrics import PipelineCollector
 from api.reads import AsyncReads, ReadSessions
+from api.revocations import RevocationListener
+from storage.catalog import utcnow
 
 OUTCOMES = {401: "denied", 403: "denied", 404: "not_found", 409: "conflict", 416: "invalid",
             413: "invalid", 415: "invalid", 422: "invalid"}
@@ -103,8 +106,6 @@ class AccessMiddleware:
 
 
 def _now():
-    from storage.catalog import utcnow
-
     return utcnow()
 
 
@@ -153,23 +154,17 @@ def create_app(*, runtime, audit_batched: bool = True,
     app.state.auth = Authenticator(rt, ttl=auth_cache_seconds, read=app.state.read)
     app.state.revocations = None
     if app.state.read.dialect == "postgresql" and auth_cache_seconds > 0:
-        from api.revocations import RevocationListener
-
         app.state.revocations = RevocationListener(rt.database_url, app.state.auth.forget)
     app.state.metrics = Metrics.create()
     app.state.metrics.registry.register(PipelineCollector(rt))
     app.state.dispatcher = rt.dispatcher  # inline or broker, chosen once from the settings
     problems.install(app)
 
-    from api import ingest, records, results, service
-
     app.include_router(results.router)
     app.include_router(records.router)
     app.include_router(service.router)
     app.include_router(ingest.router)
     app.include_router(service.ops)
-    from api import docs
-    from api.head import HeadAsGet
 
     docs.install(app)
     app.add_middleware(HeadAsGet)  # inside the access log, which then records HEAD

@@ -10,6 +10,12 @@ from datetime import date, datetime
 import typer
 from rich.console import Console
 
+from api.access_log import AccessLogError, archive, maintain, partitions
+from api.audit import query_audit
+from api.keys import ClientError, create_client, list_clients, revoke_client
+from pipeline.metrics import logging_config
+from sohoa.runtime import get_runtime
+
 err = Console(stderr=True)
 out = Console()
 
@@ -24,11 +30,8 @@ def serve(
     """Serve the retrieval API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
-    from sohoa.runtime import get_runtime
-
     rt = get_runtime().open()  # migrate/check once before workers start
     err.print(f"sohoa API on http://{host}:{port}  (OpenAPI: /openapi.json)")
-    from pipeline.metrics import logging_config
 
     uvicorn.run("sohoa.runtime:create_api", factory=True, host=host, port=port, workers=workers,
                 log_config=logging_config(rt.settings.log_level, rt.settings.log_format),
@@ -44,9 +47,6 @@ def client_create(
                                     "units under it); default: all units."),
 ) -> None:
     """Create a client and print its key ONCE (only its hash is stored)."""
-    from api.keys import ClientError, create_client
-    from sohoa.runtime import get_runtime
-
     try:
         with get_runtime().session() as session:
             key = create_client(session, name, scope, unit)
@@ -61,9 +61,6 @@ def client_create(
 def client_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List clients (never their keys)."""
     from rich.table import Table
-
-    from api.keys import list_clients
-    from sohoa.runtime import get_runtime
 
     with get_runtime().session() as session:
         rows = list_clients(session)
@@ -83,9 +80,6 @@ def client_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @clients_app.command("revoke")
 def client_revoke(name: str) -> None:
     """Revoke a client's key (effective within seconds on running servers)."""
-    from api.keys import revoke_client
-    from sohoa.runtime import get_runtime
-
     with get_runtime().session() as session:
         done = revoke_client(session, name)
     if not done:
@@ -117,9 +111,6 @@ def audit(
     """Query the API access log (newest first)."""
     from rich.table import Table
 
-    from api.audit import query_audit
-    from sohoa.runtime import get_runtime
-
     with get_runtime().session() as session:
         rows = query_audit(session, client=client, document=document, endpoint=endpoint,
                            outcome=outcome, since=_when(since), until=_when(until), limit=limit)
@@ -148,9 +139,6 @@ def _month(value: str) -> date:
 
 
 def _access_log(action):
-    from api.access_log import AccessLogError
-    from sohoa.runtime import get_runtime
-
     try:
         return action(get_runtime())
     except AccessLogError as exc:
@@ -161,8 +149,6 @@ def _access_log(action):
 @access_log_app.command("list")
 def access_log_list() -> None:
     """The access log's partitions and their row counts."""
-    from api.access_log import partitions
-
     def run(rt):
         with rt.session() as session:
             return partitions(session)
@@ -176,8 +162,6 @@ def access_log_list() -> None:
 def access_log_maintain(ahead: int = typer.Option(3, "--ahead", min=1, max=24,
                                                   help="Months ahead to create.")) -> None:
     """Create the partitions of this month and the coming ones (run it monthly, e.g. a timer)."""
-    from api.access_log import maintain
-
     def run(rt):
         with rt.session() as session:
             return maintain(session, ahead)
@@ -192,8 +176,6 @@ def access_log_archive(before: str = typer.Option(..., "--before", metavar="YYYY
                                                   help="Archive every month before this one.")) -> None:
     """Write each whole month before --before to the object store (gzipped JSON lines, read back
     and checked), then drop its partition. Nothing is dropped that was not stored first."""
-    from api.access_log import archive
-
     for entry in _access_log(lambda rt: archive(rt, _month(before))):
         sys.stdout.write(json.dumps(entry, ensure_ascii=False) + "\n")
 

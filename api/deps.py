@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.keys import ClientInfo, authenticate, hash_key
 from api.problems import Problem
 from api.reads import retry_read
+from storage.catalog import AdminUnit
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `sohoa api-client create`")
 
@@ -61,8 +62,6 @@ class UnitIds:
             return hit
         now = time.monotonic()
         from sqlalchemy import or_, select
-
-        from storage.catalog import AdminUnit
 
         if key[0] == "client":
             _, level, unit_id, province = key

@@ -27,9 +27,13 @@ from api.deps import require
 from api.keys import ClientInfo
 from api.problems import Problem, problem_responses
 from api.schemas import IngestAccepted, IngestStatus
-from storage.catalog import AdminUnit, Document
+from pipeline.errors import PermanentError
+from pipeline.ingest import ingest_file
+from storage.catalog import AdminUnit, Document, Result
+from storage.duplicates import stored_elsewhere
 from storage.objects import CHUNK
 from storage.records import document_hints
+from storage.units import UnknownUnit, find_unit
 
 log = logging.getLogger(__name__)
 Parent = aliased(AdminUnit)
@@ -88,10 +92,6 @@ def ingest(
     sheets: Annotated[int | None, Form(ge=0, le=100_000, description=(
         "sheets of paper scanned (số lượng tờ), for the archive record"))] = None,
 ):
-    from pipeline.errors import PermanentError
-    from pipeline.ingest import ingest_file
-    from storage.units import UnknownUnit, find_unit
-
     rt = request.app.state.rt
     staff = _parse_corrections(corrections)
     with rt.session() as session:
@@ -182,10 +182,6 @@ def ingest_duplicates(
     """The counter asks before submitting whether this paper is stored under another dossier of
     its unit; only that unit's results are looked at, and only if the key may see the unit
     (storage.duplicates.stored_elsewhere)."""
-    from storage.catalog import Result
-    from storage.duplicates import stored_elsewhere
-    from storage.units import UnknownUnit, find_unit
-
     with request.app.state.read() as session:
         try:
             target = find_unit(session, unit)

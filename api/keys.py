@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from api.models import SCOPES, ApiClient
+from api.revocations import notify_revoked
 from storage.catalog import AdminUnit, utcnow
 from storage.units import find_unit
 
@@ -119,7 +120,6 @@ def revoke_client(session: Session, name: str) -> bool:
     if client is None or client.revoked_at is not None:
         return False
     client.revoked_at = utcnow()
-    from api.revocations import notify_revoked
 
     notify_revoked(session, name)  # API processes drop their cached keys when this commits
     return True

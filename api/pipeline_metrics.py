@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from pipeline.actors import queue_lengths
+from pipeline.broker import get_broker
 from storage.catalog import Document
 
 log = logging.getLogger(__name__)
@@ -88,8 +90,6 @@ class PipelineCollector:
     def _queues(self):
         if self._rt.settings.broker_url == "inline":
             return
-        from pipeline.actors import queue_lengths
-        from pipeline.broker import get_broker
 
         gauge = GaugeMetricFamily("sohoa_queue_messages", "Broker messages per stage queue",
                                   labels=["stage", "kind"])

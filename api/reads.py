@@ -32,6 +32,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from storage import db
+
 T = TypeVar("T")
 
 # Connections per API process: the async pool of each loop serves the request paths; the sync
@@ -92,8 +94,6 @@ class ReadSessions:
     def connection(self):
         """A Core connection (autocommit on PostgreSQL; a read transaction on SQLite)."""
         if self.engine is None:
-            from storage import db
-
             with db.get_engine(self.url).connect() as connection:
                 yield connection
             return

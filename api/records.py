@@ -18,6 +18,7 @@ from api.problems import Problem, problem_responses
 from api.reads import retry_read
 from api.results import _pii
 from api.schemas import RecordDetail, RecordPage
+from storage.records import disposals, document_dict, get_record, list_records, record_dict, record_documents
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -71,8 +72,6 @@ async def list_records_route(
         unit_ids = named if unit_ids is None else sorted(set(unit_ids) & set(named))
 
     def read():
-        from storage.records import list_records, record_dict
-
         with state.read() as session:
             rows = list_records(session, unit_ids=unit_ids, fonds_code=fonds, after=after,
                                 limit=limit + 1)
@@ -94,14 +93,6 @@ async def get_record_route(code: str, request: Request,
     state = request.app.state
 
     def read():
-        from storage.records import (
-            disposals,
-            document_dict,
-            get_record,
-            record_dict,
-            record_documents,
-        )
-
         with state.read() as session:
             record = get_record(session, code) if len(code) <= 80 else None
             if record is None or not _visible(info, record.unit):

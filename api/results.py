@@ -25,6 +25,7 @@ from api.lookup import RESULT_BY_ID
 from api.problems import Problem, problem_responses
 from api.schemas import ResultDetail, ResultPage, Verification
 from api.search_query import search_parameters, search_statement
+from signing.verify import verify_pdf
 from storage.objects import CHUNK, ObjectIntegrityError, ObjectNotFound, read_all
 from storage.pii import mask_id, mask_name
 from storage.result_search import newest_matching
@@ -354,8 +355,6 @@ async def get_pdf(result_id: str, request: Request,
 def verification_body(data, trust_roots, expected_sha: str | None = None,
                       sha256: str | None = None) -> dict:
     """`data`: PDF bytes, or the path of a spooled copy (then `sha256` is already known)."""
-    from signing.verify import verify_pdf
-
     body = verify_pdf(data, trust_roots).to_dict()
     body["sha256"] = sha256 or hashlib.sha256(data).hexdigest()
     body["matches_catalog"] = None if expected_sha is None else body["sha256"] == expected_sha

@@ -15,6 +15,7 @@ from api.problems import Problem, problem_response, problem_responses
 from api.results import verification_body
 from api.schemas import Progress, Verification
 from pipeline.broker import BrokerUnavailable, ping_broker
+from quotas.progress import digitized_counts
 from storage.catalog import AdminUnit
 from storage.objects import CHUNK
 
@@ -43,7 +44,6 @@ def progress(request: Request, info: Annotated[ClientInfo, Depends(require("read
              level: Annotated[str | None, Query(pattern="^(city|district|commune)$")] = None,
              unit: Annotated[str | None, Query(max_length=5)] = None):
     # Depends on quotas.progress (being extended by the quotas work): rows keyed by unit code.
-    from quotas.progress import digitized_counts
 
     with request.app.state.read() as session:
         rows = digitized_counts(session)

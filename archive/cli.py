@@ -15,6 +15,28 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.stages import filing_defaults
+from sohoa.runtime import get_runtime
+from storage.catalog import AdminUnit
+from storage.records import (
+    RecordError,
+    disposals,
+    document_dict,
+    due_documents,
+    file_document,
+    get_fonds,
+    get_record,
+    list_records,
+    record_dict,
+    record_disposal,
+    record_documents,
+    unfiled_documents,
+    update_record,
+    upsert_fonds,
+)
+from storage.retention import RetentionError, parse_retention
+from storage.units import UnknownUnit, find_unit
+
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
 
@@ -39,8 +61,6 @@ LABELS_VI = (
 
 
 def _runtime():
-    from sohoa.runtime import get_runtime
-
     return get_runtime()
 
 
@@ -90,8 +110,6 @@ def _unit_ids(session, unit: str | None) -> list[int] | None:
         return None
     from sqlalchemy import or_, select
 
-    from storage.catalog import AdminUnit
-
     ids = list(session.scalars(select(AdminUnit.id).where(AdminUnit.code == unit)))
     if not ids:
         _fail(f"--unit: unknown admin unit code {unit!r}", 2)
@@ -107,8 +125,6 @@ def records_list(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per record."),
 ) -> None:
     """The records, by code."""
-    from storage.records import list_records, record_dict
-
     with _runtime().session() as session:
         records = [record_dict(r) for r in list_records(
             session, unit_ids=_unit_ids(session, unit), fonds_code=fonds, limit=limit)]
@@ -131,14 +147,6 @@ def records_list(
 def records_show(code: str = typer.Argument(..., help="Record code (mã hồ sơ)."),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """One record's data and its documents (exit 1: unknown record)."""
-    from storage.records import (
-        disposals,
-        document_dict,
-        get_record,
-        record_dict,
-        record_documents,
-    )
-
     with _runtime().session() as session:
         record = get_record(session, code)
         if record is None:
@@ -207,8 +215,6 @@ def records_set(
 ) -> None:
     """Set a record's data by hand; sohoa's defaults and counts never overwrite it after."""
     from archive.record_import import ACCESS_WORDS, RELIABILITY_WORDS
-    from storage.records import RecordError, get_fonds, get_record, update_record
-    from storage.retention import RetentionError, parse_retention
 
     values: dict = {}
     if retention is not None:
@@ -264,9 +270,6 @@ def records_fonds(
     note: str | None = typer.Option(None, "--note", help="Ghi chú."),
 ) -> None:
     """Create or update a fonds (phông lưu trữ)."""
-    from storage.records import RecordError, upsert_fonds
-    from storage.units import UnknownUnit, find_unit
-
     status_word = _choice(status, {"open": "open", "mo": "open", "closed": "closed",
                                    "dong": "closed"}, "--status")
     with _runtime().session() as session:
@@ -306,9 +309,6 @@ def records_import(
 def records_file(limit: int | None = typer.Option(None, "--limit", min=1)) -> None:
     """File stored documents that are in no record yet (those stored before records existed),
     each into its dossier's record with its type's defaults. Safe to rerun."""
-    from pipeline.stages import filing_defaults
-    from storage.records import file_document, unfiled_documents
-
     filed = 0
     rt = _runtime()
     while True:
@@ -331,8 +331,6 @@ def records_due(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per document."),
 ) -> None:
     """Documents past their retention period, for the appraisal council. Nothing is deleted."""
-    from storage.records import due_documents
-
     day = parse_day(on, "--on") if on else date.today()
     table = Table("Mã hồ sơ", "Tiêu đề hồ sơ", "Thời hạn", "Hết hạn từ", "Mã tài liệu",
                   "Số, ký hiệu", "Ngày", "Trang")
@@ -370,8 +368,6 @@ def records_destroy(
     """Record a destruction decision for a record. sohoa deletes nothing: the decision is kept
     with the record, and the record leaves `sohoa records due`."""
     import getpass
-
-    from storage.records import RecordError, get_record, record_disposal
 
     day = parse_day(decided, "--date")
     with _runtime().session() as session:

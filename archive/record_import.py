@@ -19,6 +19,7 @@ from pathlib import Path
 
 from storage.records import RecordError, upsert_fonds, upsert_record
 from storage.retention import RetentionError, parse_retention
+from storage.units import UnknownUnit, find_unit
 
 HEADERS = {
     "code": ("ma ho so", "so ky hieu ho so", "code", "record code"),
@@ -225,8 +226,6 @@ def parse_file(path: Path) -> tuple[list[dict], list[str]]:
 
 def import_records(session, path: Path, *, default_unit: str | None = None) -> ImportSummary:
     """Create or update the records of an archive list (all rows or none)."""
-    from storage.units import UnknownUnit, find_unit
-
     rows, ignored = parse_file(path)
     summary = ImportSummary(ignored_columns=ignored)
     fonds_seen = set()

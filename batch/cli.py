@@ -9,6 +9,21 @@ from pathlib import Path
 
 import typer
 
+from batch.commit import commit_spool, refresh_queued
+from batch.importer import ImportError_, batch_id_for, import_folder, other_files, scan_files
+from batch.journal import Journal
+from batch.separator import write_sheet
+from batch.patchcode import PatchCodeError
+from batch.patchcode import write_sheet as write_patch
+from batch.split import METHODS, SplitError, move_boundary
+from batch.spool import Spool, batches_root
+from pipeline.broker import BrokerConfigError
+from scanners.base import ScannerError
+from scanners.profiles import ProfileError, ScanProfile
+from scanners.registry import open_scanner
+from sohoa.runtime import get_runtime
+from sohoa.settings import get_settings
+
 batch_app = typer.Typer(help="Back-office batches: scan a stack, split it, import folders.",
                         no_args_is_help=True)
 
@@ -23,18 +38,11 @@ def _fail(message: str, code: int = 2):
 
 
 def _home_and_journal():
-    from batch.journal import Journal
-    from batch.spool import batches_root
-    from sohoa.settings import get_settings
-
     root = batches_root(get_settings().resolved_home)
     return root, Journal(root / "journal.sqlite3")
 
 
 def _runtime_and_broker():
-    from pipeline.broker import BrokerConfigError
-    from sohoa.runtime import get_runtime
-
     rt = get_runtime()
     try:
         return rt, rt.broker
@@ -63,10 +71,6 @@ def separator_cmd(out: Path = typer.Option(Path("to-phan-cach.pdf"), "--out", "-
                   copies: int = typer.Option(1, "--copies", min=1, max=500)) -> None:
     """Write a separator sheet PDF (QR code, or a patch code) to print and put in front of
     each document."""
-    from batch.patchcode import PatchCodeError
-    from batch.patchcode import write_sheet as write_patch
-    from batch.separator import write_sheet
-
     if patch is not None:
         if dossier:
             raise typer.BadParameter("--dossier needs the QR sheet (a patch code carries no "
@@ -109,12 +113,6 @@ def scan_cmd(
 ) -> None:
     """Scan a stack through the feeder into a batch, split it, and show the split."""
     import tempfile
-
-    from batch.split import METHODS
-    from batch.spool import Spool
-    from scanners.base import ScannerError
-    from scanners.profiles import ProfileError, ScanProfile
-    from scanners.registry import open_scanner
 
     if split not in METHODS:
         raise typer.BadParameter(f"--split must be one of {', '.join(METHODS)}")
@@ -160,7 +158,6 @@ def scan_cmd(
     except ValueError as exc:
         _fail(f"batch {spool.id}: {exc}")
     typer.echo(f"batch {spool.id}: {kept or len(spool.pages())} page(s) spooled", err=True)
-    from sohoa.runtime import get_runtime
 
     workers = max(1, get_runtime().settings.ocr_workers)
     spool.examine(workers=workers, first_pages=split in ("auto", "first"))
@@ -180,9 +177,6 @@ def split_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show a batch's split; move a boundary with --start/--join (page numbers from 1)."""
-    from batch.split import SplitError, move_boundary
-    from batch.spool import Spool
-
     root, _ = _home_and_journal()
     try:
         spool = Spool.open(root, batch_id)
@@ -209,9 +203,6 @@ def _journal_has(batch_id: str) -> bool:
 
 def _refresh(journal, batch_ids) -> None:
     """Outcomes of items handed to workers, read back from the catalog."""
-    from batch.commit import refresh_queued
-    from sohoa.runtime import get_runtime
-
     rt = None
     for batch_id in batch_ids:
         if journal.counts(batch_id)["queued"]:
@@ -220,8 +211,6 @@ def _refresh(journal, batch_ids) -> None:
 
 
 def _commit(spool, journal, unit, procedure, as_json) -> None:
-    from batch.commit import commit_spool
-
     if not unit:
         _fail("--unit is needed to commit a batch")
     rt, broker = _runtime_and_broker()
@@ -239,8 +228,6 @@ def commit_cmd(batch_id: str = typer.Argument(...),
                procedure: str | None = typer.Option(None, "--procedure"),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """Submit the documents of a reviewed split to the pipeline (resumes where it stopped)."""
-    from batch.spool import Spool
-
     root, journal = _home_and_journal()
     try:
         spool = Spool.open(root, batch_id)
@@ -266,8 +253,6 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import a folder of earlier scans; rerun to resume. Nothing is stored twice."""
-    from batch.importer import ImportError_, batch_id_for, import_folder, other_files, scan_files
-
     _, journal = _home_and_journal()
     try:
         total = len(scan_files(folder))

@@ -21,6 +21,8 @@ import numpy as np
 from PIL import Image
 
 from batch import patchcode, separator
+from ocr.engine import TESSERACT, _tesseract_env
+from ocr.preprocess import analyze, recognition_gray
 
 HEADER_BAND = 0.30  # share of the page height read for the motto and the "Số:" line
 HEADER_DPI = 150
@@ -62,8 +64,6 @@ def header_signals(text: str) -> tuple[int, bool]:
 
 def read_header(gray: np.ndarray, dpi: int, rotation: int = 0, lang: str = "vie") -> str:
     """Tesseract on the top band of the upright page (one process, OMP_THREAD_LIMIT=1)."""
-    from ocr.engine import TESSERACT, _tesseract_env
-
     if rotation == 180:
         gray = gray[::-1, ::-1]
     band = gray[: int(gray.shape[0] * HEADER_BAND)]
@@ -86,8 +86,6 @@ def is_first_page(motto: int, so_line: bool) -> bool:
 
 def examine(image: Image.Image, dpi: int, *, first_pages: bool = True) -> PageFacts:
     """The facts of one page. `first_pages=False` skips the header OCR (separator/blank only)."""
-    from ocr.preprocess import analyze, recognition_gray
-
     gray = recognition_gray(image)
     is_sep, dossier = separator.detect(gray, dpi)
     if is_sep:

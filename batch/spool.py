@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from batch.pages import PageFacts, examine
-from batch.split import Split, split_stack
+from batch.split import Split, collate, split_stack
 
 _RELEASED = Image.new("L", (1, 1), 255)  # what a spooled ScannedPage keeps instead of its image
 
@@ -109,8 +109,6 @@ class Spool:
     def collate_backs(self, backs: list[Path], dpi: int) -> None:
         """Make this batch of fronts a duplex stack from a second, backs-only pass (fed with
         the stack turned over, so last back first): pages become front1, back1, front2, …"""
-        from batch.split import collate
-
         fronts = self.pages()
         if any(p["side"] != "front" for p in fronts):
             raise ValueError(f"batch {self.id} already has backs")

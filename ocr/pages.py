@@ -56,6 +56,7 @@ from ocr.limits import (
     check_every_stream,
     check_page_count,
     check_page_resources,
+    check_pixels,
     page_inches,
     render_pdf_page,
 )
@@ -205,8 +206,6 @@ def _limit_err(path: Path, exc: LimitExceeded) -> InputError:
 
 
 def _check_size(path: Path, width: int, height: int, limits: Limits, where=""):
-    from ocr.limits import check_pixels
-
     try:
         check_pixels(width, height, limits, where)
     except LimitExceeded as e:

@@ -14,6 +14,15 @@ from pathlib import Path
 
 import typer
 
+from pipeline.actors import queue_lengths, state_counts
+from pipeline.actors import requeue_stale as do_requeue
+from pipeline.broker import BrokerConfigError, broker_kind, redact
+from pipeline.inline import outcome_line
+from pipeline.submission import UnknownDocument, document_history, failed_documents, retry_failed
+from pipeline.submission import submit as do_submit
+from sohoa.runtime import get_runtime
+from sohoa.settings import SettingsError, get_settings
+
 failed_app = typer.Typer(help="Documents that failed (the dead-letter list).",
                          no_args_is_help=True)
 
@@ -33,16 +42,12 @@ def _err(text: str) -> None:
 
 def runtime():
     """The process's runtime (the composition root; `sohoa --help` does not load it)."""
-    from sohoa.runtime import get_runtime
-
     return get_runtime()
 
 
 def _runtime_and_dispatcher():
     """The process's runtime and its dispatcher (inline or broker), or exit 2 on a bad
     SOHOA_BROKER_URL."""
-    from pipeline.broker import BrokerConfigError
-
     rt = runtime()
     try:
         return rt, rt.dispatcher
@@ -58,9 +63,6 @@ def run_workers(processes: int | None = None, threads: int = 1,
     This process must not import sohoa.worker itself: dramatiq forks the workers, and a
     module already imported would not boot (broker, actors, logging) again in them."""
     from dramatiq.cli import main, make_argument_parser
-
-    from pipeline.broker import BrokerConfigError, broker_kind
-    from sohoa.settings import SettingsError, get_settings
 
     try:
         settings = get_settings()  # validated here, before anything is forked
@@ -103,9 +105,6 @@ def submit(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file on stdout."),
 ) -> None:
     """Store scans and queue them for the workers (inline broker: process them now)."""
-    from pipeline.inline import outcome_line
-    from pipeline.submission import submit as do_submit
-
     rt, dispatcher = _runtime_and_dispatcher()
     records = do_submit(rt, dispatcher, paths, unit_code=unit, procedure=procedure, dossier=dossier)
     for record in records:
@@ -121,8 +120,6 @@ def submit(
 def failed_list(as_json: bool = typer.Option(False, "--json"),
                 limit: int = typer.Option(1000, "--limit")) -> None:
     """Failed documents, newest first, with the stage and the reason."""
-    from pipeline.submission import failed_documents
-
     rows = failed_documents(runtime(), limit)
     for row in rows:
         if as_json:
@@ -137,8 +134,6 @@ def failed_list(as_json: bool = typer.Option(False, "--json"),
 @failed_app.command("show")
 def failed_show(document_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """A document's failure and its history (audit events)."""
-    from pipeline.submission import UnknownDocument, document_history
-
     try:
         record = document_history(runtime(), document_id)
     except UnknownDocument as exc:
@@ -162,8 +157,6 @@ def failed_retry(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Put failed documents back in the pipeline, from the stage that failed."""
-    from pipeline.submission import UnknownDocument, failed_documents, retry_failed
-
     rt, dispatcher = _runtime_and_dispatcher()
     ids = list(document_ids or [])
     if all_failed:
@@ -191,10 +184,6 @@ def queue(
                                              "this long (after a broker lost messages)."),
 ) -> None:
     """Documents per state (catalog) and messages per queue (broker)."""
-    from pipeline.actors import queue_lengths, state_counts
-    from pipeline.actors import requeue_stale as do_requeue
-    from pipeline.broker import redact
-
     rt, _ = _runtime_and_dispatcher()
     broker = rt.broker
     summary: dict = {"broker": redact(rt.settings.broker_url), "states": state_counts(rt)}

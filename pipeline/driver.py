@@ -16,6 +16,7 @@ from pipeline.context import Context
 from pipeline.errors import describe, is_permanent
 from pipeline.outputs import quarantine
 from pipeline.stages import STAGES, Stage, next_stage
+from pipeline.states import check_transition
 from pipeline.stuck import (
     INLINE_LEASE_SECONDS,
     LeaseKeeper,
@@ -130,8 +131,6 @@ def resume_state(doc: Document) -> str:
 def reopen_failed(rt: Context, doc_id: str, *, actor: str) -> str | None:
     """Put a failed document back where it failed (an audit event says so); the state it
     resumes from, or None when it is not failed. LookupError when there is no such document."""
-    from pipeline.states import check_transition
-
     with rt.session() as session:
         doc = session.get(Document, doc_id, with_for_update=True)
         if doc is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ocr.pages import InputError
-from signing.signer import SigningError
+from signing.errors import SigningError
 
 
 class PermanentError(Exception):

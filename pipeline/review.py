@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ocr.crops import field_crop_png as render
 from ocr.doctypes import load_doctypes
 from pipeline import states
 from pipeline.context import Context
@@ -79,8 +80,6 @@ def field_crop_png(rt: Context, doc: Document, field: str) -> bytes | None:
     from pathlib import Path
 
     from PIL import Image
-
-    from ocr.crops import field_crop_png as render
 
     crop = ((doc.fields or {}).get("crops") or {}).get(field)
     if not crop or not doc.pdf_key:

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import typer
 
+from pipeline.cli import runtime
+from pipeline.doctype_model import TrainingError, train
+from pipeline.review import ReviewError, continue_processing, decide, field_crop_png, pending, review_record
+from storage.catalog import Document
+
 review_app = typer.Typer(help="Documents waiting for a person (needs_review).",
                          no_args_is_help=True)
 model_app = typer.Typer(help="The trainable document-type classifier.", no_args_is_help=True)
 
 
 def _rt():
-    from pipeline.cli import runtime
-
     return runtime()
 
 
@@ -26,8 +29,6 @@ def _print(record: dict) -> None:
 @review_app.command("list")
 def review_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Documents waiting for review, oldest first."""
-    from pipeline.review import pending
-
     rows = pending(_rt())
     for row in rows:
         if as_json:
@@ -50,9 +51,6 @@ def review_show(
 ) -> None:
     """What was recognized, with each field's confidence and the OCR text; the image crop of
     each field to check (number, date) is written as a PNG and its path printed."""
-    from pipeline.review import field_crop_png, review_record
-    from storage.catalog import Document
-
     rt = _rt()
     with rt.session() as session:
         doc = session.get(Document, document_id)
@@ -87,8 +85,6 @@ def review_show(
 
 
 def _finish(rt, document_id: str, action: str) -> None:
-    from pipeline.review import continue_processing
-
     state = continue_processing(rt, document_id)
     typer.echo(f"{document_id}: {action}d, now {state}")
     if state == "failed":
@@ -99,8 +95,6 @@ def _finish(rt, document_id: str, action: str) -> None:
 def review_approve(document_id: str,
                    reviewer: str = typer.Option("cli", "--reviewer", help="Who confirms.")) -> None:
     """Confirm what was recognized; the document is then signed and stored."""
-    from pipeline.review import ReviewError, decide
-
     rt = _rt()
     try:
         action = decide(rt, document_id, reviewer=reviewer)
@@ -118,8 +112,6 @@ def review_correct(
     reviewer: str = typer.Option("cli", "--reviewer"),
 ) -> None:
     """Correct the type and/or fields; the corrections become training data."""
-    from pipeline.review import ReviewError, decide
-
     fields = {}
     for item in field:
         name, sep, value = item.partition("=")
@@ -140,8 +132,6 @@ def review_correct(
 @model_app.command("train")
 def model_train() -> None:
     """Train the document-type model on every reviewed (approved or corrected) document."""
-    from pipeline.doctype_model import TrainingError, train
-
     try:
         report = train(_rt())
     except TrainingError as exc:

@@ -7,6 +7,9 @@ import sys
 
 import typer
 
+from pipeline.cli import runtime
+from pipeline.signatures import RefreshRefused, archive_status, refresh_documents
+
 signatures_app = typer.Typer(help="Signed results: PAdES level, archival timestamps.",
                              no_args_is_help=True)
 
@@ -35,9 +38,6 @@ def refresh(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per document."),
 ) -> None:
     """Add a new document timestamp (PAdES B-LTA) before archival timestamps expire."""
-    from pipeline.cli import runtime
-    from pipeline.signatures import RefreshRefused, refresh_documents
-
     try:
         counts = refresh_documents(runtime(), before_days=before, dry_run=dry_run,
                                    report=_printer(as_json))
@@ -51,9 +51,6 @@ def refresh(
 @signatures_app.command("status")
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Stored documents per PAdES level and the soonest archival timestamp expiry."""
-    from pipeline.cli import runtime
-    from pipeline.signatures import archive_status
-
     record = archive_status(runtime())
     if as_json:
         typer.echo(json.dumps(record, default=str))

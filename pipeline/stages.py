@@ -30,10 +30,12 @@ from pipeline.corrections import correct_in_session
 from pipeline.doctype_model import predict
 from pipeline.errors import InvalidTransition, PermanentError
 from pipeline.outputs import fetch_to, object_prefix, store_verified
+from pipeline.placement import seal_layout
 from pipeline.tempdirs import temp_prefix
 from signing.archive import catalog_values, inspect_file
 from signing.seal import SealInfo
 from storage import states
+from storage.agencies import Agency, UnknownAgency, agency_for_dossier, find_agency, match_issuer
 from storage.catalog import AuditEvent, Document, Page, Procedure, utcnow
 from storage.records import FilingDefaults, file_document
 from storage.result_link import link_scanned
@@ -195,8 +197,6 @@ class NoSuchAgency(PermanentError):
 def copy_agency(rt: Context, session, doc: Document):
     """The agency that makes this copy: the one already recorded, else the one the dossier
     code names (its prefix), else this counter's (SOHOA_AGENCY); None: the unit signs."""
-    from storage.agencies import Agency, UnknownAgency, agency_for_dossier, find_agency
-
     if doc.agency_id is not None:
         return session.get(Agency, doc.agency_id)
     agency = agency_for_dossier(session, doc.dossier_code)
@@ -242,8 +242,6 @@ def _placed(seal, pdf: Path, words, size_px):
     is taken when signing, after any revocation check (B-LT needs answers older than it)."""
     import dataclasses
 
-    from pipeline.placement import seal_layout
-
     return dataclasses.replace(seal, layout=seal_layout(pdf, seal, words=words,
                                                         page_size_px=size_px))
 
@@ -251,8 +249,6 @@ def _placed(seal, pdf: Path, words, size_px):
 def _issuing_agency(session, fields: dict, unit_id: int, copy_agency_id: int | None):
     """The result's issuing agency: the one whose name the header (`issuer`) ends with, among
     the agencies of the result's unit, else any; else the agency that made the copy."""
-    from storage.agencies import match_issuer
-
     issued = _issue_date(fields)
     found = (match_issuer(session, fields.get("issuer"), issued, [unit_id])
              or match_issuer(session, fields.get("issuer"), issued))

@@ -12,6 +12,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from quotas import render
+from quotas.imports import ImportFileError, _norm, import_baseline, import_results, parse_date
+from quotas.plans import PlanError, get_plan, load_plan, shipped_plans
+from quotas.progress import ProgressError, build_month_reports, build_report, build_year_reports
+from quotas.ratios import ratios_766
+from sohoa.runtime import get_runtime
+from storage.result_link import reconcile
+
 err = Console(stderr=True, soft_wrap=True)
 
 baseline_app = typer.Typer(
@@ -33,8 +41,6 @@ BY = {"year": "year", "nam": "year", "month": "month", "thang": "month"}
 
 
 def _key(text: str) -> str:
-    from quotas.imports import _norm
-
     return _norm(text)
 
 
@@ -78,8 +84,6 @@ def _reflow(doc: str | None) -> str | None:
 
 
 def _runtime():
-    from sohoa.runtime import get_runtime
-
     return get_runtime()
 
 
@@ -91,7 +95,6 @@ def _fail(message: str, code: int = 2):
 def _parse_day(text: str | None) -> date | None:
     if text is None:
         return None
-    from quotas.imports import parse_date
 
     try:
         return parse_date(text)
@@ -187,16 +190,6 @@ def progress(
                                help="XLSX: người ký (thủ trưởng đơn vị)."),
     as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json."),
 ) -> None:
-    from quotas import render
-    from quotas.plans import PlanError, get_plan
-    from quotas.progress import (
-        ProgressError,
-        build_month_reports,
-        build_report,
-        build_year_reports,
-    )
-    from quotas.ratios import ratios_766
-
     fmt = "json" if as_json else _choice("--format", fmt_text, FORMATS, "table, json, csv, xlsx")
     level = _choice("--level", level_text, LEVELS_BOTH, "tỉnh, huyện, xã / city, district, commune")
     by = _choice("--by", by_text, BY, "năm, tháng / year, month") or "year"
@@ -289,8 +282,6 @@ def baseline_import(file: Path = typer.Argument(..., metavar="TỆP",
       unit_code,year,valid_results
       00004,2026,1250
     """
-    from quotas.imports import ImportFileError, import_baseline
-
     rt = _runtime()
     try:
         with rt.session() as session:
@@ -317,8 +308,6 @@ def results_import(file: Path = typer.Argument(..., metavar="TỆP",
     Cột / columns (tiếng Việt hoặc tiếng Anh):
       ma_ho_so;ma_thu_tuc;ma_don_vi;so_ket_qua;ngay_ban_hanh;co_quan_ban_hanh
     """
-    from quotas.imports import ImportFileError, import_results
-
     rt = _runtime()
     try:
         with rt.session() as session:
@@ -343,8 +332,6 @@ def results_reconcile(dry_run: bool = typer.Option(False, "--dry-run", help="Ch�
       sohoa results reconcile --dry-run    xem trước, không sửa
       sohoa results reconcile
     """
-    from storage.result_link import reconcile
-
     rt = _runtime()
     with rt.session() as session:
         summary = reconcile(session)
@@ -377,8 +364,6 @@ def plans() -> None:
       city = 100
       commune = 100
     """
-    from quotas.plans import load_plan, shipped_plans
-
     out = Console()
     for name, path in shipped_plans().items():
         plan = load_plan(path)

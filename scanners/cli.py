@@ -7,14 +7,16 @@ from pathlib import Path
 
 import typer
 
+from scanners.base import ScannerError
+from scanners.profiles import ProfileError, ScanProfile
+from scanners.registry import list_devices, open_scanner
+
 scanners_app = typer.Typer(help="Scanners: list devices, test a scan.", no_args_is_help=True)
 
 
 @scanners_app.command("list")
 def list_cmd(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
     """List the scanners SANE can reach (USB, network eSCL through sane-airscan)."""
-    from scanners.registry import list_devices
-
     devices = list_devices()
     if as_json:
         typer.echo(json.dumps([d.__dict__ for d in devices], ensure_ascii=False))
@@ -34,10 +36,6 @@ def scan_cmd(
     source: str = typer.Option("adf", "--source", help="flatbed, adf or duplex"),
 ) -> None:
     """Scan one batch and write page-NNN.png files."""
-    from scanners.base import ScannerError
-    from scanners.profiles import ProfileError, ScanProfile
-    from scanners.registry import open_scanner
-
     try:
         profile = ScanProfile(name="cli", dpi=dpi, mode=mode, source=source)
     except ProfileError as exc:

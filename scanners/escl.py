@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from ocr.pages import InputError, load_pages
 from scanners.base import PageCallback, ScannedPage, Scanner, ScannerError, deliver
 from scanners.profiles import MIN_DPI, ScanProfile
 
@@ -379,8 +380,6 @@ class EsclScanner(Scanner):
 
 def _decode(data: bytes, content_type: str, dpi: int, where: str) -> list[tuple[Image.Image, int]]:
     if data[:5] == b"%PDF-" or "pdf" in content_type:
-        from ocr.pages import InputError, load_pages
-
         with tempfile.TemporaryDirectory(prefix="sohoa-escl-") as tmp:
             path = Path(tmp) / "page.pdf"
             path.write_bytes(data)

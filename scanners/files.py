@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ocr.pages import InputError, load_pages
 from scanners.base import PageCallback, ScannedPage, Scanner, ScannerError, deliver, mode_of
 from scanners.profiles import ScanProfile
 
 
 def read_file_pages(path: Path, *, default_dpi: int = 300) -> list[ScannedPage]:
     """All pages of one file, or ScannerError('bad_file') naming the file and the problem."""
-    from ocr.pages import InputError, load_pages
-
     path = Path(path)
     try:
         loaded = load_pages(path, default_dpi=default_dpi)

@@ -21,7 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signing.signer import SigningError
+from signing.keymap import load_key_map
+from signing.pkcs11 import open_pkcs11_signer, parse_pkcs11_spec
+from signing.signer import SigningError, UnitSigner, _parse_pkcs12_spec
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,6 @@ class Pkcs12KeySource:
     spec: str = field(default="", repr=False)
 
     def open(self, **options):
-        from signing.signer import UnitSigner
-
         return UnitSigner.from_pkcs12(self.path, self.passphrase, **options)
 
 
@@ -55,8 +55,6 @@ class Pkcs11KeySource:
         return tuple(self.token.trust)
 
     def open(self, **options):
-        from signing.pkcs11 import open_pkcs11_signer
-
         return open_pkcs11_signer(self.token, **options)
 
 
@@ -89,14 +87,10 @@ def parse_single(spec: str) -> SingleKeySource:
     """A ``pkcs12:`` or ``pkcs11:`` spec as a typed config; :class:`SigningError` otherwise."""
     spec = (spec or "").strip()
     if spec.startswith("pkcs12:"):
-        from signing.signer import _parse_pkcs12_spec
-
         p = _parse_pkcs12_spec(spec)
         return Pkcs12KeySource(path=p.path, passphrase=p.passphrase, trust=tuple(p.trust),
                                spec=spec)
     if spec.startswith("pkcs11:"):
-        from signing.pkcs11 import parse_pkcs11_spec
-
         return Pkcs11KeySource(token=parse_pkcs11_spec(spec), spec=spec)
     raise SigningError(f"signing key {spec.split(':')[0]!r}...: use a pkcs12: or pkcs11: spec")
 
@@ -108,8 +102,6 @@ def parse_key_source(spec: str) -> KeySource:
     if spec == "dev":
         return DevKeySource()
     if spec.startswith("map:"):
-        from signing.keymap import load_key_map
-
         keymap = load_key_map(spec[len("map:"):])
         return KeyMapSource(keymap=keymap, sources={s: parse_single(s) for s in keymap.specs()},
                             spec=spec)

@@ -59,21 +59,10 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.dev_pki import DevPKIError, ensure_dev_pki
+from signing.errors import SigningError, SigningServiceUnavailable  # noqa: F401 - re-exported
 from signing.seal import SealError, SealInfo, prepare_seal
 
 log = logging.getLogger(__name__)
-
-
-class SigningError(Exception):
-    """A document cannot be signed (bad key, unusable certificate, unreadable PDF)."""
-
-
-class SigningServiceUnavailable(ConnectionError):
-    """A time-stamping, OCSP or CRL service could not be reached: retry later.
-
-    Deliberately not a :class:`SigningError` (those are permanent: bad key, revoked
-    certificate, bad PDF); the pipeline retries OSErrors.
-    """
 
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")

@@ -34,7 +34,10 @@ from pathlib import Path
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
+from sohoa.doctor import _redact
+from sohoa.runtime import get_runtime
 from storage import db
+from storage.catalog import Document
 from storage.objects import CHUNK, ObjectStore, open_object_store
 
 FORMAT = 1
@@ -127,8 +130,6 @@ def restore_catalog(url: str, dump: Path) -> None:
 
 def referenced_objects(url: str) -> Iterator[tuple[str, str | None]]:
     """(key, the catalog's sha256 or None) of every object a document references."""
-    from storage.catalog import Document
-
     pairs = ((Document.original_key, Document.source_sha256),
              (Document.pdf_key, Document.pdf_sha256),
              (Document.signed_key, Document.signed_sha256))
@@ -193,8 +194,6 @@ def _target(location: str) -> tuple[Path, str]:
 
 def make_backup(location: str, *, objects_url: str | None = None, copy_objects: bool = True,
                 runtime=None, progress=None) -> dict:
-    from sohoa.runtime import get_runtime
-
     rt = runtime or get_runtime()
     url = rt.open().database_url
     folder, default_objects = _target(location)
@@ -239,15 +238,11 @@ def _stat_entry(store: ObjectStore, key: str) -> dict:
 
 
 def _redacted(url: str) -> str:
-    from sohoa.doctor import _redact
-
     return _redact(url)
 
 
 def restore_backup(location: str, *, objects_url: str | None = None, runtime=None,
                    progress=None) -> dict:
-    from sohoa.runtime import get_runtime
-
     folder, default_objects = _target(location)
     meta_path = folder / META
     if not meta_path.exists():

@@ -9,6 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sohoa.backup import BackupError, make_backup, restore_backup
+from sohoa.doctor import exit_code, run_checks
+
 err = Console(stderr=True)
 out = Console()
 
@@ -25,8 +28,6 @@ def doctor(
     delete), broker, signing keys (valid, not expiring within 30 days), Tesseract and its
     language model, free disk. Exit code 0 when nothing failed (warnings allowed), 1 otherwise.
     """
-    from sohoa.doctor import exit_code, run_checks
-
     findings = run_checks(min_free=int(min_free_gb * 1024**3))
     if as_json:
         for finding in findings:
@@ -50,8 +51,6 @@ def backup(
                                       help="Dump the catalog and the manifest, copy no objects."),
 ) -> None:
     """Back up the catalog (a dump) and the objects (copied, with a checksum manifest)."""
-    from sohoa.backup import BackupError, make_backup
-
     try:
         summary = make_backup(target, objects_url=objects_to, copy_objects=not skip_objects,
                               progress=err if err.is_terminal else None)
@@ -67,8 +66,6 @@ def restore(
         None, "--objects-from", help="Where the backup's objects were copied (--objects-to)."),
 ) -> None:
     """Restore a backup into an EMPTY catalog and object store (the configured ones)."""
-    from sohoa.backup import BackupError, restore_backup
-
     try:
         summary = restore_backup(source, objects_url=objects_from, progress=err if err.is_terminal else None)
     except BackupError as exc:

@@ -29,11 +29,17 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
 from scanners.base import ScannerError
+from scanners.files import read_file_pages
+from scanners.hotfolder import JsonSeen
 from scanners.profiles import DEFAULT_PROFILES, ScanProfile
+from scanners.registry import open_scanner
 from station import lookup
 from station import spool as sp
+from station.batch import register_batch_routes
 from station.dates import DATE_FIELDS, BadDate, parse_vn_date, to_iso
 from station.delivery import Deliverer
+from station.recognize import FIELD_LABELS_VI, doctype_choices, recognize
+from storage.units import unit_label
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).parent / "web"
@@ -96,12 +102,9 @@ class Station:
             if not self.scanner_uri:
                 raise ScannerError("offline", "no scanner configured",
                                    vi="Chưa cấu hình máy quét (--scanner). Có thể nhập tệp thay thế.")
-            from scanners.registry import open_scanner
 
             kw = {}
             if self.scanner_uri.startswith("folder:"):
-                from scanners.hotfolder import JsonSeen
-
                 kw["seen"] = JsonSeen(self.spool.root / "seen.json")
             self._scanner = open_scanner(self.scanner_uri, **kw)
         return self._scanner
@@ -167,8 +170,6 @@ class Station:
                     batch["dossier"]) or ""
 
     def import_files(self, batch_id: str, paths: list[Path]) -> None:
-        from scanners.files import read_file_pages
-
         errors = []
         for path in paths:
             try:
@@ -229,8 +230,6 @@ class Station:
                 self._running.discard(batch_id)
 
     def _recognize_once(self, batch_id: str) -> None:
-        from station.recognize import recognize
-
         batch = self.spool.load(batch_id)
         version = batch.get("version", 0)
         try:
@@ -354,8 +353,6 @@ class Station:
 
 
 def _unit_label(code: str) -> str | None:
-    from storage.units import unit_label
-
     try:
         return unit_label(code)
     except Exception:  # noqa: BLE001 - the header falls back to the code
@@ -381,8 +378,6 @@ def with_crops(rec: dict) -> dict:
 
 
 def _label(field: str) -> str:
-    from station.recognize import FIELD_LABELS_VI
-
     return FIELD_LABELS_VI.get(field, field)
 
 
@@ -483,8 +478,6 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
 
     @app.get("/api/info")
     def info():
-        from station.recognize import FIELD_LABELS_VI, doctype_choices
-
         return {"scanner": station.scanner_uri, "unit": station.unit, "unit_name": station.unit_name,
                 "province": station.province, "dossier_example": lookup.EXAMPLE,
                 "mode": getattr(station.sink, "name", "embedded"),
@@ -634,8 +627,6 @@ def create_app(station: Station, *, manage_lifecycle: bool = True) -> FastAPI:
     @app.get("/api/drafts")
     def drafts():
         return [summary(b) for b in spool.in_state(sp.DRAFT) if b["pages"]]
-
-    from station.batch import register_batch_routes  # the batch view (/lo), its own module
 
     register_batch_routes(app, station)
     return app

@@ -18,8 +18,13 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
+from batch.commit import commit_spool
+from batch.journal import Journal
 from batch.split import METHODS, SplitError, move_boundary
 from batch.spool import Spool, batches_root
+from scanners.base import ScannerError
+from scanners.profiles import ScanProfile
+from scanners.registry import list_devices, open_scanner
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).with_name("web")
@@ -55,8 +60,6 @@ class BatchDesk:
         self._busy: threading.Thread | None = None
 
     def journal(self):
-        from batch.journal import Journal
-
         return Journal(self.root / "journal.sqlite3")
 
     def _run(self, batch_id: str, work) -> None:
@@ -76,9 +79,6 @@ class BatchDesk:
             self._busy.start()
 
     def scan(self, body: ScanBody) -> str:
-        from scanners.profiles import ScanProfile
-        from scanners.registry import open_scanner
-
         if body.split not in METHODS:
             raise HTTPException(422, f"Cách tách không hợp lệ: {body.split}")
         uri = body.scanner or self.station.scanner_uri
@@ -96,8 +96,6 @@ class BatchDesk:
         self.jobs[spool.id] = {"state": "scanning", "message": ""}
 
         def work():
-            from scanners.base import ScannerError
-
             message = ""
             try:
                 with open_scanner(uri) as device:
@@ -116,8 +114,6 @@ class BatchDesk:
         return spool.id
 
     def commit(self, batch_id: str, procedure: str | None) -> None:
-        from batch.commit import commit_spool
-
         rt = getattr(self.station.sink, "rt", None)  # the embedded pipeline's runtime
         if rt is None:
             raise HTTPException(409, "Quét theo lô lưu vào kho của máy này: hãy chạy trạm không "
@@ -188,8 +184,6 @@ def register_batch_routes(app: FastAPI, station) -> BatchDesk:
     def scanners():
         """The station's scanner first, then every SANE device (network scanners through
         sane-airscan) and the same network scanners reached directly over eSCL."""
-        from scanners.registry import list_devices
-
         found = [{"uri": d.uri, "label": d.label, "kind": d.kind} for d in list_devices()]
         own = station.scanner_uri
         head = [{"uri": own, "label": "Máy quét của trạm", "kind": "station"}] if own else []

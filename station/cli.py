@@ -9,6 +9,15 @@ from pathlib import Path
 
 import typer
 
+from pipeline.metrics import logging_config
+from scanners.profiles import ProfileError, load_profiles
+from sohoa.runtime import get_runtime
+from sohoa.settings import get_settings
+from station.app import Station, create_app
+from station.delivery import EmbeddedSink, ServerSink
+from station.spool import Spool, SpoolBusy
+from storage.units import unit_label
+
 log = logging.getLogger(__name__)
 
 
@@ -25,8 +34,6 @@ def check_setup(*, unit: str, server: str | None, api_key: str | None, timeout: 
     station then starts and keeps scans in its spool until the network is back, since a
     counter must not stop working during an outage. A server never reached is a set-up error.
     """
-    from storage.units import unit_label
-
     name = unit_label(unit)
     if name is None:
         raise SetupError(f"unknown unit code {unit!r}: not in the official admin unit lists "
@@ -62,20 +69,12 @@ def build_station(*, scanner: str | None, server: str | None, unit: str, spool_d
                   profiles_file: Path | None = None, profile: str = "mac-dinh",
                   recognize: bool = True, retry_base: float = 1.0, province: str | None = None,
                   unit_name: str | None = None):
-    from scanners.profiles import load_profiles
-    from sohoa.settings import get_settings
-    from station.app import Station
-    from station.delivery import EmbeddedSink, ServerSink
-    from station.spool import Spool
-
     settings = get_settings()
     root = spool_dir or Path(settings.home) / "station"
     spool = Spool(root)
     if server:
         sink = ServerSink(server, os.environ.get("SOHOA_STATION_API_KEY"))
     else:
-        from sohoa.runtime import get_runtime
-
         sink = EmbeddedSink(get_runtime())
     return Station(spool, scanner_uri=scanner, unit=unit, sink=sink,
                    profiles=load_profiles(profiles_file), profile=profile, recognize=recognize,
@@ -106,16 +105,11 @@ def station(
     """Serve the scanner station page for counter staff (Vietnamese)."""
     import uvicorn
 
-    from scanners.profiles import ProfileError
-    from station.app import create_app
-    from station.spool import SpoolBusy
-
     unit = unit.strip()
     if province and not re.fullmatch(r"[A-Za-z]\d{2}", province.strip()):
         typer.echo(f"sohoa station: --province {province!r}: expected a letter and two digits "
                    "as in agency codes (H26 for Hà Nội)", err=True)
         raise typer.Exit(2)
-    from sohoa.settings import get_settings
 
     spool_root = spool_dir or Path(get_settings().home) / "station"
     known = spool_root / "server-checked.txt"  # the last server the set-up check reached
@@ -132,8 +126,6 @@ def station(
     if server:
         known.write_text(server.rstrip("/") + "\n")
     typer.echo(f"sohoa station: http://{host}:{port}/ (spool {st.spool.root})", err=True)
-    from pipeline.metrics import logging_config
-    from sohoa.settings import get_settings
 
     settings = get_settings()
     uvicorn.run(create_app(st), host=host, port=port,

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import httpx
 
+from pipeline.errors import PermanentError
+from pipeline.ingest import ingest_file
 from station import spool as sp
+from storage.catalog import AuditEvent, Document
+from storage.duplicates import stored_elsewhere
+from storage.records import document_hints
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +48,6 @@ def _failure_vi(session, doc_id: str, error: str | None) -> str:
     """The Vietnamese reason recorded with the document's last failure, else a Vietnamese
     line carrying the operators' English reason."""
     from sqlalchemy import select
-
-    from storage.catalog import AuditEvent
 
     detail = session.scalar(select(AuditEvent.detail).where(
         AuditEvent.document_id == doc_id, AuditEvent.action == "failed")
@@ -75,9 +78,6 @@ class EmbeddedSink:
         self.rt = runtime
 
     def submit(self, batch: dict, pdf: Path) -> dict:
-        from pipeline.errors import PermanentError
-        from pipeline.ingest import ingest_file
-
         try:
             accepted = ingest_file(self.rt, pdf, unit_code=batch["unit"],
                                    procedure=batch.get("procedure") or None,
@@ -90,7 +90,6 @@ class EmbeddedSink:
                                 vi="Kho lưu trữ tạm thời không sẵn sàng; sẽ thử lại.") from exc
         sheets = sheet_count(batch)
         if sheets:  # for the archive record (storage.records), before the pipeline files it
-            from storage.records import document_hints
 
             with self.rt.session() as session:
                 document_hints(session, accepted.document_id, sheets=sheets)
@@ -98,8 +97,6 @@ class EmbeddedSink:
         return {"document_id": accepted.document_id, "duplicate": accepted.duplicate}
 
     def status(self, batch: dict) -> dict:
-        from storage.catalog import Document
-
         doc_id = batch["submission"]["document_id"]
         with self.rt.session() as session:
             doc = session.get(Document, doc_id)
@@ -112,8 +109,6 @@ class EmbeddedSink:
 
     def stored_elsewhere(self, *, unit, number, issuer, issued_on, text, dossier) -> list[dict]:
         """This unit's results in the catalog that look like this paper under another dossier."""
-        from storage.duplicates import stored_elsewhere
-
         with self.rt.session() as session:
             return stored_elsewhere(session, unit=unit, number=number, issuer=issuer,
                                     issued_on=issued_on, text=text, dossier=dossier)

@@ -7,6 +7,9 @@ before they submit. The pipeline recognizes the submitted file again; staff corr
 
 from __future__ import annotations
 
+from ocr.classify import classify_document
+from ocr.doctypes import load_doctypes
+from ocr.engine import recognize_pages
 from ocr.pages import Page
 
 LOW = 0.6  # below this a field is highlighted for checking
@@ -20,8 +23,6 @@ FIELD_LABELS_VI = {
 
 
 def doctype_choices() -> list[dict]:
-    from ocr.doctypes import load_doctypes
-
     return [{"code": t.code, "name": t.name_vi, "required": list(t.required),
              "procedures": list(t.procedures)} for t in load_doctypes().values()]
 
@@ -29,10 +30,6 @@ def doctype_choices() -> list[dict]:
 def recognize(images: list[tuple], *, lang: str = "vie", workers: int = 2,
               low: float = LOW) -> dict:
     """`images` is [(PIL image, dpi)…] in page order; returns what the page shows."""
-    from ocr.classify import classify_document
-    from ocr.doctypes import load_doctypes
-    from ocr.engine import recognize_pages
-
     pages = [Page(index=i, image=img, dpi=dpi, source="station") for i, (img, dpi) in enumerate(images)]
     results = recognize_pages(pages, lang=lang, workers=workers)
     text = "\n\n".join(r.text for r in results)

@@ -10,6 +10,21 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from sohoa.runtime import get_runtime
+from storage.agencies import (
+    Agency,
+    AgencyImportError,
+    UnknownAgency,
+    agency_record,
+    find_agency,
+    import_agencies,
+)
+from storage.catalog import AdminUnit, Document, Procedure
+from storage.fsck import CORRUPT, MISMATCH, MISSING, ORPHAN, STUCK, FsckError, run_fsck
+from storage.objects import ObjectStoreError
+from storage.procedures import ProcedureImportError, import_procedures
+from storage.search import search_documents, terms
+
 err = Console(stderr=True, soft_wrap=True)
 STATE_NAME = "fsck-state.json"
 
@@ -18,8 +33,6 @@ procedures_app = typer.Typer(help="The procedure catalog (thủ tục hành chí
 
 
 def _runtime():
-    from sohoa.runtime import get_runtime
-
     return get_runtime()
 
 
@@ -48,9 +61,6 @@ def fsck(
     """Verify every stored object against its checksums; report missing, corrupt, mismatched
     and orphaned objects, and documents stuck mid-pipeline. Exit 0 = all good, 1 = problems
     found, 2 = the check could not run."""
-    from storage.fsck import FsckError, run_fsck
-    from storage.objects import ObjectStoreError
-
     rt = _runtime()
     state_file = rt.settings.resolved_home / STATE_NAME
 
@@ -89,8 +99,6 @@ def write_prom_textfile(path: Path, report) -> None:
     docs/alerts/sohoa-rules.yml read it through node_exporter's textfile collector)."""
     import time
 
-    from storage.fsck import CORRUPT, MISMATCH, MISSING, ORPHAN, STUCK
-
     counts = report.counts()
     lines = ["# HELP sohoa_fsck_problems Problems found by the last sohoa fsck (objects; stuck "
              "documents)",
@@ -109,8 +117,6 @@ def write_prom_textfile(path: Path, report) -> None:
 def procedures_import(file: Path = typer.Argument(..., metavar="FILE.csv",
                                                   help="Columns: code,name,level")) -> None:
     """Add or update procedures from a CSV; nothing is imported if any row is wrong."""
-    from storage.procedures import ProcedureImportError, import_procedures
-
     rt = _runtime()
     try:
         with rt.session() as session:
@@ -126,8 +132,6 @@ def procedures_import(file: Path = typer.Argument(..., metavar="FILE.csv",
 def procedures_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Print the procedure catalog."""
     from sqlalchemy import select
-
-    from storage.catalog import Procedure
 
     with _runtime().session() as session:
         rows = session.execute(select(Procedure.code, Procedure.name, Procedure.level)
@@ -148,8 +152,6 @@ def agencies_import(file: Path = typer.Argument(
         ..., metavar="FILE.csv",
         help="Columns: code,name,unit[,parent,valid_from,valid_to,signing_key]")) -> None:
     """Add or update agencies from a CSV; nothing is imported if any row is wrong."""
-    from storage.agencies import AgencyImportError, import_agencies
-
     try:
         with _runtime().session() as session:
             summary = import_agencies(session, file)
@@ -167,9 +169,6 @@ def agencies_list(
 ) -> None:
     """Print the agencies (code, unit, level, validity, name)."""
     from sqlalchemy import select
-
-    from storage.agencies import Agency, agency_record
-    from storage.catalog import AdminUnit
 
     with _runtime().session() as session:
         query = select(Agency).order_by(Agency.code, Agency.valid_from)
@@ -193,8 +192,6 @@ def agencies_show(code: str = typer.Argument(..., help="Agency code, e.g. 000.00
     """Show one agency as JSON (exit 1: unknown)."""
     from datetime import date
 
-    from storage.agencies import UnknownAgency, agency_record, find_agency
-
     try:
         when = date.fromisoformat(on) if on else None
     except ValueError:
@@ -217,9 +214,6 @@ def search(
 ) -> None:
     """Find documents whose OCR text contains every word of TEXT, newest first (exit 1: none)."""
     from sqlalchemy import select
-
-    from storage.catalog import AdminUnit, Document
-    from storage.search import search_documents, terms
 
     if not terms(text):
         err.print(f"{text!r}: no words to search for", markup=False)

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from storage.catalog import AdminUnit, Base, Document, Procedure, Result, utcnow
+from storage.catalog import AdminUnit, AuditEvent, Base, Document, Procedure, Result, utcnow
 from storage.retention import due_on as compute_due_on
 
 ACCESS_LEVELS = ("open", "conditional")  # tiếp cận rộng rãi | tiếp cận có điều kiện
@@ -448,7 +448,6 @@ def record_disposal(session: Session, record: Record, *, decision: str, decided_
     disposal = Disposal(record_id=record.id, decision=decision.strip(), decided_on=decided_on,
                         decided_by=decided_by, note=note, recorded_by=actor)
     session.add(disposal)
-    from storage.catalog import AuditEvent
 
     session.add(AuditEvent(actor=actor, action="record.disposal", document_id=None,
                            detail={"record": record.code, "decision": disposal.decision,

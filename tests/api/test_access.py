@@ -132,12 +132,12 @@ def test_problem_json_for_404_422_and_500(catalog, monkeypatch):
     _problem(http.get("/v1/results", params={"limit": 0}, headers=catalog.auth("admin")), 422)
     _problem(http.get("/v1/results", params={"cursor": "!!"}, headers=catalog.auth("admin")), 422)
 
-    import quotas.progress
+    import api.service
 
     def broken(session):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(quotas.progress, "digitized_counts", broken)
+    monkeypatch.setattr(api.service, "digitized_counts", broken)
     body = _problem(http.get("/v1/progress", headers=catalog.auth("admin")), 500)
     assert "boom" not in body["detail"]  # internals are logged, not shown
 

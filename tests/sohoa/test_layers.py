@@ -3,6 +3,7 @@ parts import each other, even through other modules."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,34 @@ def test_pipeline_modules_import_no_circle():
         if imported.startswith("pipeline.") and graph.chain_exists(importer=imported,
                                                                    imported=module))
     assert circles == []
+
+
+def _imports_inside_functions() -> list[str]:
+    """`file:line statement` of every first-party import made inside a function."""
+    found = set()
+    for part in PARTS:
+        for path in sorted((ROOT / part).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.ImportFrom):
+                        names = [node.module or ""] if node.level == 0 else [part]
+                    elif isinstance(node, ast.Import):
+                        names = [alias.name for alias in node.names]
+                    else:
+                        continue
+                    if any(name.split(".")[0] in PARTS for name in names):
+                        found.add(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    return sorted(found)
+
+
+def test_few_first_party_imports_inside_functions():
+    """Imports sit at the top of their module: `sohoa --help` stays quick because the parts'
+    command modules load lazily (`sohoa/commands.py`), not because each command hides its
+    imports. The few left choose a backend (object store, scanner, key source, the runtime's
+    services) or break a circle inside one part."""
+    inside = _imports_inside_functions()
+    assert len(inside) < 40, f"{len(inside)} first-party imports inside functions:\n" + \
+        "\n".join(inside)

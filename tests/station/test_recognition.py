@@ -25,6 +25,7 @@ def test_the_counter_preview_flags_a_field_read_from_doubtful_words(tmp_path, mo
     from PIL import Image
 
     import ocr.engine
+    import station.recognize
     from station.recognize import recognize
 
     image = Image.open(render_decision(tmp_path / "qd.png", dpi=300))
@@ -45,7 +46,7 @@ def test_the_counter_preview_flags_a_field_read_from_doubtful_words(tmp_path, mo
                 "001085012345") else w for w in result.words]
         return results
 
-    monkeypatch.setattr(ocr.engine, "recognize_pages", hesitant)
+    monkeypatch.setattr(station.recognize, "recognize_pages", hesitant)
     doubtful = recognize([(image, 300)], workers=1)
     assert doubtful["fields"]["subject_id"] == "001085012345"
     assert "subject_id" in doubtful["low"]
