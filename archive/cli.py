@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from archive.package_cli import add_commands  # export, verify-package (archive.package)
+from archive.record_import import ACCESS_WORDS, RELIABILITY_WORDS, RecordImportError, fold, import_records
 from pipeline.stages import filing_defaults
 from sohoa.runtime import get_runtime
 from storage.catalog import AdminUnit
@@ -181,8 +183,6 @@ def records_show(code: str = typer.Argument(..., help="Record code (mã hồ sơ
 def _choice(value: str | None, words: dict, option: str):
     if value is None:
         return None
-    from archive.record_import import fold
-
     found = words.get(fold(value))
     if found is None:
         _fail(f"{option}: {value!r} is not one of {', '.join(sorted(set(words.values())))}", 2)
@@ -214,8 +214,6 @@ def records_set(
     fonds: str | None = typer.Option(None, "--fonds", help="Mã phông (see `records fonds`)."),
 ) -> None:
     """Set a record's data by hand; sohoa's defaults and counts never overwrite it after."""
-    from archive.record_import import ACCESS_WORDS, RELIABILITY_WORDS
-
     values: dict = {}
     if retention is not None:
         try:
@@ -291,8 +289,6 @@ def records_import(
     unit: str | None = typer.Option(None, "--unit", help="Unit of rows that name none."),
 ) -> None:
     """Create or update records from an archive list; nothing is written if any row is wrong."""
-    from archive.record_import import RecordImportError, import_records
-
     try:
         with _runtime().session() as session:
             summary = import_records(session, file, default_unit=unit)
@@ -384,7 +380,5 @@ def records_destroy(
 
 
 def register(app: typer.Typer) -> None:
-    from archive.package_cli import add_commands  # export, verify-package (archive.package)
-
     add_commands(records_app, _runtime)
     app.add_typer(records_app, name="records")

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from archive.bag import BagWriter, check_bag
+from signing.verify import verify_pdf
 from storage.objects import ObjectIntegrityError, ObjectNotFound, ObjectStore, ObjectStoreError
 from storage.pii import mask_personal
 
@@ -282,8 +283,6 @@ def _package_info(report: PackageReport, agent: str) -> dict:
 
 def _verify_signature(path: str, roots: list[str]) -> tuple[str, list[str]]:
     import logging
-
-    from signing.verify import verify_pdf
 
     for name in ("pyhanko", "pyhanko_certvalidator"):  # the verdict says why; no tracebacks
         logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -15,6 +15,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from sqlalchemy import select
+
+from archive.package import KINDS, PackageError, verify_package, write_package
+from storage.catalog import AuditEvent
+from storage.records import Record, RecordError, iter_export_entries
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 _runtime: Callable[[], Any] | None = None  # set by add_commands
@@ -55,12 +60,6 @@ def export(
 ) -> None:
     """Write a SIP or DIP of records (BagIt 1.0 with record.json and document.json), then
     verify every checksum and signature; nothing is left at OUT if anything fails."""
-    from sqlalchemy import select
-
-    from archive.package import KINDS, PackageError, write_package
-    from storage.catalog import AuditEvent
-    from storage.records import Record, RecordError, iter_export_entries
-
     kind = package.lower()
     if kind not in KINDS:
         _fail(f"--package must be sip or dip (got {package!r})", 2)
@@ -135,8 +134,6 @@ def verify_package_command(
     jobs: int = typer.Option(2, "--jobs", min=1, max=32),
 ) -> None:
     """Re-read a package: every payload checksum (BagIt) and every signed PDF's signature."""
-    from archive.package import verify_package
-
     if not path.is_dir():
         _fail(f"{path}: no such folder", 2)
     _quiet_pyhanko()

@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from batch.separator import A4_MM, font
+
 WIDE_IN, NARROW_IN, SPACE_IN = 0.20, 0.08, 0.08
 BAR_LENGTH_IN = 6.0  # ours are 6 in long (Kodak asks for at least 2 in)
 LEADING_MARGIN_IN = 1.0  # from the sheet's top (leading) edge; Kodak: 0.25 to 3.75 in
@@ -175,8 +177,6 @@ def detect(gray: np.ndarray, dpi: int) -> str | None:
 
 def render_sheet(code: str, dpi: int = 150, dossier: str | None = None) -> Image.Image:
     """A patch sheet: the code near the leading (top) edge, its name in large print for people."""
-    from batch.separator import A4_MM, font
-
     code = normalize(code)
     w, h = (round(mm / 25.4 * dpi) for mm in A4_MM)
     page = Image.new("L", (w, h), 255)
