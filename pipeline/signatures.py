@@ -1,5 +1,5 @@
 """Archive state of stored signed results and archival timestamp refresh: the application
-service behind `sohoa signatures status|refresh` (`pipeline.signatures_cli`).
+service behind `sohoa signatures status|refresh` (`sohoa.commands.signatures`).
 
 It lives in the pipeline because it works on the catalog and the object store; the PDF work is
 :mod:`signing.archive`, which knows no database.

@@ -48,7 +48,7 @@ def version() -> None:
     out.print(__version__)
 
 
-# Each part that has commands of its own registers them (`<package>/cli.py: register(app)`);
+# Each part's commands are registered by its module in `sohoa/commands/` (`register(app)`);
 # `sohoa.commands` names them so the app imports a part only when one of its commands runs.
 def _register_parts() -> None:
     """Register every part's commands now (tests and tools that inspect the whole app)."""

@@ -5,8 +5,8 @@ loaded and connections pooled (DESIGN: keep signers per unit, never parse a key 
 Opening the catalog is an explicit step, `Runtime.open()`: it upgrades the embedded SQLite
 schema (checks a server's) and seeds admin units and procedures, once; `session()` opens it if
 nobody did. The parts below never build a runtime: they receive one (`pipeline.context.Context`
-is what the pipeline expects of it), and only the `sohoa` command, the parts' `cli.py` modules
-and the process entry points (`sohoa.worker`, `create_api`) call `get_runtime()`.
+is what the pipeline expects of it), and only the `sohoa` command, its command modules
+(`sohoa/commands/`) and the process entry points (`sohoa.worker`, `create_api`) call `get_runtime()`.
 
 The broker, the dispatcher and the signer provider are imported when first used: `sohoa --help`
 and commands that only read the catalog do not load OpenCV, pyHanko or dramatiq's brokers.

@@ -6,7 +6,7 @@ is one; `SOHOA_LOG_FORMAT=text` for plain lines), builds the runtime and its bro
 `SOHOA_BROKER_URL`, registers one actor per stage description on it, adds dramatiq's Prometheus
 middleware when `SOHOA_METRICS_PORT` is set and starts the stale-document sweeper
 (pipeline.sweeper). Start workers with `sohoa worker` or `python -m sohoa.worker` (see
-pipeline.cli.run_workers).
+sohoa.commands.pipeline.run_workers).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def boot():
 if __name__ == "__main__":  # python -m sohoa.worker [--processes N] [--threads M]
     import argparse
 
-    from pipeline.cli import run_workers
+    from sohoa.commands.pipeline import run_workers
 
     parser = argparse.ArgumentParser(description="Run sohoa pipeline workers.")
     parser.add_argument("--processes", type=int, default=None)

@@ -5,5 +5,6 @@
 with retries and an idempotency key; `station.app` is the FastAPI app behind `sohoa station`
 (recognition tied to the batch version it was made for); `station.lookup` reads receipts and
 checks dossier codes (Circular 01/2018/TT-VPCP); `station.dates` reads dates as clerks type them;
-`station.cli` checks the set-up before the page opens.
+`station.setup` checks the set-up before the page opens (`sohoa station`,
+`sohoa.commands.station`).
 """

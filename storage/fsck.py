@@ -16,6 +16,8 @@ Every run (full or sampled) also lists documents *stuck* mid-pipeline: in a work
 (received, ocr_done, classified) untouched for longer than `stuck_after_s` (a running stage
 renews its lease, which touches the row). A stuck document was left by a process that was
 killed, or waits on a queue nobody works; `sohoa failed retry ID` resumes it.
+
+`write_prom_textfile` writes a run's outcome for node_exporter's textfile collector.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hashlib
 import json
 import os
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -306,3 +309,20 @@ def run_fsck(
     if not sampling and state_file is not None:
         state_file.unlink(missing_ok=True)  # the walk is done: the next run starts over
     return report
+
+
+def write_prom_textfile(path: Path, report) -> None:
+    """The fsck outcome in Prometheus text format, written atomically (the alert rules in
+    docs/alerts/sohoa-rules.yml read it through node_exporter's textfile collector)."""
+    counts = report.counts()
+    lines = ["# HELP sohoa_fsck_problems Problems found by the last sohoa fsck (objects; stuck "
+             "documents)",
+             "# TYPE sohoa_fsck_problems gauge"]
+    lines += [f'sohoa_fsck_problems{{kind="{kind}"}} {counts.get(kind, 0)}'
+              for kind in (MISSING, CORRUPT, MISMATCH, ORPHAN, STUCK)]
+    lines += ["# HELP sohoa_fsck_last_run_timestamp_seconds When the last sohoa fsck finished",
+              "# TYPE sohoa_fsck_last_run_timestamp_seconds gauge",
+              f"sohoa_fsck_last_run_timestamp_seconds {time.time():.0f}"]
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)

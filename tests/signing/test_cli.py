@@ -90,7 +90,7 @@ def test_refresh_adds_document_timestamp_as_new_object(lta_runtime):
 def test_refresh_and_status_commands(lta_runtime):
     import typer
 
-    from pipeline.signatures_cli import register
+    from sohoa.commands.signatures import register
 
     app = typer.Typer()
 

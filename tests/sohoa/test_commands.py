@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from sohoa.commands import COMMAND_MODULES, COMMANDS, load_group
 
-PARTS = ("migrations", "api", "station", "quotas", "batch", "pipeline", "scanners", "ocr",
+PARTS = ("migrations", "api", "station", "quotas", "batch", "archive", "pipeline", "scanners", "ocr",
          "signing", "storage")
 
 

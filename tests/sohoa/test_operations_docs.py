@@ -82,7 +82,7 @@ def test_alert_rules_pass_promtool():
 def _exported_names() -> set[str]:
     """Metric family names sohoa exports: API, pipeline collector, workers, fsck textfile."""
     sources = [ROOT / "api" / "app.py", ROOT / "api" / "pipeline_metrics.py",
-               ROOT / "pipeline" / "metrics.py", ROOT / "storage" / "cli.py"]
+               ROOT / "pipeline" / "metrics.py", ROOT / "storage" / "fsck.py"]
     names = set()
     for source in sources:
         names |= set(re.findall(r'"(sohoa_[a-z_]+)', source.read_text()))

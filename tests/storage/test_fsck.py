@@ -177,7 +177,7 @@ def test_state_of_another_catalog_is_refused(stored, tmp_path):
 
 @pytest.fixture
 def cli(catalog_runtime):
-    from storage.cli import register
+    from sohoa.commands.storage import register
 
     app = typer.Typer()
     app.command("version")(lambda: None)

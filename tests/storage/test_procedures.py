@@ -94,7 +94,7 @@ def test_file_errors(catalog_runtime, tmp_path):
 
 
 def test_command(catalog_runtime, tmp_path):
-    from storage.cli import register
+    from sohoa.commands.storage import register
 
     app = typer.Typer()
     app.command("version")(lambda: None)

@@ -16,14 +16,15 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from archive.cli import register
-from tests.archive.conftest import CIVIL, LETTER, filed_document
+from sohoa.commands.archive import register
+from tests.archive.conftest import CIVIL, LETTER, filed_document, rt  # noqa: F401 - rt: fixture
+from tests.quotas.conftest import catalog_url, postgres_url, runtime  # noqa: F401 - fixtures
 
 SOHOA = str(Path(sys.executable).with_name("sohoa"))
 
 
 @pytest.fixture
-def cli(rt):
+def cli(rt):  # noqa: F811
     app = typer.Typer()
 
     @app.callback()
@@ -42,7 +43,7 @@ def cli(rt):
     return run
 
 
-def test_sip_export_writes_a_verified_package_and_an_audit_event(cli, rt, tmp_path):
+def test_sip_export_writes_a_verified_package_and_an_audit_event(cli, rt, tmp_path):  # noqa: F811
     from storage.catalog import AuditEvent
 
     filed_document(rt, dossier="H26-0401")
@@ -63,7 +64,7 @@ def test_sip_export_writes_a_verified_package_and_an_audit_event(cli, rt, tmp_pa
     assert "data/H26-0401/001/signed.pdf: sha256" in done.output and "NOT VALID" in done.output
 
 
-def test_dip_names_every_restricted_record_before_writing(cli, rt, tmp_path):
+def test_dip_names_every_restricted_record_before_writing(cli, rt, tmp_path):  # noqa: F811
     filed_document(rt, dossier="H26-0501", defaults=LETTER)
     filed_document(rt, dossier="H26-0502", defaults=CIVIL)
     filed_document(rt, dossier="H26-0503", defaults=CIVIL)
@@ -86,7 +87,7 @@ def test_dip_names_every_restricted_record_before_writing(cli, rt, tmp_path):
     assert package["restricted_records_included"] == ["H26-0502"]
 
 
-def test_bad_requests_exit_2_with_one_reason(cli, rt, tmp_path):
+def test_bad_requests_exit_2_with_one_reason(cli, rt, tmp_path):  # noqa: F811
     filed_document(rt, dossier="H26-0601")
     assert "no record NOPE" in cli("export", "NOPE", tmp_path / "a", "--package", "sip",
                                    code=2).output
@@ -101,7 +102,7 @@ def test_bad_requests_exit_2_with_one_reason(cli, rt, tmp_path):
     assert not (tmp_path / "a").exists()
 
 
-def test_a_broken_object_fails_with_one_line_and_leaves_nothing(cli, rt, tmp_path):
+def test_a_broken_object_fails_with_one_line_and_leaves_nothing(cli, rt, tmp_path):  # noqa: F811
     from storage.catalog import Document
 
     doc_id = filed_document(rt, dossier="H26-0701")
@@ -114,7 +115,7 @@ def test_a_broken_object_fails_with_one_line_and_leaves_nothing(cli, rt, tmp_pat
     assert not out.exists() and not list(tmp_path.glob(".sip.*"))
 
 
-def test_the_sohoa_command_exports_every_record(rt, tmp_path):
+def test_the_sohoa_command_exports_every_record(rt, tmp_path):  # noqa: F811
     """The installed `sohoa` command, in its own process, with --all."""
     filed_document(rt, dossier="H26-0801")
     filed_document(rt, dossier="H26-0802")
@@ -128,7 +129,7 @@ def test_the_sohoa_command_exports_every_record(rt, tmp_path):
     bagit.Bag(str(out)).validate()
 
 
-def test_a_package_that_does_not_verify_is_not_left_at_out(cli, rt, tmp_path):
+def test_a_package_that_does_not_verify_is_not_left_at_out(cli, rt, tmp_path):  # noqa: F811
     """A stored 'signed' PDF whose signature is no longer there (its catalog sha256 matching
     it, so only the signature check can tell): exit 1, the problem named, nothing at OUT."""
     import hashlib

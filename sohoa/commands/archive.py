@@ -15,9 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from archive.package_cli import add_commands  # export, verify-package (archive.package)
 from archive.record_import import ACCESS_WORDS, RELIABILITY_WORDS, RecordImportError, fold, import_records
 from pipeline.stages import filing_defaults
+from sohoa.commands.archive_package import add_commands  # export, verify-package (archive.package)
 from sohoa.runtime import get_runtime
 from storage.catalog import AdminUnit
 from storage.records import (
@@ -380,5 +380,5 @@ def records_destroy(
 
 
 def register(app: typer.Typer) -> None:
-    add_commands(records_app, _runtime)
+    add_commands(records_app)
     app.add_typer(records_app, name="records")

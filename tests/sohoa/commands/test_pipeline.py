@@ -1,4 +1,4 @@
-"""`sohoa submit`, `sohoa failed list|show|retry`, `sohoa queue`, `sohoa worker` (pipeline.cli)."""
+"""`sohoa submit`, `sohoa failed list|show|retry`, `sohoa queue`, `sohoa worker` (sohoa.commands.pipeline)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipeline.cli import register
+from sohoa.commands.pipeline import register
 from tests.conftest import service_unavailable
+from tests.pipeline.conftest import decision_png  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def jsonl(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
-def test_submit_inline_processes_now_and_dedupes(cli, decision_png):
+def test_submit_inline_processes_now_and_dedupes(cli, decision_png):  # noqa: F811
     first = cli("submit", decision_png, "--unit", "00004", "--procedure", "1.001193", "--json")
     assert first.exit_code == 0, first.output
     [record] = jsonl(first.output)
@@ -86,7 +87,7 @@ def _redis_up() -> bool:
         return False
 
 
-def test_submit_on_redis_queues_for_workers(cli, decision_png, monkeypatch):
+def test_submit_on_redis_queues_for_workers(cli, decision_png, monkeypatch):  # noqa: F811
     if not _redis_up():
         service_unavailable("Redis not reachable on 127.0.0.1:6379")
     from pipeline.broker import reset_broker

@@ -1,4 +1,4 @@
-"""`sohoa records …` (archive/cli.py, archive/record_import.py) on SQLite and PostgreSQL:
+"""`sohoa records …` (sohoa/commands/archive.py, archive/record_import.py) on SQLite and PostgreSQL:
 an archive list imported from XLSX and CSV, records listed, shown and set, stored documents
 filed, retention due dates listed for appraisal, and a destruction decision recorded."""
 
@@ -12,8 +12,8 @@ import typer
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from archive.cli import register
 from archive.record_import import RecordImportError, parse_file
+from sohoa.commands.archive import register
 from storage.records import ArchiveDocument, get_record
 
 # the quotas suite's catalog on SQLite and PostgreSQL (fixtures, used by name)

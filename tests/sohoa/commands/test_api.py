@@ -8,7 +8,7 @@ from urllib.parse import quote
 import typer
 from typer.testing import CliRunner
 
-from api.cli import register
+from sohoa.commands.api import register
 
 
 def _app() -> typer.Typer:

@@ -20,7 +20,7 @@ from storage.agencies import (
     import_agencies,
 )
 from storage.catalog import AdminUnit, Document, Procedure
-from storage.fsck import CORRUPT, MISMATCH, MISSING, ORPHAN, STUCK, FsckError, run_fsck
+from storage.fsck import FsckError, run_fsck, write_prom_textfile
 from storage.objects import ObjectStoreError
 from storage.procedures import ProcedureImportError, import_procedures
 from storage.search import search_documents, terms
@@ -92,25 +92,6 @@ def fsck(
                   + ", ".join(f"{n} {kind}" for kind, n in counts.items())
                   + ("" if report.orphans_checked else " (orphans not checked)"), markup=False)
     raise typer.Exit(0 if report.ok else 1)
-
-
-def write_prom_textfile(path: Path, report) -> None:
-    """The fsck outcome in Prometheus text format, written atomically (the alert rules in
-    docs/alerts/sohoa-rules.yml read it through node_exporter's textfile collector)."""
-    import time
-
-    counts = report.counts()
-    lines = ["# HELP sohoa_fsck_problems Problems found by the last sohoa fsck (objects; stuck "
-             "documents)",
-             "# TYPE sohoa_fsck_problems gauge"]
-    lines += [f'sohoa_fsck_problems{{kind="{kind}"}} {counts.get(kind, 0)}'
-              for kind in (MISSING, CORRUPT, MISMATCH, ORPHAN, STUCK)]
-    lines += ["# HELP sohoa_fsck_last_run_timestamp_seconds When the last sohoa fsck finished",
-              "# TYPE sohoa_fsck_last_run_timestamp_seconds gauge",
-              f"sohoa_fsck_last_run_timestamp_seconds {time.time():.0f}"]
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 @procedures_app.command("import")

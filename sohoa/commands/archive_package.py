@@ -1,6 +1,6 @@
 """`sohoa records export CODE… --package sip|dip OUT` and `sohoa records verify-package PATH`:
-the commands over `archive.package` (added to `sohoa records` by `archive.cli`, which hands
-over how to get the runtime: only a part's cli.py may reach the composition root).
+the commands over `archive.package` (added to the `sohoa records` group by
+`sohoa.commands.archive`).
 
 Exit codes: 0 the package was written and verifies; 1 it could not be made or did not verify
 (nothing is left at OUT); 2 a bad request (unknown record, OUT exists, a DIP of restricted
@@ -9,20 +9,18 @@ records without an explicit choice)."""
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 from sqlalchemy import select
 
 from archive.package import KINDS, PackageError, verify_package, write_package
+from sohoa.runtime import get_runtime
 from storage.catalog import AuditEvent
 from storage.records import Record, RecordError, iter_export_entries
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
-_runtime: Callable[[], Any] | None = None  # set by add_commands
 out = Console(soft_wrap=True, highlight=False)
 
 
@@ -75,7 +73,7 @@ def export(
         _fail(f"{out_dir} already exists: give a new folder for the package", 2)
     restricted = "allow" if allow_restricted else "exclude" if skip_restricted else "refuse"
     _quiet_pyhanko()
-    rt = _runtime()
+    rt = get_runtime()
     actor = f"cli:{getpass.getuser()}"
     with rt.session() as session:
         if kind == "dip" and restricted == "refuse":  # name them all before writing a byte
@@ -137,7 +135,7 @@ def verify_package_command(
     if not path.is_dir():
         _fail(f"{path}: no such folder", 2)
     _quiet_pyhanko()
-    problems = verify_package(path, _runtime().signers.trust_roots(), jobs=jobs)
+    problems = verify_package(path, get_runtime().signers.trust_roots(), jobs=jobs)
     if problems:
         for problem in problems:
             err.print(f"problem: {problem}", markup=False)
@@ -145,8 +143,6 @@ def verify_package_command(
     out.print(f"{path}: valid (every checksum and signature)", markup=False)
 
 
-def add_commands(records_app: typer.Typer, runtime: Callable[[], Any]) -> None:
-    global _runtime
-    _runtime = runtime
+def add_commands(records_app: typer.Typer) -> None:
     records_app.command("export")(export)
     records_app.command("verify-package")(verify_package_command)

@@ -1,10 +1,15 @@
-"""The parts' commands, loaded lazily: which module registers each top-level command, its
-one-line help for `sohoa --help`, and the click group that imports a part's `cli.py` only
-when one of its commands runs (or shows its own help).
+"""The commands of `sohoa`, the top layer: one module per part in this package
+(`sohoa/commands/<part>.py`, each with a `register(app)`), and here the table of them, loaded
+lazily: which module registers each top-level command, its one-line help for `sohoa --help`, and
+the click group that imports a command module only when one of its commands runs (or shows its
+own help).
 
-So `sohoa --help` imports no part, and a part's `cli.py` imports what its commands use at the
-top of the module instead of inside each command. `tests/sohoa/test_commands.py` checks this
-table against what the modules really register (names, kinds, order, help).
+Command modules are the user interface: they parse options, call the parts' services through the
+composition root (`sohoa.runtime`) and print; what they call (queries, services, formats) stays in
+the parts, which never import a command module. So `sohoa --help` imports no part, and a command
+module imports what its commands use at the top of the module instead of inside each command.
+`tests/sohoa/test_commands.py` checks this table against what the modules really register (names,
+kinds, order, help).
 """
 
 from __future__ import annotations
@@ -18,85 +23,85 @@ from typer.core import TyperCommand, TyperGroup
 # (command, module whose `register(app)` adds it, command or group, the first paragraph of
 # its help), in the order `sohoa --help` lists them after sohoa's own commands and groups.
 COMMANDS: tuple[tuple[str, str, str, str], ...] = (
-    ("digitize", "sohoa.documents_cli", "command",
+    ("digitize", "sohoa.commands.documents", "command",
      "Scan files → OCR → searchable PDF → signature → storage → catalog."),
-    ("export", "sohoa.documents_cli", "command",
+    ("export", "sohoa.commands.documents", "command",
      "Write a document's signed PDF (or its unsigned searchable PDF while under review)."),
-    ("show", "sohoa.documents_cli", "command",
+    ("show", "sohoa.commands.documents", "command",
      "Print a document's catalog record."),
-    ("list", "sohoa.documents_cli", "command",
+    ("list", "sohoa.commands.documents", "command",
      "List documents (newest first) with their dossier code and times."),
-    ("verify", "sohoa.documents_cli", "command",
+    ("verify", "sohoa.commands.documents", "command",
      "Check a signed PDF: integrity, signer, time, chain to the trust roots. Exit 0 = valid."),
-    ("progress", "quotas.cli", "command",
+    ("progress", "sohoa.commands.quotas", "command",
      "Tiến độ số hóa kết quả giải quyết TTHC theo năm, cấp và đơn vị: số kết quả còn hiệu lực,"
      " đã số hóa, tỷ lệ, chỉ tiêu của kế hoạch, dự báo cuối năm, trạng thái, số bản chờ kiểm "
      "tra. (Progress toward the yearly quota per level and unit.)"),
-    ("plans", "quotas.cli", "command",
+    ("plans", "sohoa.commands.quotas", "command",
      "Các kế hoạch chỉ tiêu có sẵn và chỉ tiêu từng năm, từng cấp. (The shipped quota plans.)"),
-    ("worker", "pipeline.cli", "command",
+    ("worker", "sohoa.commands.pipeline", "command",
      "Run pipeline workers on the broker in SOHOA_BROKER_URL (Redis or RabbitMQ)."),
-    ("submit", "pipeline.cli", "command",
+    ("submit", "sohoa.commands.pipeline", "command",
      "Store scans and queue them for the workers (inline broker: process them now)."),
-    ("queue", "pipeline.cli", "command",
+    ("queue", "sohoa.commands.pipeline", "command",
      "Documents per state (catalog) and messages per queue (broker)."),
-    ("serve", "api.cli", "command",
+    ("serve", "sohoa.commands.api", "command",
      "Serve the retrieval API (OpenAPI at /openapi.json, docs at /docs)."),
-    ("audit", "api.cli", "command",
+    ("audit", "sohoa.commands.api", "command",
      "Query the API access log (newest first)."),
-    ("station", "station.cli", "command",
+    ("station", "sohoa.commands.station", "command",
      "Serve the scanner station page for counter staff (Vietnamese)."),
-    ("fsck", "storage.cli", "command",
+    ("fsck", "sohoa.commands.storage", "command",
      "Verify every stored object against its checksums; report missing, corrupt, mismatched\n"
      "and orphaned objects, and documents stuck mid-pipeline. Exit 0 = all good, 1 = problems\n"
      "found, 2 = the check could not run."),
-    ("search", "storage.cli", "command",
+    ("search", "sohoa.commands.storage", "command",
      "Find documents whose OCR text contains every word of TEXT, newest first (exit 1: none)."),
-    ("doctor", "sohoa.ops_cli", "command",
+    ("doctor", "sohoa.commands.ops", "command",
      "Check the configuration and every service it names; say how to fix each fault."),
-    ("backup", "sohoa.ops_cli", "command",
+    ("backup", "sohoa.commands.ops", "command",
      "Back up the catalog (a dump) and the objects (copied, with a checksum manifest)."),
-    ("restore", "sohoa.ops_cli", "command",
+    ("restore", "sohoa.commands.ops", "command",
      "Restore a backup into an EMPTY catalog and object store (the configured ones)."),
-    ("db", "sohoa.documents_cli", "group",
+    ("db", "sohoa.commands.documents", "group",
      "Catalog database."),
-    ("keys", "sohoa.documents_cli", "group",
+    ("keys", "sohoa.commands.documents", "group",
      "Signing keys."),
-    ("baseline", "quotas.cli", "group",
+    ("baseline", "sohoa.commands.quotas", "group",
      "Tổng số kết quả còn hiệu lực của từng đơn vị theo năm (mẫu số của tỷ lệ số hóa). (Still-"
      "valid result totals per unit and year: the denominator.)"),
-    ("results", "quotas.cli", "group",
+    ("results", "sohoa.commands.quotas", "group",
      "Danh sách kết quả từ hệ thống một cửa: nhập, và gộp kết quả trùng. (Results registered "
      "from the one-stop system.)"),
-    ("failed", "pipeline.cli", "group",
+    ("failed", "sohoa.commands.pipeline", "group",
      "Documents that failed (the dead-letter list)."),
-    ("review", "pipeline.review_cli", "group",
+    ("review", "sohoa.commands.review", "group",
      "Documents waiting for a person (needs_review)."),
-    ("model", "pipeline.review_cli", "group",
+    ("model", "sohoa.commands.review", "group",
      "The trainable document-type classifier."),
-    ("api-client", "api.cli", "group",
+    ("api-client", "sohoa.commands.api", "group",
      "API clients (keys for other systems)."),
-    ("access-log", "api.cli", "group",
+    ("access-log", "sohoa.commands.api", "group",
      "Retention of the API access log (PostgreSQL: monthly partitions, archived whole to the "
      "object store)."),
-    ("procedures", "storage.cli", "group",
+    ("procedures", "sohoa.commands.storage", "group",
      "The procedure catalog (thủ tục hành chính)."),
-    ("agencies", "storage.cli", "group",
+    ("agencies", "sohoa.commands.storage", "group",
      "Agencies (cơ quan, tổ chức) that issue results and sign copies."),
-    ("signatures", "pipeline.signatures_cli", "group",
+    ("signatures", "sohoa.commands.signatures", "group",
      "Signed results: PAdES level, archival timestamps."),
-    ("scanners", "scanners.cli", "group",
+    ("scanners", "sohoa.commands.scanners", "group",
      "Scanners: list devices, test a scan."),
-    ("batch", "batch.cli", "group",
+    ("batch", "sohoa.commands.batch", "group",
      "Back-office batches: scan a stack, split it, import folders."),
-    ("records", "archive.cli", "group",
+    ("records", "sohoa.commands.archive", "group",
      "Archive records (hồ sơ lưu trữ): data, retention, appraisal."),
 )
 
 # Every module above, in the order `COMMANDS` lists their commands.
-COMMAND_MODULES = ("sohoa.documents_cli", "quotas.cli", "pipeline.cli", "pipeline.review_cli",
-                   "api.cli", "station.cli", "storage.cli", "pipeline.signatures_cli",
-                   "scanners.cli", "sohoa.ops_cli", "batch.cli", "archive.cli")
+COMMAND_MODULES = tuple(f"sohoa.commands.{name}" for name in (
+    "documents", "quotas", "pipeline", "review", "api", "station", "storage", "signatures",
+    "scanners", "ops", "batch", "archive"))
 _ENTRIES = {name: (module, kind, text) for name, module, kind, text in COMMANDS}
 
 

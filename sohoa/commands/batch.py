@@ -12,9 +12,9 @@ import typer
 from batch.commit import commit_spool, refresh_queued
 from batch.importer import ImportError_, batch_id_for, import_folder, other_files, scan_files
 from batch.journal import Journal
-from batch.separator import write_sheet
 from batch.patchcode import PatchCodeError
 from batch.patchcode import write_sheet as write_patch
+from batch.separator import write_sheet
 from batch.split import METHODS, SplitError, move_boundary
 from batch.spool import Spool, batches_root
 from pipeline.broker import BrokerConfigError

@@ -12,9 +12,16 @@ import typer
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from quotas.cli import register
 from quotas.progress import JSON_KEYS
-from tests.quotas.conftest import add_document, add_result, utc
+from sohoa.commands.quotas import register
+from tests.quotas.conftest import (  # noqa: F401 - catalog_url, postgres_url, runtime: fixtures
+    add_document,
+    add_result,
+    catalog_url,
+    postgres_url,
+    runtime,
+    utc,
+)
 from tests.quotas.test_progress import fixture_2024
 
 
@@ -27,7 +34,7 @@ def app():
 
 
 @pytest.fixture
-def cli(app, runtime):
+def cli(app, runtime):  # noqa: F811
     runner = CliRunner()
 
     def run(*args, code=0):
@@ -39,7 +46,7 @@ def cli(app, runtime):
 
 
 @pytest.fixture
-def loaded(runtime):
+def loaded(runtime):  # noqa: F811
     with runtime.session() as s:
         fixture_2024(s)
     return runtime
@@ -111,7 +118,7 @@ def test_xlsx_and_chart(cli, loaded, tmp_path):
     assert "--output" in run.output
 
 
-def test_ratios_option(cli, runtime):
+def test_ratios_option(cli, runtime):  # noqa: F811
     with runtime.session() as s:
         r = add_result(s, "00001", date(2024, 2, 1))
         add_document(s, result=r, stored_at=utc(2024, 3, 1))
@@ -122,14 +129,14 @@ def test_ratios_option(cli, runtime):
     assert "Quyết định 766" in cli("progress", "--year", 2024, "--ratios").stdout
 
 
-def test_bad_options(cli, runtime):
+def test_bad_options(cli, runtime):  # noqa: F811
     assert "not in 2024" in cli("progress", "--year", 2024, "--as-of", "2025-01-01", code=2).output
     assert "not a date" in cli("progress", "--as-of", "tomorrow", code=2).output
     assert "no such plan" in cli("progress", "--plan", "nope", code=2).output
     assert "no unit" in cli("progress", "--unit", "99999", code=2).output
 
 
-def test_import_commands(cli, runtime, tmp_path):
+def test_import_commands(cli, runtime, tmp_path):  # noqa: F811
     good = tmp_path / "b.csv"
     good.write_text("unit_code,year,valid_results\n00001,2024,10\n", encoding="utf-8")
     assert "1 added" in cli("baseline", "import", good).output

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import runtime
 from pipeline.doctype_model import TrainingError, train
 from pipeline.review import ReviewError, continue_processing, decide, field_crop_png, pending, review_record
+from sohoa.commands.pipeline import runtime
 from storage.catalog import Document
 
 review_app = typer.Typer(help="Documents waiting for a person (needs_review).",

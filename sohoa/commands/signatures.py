@@ -7,8 +7,8 @@ import sys
 
 import typer
 
-from pipeline.cli import runtime
 from pipeline.signatures import RefreshRefused, archive_status, refresh_documents
+from sohoa.commands.pipeline import runtime
 
 signatures_app = typer.Typer(help="Signed results: PAdES level, archival timestamps.",
                              no_args_is_help=True)
