@@ -103,17 +103,20 @@ def test_bad_manifest_is_refused_with_file_and_line(env, backlog, tmp_path):
 
 
 def test_killed_mid_batch_resumes_without_storing_twice(env, backlog, sohoa_home):
-    journal = sohoa_home / "batches" / "journal.sqlite3"
+    catalog = sohoa_home / "catalog.sqlite3"  # the journal is in the catalog
     proc = subprocess.Popen([SOHOA, "batch", "import", str(backlog), "--unit", "00004"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if journal.exists():
-                with sqlite3.connect(journal) as db:
-                    done = db.execute("SELECT COUNT(*) FROM items WHERE status != 'pending'"
-                                      ).fetchone()[0]
+            if catalog.exists():
+                try:
+                    with sqlite3.connect(catalog, timeout=30) as db:
+                        done = db.execute("SELECT COUNT(*) FROM batch_items "
+                                          "WHERE status != 'pending'").fetchone()[0]
+                except sqlite3.OperationalError:  # the importer is creating the catalog
+                    done = 0
                 if done >= 1:
                     break
             time.sleep(0.2)
