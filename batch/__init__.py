@@ -2,8 +2,8 @@
 
 A top-level part beside `station/` and `quotas/` (not inside `pipeline/`): it drives scanners,
 looks at pages (ocr/ helpers), keeps its own on-disk spool and its journal tables in the
-catalog, and hands each finished document to the pipeline through its public submit function — the pipeline stays one document
-at a time and knows nothing of batches.
+catalog, and hands each finished document to the pipeline through its public submit function
+— the pipeline stays one document at a time and knows nothing of batches.
 
 - `batch.separator`: the separator sheet (QR code, optional dossier code) and its detection;
 - `batch.pages`: what a page is in a stack (separator, blank, first page of a document, other);

@@ -13,9 +13,9 @@ from batch.commit import commit_spool, refresh_queued
 from batch.importer import ImportError_, import_folder, other_files, scan_files
 from batch.journal import Journal
 from batch.legacy import LegacyJournalError, adopt_home_journal
-from batch.separator import write_sheet
 from batch.patchcode import PatchCodeError
 from batch.patchcode import write_sheet as write_patch
+from batch.separator import write_sheet
 from batch.split import METHODS, SplitError, move_boundary
 from batch.spool import Spool, batches_root
 from pipeline.broker import BrokerConfigError

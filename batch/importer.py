@@ -4,9 +4,9 @@ archive record: paper_code — the paper original's record code —, sheets, con
 
 One batch per folder and PC (its id comes from the host name and the folder's absolute
 path), one journal item per file: a rerun after a crash or a stop skips what already has an
-outcome and carries on documents left half-way; the catalog keeps one document per content hash, so nothing is stored
-twice even when the same scan sits in two folders. Files are streamed by the pipeline one
-page at a time; the importer keeps nothing but names in memory.
+outcome and carries on documents left half-way; the catalog keeps one document per content
+hash, so nothing is stored twice even when the same scan sits in two folders. Files are
+streamed by the pipeline one page at a time; the importer keeps nothing but names in memory.
 """
 
 from __future__ import annotations
