@@ -2,11 +2,11 @@
 with an optional CSV manifest (file, dossier, unit, procedure, issued_on per file, and for the
 archive record: paper_code — the paper original's record code —, sheets, condition).
 
-One batch per folder (its id comes from the folder's absolute path), one journal item per
-file: a rerun after a crash or a stop skips what already has an outcome and carries on
-documents left half-way; the catalog keeps one document per content hash, so nothing is stored
-twice even when the same scan sits in two folders. Files are streamed by the pipeline one
-page at a time; the importer keeps nothing but names in memory.
+One batch per folder and PC (its id comes from the host name and the folder's absolute
+path), one journal item per file: a rerun after a crash or a stop skips what already has an
+outcome and carries on documents left half-way; the catalog keeps one document per content
+hash, so nothing is stored twice even when the same scan sits in two folders. Files are
+streamed by the pipeline one page at a time; the importer keeps nothing but names in memory.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from batch.commit import refresh_queued, submit_item
-from batch.journal import Journal
+from batch.journal import Journal, this_host
 
 SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 MANIFEST_COLUMNS = ("file", "dossier", "unit", "procedure", "issued_on", "paper_code", "sheets",
@@ -30,8 +30,16 @@ class ImportError_(ValueError):
     """A folder or manifest that cannot be imported; the message names the file and the line."""
 
 
-def batch_id_for(folder: Path) -> str:
-    return "import-" + hashlib.sha1(str(Path(folder).resolve()).encode()).hexdigest()[:12]
+def batch_id_for(folder: Path, host: str | None = None) -> str:
+    """The batch of a folder as this PC (`host`) sees it: the journal is shared by every PC
+    of the catalog, and the same path on two PCs may hold different scans."""
+    key = f"{host or this_host()}:{Path(folder).resolve()}"
+    return "import-" + hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def legacy_batch_id(folder: str) -> str:
+    """The id a folder's batch had in a per-home journal (path only)."""
+    return "import-" + hashlib.sha1(folder.encode()).hexdigest()[:12]
 
 
 def scan_files(folder: Path) -> list[str]:

@@ -1,112 +1,153 @@
 """The batch journal: every batch and every item in it (a document split from a stack, or a
 file of an imported folder) with its outcome — stored, held for review, refused with the
 reason — so an interrupted batch resumes where it stopped and `sohoa batch status|report`
-can answer. A SQLite file in the home (`batches/journal.sqlite3`), written one item at a time
-(WAL), whatever catalog the documents go to.
+can answer.
+
+Kept in the catalog (tables `batches` and `batch_items`, `batch.models`), written one item at
+a time in its own short session: every back-office PC of a province shares it, backups carry
+it, and a file refused before any document existed is recorded with the documents. The spool
+(page images) stays on the PC that scanned; a batch names its `host`. A home's former
+`batches/journal.sqlite3` is taken in once by `batch.legacy`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sqlite3
-from contextlib import closing
-from pathlib import Path
+import socket
 
-# item outcomes; `pending` = not yet handed to the pipeline, `queued` = a worker will finish it
-OUTCOMES = ("pending", "queued", "stored", "needs_review", "refused")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, created TEXT NOT NULL,
-    params TEXT NOT NULL DEFAULT '{}', finished TEXT);
-CREATE TABLE IF NOT EXISTS items (
-    batch_id TEXT NOT NULL REFERENCES batches(id), seq INTEGER NOT NULL, name TEXT NOT NULL,
-    sha256 TEXT, status TEXT NOT NULL DEFAULT 'pending', document_id TEXT, reason TEXT,
-    updated TEXT NOT NULL, PRIMARY KEY (batch_id, seq));
-"""
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from batch.models import OUTCOMES, Batch, BatchItem
+
+INSERT_CHUNK = 500
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+def this_host() -> str:
+    """The name a batch records for the PC that ran it (where its spool is)."""
+    return socket.gethostname() or "?"
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """A catalog timestamp as ISO 8601 in UTC (SQLite gives them back without a zone)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _item_dict(item: BatchItem) -> dict:
+    return {"batch_id": item.batch_id, "seq": item.seq, "name": item.name,
+            "sha256": item.sha256, "status": item.status, "document_id": item.document_id,
+            "reason": item.reason, "updated": iso(item.updated_at)}
 
 
 class Journal:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+    """Batches and their items in the catalog of `rt` (anything with a `session()` context
+    manager that commits on success, e.g. `sohoa.runtime.Runtime`). Safe to share between
+    threads: each call opens its own session."""
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        return db
+    def __init__(self, rt):
+        self.rt = rt
 
-    def open_batch(self, batch_id: str, kind: str, source: str, params: dict) -> bool:
+    def open_batch(self, batch_id: str, kind: str, source: str, params: dict, *,
+                   host: str | None = None, created: dt.datetime | None = None) -> bool:
         """Create the batch; False when it exists already (a resumed batch)."""
-        with closing(self._connect()) as db, db:
-            found = db.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone()
-            if found:
-                return False
-            db.execute("INSERT INTO batches (id, kind, source, created, params) VALUES (?,?,?,?,?)",
-                       (batch_id, kind, source, _now(), json.dumps(params, ensure_ascii=False)))
-            return True
+        try:
+            with self.rt.session() as session:
+                if session.get(Batch, batch_id) is not None:
+                    return False
+                session.add(Batch(id=batch_id, kind=kind, source=source,
+                                  host=host or this_host(), params=params,
+                                  created_at=created or _now()))
+        except IntegrityError:  # another process opened it at the same moment
+            return False
+        return True
 
     def add_items(self, batch_id: str, names: list[str]) -> dict[str, int]:
         """Register items by name (idempotent: known names keep their position and outcome;
-        new ones go at the end). Returns name → position."""
-        with closing(self._connect()) as db, db:
-            known = {r[0]: r[1] for r in db.execute(
-                "SELECT name, seq FROM items WHERE batch_id=?", (batch_id,))}
+        new ones go at the end, and the batch is open again). Returns name → position."""
+        for attempt in (1, 2):
+            try:
+                return self._add_items(batch_id, names)
+            except IntegrityError:  # another process added the same names: read theirs
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _add_items(self, batch_id: str, names: list[str]) -> dict[str, int]:
+        with self.rt.session() as session:
+            known = dict(session.execute(
+                select(BatchItem.name, BatchItem.seq).where(BatchItem.batch_id == batch_id)).all())
             seq = max(known.values(), default=-1)
+            rows, now = [], _now()
             for name in names:
                 if name not in known:
                     seq += 1
                     known[name] = seq
-                    db.execute("INSERT INTO items (batch_id, seq, name, updated) VALUES (?,?,?,?)",
-                               (batch_id, seq, name, _now()))
+                    rows.append({"batch_id": batch_id, "seq": seq, "name": name,
+                                 "status": "pending", "updated_at": now})
+            for start in range(0, len(rows), INSERT_CHUNK):
+                session.execute(insert(BatchItem), rows[start:start + INSERT_CHUNK])
+            if rows:
+                session.execute(update(Batch).where(Batch.id == batch_id)
+                                .values(finished_at=None))
         return known
 
     def set_item(self, batch_id: str, seq: int, *, status: str, sha256: str | None = None,
                  document_id: str | None = None, reason: str | None = None) -> None:
-        assert status in OUTCOMES, status
-        with closing(self._connect()) as db, db:
-            db.execute("UPDATE items SET status=?, sha256=COALESCE(?, sha256), "
-                       "document_id=COALESCE(?, document_id), reason=?, updated=? "
-                       "WHERE batch_id=? AND seq=?",
-                       (status, sha256, document_id, reason, _now(), batch_id, seq))
+        if status not in OUTCOMES:
+            raise ValueError(f"unknown batch item outcome {status!r} (one of {OUTCOMES})")
+        values = {"status": status, "reason": reason, "updated_at": _now()}
+        if sha256 is not None:  # None keeps what is known
+            values["sha256"] = sha256
+        if document_id is not None:
+            values["document_id"] = document_id
+        with self.rt.session() as session:
+            session.execute(update(BatchItem)
+                            .where(BatchItem.batch_id == batch_id, BatchItem.seq == seq)
+                            .values(**values))
 
     def items(self, batch_id: str) -> list[dict]:
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT * FROM items WHERE batch_id=? ORDER BY seq", (batch_id,))
-            return [dict(r) for r in rows]
+        with self.rt.session() as session:
+            rows = session.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id)
+                                   .order_by(BatchItem.seq))
+            return [_item_dict(r) for r in rows]
 
     def finish(self, batch_id: str) -> None:
-        with closing(self._connect()) as db, db:
-            db.execute("UPDATE batches SET finished=? WHERE id=?", (_now(), batch_id))
+        """Mark the batch done (the first time: a rerun of a done batch keeps its date)."""
+        with self.rt.session() as session:
+            session.execute(update(Batch).where(Batch.id == batch_id,
+                                                Batch.finished_at.is_(None))
+                            .values(finished_at=_now()))
 
     def batch(self, batch_id: str) -> dict | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM batches WHERE id=?", (batch_id,)).fetchone()
-        if row is None:
-            return None
-        out = dict(row)
-        out["params"] = json.loads(out["params"])
+        with self.rt.session() as session:
+            row = session.get(Batch, batch_id)
+            if row is None:
+                return None
+            out = {"id": row.id, "kind": row.kind, "source": row.source, "host": row.host,
+                   "created": iso(row.created_at), "params": dict(row.params or {}),
+                   "finished": iso(row.finished_at)}
         out["counts"] = self.counts(batch_id)
         return out
 
     def counts(self, batch_id: str) -> dict[str, int]:
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT status, COUNT(*) FROM items WHERE batch_id=? "
-                              "GROUP BY status", (batch_id,)).fetchall()
+        with self.rt.session() as session:
+            rows = session.execute(select(BatchItem.status, func.count())
+                                   .where(BatchItem.batch_id == batch_id)
+                                   .group_by(BatchItem.status)).all()
         counts = dict.fromkeys(OUTCOMES, 0)
-        counts.update({r[0]: r[1] for r in rows})
+        counts.update({status: n for status, n in rows})
         return counts
 
     def batches(self, limit: int = 50) -> list[dict]:
-        with closing(self._connect()) as db:
-            ids = [r[0] for r in db.execute(
-                "SELECT id FROM batches ORDER BY created DESC, id LIMIT ?", (limit,))]
+        with self.rt.session() as session:
+            ids = session.scalars(select(Batch.id).order_by(Batch.created_at.desc(), Batch.id)
+                                  .limit(limit)).all()
         return [self.batch(i) for i in ids]

@@ -142,8 +142,8 @@ def _commit(spool, home: Path, workers: int) -> dict:
         os.environ.pop(name, None)
     get_settings.cache_clear()
     rt = get_runtime()
-    rt.database_url  # migrated and seeded before the clock starts  # noqa: B018
-    journal = Journal(home / "journal.sqlite3")
+    rt.open()  # migrated and seeded before the clock starts
+    journal = Journal(rt)
     t0 = time.perf_counter()
     commit_spool(rt, None, journal, spool, unit="00004", workers=workers)
     counts = journal.counts(spool.id)

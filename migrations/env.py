@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, pool
 # Every part's tables, so the metadata is the whole schema. A part that adds tables defines them
 # in its own module on `storage.catalog.Base` and adds one import line here.
 import api.models  # noqa: F401
+import batch.models  # noqa: F401
 import pipeline.models  # noqa: F401
 import quotas.models  # noqa: F401
 import storage.agencies  # noqa: F401

@@ -3,8 +3,8 @@ see how it was split into documents, move a boundary, and commit the batch to th
 
 A separate page and route module beside the counter page: `register_batch_routes(app, station)`
 adds its routes; the work is done by the `batch` package (spool, split, commit), one job at a
-time in a background thread, so the page only polls. Batches live in `<home>/batches`, shared
-with `sohoa batch …`.
+time in a background thread, so the page only polls. Spools live in `<home>/batches` and
+outcomes in the catalog's batch journal, both shared with `sohoa batch …`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from batch.commit import commit_spool
 from batch.journal import Journal
+from batch.legacy import LegacyJournalError, adopt_home_journal
 from batch.split import METHODS, SplitError, move_boundary
 from batch.spool import Spool, batches_root
 from scanners.base import ScannerError
@@ -59,8 +60,15 @@ class BatchDesk:
         self._lock = threading.Lock()
         self._busy: threading.Thread | None = None
 
-    def journal(self):
-        return Journal(self.root / "journal.sqlite3")
+    def journal(self) -> Journal | None:
+        """The batch journal in the embedded pipeline's catalog; None for a station that
+        sends to a server (it commits no batch, so none of its batches has outcomes)."""
+        rt = getattr(self.station.sink, "rt", None)
+        return Journal(rt) if rt is not None else None
+
+    def committed(self, batch_id: str) -> bool:
+        journal = self.journal()
+        return journal is not None and journal.batch(batch_id) is not None
 
     def _run(self, batch_id: str, work) -> None:
         with self._lock:
@@ -140,7 +148,7 @@ class BatchDesk:
         pages = spool.pages()
         split = spool.split() if (spool.folder / "split.json").exists() else None
         journal = self.journal()
-        counts = journal.counts(batch_id) if journal.batch(batch_id) else None
+        counts = journal.counts(batch_id) if self.committed(batch_id) else None
         return {"id": batch_id, "params": spool.params, "state": job["state"],
                 "state_vi": STATE_VI.get(job["state"], job["state"]), "message": job["message"],
                 "pages": [{"index": p["index"], "side": p["side"], "kind": p.get("kind"),
@@ -167,6 +175,14 @@ def register_batch_routes(app: FastAPI, station) -> BatchDesk:
     home = rt.settings.resolved_home if rt is not None else Path(station.spool.root).parent
     desk = BatchDesk(station, batches_root(home))
     app.state.batch_desk = desk
+    if rt is not None:  # the home's former journal file, taken into the catalog once
+        try:
+            adopted = adopt_home_journal(desk.journal(), desk.root)
+        except LegacyJournalError as exc:
+            log.error("batch journal not taken in: %s", exc)
+        else:
+            if adopted:
+                log.info("former batch journal taken into the catalog: %s", adopted)
 
     @app.get("/lo", include_in_schema=False)
     def batch_page():
@@ -215,7 +231,7 @@ def register_batch_routes(app: FastAPI, station) -> BatchDesk:
         spool = desk.open(batch_id)
         if desk.jobs.get(batch_id, {}).get("state") in ("scanning", "examining", "committing"):
             raise HTTPException(409, "Lô đang được xử lý, chưa sửa được.")
-        if desk.journal().batch(batch_id) is not None:
+        if desk.committed(batch_id):
             raise HTTPException(409, "Lô đã được gửi vào hệ thống, không sửa ranh giới được nữa.")
         try:
             result = move_boundary(spool.split(), body.page, start=body.start)

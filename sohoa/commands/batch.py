@@ -10,8 +10,9 @@ from pathlib import Path
 import typer
 
 from batch.commit import commit_spool, refresh_queued
-from batch.importer import ImportError_, batch_id_for, import_folder, other_files, scan_files
+from batch.importer import ImportError_, import_folder, other_files, scan_files
 from batch.journal import Journal
+from batch.legacy import LegacyJournalError, adopt_home_journal
 from batch.patchcode import PatchCodeError
 from batch.patchcode import write_sheet as write_patch
 from batch.separator import write_sheet
@@ -37,9 +38,25 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
-def _home_and_journal():
-    root = batches_root(get_settings().resolved_home)
-    return root, Journal(root / "journal.sqlite3")
+def _root() -> Path:
+    """Where this PC's spools are (`$SOHOA_HOME/batches`)."""
+    return batches_root(get_settings().resolved_home)
+
+
+def _journal() -> Journal:
+    """The journal in the catalog; a home's former journal file is taken in first (once)."""
+    journal = Journal(get_runtime())
+    try:
+        adopted = adopt_home_journal(journal, _root())
+    except LegacyJournalError as exc:
+        _fail(str(exc))
+    if adopted:
+        typer.echo(f"former batch journal taken into the catalog: {adopted['batches']} "
+                   f"batch(es), {adopted['items']} item(s)"
+                   + (f", {adopted['unlinked']} whose document this catalog does not have"
+                      if adopted["unlinked"] else "")
+                   + f"; the file is kept as {adopted['renamed_to']}", err=True)
+    return journal
 
 
 def _runtime_and_broker():
@@ -121,7 +138,7 @@ def scan_cmd(
                               source="duplex" if duplex else "adf")
     except ProfileError as exc:
         raise typer.BadParameter(str(exc)) from None
-    root, journal = _home_and_journal()
+    root = _root()
     try:
         spool = (Spool.open(root, append or backs) if (append or backs) else
                  Spool.create(root, {"scanner": scanner, "split": split, "duplex": duplex,
@@ -164,7 +181,7 @@ def scan_cmd(
     result = spool.split(split)
     _print_split(spool, result, as_json)
     if commit:
-        _commit(spool, journal, unit, procedure, as_json)
+        _commit(spool, _journal(), unit, procedure, as_json)
 
 
 @batch_app.command("split")
@@ -177,7 +194,7 @@ def split_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show a batch's split; move a boundary with --start/--join (page numbers from 1)."""
-    root, _ = _home_and_journal()
+    root = _root()
     try:
         spool = Spool.open(root, batch_id)
     except FileNotFoundError as exc:
@@ -198,7 +215,7 @@ def split_cmd(
 
 
 def _journal_has(batch_id: str) -> bool:
-    return _home_and_journal()[1].batch(batch_id) is not None
+    return _journal().batch(batch_id) is not None
 
 
 def _refresh(journal, batch_ids) -> None:
@@ -228,12 +245,11 @@ def commit_cmd(batch_id: str = typer.Argument(...),
                procedure: str | None = typer.Option(None, "--procedure"),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """Submit the documents of a reviewed split to the pipeline (resumes where it stopped)."""
-    root, journal = _home_and_journal()
     try:
-        spool = Spool.open(root, batch_id)
+        spool = Spool.open(_root(), batch_id)
     except FileNotFoundError as exc:
         _fail(str(exc))
-    _commit(spool, journal, unit, procedure, as_json)
+    _commit(spool, _journal(), unit, procedure, as_json)
 
 
 def _summary(journal, batch_id: str) -> None:
@@ -253,7 +269,7 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import a folder of earlier scans; rerun to resume. Nothing is stored twice."""
-    _, journal = _home_and_journal()
+    journal = _journal()
     try:
         total = len(scan_files(folder))
     except ImportError_ as exc:
@@ -279,14 +295,14 @@ def import_cmd(
     except ImportError_ as exc:
         _fail(str(exc))
     if not as_json:
-        typer.echo(batch_id_for(folder))
+        typer.echo(batch_id)
     _summary(journal, batch_id)
 
 
 @batch_app.command("status")
 def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every batch with its counts: stored, held for review, refused, still pending."""
-    _, journal = _home_and_journal()
+    journal = _journal()
     _refresh(journal, [b["id"] for b in journal.batches()])
     for b in journal.batches():
         if as_json:
@@ -296,14 +312,15 @@ def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         state = "done" if b["finished"] else "open"
         typer.echo(f"{b['id']}  {b['kind']:<6} {state:<4} stored {c['stored']}  review "
                    f"{c['needs_review']}  refused {c['refused']}  pending "
-                   f"{c['pending'] + c['queued']}  {b['source']}")
+                   f"{c['pending'] + c['queued']}  {b['source']}"
+                   + (f"  (on {b['host']})" if b.get("host") else ""))
 
 
 @batch_app.command("report")
 def report_cmd(batch_id: str = typer.Argument(...),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """One line per item of a batch: outcome, document id, and the reason of a refusal."""
-    _, journal = _home_and_journal()
+    journal = _journal()
     batch = journal.batch(batch_id)
     if batch is None:
         _fail(f"no batch {batch_id}")
@@ -313,7 +330,8 @@ def report_cmd(batch_id: str = typer.Argument(...),
     if as_json:
         _jsonl({**batch, "items": items})
         return
-    typer.echo(f"batch {batch_id} ({batch['kind']}, {batch['source']})")
+    typer.echo(f"batch {batch_id} ({batch['kind']}, {batch['source']}"
+               + (f", on {batch['host']})" if batch.get("host") else ")"))
     for i in items:
         line = f"{i['status']:<13} {i['name']}"
         if i["document_id"]:

@@ -163,14 +163,15 @@ def catalog(home: Path, sql: str, *args):
 
 
 def journal_counts(home: Path) -> dict[str, int]:
-    path = home / "batches" / "journal.sqlite3"
+    """Items per outcome in the batch journal (tables of the catalog)."""
+    path = home / "catalog.sqlite3"
     if not path.exists():
         return {}
     with contextlib.closing(sqlite3.connect(path, timeout=30)) as db:
         try:
-            return dict(db.execute("SELECT status, COUNT(*) FROM items GROUP BY status")
+            return dict(db.execute("SELECT status, COUNT(*) FROM batch_items GROUP BY status")
                         .fetchall())
-        except sqlite3.OperationalError:  # the importer is creating the journal
+        except sqlite3.OperationalError:  # the importer is creating the catalog
             return {}
 
 

@@ -103,17 +103,20 @@ def test_bad_manifest_is_refused_with_file_and_line(env, backlog, tmp_path):
 
 
 def test_killed_mid_batch_resumes_without_storing_twice(env, backlog, sohoa_home):
-    journal = sohoa_home / "batches" / "journal.sqlite3"
+    catalog = sohoa_home / "catalog.sqlite3"  # the journal is in the catalog
     proc = subprocess.Popen([SOHOA, "batch", "import", str(backlog), "--unit", "00004"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if journal.exists():
-                with sqlite3.connect(journal) as db:
-                    done = db.execute("SELECT COUNT(*) FROM items WHERE status != 'pending'"
-                                      ).fetchone()[0]
+            if catalog.exists():
+                try:
+                    with sqlite3.connect(catalog, timeout=30) as db:
+                        done = db.execute("SELECT COUNT(*) FROM batch_items "
+                                          "WHERE status != 'pending'").fetchone()[0]
+                except sqlite3.OperationalError:  # the importer is creating the catalog
+                    done = 0
                 if done >= 1:
                     break
             time.sleep(0.2)
@@ -131,3 +134,23 @@ def test_killed_mid_batch_resumes_without_storing_twice(env, backlog, sohoa_home
         states = sorted(r[0] for r in db.execute("SELECT state FROM documents"))
     assert states.count("failed") == 1 and all(s in ("stored", "needs_review", "failed")
                                                for s in states)
+
+
+def test_a_former_journal_file_is_taken_in_by_the_first_command(env, sohoa_home):
+    """A home that ran batches before the journal moved into the catalog: the first
+    `sohoa batch …` copies its file into the catalog, says so, and renames the file."""
+    from tests.batch.test_journal import former_journal
+
+    root = sohoa_home / "batches"
+    former_journal(root, "/mnt/hop-2019", "f" * 32)
+    run = sohoa(env, "batch", "status")
+    assert ("former batch journal taken into the catalog: 2 batch(es), 4 item(s), 2 whose "
+            "document this catalog does not have; the file is kept as "
+            f"{root / 'journal.sqlite3.imported'}") in run.stderr
+    assert not (root / "journal.sqlite3").exists()
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2 and "import open" in lines[0] and "/mnt/hop-2019" in lines[0]
+    assert "scan   done" in lines[1] and "escl:http://10.0.0.5/eSCL" in lines[1]
+    report = sohoa(env, "batch", "report", "20261101-090000-abcdef")
+    assert "stored        doc-001 pages 1,2" in report.stdout
+    assert "former batch journal" not in report.stderr  # once

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.signing.helpers import make_pdf
 from tests.storage.conftest import pg_database, seaweed  # noqa: F401 - fixtures
@@ -99,9 +100,26 @@ def _sohoa(env: dict, *args) -> subprocess.CompletedProcess:
                           env={**os.environ, **env})
 
 
+def _batch_journal(rt) -> str:
+    """A batch in the catalog's journal: one file stored, one refused before any document
+    existed (recorded nowhere else); the stored one's document id."""
+    from batch.journal import Journal
+    from storage.catalog import Document
+
+    with rt.session() as session:
+        doc_id = session.scalars(select(Document.id).limit(1)).one()
+    journal = Journal(rt)
+    journal.open_batch("import-drill", "import", "/mnt/hop-2019", {"unit": "00004"})
+    journal.add_items("import-drill", ["a.pdf", "la.pdf"])
+    journal.set_item("import-drill", 0, status="stored", document_id=doc_id)
+    journal.set_item("import-drill", 1, status="refused", reason="đơn vị 99999 không có")
+    return doc_id
+
+
 def test_restore_drill_embedded_through_the_command(tmp_path):
     source = _runtime(tmp_path / "site")
     served = _populate(source, 25)
+    doc_id = _batch_journal(source)
     backup_dir = tmp_path / "backup"
     done = _sohoa({"SOHOA_HOME": str(tmp_path / "site")}, "backup", str(backup_dir))
     assert done.returncode == 0, done.stderr
@@ -119,6 +137,13 @@ def test_restore_drill_embedded_through_the_command(tmp_path):
     done = _sohoa(env, "fsck")
     assert done.returncode == 0, done.stdout + done.stderr
     _api_serves(_runtime(tmp_path / "restored"), served)
+    # the batch journal came back with the catalog, the refused file's reason included
+    report = _sohoa(env, "batch", "report", "import-drill", "--json")
+    assert report.returncode == 0, report.stderr
+    items = json.loads(report.stdout)["items"]
+    assert [(i["name"], i["status"], i["document_id"]) for i in items] == [
+        ("a.pdf", "stored", doc_id), ("la.pdf", "refused", None)]
+    assert items[1]["reason"] == "đơn vị 99999 không có"
 
     # restoring over a catalog that has data is refused, and nothing is touched
     refused = _sohoa(env, "restore", str(backup_dir))
