@@ -104,10 +104,10 @@ def number_slot(rows, height: int) -> list[int] | None:
             at = nxt[0].find("/")
             if at < 0:
                 continue
-            if at == 0:
-                right = nxt[2] - 2
-            else:  # the handwriting glued to the printed "/QĐ-UBND": that part's width
-                right = nxt[2] + nxt[4] - (len(nxt[0]) - at + 0.6) * unit * 1.15
+            # at 0 the blank ends at the printed "/…"; else the handwriting is glued to the
+            # printed "/QĐ-UBND": the blank ends where that part's estimated width begins
+            glued = nxt[2] + nxt[4] - (len(nxt[0]) - at + 0.6) * unit * 1.15
+            right = nxt[2] - 2 if at == 0 else glued
             return _box(left, right, r, height)
         return None
     return None

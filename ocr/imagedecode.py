@@ -88,7 +88,8 @@ def _send(out, header: dict, data: bytes = b"") -> None:
 def _child_image(path: str, kind: str, default_dpi: int, out, inp) -> None:
     page = 0
     try:
-        with Image.open(path, formats=[kind.upper()]) as img:
+        # "jpeg-stream": a PDF's DCT image, drawn as stored (PDF viewers ignore EXIF turns)
+        with Image.open(path, formats=["JPEG" if kind == "jpeg-stream" else kind.upper()]) as img:
             frames = ImageSequence.Iterator(img) if kind == "tiff" else [img]
             for page, frame in enumerate(frames):
                 dpi, from_file = file_dpi(frame, default_dpi)

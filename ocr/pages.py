@@ -37,11 +37,11 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import re
 import struct
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -457,7 +457,7 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
         pdf = None
     try:
         for i, dpi in plan:
-            image = _stored_scan(pdf, i, dpi) if pdf is not None else None
+            image = _stored_scan(pdf, i, dpi, limits) if pdf is not None else None
             if image is None:
                 try:
                     image = render_pdf_page(path, i, dpi, limits)
@@ -478,6 +478,24 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
             pdf.close()
 
 
+def _decode_stored_jpeg(data: bytes, dpi: int, limits: Limits) -> Image.Image | None:
+    """A PDF page's JPEG, decoded in the limited child; None when it does not decode."""
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        pages = decode_pages(tmp.name, "jpeg-stream", default_dpi=dpi,
+                             memory_mb=limits.decode_memory_mb, seconds=limits.render_seconds,
+                             pages=1)
+        try:
+            first = next(pages, None)
+        except DecodeFailed as e:
+            log.debug("stored JPEG not decoded (%s: %s): the page is rendered", e.reason, e.detail)
+            return None
+        finally:
+            pages.close()  # the child stops now
+    return first[0] if first is not None else None
+
+
 _SCAN_FILTERS = ("/DCTDecode", "/FlateDecode")
 _SCAN_SPACES = {"/DeviceGray": 1, "/DeviceRGB": 3}
 
@@ -489,12 +507,14 @@ def _times(m: list[float], n: list[float]) -> list[float]:
             e * n[0] + f * n[2] + n[4], e * n[1] + f * n[3] + n[5]]
 
 
-def _stored_scan(pdf, index: int, dpi: int) -> Image.Image | None:
+def _stored_scan(pdf, index: int, dpi: int, limits: Limits) -> Image.Image | None:
     """The page's image as stored when the page is a plain scan — one 8-bit gray or RGB image
     (JPEG or Flate), unmasked, drawn upright over the whole page and nothing else, at the
     planned resolution (what scanners and img2pdf write). Decoding it gives the pixels
     pdftoppm would render, without rasterizing the page and a PPM round trip (about as long
-    as the page's OCR at 300 dpi). None for any other page: it is rendered."""
+    as the page's OCR at 300 dpi). A JPEG is decoded in the limited child of `ocr.imagedecode`
+    like any input image (libjpeg never sees the bytes in this process). None for any other
+    page, or a stored image that does not decode: it is rendered."""
     import pikepdf
 
     try:
@@ -549,8 +569,9 @@ def _stored_scan(pdf, index: int, dpi: int) -> Image.Image | None:
                             math.ceil(height / 72 * dpi - 1e-9)):
             return None  # not the grid pdftoppm renders at the planned resolution: rendered
         if filters[0] == "/DCTDecode":
-            image = Image.open(io.BytesIO(xobj.read_raw_bytes()))
-            image.load()
+            image = _decode_stored_jpeg(xobj.read_raw_bytes(), dpi, limits)
+            if image is None:
+                return None
         else:  # inflated (and un-predicted) once, straight into the image
             data = xobj.read_bytes()
             if len(data) != w_px * h_px * channels:

@@ -287,8 +287,8 @@ def test_iter_pages_counts_without_rendering_and_renders_on_demand(tmp_path, mon
         calls.append(index + 1)
         return real(path, index, dpi, limits)
 
-    def counting_stored(pdf, index, dpi):
-        image = stored(pdf, index, dpi)
+    def counting_stored(pdf, index, dpi, limits):
+        image = stored(pdf, index, dpi, limits)
         if image is not None:
             calls.append(index + 1)
         return image
@@ -417,3 +417,60 @@ def test_pages_that_are_more_than_one_scan_image_are_rendered(tmp_path, monkeypa
         [page] = list(iter_pages(path))
         assert page.image.size[0] > 100
     assert rendered == ["turned.pdf", "drawn.pdf", "small.pdf"]
+
+
+def test_a_stored_jpeg_is_decoded_in_the_limited_child_and_a_bad_one_rendered(tmp_path,
+                                                                              monkeypatch):
+    """libjpeg never sees a PDF's JPEG in this process (like any input image): the stored scan
+    goes through ocr.imagedecode's child; one the child cannot decode is rendered instead."""
+    from ocr import pages as pages_module
+    from ocr.pages import iter_pages
+
+    children: list[str] = []
+    real_decode = pages_module.decode_pages
+    monkeypatch.setattr(pages_module, "decode_pages",
+                        lambda path, kind, **kw: children.append(kind) or real_decode(path, kind,
+                                                                                       **kw))
+    rendered: list[str] = []
+    real = pages_module.render_pdf_page
+    monkeypatch.setattr(pages_module, "render_pdf_page",
+                        lambda path, *a: rendered.append(path.name) or real(path, *a))
+    gray = render_lines(["Số: 12/QĐ-UBND"], size=(1654, 2339), mode="L")
+    good = _scan_pdf(tmp_path / "good.pdf", gray, "JPEG")
+    [page] = list(iter_pages(good))
+    assert (children, rendered, page.image.size) == (["jpeg-stream"], [], gray.size)
+
+    broken = _scan_pdf(tmp_path / "broken.pdf", gray, "JPEG")
+    with pikepdf.open(broken, allow_overwriting_input=True) as pdf:
+        [image] = [v for _, v in pdf.pages[0].images.items()]
+        raw = bytearray(image.read_raw_bytes())
+        raw[len(raw) // 2:] = b"\0" * (len(raw) - len(raw) // 2)  # the scan data wiped
+        image.write(bytes(raw), filter=pikepdf.Name.DCTDecode)
+        pdf.save(broken)
+    children.clear()
+    [page] = list(iter_pages(broken))  # the child's answer, or pdftoppm's: never an exception
+    assert children == ["jpeg-stream"] and page.image.size == gray.size
+
+
+def test_a_page_a_fraction_of_a_pixel_off_its_image_grid_is_rendered(tmp_path, monkeypatch):
+    """pdftoppm renders a page 2466.0001 px wide as 2467 px (resampling the scan); OCR is
+    sensitive to that, so only a page whose grid is exactly its image's is read as stored."""
+    from ocr import pages as pages_module
+    from ocr.pages import iter_pages
+
+    rendered: list[str] = []
+    real = pages_module.render_pdf_page
+    monkeypatch.setattr(pages_module, "render_pdf_page",
+                        lambda path, *a: rendered.append(path.name) or real(path, *a))
+    gray = render_lines(["Trang"], size=(1654, 2339), mode="L")
+    off = _scan_pdf(tmp_path / "off.pdf", gray, "PNG")
+    with pikepdf.open(off, allow_overwriting_input=True) as pdf:
+        box = [float(v) for v in pdf.pages[0].mediabox]
+        wider = box[2] + 0.0005 * 72 / 200 * 100  # a few ten-thousandths of a pixel at 200 dpi
+        pdf.pages[0].obj.MediaBox = [0, 0, wider, box[3]]
+        content = pdf.pages[0].obj.Contents.read_bytes().replace(
+            f"{box[2]:g}".encode(), f"{wider:.6f}".encode(), 1)
+        pdf.pages[0].obj.Contents.write(content)
+        pdf.save(off)
+    [page] = list(iter_pages(off))
+    assert rendered == ["off.pdf"] and page.image.size[0] == gray.size[0] + 1
