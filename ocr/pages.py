@@ -457,7 +457,8 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
         pdf = None
     try:
         for i, dpi in plan:
-            image = _stored_scan(pdf, i, dpi, limits) if pdf is not None else None
+            image = (_stored_scan(pdf, i, dpi, limits)
+                     if pdf is not None and limits.stored_scans else None)
             if image is None:
                 try:
                     image = render_pdf_page(path, i, dpi, limits)

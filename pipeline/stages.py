@@ -94,7 +94,7 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
             max_side=settings.max_image_side, max_stream_bytes=settings.max_stream_mb << 20,
             render_seconds=settings.render_seconds,
             render_memory_mb=settings.render_memory_mb,
-            decode_memory_mb=settings.decode_memory_mb))
+            decode_memory_mb=settings.decode_memory_mb, stored_scans=settings.pdf_stored_scans))
         try:
             with PageSpool(Path(tmp) / "pages") as spool:
                 # results keep text and words; their page PDFs wait on disk in the spool

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     render_memory_mb: int = Field(default=1024, description="pdftoppm address space")
     decode_memory_mb: int = Field(default=1536, description="address space of the child that "
                                   "decodes an input image (ocr.imagedecode)")
+    pdf_stored_scans: bool = Field(default=False, description="read a PDF page that is one "
+                                   "plain scan image as stored instead of rendering it (faster "
+                                   "batch imports; ocr.limits.Limits.stored_scans)")
     review_threshold: float = Field(default=0.6, description="below: needs_review, not signed")
     issuing_system: str = "sohoa"
     agency: str | None = Field(default=None, description="code of the agency this counter "

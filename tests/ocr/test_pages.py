@@ -11,6 +11,7 @@ import pikepdf
 import pytest
 from PIL import Image, ImageDraw
 
+from ocr.limits import Limits
 from ocr.pages import InputError, load_pages, sniff_kind
 from tests.ocr.conftest import render_lines
 
@@ -295,7 +296,7 @@ def test_iter_pages_counts_without_rendering_and_renders_on_demand(tmp_path, mon
 
     monkeypatch.setattr(pages_module, "render_pdf_page", counting)
     monkeypatch.setattr(pages_module, "_stored_scan", counting_stored)
-    pages = iter_pages(_long_pdf(tmp_path / "dai.pdf", 12))
+    pages = iter_pages(_long_pdf(tmp_path / "dai.pdf", 12), limits=STORED)
     assert (pages.count, len(pages), calls) == (12, 12, [])  # nothing rendered yet
     first = next(pages)
     assert first.index == 0 and calls == [1]
@@ -356,6 +357,9 @@ def test_corrupt_page_found_while_streaming_names_the_file(tmp_path):
     assert "hong.tif" in info.value.vi and "hỏng" in info.value.vi
 
 
+STORED = Limits(stored_scans=True)  # the stored-scan shortcut on (SOHOA_PDF_STORED_SCANS)
+
+
 def _scan_pdf(path: Path, image: Image.Image, fmt: str, dpi: int = 200) -> Path:
     import img2pdf
 
@@ -384,7 +388,7 @@ def test_a_plain_scan_pdf_page_is_read_as_stored_not_rendered(tmp_path, monkeypa
         for mode in ("RGB", "L"):
             source = colour.convert(mode)
             path = _scan_pdf(tmp_path / f"scan-{fmt}-{mode}.pdf", source, fmt)
-            [page] = list(iter_pages(path))
+            [page] = list(iter_pages(path, limits=STORED))
             assert (page.dpi, page.image.size, page.image.mode) == (200, source.size, mode)
             if fmt == "PNG":  # lossless: the very pixels that were scanned
                 assert np.array_equal(np.asarray(page.image), np.asarray(source))
@@ -437,7 +441,7 @@ def test_a_stored_jpeg_is_decoded_in_the_limited_child_and_a_bad_one_rendered(tm
                         lambda path, *a: rendered.append(path.name) or real(path, *a))
     gray = render_lines(["Số: 12/QĐ-UBND"], size=(1654, 2339), mode="L")
     good = _scan_pdf(tmp_path / "good.pdf", gray, "JPEG")
-    [page] = list(iter_pages(good))
+    [page] = list(iter_pages(good, limits=STORED))
     assert (children, rendered, page.image.size) == (["jpeg-stream"], [], gray.size)
 
     broken = _scan_pdf(tmp_path / "broken.pdf", gray, "JPEG")
@@ -448,7 +452,7 @@ def test_a_stored_jpeg_is_decoded_in_the_limited_child_and_a_bad_one_rendered(tm
         image.write(bytes(raw), filter=pikepdf.Name.DCTDecode)
         pdf.save(broken)
     children.clear()
-    [page] = list(iter_pages(broken))  # the child's answer, or pdftoppm's: never an exception
+    [page] = list(iter_pages(broken, limits=STORED))  # the child or pdftoppm; no exception
     assert children == ["jpeg-stream"] and page.image.size == gray.size
 
 
@@ -472,5 +476,21 @@ def test_a_page_a_fraction_of_a_pixel_off_its_image_grid_is_rendered(tmp_path, m
             f"{box[2]:g}".encode(), f"{wider:.6f}".encode(), 1)
         pdf.pages[0].obj.Contents.write(content)
         pdf.save(off)
-    [page] = list(iter_pages(off))
+    [page] = list(iter_pages(off, limits=STORED))
     assert rendered == ["off.pdf"] and page.image.size[0] == gray.size[0] + 1
+
+
+def test_plain_scan_pages_are_rendered_unless_the_shortcut_is_on(tmp_path, monkeypatch):
+    """Off by default (SOHOA_PDF_STORED_SCANS): pdftoppm renders every PDF page."""
+    from ocr import pages as pages_module
+    from ocr.pages import iter_pages
+
+    rendered: list[str] = []
+    real = pages_module.render_pdf_page
+    monkeypatch.setattr(pages_module, "render_pdf_page",
+                        lambda path, *a: rendered.append(path.name) or real(path, *a))
+    path = _scan_pdf(tmp_path / "scan.pdf", render_lines(["Trang"], size=(1654, 2339), mode="L"),
+                     "PNG")
+    list(iter_pages(path))
+    list(iter_pages(path, limits=STORED))
+    assert rendered == ["scan.pdf"]
