@@ -72,7 +72,7 @@ def ingest(rt, path):
 
 
 def wait_state(rt, doc_id, wanted=(states.STORED, states.FAILED, states.NEEDS_REVIEW),
-               timeout=60):
+               timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with rt.session() as s:
@@ -188,7 +188,7 @@ def test_a_stage_over_its_time_limit_is_recorded_failed_not_left_mid_stage(
     worker.start()
     try:
         actors.enqueue_document(runtime, broker, doc_id)
-        doc = wait_state(runtime, doc_id, timeout=30)
+        doc = wait_state(runtime, doc_id, timeout=90)
     finally:
         worker.stop()
         broker.close()
