@@ -158,7 +158,9 @@ def generate_rows(conn, n_results: int, digitized_share: float, seed: int, *, be
     return docs
 
 
-def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
+def seed_hanoi(url: str) -> tuple[list[int], list[int], int]:
+    """Migrate and seed Hanoi's units and the procedures: (unit ids before the 2025-07-01
+    reform, unit ids after it, the city's id)."""
     from storage import db
     from storage.catalog import AdminUnit
     from storage.units import seed_procedures, seed_units
@@ -172,7 +174,13 @@ def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
                                 .where(AdminUnit.province_code == "01")).all()
     before = [u.id for u in units if u.valid_from < REFORM]
     after = [u.id for u in units if u.valid_to is None or u.valid_to >= REFORM]
-    city = [u.id for u in units if u.level == "city"]
+    return before, after, next(u.id for u in units if u.level == "city")
+
+
+def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
+    from storage import db
+
+    before, after, city = seed_hanoi(url)
     log(f"units: {len(before)} before 2025-07-01, {len(after)} after; city {city}")
 
     engine = db.get_engine(url)
@@ -188,7 +196,7 @@ def load(url: str, n_results: int, digitized_share: float, seed: int) -> None:
     t0 = time.perf_counter()
     with engine.begin() as conn:
         docs = generate_rows(conn, n_results, digitized_share, seed,
-                             before=before, after=after, city=city[0])
+                             before=before, after=after, city=city)
     t1 = time.perf_counter()
     from quotas.facts import rebuild_facts
 
@@ -221,19 +229,8 @@ def load_sqlite(url: str, n_results: int, digitized_share: float) -> None:
     recreated from their own SQL after it, facts rebuilt in one statement, then ANALYZE."""
     from quotas.facts import rebuild_facts
     from storage import db
-    from storage.catalog import AdminUnit
-    from storage.units import seed_procedures, seed_units
 
-    db.upgrade(url)
-    with db.session_scope(url) as session:
-        seed_units(session, provinces={"01"})
-        seed_procedures(session)
-        units = session.execute(select(AdminUnit.id, AdminUnit.level, AdminUnit.valid_from,
-                                       AdminUnit.valid_to)
-                                .where(AdminUnit.province_code == "01")).all()
-    before = [u.id for u in units if u.valid_from < REFORM]
-    after = [u.id for u in units if u.valid_to is None or u.valid_to >= REFORM]
-    city = next(u.id for u in units if u.level == "city")
+    before, after, city = seed_hanoi(url)
     engine = db.get_engine(url)
     t0 = time.perf_counter()
     with engine.begin() as conn:
