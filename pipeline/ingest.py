@@ -131,11 +131,7 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
             unit = find_unit(session, unit_code)
         except UnknownUnit as exc:
             raise PermanentError(f"{path}: {exc}") from None
-        existing = session.execute(
-            select(Document.id, Document.original_key, Document.lease_owner)
-            .join(AdminUnit, AdminUnit.id == Document.unit_id)  # never another unit's row
-            .where(Document.source_sha256 == sha, AdminUnit.code == unit.code)
-            .order_by(Document.created_at).limit(1)).first()
+        existing = _same_bytes(session, sha, unit.code)  # never another unit's row
         if existing and existing.original_key is None:
             adopted = session.execute(
                 update(Document)
@@ -166,16 +162,19 @@ def _create(rt, path, sha, size, unit_code, procedure, dossier, corrections
         return doc.id, f"{object_prefix(doc)}/original{path.suffix.lower()[:10]}", False
 
 
-def _same_bytes(session, sha: str, unit_code: str) -> str | None:
-    """The document of this unit holding these bytes. By unit *code*: the pipeline files a
-    document under the version of its unit valid on the issue date (00004 was Phường Trúc Bạch
-    before July 2025), and the same file sent again for 00004 is still that document."""
-    return session.scalar(
-        select(Document.id).join(AdminUnit, AdminUnit.id == Document.unit_id)
+def _same_bytes(session, sha: str, unit_code: str):
+    """(id, original_key, lease_owner) of the document of this unit holding these bytes, or
+    None. By unit *code*: the pipeline files a document under the version of its unit valid on
+    the issue date (00004 was Phường Trúc Bạch before July 2025), and the same file sent again
+    for 00004 is still that document."""
+    return session.execute(
+        select(Document.id, Document.original_key, Document.lease_owner)
+        .join(AdminUnit, AdminUnit.id == Document.unit_id)
         .where(Document.source_sha256 == sha, AdminUnit.code == unit_code)
-        .order_by(Document.created_at).limit(1))
+        .order_by(Document.created_at).limit(1)).first()
 
 
 def _find_by_sha(rt: Context, sha: str, unit_code: str) -> str | None:
     with rt.session() as session:
-        return _same_bytes(session, sha, unit_code)
+        row = _same_bytes(session, sha, unit_code)
+        return row.id if row is not None else None
