@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from batch.journal import Journal
+from ocr.pages import CAPTURE_CREATOR
 
 FINAL = {"stored": "stored", "needs_review": "needs_review"}
 
@@ -74,13 +75,17 @@ def refresh_queued(rt, journal: Journal, batch_id: str) -> None:
 
 def images_to_pdf(images: list[Path], out: Path, dpi: int) -> Path:
     """Page images → one PDF, losslessly and byte-for-byte the same on every run (no dates),
-    so a document rebuilt after a crash is recognised as the one already submitted."""
+    so a document rebuilt after a crash is recognised as the one already submitted. Its
+    Creator marks it as capture's own (`ocr.pages.CAPTURE_CREATOR`): its pages are read as
+    stored rather than rendered again."""
     import img2pdf
 
     if out.exists() and out.stat().st_size:
         return out
     layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
-    data = img2pdf.convert([str(p) for p in images], layout_fun=layout, nodate=True)
+    # the Creator tells the OCR stage to read the pages as stored, not render them again
+    data = img2pdf.convert([str(p) for p in images], layout_fun=layout, nodate=True,
+                           creator=CAPTURE_CREATOR)
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(out)

@@ -447,7 +447,8 @@ def _pdf_error(path: Path, exc: BaseException) -> InputError:
 def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iterator[Page]:
     """Render the planned pages one pdftoppm call each, as they are asked for, each inside
     the render memory and time limits (`ocr.limits.render_pdf_page`). A page that is nothing
-    but one scan image filling it is not rendered: its image is decoded as stored
+    but one scan image filling it is not rendered when the stored-scan shortcut is on or the
+    PDF is batch capture's own (`CAPTURE_CREATOR`): its image is decoded as stored
     (`_stored_scan`)."""
     import pikepdf
 
@@ -455,10 +456,11 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
         pdf = pikepdf.open(path)
     except Exception:  # noqa: BLE001 - checked by _plan_pdf; render every page then
         pdf = None
+    own_capture = pdf is not None and is_capture_pdf(pdf)
     try:
         for i, dpi in plan:
             image = (_stored_scan(pdf, i, dpi, limits)
-                     if pdf is not None and limits.stored_scans else None)
+                     if pdf is not None and (limits.stored_scans or own_capture) else None)
             if image is None:
                 try:
                     image = render_pdf_page(path, i, dpi, limits)
@@ -495,6 +497,22 @@ def _decode_stored_jpeg(data: bytes, dpi: int, limits: Limits) -> Image.Image | 
         finally:
             pages.close()  # the child stops now
     return first[0] if first is not None else None
+
+
+# The Creator of the PDFs batch capture builds from its own lossless page scans (img2pdf,
+# `batch.commit.images_to_pdf`). Their pages are decoded as stored whatever
+# `Limits.stored_scans` says: the stored image is the scan itself, and rendering it again
+# costs about as long as its OCR. Another PDF claiming it gains nothing unsafe: a stored image
+# is bounded and decoded like any page image, and a page that is not a plain scan is rendered.
+CAPTURE_CREATOR = "sohoa batch capture"
+
+
+def is_capture_pdf(pdf) -> bool:
+    """Whether an open pikepdf document is one of batch capture's own scan PDFs."""
+    try:
+        return str(pdf.docinfo.get("/Creator", "")) == CAPTURE_CREATOR
+    except Exception:  # noqa: BLE001 - a damaged info dictionary: an ordinary PDF
+        return False
 
 
 _SCAN_FILTERS = ("/DCTDecode", "/FlateDecode")

@@ -494,3 +494,29 @@ def test_plain_scan_pages_are_rendered_unless_the_shortcut_is_on(tmp_path, monke
     list(iter_pages(path))
     list(iter_pages(path, limits=STORED))
     assert rendered == ["scan.pdf"]
+
+
+def test_batch_capture_pdfs_are_read_as_stored_with_the_shortcut_off(tmp_path, monkeypatch):
+    """A PDF whose Creator is batch capture's own (its lossless page scans, img2pdf) is decoded
+    as stored by default; the same pages under another Creator are rendered."""
+    import img2pdf
+    import numpy as np
+
+    from ocr import pages as pages_module
+    from ocr.pages import CAPTURE_CREATOR, iter_pages
+
+    rendered: list[str] = []
+    real = pages_module.render_pdf_page
+    monkeypatch.setattr(pages_module, "render_pdf_page",
+                        lambda path, *a: rendered.append(path.name) or real(path, *a))
+    source = render_lines(["Số: 12/QĐ-UBND"], size=(1654, 2339), mode="L")
+    buf = io.BytesIO()
+    source.save(buf, "PNG", dpi=(200, 200))
+    layout = img2pdf.get_fixed_dpi_layout_fun((200, 200))
+    for name, creator in (("own.pdf", CAPTURE_CREATOR), ("other.pdf", "some scanner")):
+        (tmp_path / name).write_bytes(img2pdf.convert(buf.getvalue(), layout_fun=layout,
+                                                      creator=creator))
+    [own] = list(iter_pages(tmp_path / "own.pdf"))
+    assert np.array_equal(np.asarray(own.image), np.asarray(source))
+    list(iter_pages(tmp_path / "other.pdf"))
+    assert rendered == ["other.pdf"]
