@@ -25,6 +25,13 @@ function say(text, kind = "error") {
 
 const KIND_VI = { separator: "tờ phân cách", blank: "trang trắng", first: "trang đầu", other: "" };
 
+// what a separator sheet carried: a patch code (batch.patchcode) or a dossier code (QR)
+function separatorCode(page) {
+  if (page.kind !== "separator") return "";
+  if (page.patch) return ` (mã patch ${page.patch})`;
+  return page.dossier ? ` (hồ sơ ${page.dossier})` : "";
+}
+
 function thumb(batch, page, actions) {
   const div = document.createElement("div");
   div.className = "thumb";
@@ -35,7 +42,7 @@ function thumb(batch, page, actions) {
   div.append(img);
   const label = document.createElement("span");
   const side = page.side === "back" ? " (mặt sau)" : "";
-  label.textContent = `Trang ${page.index + 1}${side} ${KIND_VI[page.kind] || ""}`.trim();
+  label.textContent = `Trang ${page.index + 1}${side} ${KIND_VI[page.kind] || ""}${separatorCode(page)}`.trim();
   div.append(label);
   for (const [act, text] of actions) {
     const btn = document.createElement("button");

@@ -1,6 +1,7 @@
 """The station's batch view (/lo) in headless Chromium: a stack fed through an eSCL scanner
-(the responder, 409 at feed end) is split, the operator moves a boundary both ways, commits,
-and the documents are in the catalog. Screenshots go to test-artifacts/station/."""
+(the responder, 409 at feed end) is split, the operator sees what each separator sheet carried
+(a dossier's QR code, a patch code), moves a boundary both ways, commits, and the documents are
+in the catalog. Screenshots go to test-artifacts/station/."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 
 from PIL import Image
 
+from batch import patchcode
 from batch.separator import render_sheet
 from station import spool as sp
 from station.app import Station, create_app
@@ -27,7 +29,8 @@ def test_batch_view_scan_review_commit(runtime, tmp_path, page, artifacts):
     other = [(left.replace("125/QĐ", "126/QĐ"), right) for left, right in DECISION]
     stack = [_jpeg(Image.open(render_decision(tmp_path / "a.png", dpi=300))),
              _jpeg(render_sheet("H26.01-0009", dpi=300)),
-             _jpeg(Image.open(render_decision(tmp_path / "b.png", dpi=300, lines=other)))]
+             _jpeg(Image.open(render_decision(tmp_path / "b.png", dpi=300, lines=other))),
+             _jpeg(patchcode.render_sheet("T", 300))]  # a trailing patch sheet: nothing after
     with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http") as scanner:
         station = Station(sp.Spool(tmp_path / "spool"), scanner_uri=f"escl:{scanner.url}",
                           unit=UNIT, sink=EmbeddedSink(runtime), recognize=False)
@@ -43,7 +46,10 @@ def test_batch_view_scan_review_commit(runtime, tmp_path, page, artifacts):
             page.wait_for_selector("#state[data-state=ready]", timeout=120_000)
             assert page.locator(".doc:not(.dropped)").count() == 2
             assert "hồ sơ H26.01-0009" in page.locator(".doc h3").nth(1).text_content()
-            assert page.locator(".dropped .thumb").count() == 1  # the separator sheet
+            dropped = page.locator(".dropped .thumb")  # the two separator sheets
+            assert dropped.count() == 2
+            assert "tờ phân cách (hồ sơ H26.01-0009)" in dropped.nth(0).text_content()
+            assert "tờ phân cách (mã patch T)" in dropped.nth(1).text_content()
             page.wait_for_function("[...document.querySelectorAll('.thumb img')].every("
                                    "i => i.complete && i.naturalWidth > 100)", timeout=60_000)
             page.screenshot(path=str(artifacts / "lo-01-da-tach.png"), full_page=True)
