@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from batch.journal import Journal
+from ocr.cache import ResultCache
 from ocr.pages import CAPTURE_CREATOR
 
 FINAL = {"stored": "stored", "needs_review": "needs_review"}
@@ -94,11 +95,24 @@ def images_to_pdf(images: list[Path], out: Path, dpi: int) -> Path:
 
 
 
+def read_lang_for(settings) -> str | None:
+    """The language `Spool.examine` reads pages in when the documents will be recognized in
+    this process (inline pipeline: each page is then read once, while examining); None when
+    workers recognize them (only the header is read then)."""
+    from pipeline.broker import INLINE, BrokerConfigError, broker_kind
+
+    try:
+        return settings.ocr_lang if broker_kind(settings.broker_url) == INLINE else None
+    except BrokerConfigError:
+        return None
+
+
 def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: str | None = None,
                  on_item=None, workers: int = 1) -> str:
     """Each document of a spooled stack's split → one PDF → the pipeline, `workers` documents
     at a time (most documents of a stack are one or two pages: one at a time would leave a
-    core idle while Tesseract reads on the other). Resumable."""
+    core idle while Tesseract reads on the other). Resumable. Inline (`broker` None), pages
+    read while examining (`Spool.examine(read_lang=…)`) are not read again."""
     from concurrent.futures import ThreadPoolExecutor
 
     split = spool.split()
@@ -126,8 +140,17 @@ def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: s
 
     todo = [n for n, name in enumerate(names) if name not in done]
     rt.database_url  # migrate and seed once, before threads race for it  # noqa: B018
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(one, todo))
+    # inline, the OCR stage takes the pages' recognition from examining (when it read them)
+    previous, cache = getattr(rt, "ocr_cache", None), (ResultCache(spool.ocr_cache_dir) if broker is None
+                                     and spool.ocr_cache_dir.is_dir() else None)
+    if cache is not None:
+        rt.ocr_cache = cache
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            list(pool.map(one, todo))
+    finally:
+        if cache is not None and rt.ocr_cache is cache:
+            rt.ocr_cache = previous
     if not any(i["status"] in ("pending", "queued") for i in journal.items(spool.id)):
         journal.finish(spool.id)
     return spool.id

@@ -5,6 +5,10 @@ A first page (Decree 30/2020) carries the national motto top-right ("CỘNG HÒA
 VIỆT NAM / Độc lập - Tự do - Hạnh phúc") and a "Số: …" line top-left. Only the top band of the
 page is read (Tesseract `vie`, single-threaded, ~150 dpi), so the check costs a fraction of the
 page's full OCR. Blank and orientation come from `ocr.preprocess.analyze`.
+
+When the batch's documents are then recognized in this process, examining reads each page in
+full instead (`Reader`), keeps the result for the OCR stage (`ocr.cache`) and takes the header
+from it: each page goes through Tesseract once, not twice.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import numpy as np
 from PIL import Image
 
 from batch import patchcode, separator
-from ocr.engine import TESSERACT, _tesseract_env
+from ocr.cache import ResultCache
+from ocr.engine import TESSERACT, OcrError, _tesseract_env, recognize_cached
+from ocr.pages import InputError, scan_page
 from ocr.preprocess import analyze, recognition_gray
 
 HEADER_BAND = 0.30  # share of the page height read for the motto and the "Số:" line
@@ -84,8 +90,20 @@ def is_first_page(motto: int, so_line: bool) -> bool:
     return motto >= 2 or (motto >= 1 and so_line)
 
 
-def examine(image: Image.Image, dpi: int, *, first_pages: bool = True) -> PageFacts:
-    """The facts of one page. `first_pages=False` skips the header OCR (separator/blank only)."""
+@dataclass(frozen=True)
+class Reader:
+    """Read every page in full while examining it, keeping the result in `cache_dir`
+    (`ocr.cache`) for the OCR stage: used when the batch's documents go through the pipeline
+    in this process (inline), so each page is read once. Without it only the header is read."""
+
+    cache_dir: str
+    lang: str = "vie"
+
+
+def examine(image: Image.Image, dpi: int, *, first_pages: bool = True,
+            reader: Reader | None = None) -> PageFacts:
+    """The facts of one page. `first_pages=False` skips the header OCR (separator/blank only);
+    with a `reader` the whole page is read (and kept) and the header taken from that reading."""
     gray = recognition_gray(image)
     is_sep, dossier = separator.detect(gray, dpi)
     if is_sep:
@@ -93,12 +111,40 @@ def examine(image: Image.Image, dpi: int, *, first_pages: bool = True) -> PageFa
     code = patchcode.detect(gray, dpi)
     if code:
         return PageFacts(kind="separator", patch=code)
+    if reader is not None:
+        facts = _examine_by_reading(image, dpi, first_pages, reader)
+        if facts is not None:
+            return facts
     analysis = analyze(image, dpi, gray=gray)
     if analysis.blank:
         return PageFacts(kind="blank", chars=analysis.chars)
     facts = PageFacts(kind="other", rotation=analysis.rotation, chars=analysis.chars)
     if first_pages:
         facts.motto, facts.so_line = header_signals(read_header(gray, dpi, analysis.rotation))
+        if is_first_page(facts.motto, facts.so_line):
+            facts.kind = "first"
+    return facts
+
+
+def _examine_by_reading(image: Image.Image, dpi: int, first_pages: bool,
+                        reader: Reader) -> PageFacts | None:
+    """Blank, turn and first-page signals from the page's full reading (kept for the OCR
+    stage); None when the page cannot be read here (the quality gate refuses it, Tesseract
+    fails): the header-band check decides, and the pipeline reports the page's problem."""
+    try:
+        result = recognize_cached(scan_page(image, 0, dpi), lang=reader.lang,
+                                  cache=ResultCache(Path(reader.cache_dir)))
+    except (InputError, OcrError):
+        return None
+    analysis = result.extra.get("analysis")
+    chars = analysis.chars if analysis is not None else sum(len(w.text) for w in result.words)
+    if result.blank:
+        return PageFacts(kind="blank", chars=chars)
+    facts = PageFacts(kind="other", rotation=result.rotation, chars=chars)
+    if first_pages:
+        band = result.height * HEADER_BAND  # word boxes are on the upright page
+        header = " ".join(w.text for w in result.words if w.top < band)
+        facts.motto, facts.so_line = header_signals(header)
         if is_first_page(facts.motto, facts.so_line):
             facts.kind = "first"
     return facts

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from batch.pages import PageFacts, examine
+from batch.pages import PageFacts, Reader, examine
 from batch.split import Split, collate, split_stack
 
 _RELEASED = Image.new("L", (1, 1), 255)  # what a spooled ScannedPage keeps instead of its image
@@ -128,12 +128,21 @@ class Spool:
         (self.folder / "split.json").unlink(missing_ok=True)
         self._next = None
 
-    def examine(self, workers: int = 1, first_pages: bool = True, progress=None) -> list[dict]:
-        """Facts for every page not examined yet (in `workers` processes)."""
+    @property
+    def ocr_cache_dir(self) -> Path:
+        """Where pages read while examining keep their recognition (`ocr.cache`)."""
+        return self.folder / "ocr-cache"
+
+    def examine(self, workers: int = 1, first_pages: bool = True, progress=None,
+                read_lang: str | None = None) -> list[dict]:
+        """Facts for every page not examined yet (in `workers` processes). With `read_lang`
+        every page is read in full and its recognition kept for the commit (`ocr_cache_dir`):
+        for a batch whose documents are recognized in this process."""
         todo = [p for p in self.pages() if "kind" not in p]
+        reader = Reader(str(self.ocr_cache_dir), read_lang) if read_lang else None
         # a back never starts a document (split_stack): its header is not read
-        paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages and p["side"] == "front")
-                 for p in todo]
+        paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages and p["side"] == "front",
+                  reader) for p in todo]
         if workers > 1 and len(paths) > 1:
             # never fork this process: the station calls this from a thread, and a fork copies
             # every lock other threads hold (malloc arenas, PDFium's, logging's) into a child
@@ -177,8 +186,8 @@ class Spool:
         return self.pages_dir / f"{index:05d}.png"
 
 
-def _examine_file(args: tuple[str, int, bool]) -> dict:
-    path, dpi, first_pages = args
+def _examine_file(args: tuple[str, int, bool, Reader | None]) -> dict:
+    path, dpi, first_pages, reader = args
     with Image.open(path) as img:
         img.load()
-        return examine(img, dpi, first_pages=first_pages).to_dict()
+        return examine(img, dpi, first_pages=first_pages, reader=reader).to_dict()

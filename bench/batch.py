@@ -173,7 +173,8 @@ def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool, *, sheets
                 content.append(index)
         spooled = time.perf_counter() - t0
         t0 = time.perf_counter()
-        spool.examine(workers=workers)
+        # committed inline: pages are read once, while examining (as `sohoa batch scan` does)
+        spool.examine(workers=workers, read_lang="vie" if commit else None)
         examined = time.perf_counter() - t0
         split = spool.split()
         kept = {p for d in split.documents for p in d.pages}

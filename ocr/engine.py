@@ -373,9 +373,23 @@ def _from_text_layer(page: Page, layer: textlayer.TextLayer) -> PageResult:
                       extra={"text_layer": layer.decision})
 
 
+def recognize_cached(page: Page, *, lang: str = "vie", steps: Steps | None = None,
+                     cache=None) -> PageResult:
+    """`recognize_page`, through `cache` (an `ocr.cache.ResultCache`) when one is given: a page
+    already read the same way is not read again, and a page read now is kept."""
+    if cache is None:
+        return recognize_page(page, lang=lang, steps=steps)
+    key = cache.key(page, lang, steps)
+    result = cache.get(key, page)
+    if result is None:
+        result = recognize_page(page, lang=lang, steps=steps)
+        cache.put(key, result)
+    return result
+
+
 def recognize_pages(
     pages: Sequence[Page], *, lang: str = "vie", workers: int | None = None,
-    steps: Steps | None = None,
+    steps: Steps | None = None, cache=None,
 ) -> list[PageResult]:
     """Preprocess and OCR pages concurrently (one single-threaded tesseract per page, `workers`
     at a time).
@@ -386,7 +400,7 @@ def recognize_pages(
     """
     if not pages:
         return []
-    return list(iter_recognize(pages, lang=lang, workers=workers, steps=steps))
+    return list(iter_recognize(pages, lang=lang, workers=workers, steps=steps, cache=cache))
 
 
 # results finished ahead of a slow page and kept (without images) until it is done
@@ -395,14 +409,15 @@ AHEAD_PER_WORKER = 4
 
 def iter_recognize(
     pages: Iterable[Page], *, lang: str = "vie", workers: int | None = None,
-    steps: Steps | None = None,
+    steps: Steps | None = None, cache=None,
 ) -> Iterator[PageResult]:
     """Like `recognize_pages`, for pages from an iterator, yielding results in page order.
 
     A page is taken from `pages` only when one of the `workers` is free, so at most `workers`
     pages (images) are alive in here at a time. Tesseract and the language are checked before
     the first page is taken. After a page fails no new page is started; the error is raised in
-    page order, once the results of the pages before it have been yielded.
+    page order, once the results of the pages before it have been yielded. With `cache` (an
+    `ocr.cache.ResultCache`) a page read before the same way is taken from it (`recognize_cached`).
     """
     if shutil.which(TESSERACT) is None:
         raise OcrError(f"tesseract is not installed (command {TESSERACT!r} not found)")
@@ -414,7 +429,7 @@ def iter_recognize(
     source = iter(pages)
     if workers == 1:
         for page in source:
-            result = recognize_page(page, lang=lang, steps=steps)
+            result = recognize_cached(page, lang=lang, steps=steps, cache=cache)
             del page  # the image goes before the next page is decoded
             yield result
         return
@@ -441,7 +456,7 @@ def iter_recognize(
                 if page is None:
                     exhausted = True
                     break
-                future = pool.submit(recognize_page, page, lang=lang, steps=steps)
+                future = pool.submit(recognize_cached, page, lang=lang, steps=steps, cache=cache)
                 del page
                 queued[taken] = future
                 running.add(future)

@@ -217,6 +217,14 @@ _file_dpi = file_dpi
 _normalize_mode = normalize_mode
 
 
+def scan_page(image: Image.Image, index: int, dpi: int, source: str = "") -> Page:
+    """A scanned page image as the OCR stage will see it once it is in a PDF the way batch
+    capture stores it (`CAPTURE_CREATOR`: decoded as stored, then normalized like a rendered
+    page), so that a result read from one is a result of the other (`ocr.cache`)."""
+    im = _gray_if_neutral(normalize_mode(image))
+    return Page(index, im, dpi, source, im.mode, True)
+
+
 def _gray_if_neutral(img: Image.Image) -> Image.Image:
     """pdftoppm always renders RGB: a page with no colour at all becomes L (smaller, faster)."""
     if img.mode != "RGB":

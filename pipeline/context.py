@@ -16,6 +16,9 @@ from storage.objects import ObjectStore
 
 class Context(Protocol):
     settings: Any  # sohoa.settings.Settings: ocr_lang, ocr_workers, review_threshold, ...
+    # optional (read with getattr): an ocr.cache.ResultCache of pages already read, which the
+    # OCR stage consults (batch capture reads a stack's pages while it splits them)
+    ocr_cache: Any
 
     @property
     def objects(self) -> ObjectStore: ...

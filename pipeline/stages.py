@@ -98,8 +98,10 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         try:
             with PageSpool(Path(tmp) / "pages") as spool:
                 # results keep text and words; their page PDFs wait on disk in the spool
+                # rt.ocr_cache: pages already read (a batch reads its stack while splitting it)
                 results = [spool.add(r) for r in iter_recognize(
-                    pages, lang=settings.ocr_lang, workers=workers or settings.ocr_workers)]
+                    pages, lang=settings.ocr_lang, workers=workers or settings.ocr_workers,
+                    cache=getattr(rt, "ocr_cache", None))]
                 pdf = spool.write(Path(tmp) / "searchable.pdf", title=source_name,
                                   author=None, subject=None)
         finally:

@@ -28,6 +28,7 @@ class Runtime:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.ocr_cache = None  # ocr.cache.ResultCache while a batch commits pages it has read
         self._opened = False
         self._open_lock = threading.Lock()
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
-from batch.commit import commit_spool
+from batch.commit import commit_spool, read_lang_for
 from batch.journal import Journal
 from batch.legacy import LegacyJournalError, adopt_home_journal
 from batch.split import METHODS, SplitError, move_boundary
@@ -114,12 +114,19 @@ class BatchDesk:
                     self.jobs[spool.id] = {"state": "error", "message": exc.vi}
                     return
             self.jobs[spool.id] = {"state": "examining", "message": message}
-            spool.examine(workers=2, first_pages=body.split in ("auto", "first"))
+            spool.examine(workers=2, first_pages=body.split in ("auto", "first"),
+                          read_lang=self._read_lang())
             spool.split(body.split)
             self.jobs[spool.id] = {"state": "ready", "message": message}
 
         self._run(spool.id, work)
         return spool.id
+
+    def _read_lang(self) -> str | None:
+        """Read pages in full while examining when this station's pipeline recognizes the
+        documents in-process (embedded, no broker): each page is then read once."""
+        rt = getattr(self.station.sink, "rt", None)
+        return read_lang_for(rt.settings) if rt is not None else None
 
     def commit(self, batch_id: str, procedure: str | None) -> None:
         rt = getattr(self.station.sink, "rt", None)  # the embedded pipeline's runtime

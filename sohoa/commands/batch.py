@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from batch.commit import commit_spool, refresh_queued
+from batch.commit import commit_spool, read_lang_for, refresh_queued
 from batch.importer import ImportError_, import_folder, other_files, scan_files
 from batch.journal import Journal
 from batch.legacy import LegacyJournalError, adopt_home_journal
@@ -176,8 +176,10 @@ def scan_cmd(
         _fail(f"batch {spool.id}: {exc}")
     typer.echo(f"batch {spool.id}: {kept or len(spool.pages())} page(s) spooled", err=True)
 
-    workers = max(1, get_runtime().settings.ocr_workers)
-    spool.examine(workers=workers, first_pages=split in ("auto", "first"))
+    settings = get_runtime().settings
+    # documents recognized here (no broker): read each page once, while examining it
+    spool.examine(workers=max(1, settings.ocr_workers), first_pages=split in ("auto", "first"),
+                  read_lang=read_lang_for(settings))
     result = spool.split(split)
     _print_split(spool, result, as_json)
     if commit:

@@ -57,3 +57,41 @@ def test_generated_stack_splits_right(tmp_path):
     reasons = [d.reason for d in split.documents]
     assert reasons[0] == "start" and {"separator", "blank", "first"} <= set(reasons), reasons
     assert [p["patch"] for p in spool.pages() if p.get("patch")] in (["T"], ["2"])
+
+
+def test_pages_read_while_examining_are_split_right_and_not_read_again(tmp_path, runtime,
+                                                                       monkeypatch):
+    """Inline, `sohoa batch scan` reads each page in full while examining it (first pages from
+    that reading) and the commit's OCR stage takes every page's reading from the spool: no
+    page goes through Tesseract twice, and the documents are stored with their text."""
+    from batch.commit import commit_spool, read_lang_for
+    from batch.journal import Journal
+    from batch.spool import Spool
+    from bench.batch import make_stack, score
+    from ocr import engine
+    from storage.catalog import Document
+
+    assert read_lang_for(runtime.settings) == "vie"  # the embedded default is inline
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "auto", "duplex": True})
+    truth = []
+    for page in make_stack(4, seed=9, dpi=200, starts=("first", "separator")):
+        index = spool.add_page(page.image, 200, page.side)
+        truth += [index] if page.starts else []
+    spool.examine(workers=2, read_lang="vie")
+    split = spool.split()
+    assert score(truth, split.starts())["share_right"] == 1.0, split.to_dict()
+    content = {p for d in split.documents for p in d.pages}
+    assert len(list(spool.ocr_cache_dir.glob("*.pdf"))) >= len(content)
+
+    read = []
+    real = engine.recognize_page
+    monkeypatch.setattr(engine, "recognize_page",
+                        lambda page, **kw: read.append(page.source) or real(page, **kw))
+    commit_spool(runtime, None, Journal(runtime), spool, unit="00004", workers=2)
+    assert read == []  # every page's reading came from examining
+    assert runtime.ocr_cache is None  # the runtime is left as it was
+    with runtime.session() as session:
+        docs = session.query(Document).all()
+        assert len(docs) == 4 and {d.state for d in docs} <= {"stored", "needs_review"}
+        assert all(len((d.ocr_text or "").split()) > 20 for d in docs)
+        assert sorted(d.page_count for d in docs) == sorted(len(d.pages) for d in split.documents)
