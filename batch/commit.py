@@ -85,8 +85,10 @@ def images_to_pdf(images: list[Path], out: Path, dpi: int) -> Path:
         return out
     layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
     # the Creator tells the OCR stage to read the pages as stored, not render them again
+    # rotation none: the spooled pages carry no EXIF turn, and looking for one makes img2pdf
+    # decode every PNG in full (~0.15 s a 300 dpi page); the bytes are the same either way
     data = img2pdf.convert([str(p) for p in images], layout_fun=layout, nodate=True,
-                           creator=CAPTURE_CREATOR)
+                           creator=CAPTURE_CREATOR, rotation=img2pdf.Rotation.none)
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(out)
