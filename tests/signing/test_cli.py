@@ -88,17 +88,10 @@ def test_refresh_adds_document_timestamp_as_new_object(lta_runtime):
 
 
 def test_refresh_and_status_commands(lta_runtime):
-    import typer
-
     from sohoa.commands.signatures import register
+    from tests.support.cli import part_app
 
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """sohoa (test copy: only the signing commands)."""
-
-    register(app)
+    app = part_app(register)
     doc_id = _stored_document(lta_runtime, 7)
     runner = CliRunner()
     res = runner.invoke(app, ["signatures", "status", "--json"])

@@ -8,16 +8,15 @@ import json
 from datetime import date
 
 import pytest
-import typer
 from openpyxl import Workbook
-from typer.testing import CliRunner
 
 from archive.record_import import RecordImportError, parse_file
 from sohoa.commands.archive import register
 from storage.records import ArchiveDocument, get_record
+from tests.quotas.conftest import catalog_url, postgres_url, runtime  # noqa: F401
 
 # the quotas suite's catalog on SQLite and PostgreSQL (fixtures, used by name)
-from tests.quotas.conftest import catalog_url, postgres_url, runtime  # noqa: F401
+from tests.support.cli import invoker, part_app
 from tests.support.records import clear_archive, stored_copy
 
 HEADER = ["STT", "Mã hồ sơ", "Tiêu đề hồ sơ", "Thời hạn lưu trữ", "Mức độ tiếp cận",
@@ -34,22 +33,7 @@ def rt(runtime):  # noqa: F811
 
 @pytest.fixture
 def cli(rt):
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    register(app)
-    runner = CliRunner()
-
-    def run(*args, code=0):
-        done = runner.invoke(app, ["records", *map(str, args)], catch_exceptions=False,
-                             env={"COLUMNS": "200"})
-        assert done.exit_code == code, done.output
-        return done
-
-    return run
+    return invoker(part_app(register), "records", env={"COLUMNS": "200"})
 
 
 def jsonl(text: str) -> list[dict]:

@@ -12,35 +12,19 @@ from pathlib import Path
 
 import bagit
 import pytest
-import typer
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from sohoa.commands.archive import register
 from tests.archive.conftest import CIVIL, LETTER, filed_document, rt  # noqa: F401 - rt: fixture
 from tests.quotas.conftest import catalog_url, postgres_url, runtime  # noqa: F401 - fixtures
+from tests.support.cli import invoker, part_app
 
 SOHOA = str(Path(sys.executable).with_name("sohoa"))
 
 
 @pytest.fixture
 def cli(rt):  # noqa: F811
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    register(app)
-    runner = CliRunner()
-
-    def run(*args, code=0):
-        done = runner.invoke(app, ["records", *map(str, args)], catch_exceptions=False,
-                             env={"COLUMNS": "200"})
-        assert done.exit_code == code, done.output
-        return done
-
-    return run
+    return invoker(part_app(register), "records", env={"COLUMNS": "200"})
 
 
 def test_sip_export_writes_a_verified_package_and_an_audit_event(cli, rt, tmp_path):  # noqa: F811

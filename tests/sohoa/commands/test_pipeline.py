@@ -7,23 +7,17 @@ import socket
 import uuid
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from sohoa.commands.pipeline import register
 from tests.conftest import service_unavailable
 from tests.pipeline.conftest import decision_png  # noqa: F401 - fixture
+from tests.support.cli import part_app
 
 
 @pytest.fixture
 def cli(sohoa_home):
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    register(app)
+    app = part_app(register)
     runner = CliRunner()
 
     def run(*args, **kwargs):
