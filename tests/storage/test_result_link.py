@@ -187,6 +187,19 @@ def test_scan_then_import_links_the_digitized_documents(runtime, tmp_path):  # n
     assert ward_2024(runtime) == (15, 2, 13.33)
 
 
+def _twin(s, unit, dossier: str, number: str, day: int, issuer: str) -> Result:
+    """What the old sign stage left for a scan: its own result (issued in March 2024) and the
+    stored document pointing at it."""
+    twin = Result(unit_id=unit.id, dossier_code=dossier, document_number=number,
+                  issued_on=date(2024, 3, day), issuer=issuer)
+    s.add(twin)
+    s.flush()
+    s.add(Document(state=states.STORED, source_name=f"{dossier}.pdf", source_sha256=dossier * 8,
+                   source_size=1, unit_id=unit.id, result_id=twin.id, dossier_code=dossier,
+                   stored_at=utc(2024, 6, day), signed_key=f"k/{dossier}"))
+    return twin
+
+
 def test_reconcile_repairs_a_catalog_written_before_linking(runtime, tmp_path):  # noqa: F811
     """What the old sign stage left: imported results plus a twin per scan (and per re-scan)."""
     sohoa_in_process(runtime, "results", "import", export_csv(tmp_path / "export.csv"))
@@ -195,15 +208,7 @@ def test_reconcile_repairs_a_catalog_written_before_linking(runtime, tmp_path): 
         twins = []
         for dossier, number, day in (("H24-003", "3/QĐ-UBND", 3), ("H24-007", "7/QĐ-UBND", 7),
                                      ("H24-998", "7/QĐ-UBND", 7)):
-            twin = Result(unit_id=unit.id, dossier_code=dossier, document_number=number,
-                          issued_on=date(2024, 3, day), issuer=ISSUER)
-            s.add(twin)
-            s.flush()
-            s.add(Document(state=states.STORED, source_name=f"{dossier}.pdf",
-                           source_sha256=dossier * 8, source_size=1, unit_id=unit.id,
-                           result_id=twin.id, dossier_code=dossier,
-                           stored_at=utc(2024, 6, day), signed_key=f"k/{dossier}"))
-            twins.append(twin.id)
+            twins.append(_twin(s, unit, dossier, number, day, ISSUER).id)
         # and a stored document from before results were made at all
         s.add(Document(state=states.STORED, source_name="old.pdf", source_sha256="f" * 64,
                        source_size=1, unit_id=unit.id, dossier_code="H24-011",
@@ -279,14 +284,7 @@ def test_import_merges_scan_twins_left_by_older_code(runtime, tmp_path):  # noqa
     with runtime.session() as s:
         unit = find_unit(s, WARD, on=date(2024, 6, 1))
         for dossier in ("H24-005", "H24-777"):
-            twin = Result(unit_id=unit.id, dossier_code=dossier, document_number="5/QĐ-UBND",
-                          issued_on=date(2024, 3, 5), issuer=ISSUER)
-            s.add(twin)
-            s.flush()
-            s.add(Document(state=states.STORED, source_name=f"{dossier}.pdf",
-                           source_sha256=dossier * 8, source_size=1, unit_id=unit.id,
-                           result_id=twin.id, dossier_code=dossier,
-                           stored_at=utc(2024, 6, 5), signed_key=f"k/{dossier}"))
+            _twin(s, unit, dossier, "5/QĐ-UBND", 5, ISSUER)
     with runtime.session() as s:
         summary = import_results(s, export_csv(tmp_path / "export.csv"))
     assert (summary.created, summary.updated, summary.linked_documents) == (14, 1, 2)
@@ -320,14 +318,7 @@ def test_numbers_written_differently_are_one_result(runtime, tmp_path):  # noqa:
                 ("H24-905", "5/qđ–ubnd", 5, ISSUER),
                 ("H24-906", unicodedata.normalize("NFD", "Số: 6/QĐ-UBND"), 6, ISSUER),
                 ("H24-920", "20/QD", 20, ISSUER)):
-            twin = Result(unit_id=unit.id, dossier_code=dossier, document_number=number,
-                          issued_on=date(2024, 3, day), issuer=issuer)
-            s.add(twin)
-            s.flush()
-            s.add(Document(state=states.STORED, source_name=f"{dossier}.pdf",
-                           source_sha256=dossier * 8, source_size=1, unit_id=unit.id,
-                           result_id=twin.id, dossier_code=dossier,
-                           stored_at=utc(2024, 6, day), signed_key=f"k/{dossier}"))
+            _twin(s, unit, dossier, number, day, issuer)
     assert ward_2024(runtime) == (20, 4, 20.0)
     with runtime.session() as s:  # the key is kept on every write, also on an ORM update
         twin = s.scalars(select(Result).where(Result.dossier_code == "H24-920")).one()
