@@ -71,6 +71,19 @@ def _parse_corrections(raw: str | None) -> dict | None:
     return {"document_type": value.get("document_type"), "fields": value.get("fields") or {}}
 
 
+def _unit_for(session, info: ClientInfo, unit: str, action: str) -> AdminUnit:
+    """The unit `unit` names, if this key may act for it: 422 for an unknown code, 403 for a
+    unit outside the key's scope."""
+    try:
+        target = find_unit(session, unit)
+    except UnknownUnit as exc:
+        raise Problem(422, str(exc), kind="unknown-unit") from None
+    if not info.sees(target.id, target.parent_id, target.province_code, target.code,
+                     target.parent.code if target.parent else None):
+        raise Problem(403, f"this API key may not {action} unit {unit}", kind="forbidden")
+    return target
+
+
 def _status(doc_id: str) -> str:
     return f"/v1/ingest/{doc_id}"
 
@@ -95,13 +108,7 @@ def ingest(
     rt = request.app.state.rt
     staff = _parse_corrections(corrections)
     with rt.session() as session:
-        try:
-            target = find_unit(session, unit)
-        except UnknownUnit as exc:
-            raise Problem(422, str(exc), kind="unknown-unit") from None
-        if not info.sees(target.id, target.parent_id, target.province_code, target.code,
-                         target.parent.code if target.parent else None):
-            raise Problem(403, f"this API key may not submit for unit {unit}", kind="forbidden")
+        _unit_for(session, info, unit, "submit for")
 
     head = file.file.read(16)
     suffix = _sniff(head)
@@ -183,13 +190,7 @@ def ingest_duplicates(
     its unit; only that unit's results are looked at, and only if the key may see the unit
     (storage.duplicates.stored_elsewhere)."""
     with request.app.state.read() as session:
-        try:
-            target = find_unit(session, unit)
-        except UnknownUnit as exc:
-            raise Problem(422, str(exc), kind="unknown-unit") from None
-        if not info.sees(target.id, target.parent_id, target.province_code, target.code,
-                         target.parent.code if target.parent else None):
-            raise Problem(403, f"this API key may not ask about unit {unit}", kind="forbidden")
+        target = _unit_for(session, info, unit, "ask about")
         found = stored_elsewhere(session, unit=target.code, number=number, issuer=issuer,
                                  issued_on=issued_on, text=None, dossier=dossier)
         visible = []
