@@ -49,7 +49,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageSequence, UnidentifiedImageError
 
 from ocr import textlayer
-from ocr.imagedecode import DecodeFailed, check_pdf_images, decode_pages, file_dpi, normalize_mode
+from ocr.imagedecode import DecodeFailed, check_pdf_images, decode_pages, normalize_mode
 from ocr.limits import (
     LimitExceeded,
     Limits,
@@ -213,16 +213,13 @@ def _check_size(path: Path, width: int, height: int, limits: Limits, where=""):
         raise _limit_err(path, e) from None
 
 
-_file_dpi = file_dpi
-_normalize_mode = normalize_mode
-
-
-def scan_page(image: Image.Image, index: int, dpi: int, source: str = "") -> Page:
-    """A scanned page image as the OCR stage will see it once it is in a PDF the way batch
-    capture stores it (`CAPTURE_CREATOR`: decoded as stored, then normalized like a rendered
-    page), so that a result read from one is a result of the other (`ocr.cache`)."""
+def scan_page(image: Image.Image, index: int, dpi: int, source: str = "",
+              text_layer=None) -> Page:
+    """A PDF page's image (rendered, or decoded as stored) or a spooled scan, normalized for
+    OCR. Batch capture makes its pages with this too, so a page read while a stack is examined
+    is the page the OCR stage later reads from the capture PDF (`ocr.cache`)."""
     im = _gray_if_neutral(normalize_mode(image))
-    return Page(index, im, dpi, source, im.mode, True)
+    return Page(index, im, dpi, source, im.mode, True, text_layer)
 
 
 def _gray_if_neutral(img: Image.Image) -> Image.Image:
@@ -480,10 +477,10 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
                         f"PDF page {i + 1} cannot be rendered (the page is damaged)",
                         f"không hiển thị được trang {i + 1} của tệp PDF, tệp có thể bị hỏng",
                     ) from None
-            im = _gray_if_neutral(_normalize_mode(image))
+            page = scan_page(image, i, dpi, path.name, textlayer.read_page(path, i))
             del image
-            yield Page(i, im, dpi, path.name, im.mode, True, textlayer.read_page(path, i))
-            del im
+            yield page
+            del page
     finally:
         if pdf is not None:
             pdf.close()

@@ -327,8 +327,9 @@ def test_oversized_tiff_page_is_refused_before_any_page_is_decoded(tmp_path, mon
     small.save(path, save_all=True, append_images=[Image.new("1", (31_000, 8), 1), small],
                dpi=(300, 300), compression="group4")
     decoded: list[int] = []
-    monkeypatch.setattr(pages_module, "_normalize_mode",
-                        lambda im: decoded.append(1) or im)
+    real = pages_module.decode_pages
+    monkeypatch.setattr(pages_module, "decode_pages",
+                        lambda *a, **kw: decoded.append(1) or real(*a, **kw))
     with pytest.raises(InputError) as info:
         pages_module.iter_pages(path)
     assert "ho-so.tif" in str(info.value) and "too large" in str(info.value)
@@ -360,6 +361,18 @@ def test_corrupt_page_found_while_streaming_names_the_file(tmp_path):
 STORED = Limits(stored_scans=True)  # the stored-scan shortcut on (SOHOA_PDF_STORED_SCANS)
 
 
+@pytest.fixture
+def rendered(monkeypatch) -> list[str]:
+    """The names of the PDFs pdftoppm is asked to render a page of (it still renders them)."""
+    from ocr import pages as pages_module
+
+    names: list[str] = []
+    real = pages_module.render_pdf_page
+    monkeypatch.setattr(pages_module, "render_pdf_page",
+                        lambda path, *a: names.append(path.name) or real(path, *a))
+    return names
+
+
 def _scan_pdf(path: Path, image: Image.Image, fmt: str, dpi: int = 200) -> Path:
     import img2pdf
 
@@ -370,18 +383,13 @@ def _scan_pdf(path: Path, image: Image.Image, fmt: str, dpi: int = 200) -> Path:
     return path
 
 
-def test_a_plain_scan_pdf_page_is_read_as_stored_not_rendered(tmp_path, monkeypatch):
+def test_a_plain_scan_pdf_page_is_read_as_stored_not_rendered(tmp_path, rendered):
     """A page that is one scan image over the whole page (scanners, img2pdf) is decoded as
     stored: the exact scanned pixels, and no pdftoppm run (as long as the page's OCR)."""
     import numpy as np
 
-    from ocr import pages as pages_module
     from ocr.pages import iter_pages
 
-    rendered: list[str] = []
-    real = pages_module.render_pdf_page
-    monkeypatch.setattr(pages_module, "render_pdf_page",
-                        lambda path, *a: rendered.append(path.name) or real(path, *a))
     colour = render_lines(["Số: 12/QĐ-UBND"], size=(1654, 2339), mode="RGB")
     ImageDraw.Draw(colour).rectangle([100, 100, 300, 200], fill=(200, 30, 30))  # a red seal
     for fmt in ("PNG", "JPEG"):
@@ -395,14 +403,9 @@ def test_a_plain_scan_pdf_page_is_read_as_stored_not_rendered(tmp_path, monkeypa
     assert rendered == []
 
 
-def test_pages_that_are_more_than_one_scan_image_are_rendered(tmp_path, monkeypatch):
-    from ocr import pages as pages_module
+def test_pages_that_are_more_than_one_scan_image_are_rendered(tmp_path, rendered):
     from ocr.pages import iter_pages
 
-    rendered: list[str] = []
-    real = pages_module.render_pdf_page
-    monkeypatch.setattr(pages_module, "render_pdf_page",
-                        lambda path, *a: rendered.append(path.name) or real(path, *a))
     gray = render_lines(["Trang"], size=(1654, 2339), mode="L")
     # turned by /Rotate, with a line drawn over the image, or an image not filling the page
     turned = _scan_pdf(tmp_path / "turned.pdf", gray, "PNG")
@@ -424,7 +427,8 @@ def test_pages_that_are_more_than_one_scan_image_are_rendered(tmp_path, monkeypa
 
 
 def test_a_stored_jpeg_is_decoded_in_the_limited_child_and_a_bad_one_rendered(tmp_path,
-                                                                              monkeypatch):
+                                                                              monkeypatch,
+                                                                              rendered):
     """libjpeg never sees a PDF's JPEG in this process (like any input image): the stored scan
     goes through ocr.imagedecode's child; one the child cannot decode is rendered instead."""
     from ocr import pages as pages_module
@@ -435,10 +439,6 @@ def test_a_stored_jpeg_is_decoded_in_the_limited_child_and_a_bad_one_rendered(tm
     monkeypatch.setattr(pages_module, "decode_pages",
                         lambda path, kind, **kw: children.append(kind) or real_decode(path, kind,
                                                                                        **kw))
-    rendered: list[str] = []
-    real = pages_module.render_pdf_page
-    monkeypatch.setattr(pages_module, "render_pdf_page",
-                        lambda path, *a: rendered.append(path.name) or real(path, *a))
     gray = render_lines(["Số: 12/QĐ-UBND"], size=(1654, 2339), mode="L")
     good = _scan_pdf(tmp_path / "good.pdf", gray, "JPEG")
     [page] = list(iter_pages(good, limits=STORED))
@@ -456,16 +456,11 @@ def test_a_stored_jpeg_is_decoded_in_the_limited_child_and_a_bad_one_rendered(tm
     assert children == ["jpeg-stream"] and page.image.size == gray.size
 
 
-def test_a_page_a_fraction_of_a_pixel_off_its_image_grid_is_rendered(tmp_path, monkeypatch):
+def test_a_page_a_fraction_of_a_pixel_off_its_image_grid_is_rendered(tmp_path, rendered):
     """pdftoppm renders a page 2466.0001 px wide as 2467 px (resampling the scan); OCR is
     sensitive to that, so only a page whose grid is exactly its image's is read as stored."""
-    from ocr import pages as pages_module
     from ocr.pages import iter_pages
 
-    rendered: list[str] = []
-    real = pages_module.render_pdf_page
-    monkeypatch.setattr(pages_module, "render_pdf_page",
-                        lambda path, *a: rendered.append(path.name) or real(path, *a))
     gray = render_lines(["Trang"], size=(1654, 2339), mode="L")
     off = _scan_pdf(tmp_path / "off.pdf", gray, "PNG")
     with pikepdf.open(off, allow_overwriting_input=True) as pdf:
@@ -480,15 +475,10 @@ def test_a_page_a_fraction_of_a_pixel_off_its_image_grid_is_rendered(tmp_path, m
     assert rendered == ["off.pdf"] and page.image.size[0] == gray.size[0] + 1
 
 
-def test_plain_scan_pages_are_rendered_unless_the_shortcut_is_on(tmp_path, monkeypatch):
+def test_plain_scan_pages_are_rendered_unless_the_shortcut_is_on(tmp_path, rendered):
     """Off by default (SOHOA_PDF_STORED_SCANS): pdftoppm renders every PDF page."""
-    from ocr import pages as pages_module
     from ocr.pages import iter_pages
 
-    rendered: list[str] = []
-    real = pages_module.render_pdf_page
-    monkeypatch.setattr(pages_module, "render_pdf_page",
-                        lambda path, *a: rendered.append(path.name) or real(path, *a))
     path = _scan_pdf(tmp_path / "scan.pdf", render_lines(["Trang"], size=(1654, 2339), mode="L"),
                      "PNG")
     list(iter_pages(path))
@@ -496,19 +486,14 @@ def test_plain_scan_pages_are_rendered_unless_the_shortcut_is_on(tmp_path, monke
     assert rendered == ["scan.pdf"]
 
 
-def test_batch_capture_pdfs_are_read_as_stored_with_the_shortcut_off(tmp_path, monkeypatch):
+def test_batch_capture_pdfs_are_read_as_stored_with_the_shortcut_off(tmp_path, rendered):
     """A PDF whose Creator is batch capture's own (its lossless page scans, img2pdf) is decoded
     as stored by default; the same pages under another Creator are rendered."""
     import img2pdf
     import numpy as np
 
-    from ocr import pages as pages_module
     from ocr.pages import CAPTURE_CREATOR, iter_pages
 
-    rendered: list[str] = []
-    real = pages_module.render_pdf_page
-    monkeypatch.setattr(pages_module, "render_pdf_page",
-                        lambda path, *a: rendered.append(path.name) or real(path, *a))
     source = render_lines(["Số: 12/QĐ-UBND"], size=(1654, 2339), mode="L")
     buf = io.BytesIO()
     source.save(buf, "PNG", dpi=(200, 200))
