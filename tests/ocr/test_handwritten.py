@@ -52,6 +52,9 @@ def test_no_blank_without_the_template_lines():
     assert handwritten.slots(rows, 3500) == {}
 
 
+DIGIT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
 def _pen(digits: str, font_file: str = HANDWRITING_FONTS[0], size: int = 70) -> np.ndarray:
     """Digits written with a handwriting font the corpus generator uses, as a gray crop."""
     font = ImageFont.truetype(font_file, size)
@@ -67,6 +70,23 @@ def test_both_readers_read_pen_digits(digits):
     box = [0, 0, gray.shape[1], gray.shape[0]]
     assert handwritten.read_tesseract(gray, box) == digits
     assert digits in handwritten.read_glyphs(gray, box)
+
+
+def test_the_renderings_of_a_blank_are_read_in_one_tesseract_run(monkeypatch):
+    runs = []
+    real_run = handwritten.subprocess.run
+    monkeypatch.setattr(handwritten.subprocess, "run",
+                        lambda *a, **k: runs.append(a) or real_run(*a, **k))
+    gray = _pen("16")
+    assert handwritten.read_tesseract(gray, [0, 0, gray.shape[1], gray.shape[0]]) == "16"
+    assert len(runs) == 1  # four renderings, one process (its start-up costs most)
+
+
+def test_one_run_gives_each_image_its_own_reading_in_order():
+    blank = np.full((80, 200), 255, np.uint8)
+    texts = handwritten._tesseract_digits([_pen("47", DIGIT_FONT), blank, _pen("305", DIGIT_FONT)],
+                                          timeout=20)
+    assert texts == ["47", "", "305"]
 
 
 def test_the_readers_agree_only_on_the_right_digits():
