@@ -8,7 +8,10 @@ page's full OCR. Blank and orientation come from `ocr.preprocess.analyze`.
 
 When the batch's documents are then recognized in this process, examining reads each page in
 full instead (`Reader`), keeps the result for the OCR stage (`ocr.cache`) and takes the header
-from it: each page goes through Tesseract once, not twice.
+from it: each page goes through Tesseract once, not twice. A blank page is known from its
+analysis and neither read nor kept. A reading is kept under the page's stored id
+(`ocr.stored`: its PNG bytes, which the capture PDF stores as they are), so the commit finds
+it without decoding the page again.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from PIL import Image
 
 from batch import patchcode, separator
 from ocr.cache import ResultCache
-from ocr.engine import TESSERACT, OcrError, _tesseract_env, recognize_cached
-from ocr.pages import InputError, scan_page
+from ocr.engine import TESSERACT, OcrError, _tesseract_env, prepare_page, recognize_cached
+from ocr.pages import InputError, Page, scan_page
 from ocr.preprocess import analyze, recognition_gray
 
 HEADER_BAND = 0.30  # share of the page height read for the motto and the "Số:" line
@@ -101,10 +104,13 @@ class Reader:
 
 
 def examine(image: Image.Image, dpi: int, *, first_pages: bool = True,
-            reader: Reader | None = None) -> PageFacts:
+            reader: Reader | None = None, stored_id: str | None = None) -> PageFacts:
     """The facts of one page. `first_pages=False` skips the header OCR (separator/blank only);
-    with a `reader` the whole page is read (and kept) and the header taken from that reading."""
-    gray = recognition_gray(image)
+    with a `reader` the whole page is read (and kept) and the header taken from that reading;
+    `stored_id`: the page's id as the capture PDF will store it (`ocr.stored`), the
+    key its reading is kept under."""
+    page = scan_page(image, 0, dpi, stored_id=stored_id)  # gray when it has no colour at all
+    gray = recognition_gray(page.image)
     is_sep, dossier = separator.detect(gray, dpi)
     if is_sep:
         return PageFacts(kind="separator", dossier=dossier)
@@ -112,7 +118,7 @@ def examine(image: Image.Image, dpi: int, *, first_pages: bool = True,
     if code:
         return PageFacts(kind="separator", patch=code)
     if reader is not None:
-        facts = _examine_by_reading(image, dpi, first_pages, reader)
+        facts = _examine_by_reading(page, first_pages, reader)
         if facts is not None:
             return facts
     analysis = analyze(image, dpi, gray=gray)
@@ -126,13 +132,17 @@ def examine(image: Image.Image, dpi: int, *, first_pages: bool = True,
     return facts
 
 
-def _examine_by_reading(image: Image.Image, dpi: int, first_pages: bool,
-                        reader: Reader) -> PageFacts | None:
+def _examine_by_reading(page: Page, first_pages: bool, reader: Reader) -> PageFacts | None:
     """Blank, turn and first-page signals from the page's full reading (kept for the OCR
-    stage); None when the page cannot be read here (the quality gate refuses it, Tesseract
-    fails): the header-band check decides, and the pipeline reports the page's problem."""
+    stage). A blank page is known from its analysis and not read (nor kept): most pages of a
+    duplex stack are blank backs. None when the page cannot be read here (the quality gate
+    refuses it, Tesseract fails): the header-band check decides, and the pipeline reports the
+    page's problem."""
     try:
-        result = recognize_cached(scan_page(image, 0, dpi), lang=reader.lang,
+        prepared = prepare_page(page)
+        if prepared.analysis.blank:
+            return PageFacts(kind="blank", chars=prepared.analysis.chars)
+        result = recognize_cached(page, lang=reader.lang, prepared=prepared,
                                   cache=ResultCache(Path(reader.cache_dir)))
     except (InputError, OcrError):
         return None

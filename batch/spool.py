@@ -10,6 +10,7 @@ written, and a rerun examines and commits only what is missing.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import multiprocessing
 import os
@@ -21,6 +22,7 @@ from PIL import Image
 
 from batch.pages import PageFacts, Reader, examine
 from batch.split import Split, collate, split_stack
+from ocr.stored import png_id
 
 _RELEASED = Image.new("L", (1, 1), 255)  # what a spooled ScannedPage keeps instead of its image
 
@@ -188,6 +190,10 @@ class Spool:
 
 def _examine_file(args: tuple[str, int, bool, Reader | None]) -> dict:
     path, dpi, first_pages, reader = args
-    with Image.open(path) as img:
+    data = Path(path).read_bytes()
+    # the id the capture PDF will store the page under: its reading is found by it unread
+    stored_id = png_id(data) if reader is not None else None
+    with Image.open(io.BytesIO(data)) as img:
         img.load()
-        return examine(img, dpi, first_pages=first_pages, reader=reader).to_dict()
+        return examine(img, dpi, first_pages=first_pages, reader=reader,
+                       stored_id=stored_id).to_dict()

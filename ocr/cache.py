@@ -40,8 +40,14 @@ class ResultCache:
         layer = getattr(page, "text_layer", None)
         if layer is not None and (layer.use_as_is or layer.signature_boxes):
             return None
-        img = page.image
         digest = hashlib.blake2b(digest_size=20)
+        stored_id = getattr(page, "stored_id", None)
+        if stored_id:  # the stored bytes say what the pixels are (`ocr.stored`): none decoded
+            digest.update(json.dumps([FORMAT, "stored", stored_id, page.dpi,
+                                      bool(page.dpi_from_file), lang,
+                                      dataclasses.asdict(steps) if steps else None]).encode())
+            return digest.hexdigest()
+        img = page.image
         digest.update(json.dumps([FORMAT, img.mode, img.size, page.dpi,
                                   bool(page.dpi_from_file), lang,
                                   dataclasses.asdict(steps) if steps else None]).encode())
@@ -62,6 +68,13 @@ class ResultCache:
             return None
         self.hits += 1
         return PageResult(index=page.index, source=page.source, pdf=pdf, words=words, **meta)
+
+    def finder(self, lang: str, steps=None):
+        """`known` for `ocr.pages.iter_pages`: a page's result found by its stored id before
+        its image is decoded (None when it was not read that way)."""
+        def known(page):
+            return self.get(self.key(page, lang, steps), page) if page.stored_id else None
+        return known
 
     def put(self, key: str | None, result) -> None:
         """Keep `result` under `key` (a failure to write is logged: the cache is an aid)."""

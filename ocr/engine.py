@@ -296,16 +296,22 @@ def _read(rec: np.ndarray, rotation: int, skew: float, page: Page, lang: str, ti
     return rec, text_pdf, words, text, confidence
 
 
-def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEOUT_S,
-                   steps: Steps | None = None) -> PageResult:
-    """Preprocess and OCR one page with one tesseract run (text-only pdf + tsv).
+@dataclass(frozen=True)
+class Prepared:
+    """A page made ready for reading: the image as read, the gray Tesseract is given (before
+    turning and cleaning) and the page's analysis (blank, turn, skew, quality)."""
 
-    Raises `InputError` (quality gate) and `OcrError` (tesseract failure)."""
+    image: Image.Image
+    gray: np.ndarray
+    analysis: preprocess.Analysis
+
+
+def prepare_page(page: Page, steps: Steps | None = None) -> Prepared:
+    """The first, cheap part of `recognize_page`: enough to know whether a page is blank before
+    paying for its reading (batch capture drops blank pages without reading them)."""
     steps = steps or Steps()
     img = page.image
     layer = getattr(page, "text_layer", None)
-    if layer is not None and layer.use_as_is:
-        return _from_text_layer(page, layer)
     if img.mode not in ("1", "L", "RGB"):
         img = img.convert("RGB")
     if img.mode == "RGB" and not steps.dropout:
@@ -314,7 +320,21 @@ def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEO
         rec = preprocess.recognition_gray(img)
     if layer is not None and layer.signature_boxes:
         rec = textlayer.mask_signatures(np.array(rec), layer, page.dpi)
-    analysis = preprocess.analyze(img, page.dpi, gray=rec)
+    return Prepared(img, rec, preprocess.analyze(img, page.dpi, gray=rec))
+
+
+def recognize_page(page: Page, *, lang: str = "vie", timeout: float = PAGE_TIMEOUT_S,
+                   steps: Steps | None = None, prepared: Prepared | None = None) -> PageResult:
+    """Preprocess and OCR one page with one tesseract run (text-only pdf + tsv). `prepared`:
+    this page's `prepare_page`, when the caller has already made it.
+
+    Raises `InputError` (quality gate) and `OcrError` (tesseract failure)."""
+    steps = steps or Steps()
+    layer = getattr(page, "text_layer", None)
+    if layer is not None and layer.use_as_is:
+        return _from_text_layer(page, layer)
+    prepared = prepared or prepare_page(page, steps)
+    img, rec, analysis = prepared.image, prepared.gray, prepared.analysis
     if analysis.photo_angle and steps.gate:
         # a phone photo of a flat sheet: read (and store) the sheet with its perspective
         # corrected when that gives a digitized copy's resolution; else the gate says retake
@@ -374,15 +394,18 @@ def _from_text_layer(page: Page, layer: textlayer.TextLayer) -> PageResult:
 
 
 def recognize_cached(page: Page, *, lang: str = "vie", steps: Steps | None = None,
-                     cache=None) -> PageResult:
+                     cache=None, prepared: Prepared | None = None) -> PageResult:
     """`recognize_page`, through `cache` (an `ocr.cache.ResultCache`) when one is given: a page
-    already read the same way is not read again, and a page read now is kept."""
+    already read the same way is not read again, and a page read now is kept. A page that
+    comes with its `reading` (found before it was decoded, `ocr.pages.iter_pages`) is that."""
+    if getattr(page, "reading", None) is not None:
+        return page.reading
     if cache is None:
-        return recognize_page(page, lang=lang, steps=steps)
+        return recognize_page(page, lang=lang, steps=steps, prepared=prepared)
     key = cache.key(page, lang, steps)
     result = cache.get(key, page)
     if result is None:
-        result = recognize_page(page, lang=lang, steps=steps)
+        result = recognize_page(page, lang=lang, steps=steps, prepared=prepared)
         cache.put(key, result)
     return result
 

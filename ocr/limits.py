@@ -59,7 +59,7 @@ class Limits:
     # largest page allowed (max_pixels, RGB) decodes in about 700 MB
     decode_memory_mb: int = 1536
     # a PDF page that is one plain scan image on exactly pdftoppm's grid: its stored image is
-    # used instead of a render (ocr.pages._stored_scan) — about 2 s less per 300 dpi page, the
+    # used instead of a render (ocr.pages._decode_plain_scan) — about 2 s less per 300 dpi page, the
     # exact scanned pixels; off by default because pdftoppm's render is slightly smoother: the
     # synthetic OCR benchmark read one character differently and its output grew ~25%
     stored_scans: bool = False

@@ -90,6 +90,8 @@ class Page:
     original_mode: str = ""
     dpi_from_file: bool = True
     text_layer: object = None  # a PDF page's own text, decided (`ocr.textlayer.TextLayer`)
+    stored_id: str | None = None  # the image's id by its stored bytes (`ocr.stored`)
+    reading: object = None  # its recognition, found by that id before decoding (`ocr.cache`)
 
 
 def sniff_kind(head: bytes) -> str | None:
@@ -143,8 +145,12 @@ def iter_pages(
     max_side: int | None = None,
     default_dpi: int = 300,
     limits: Limits | None = None,
+    known=None,
 ) -> PageIterator:
     """Check `path` and return its pages as a lazy iterator (see the module docstring).
+    `known(page)`: a recognition already made of a PDF page taken as stored, looked up by the
+    page's `stored_id` before its image is decoded (`ocr.cache.ResultCache.finder`); a page
+    it gives is yielded with that `reading` and without its pixels.
 
     Everything that can be checked without decoding pixels is checked here: a file that is
     missing, empty, of an unknown type, encrypted, structurally corrupt, without pages, with
@@ -171,7 +177,7 @@ def iter_pages(
         )
     if kind == "pdf":
         plan = _plan_pdf(path, limits=limits, default_dpi=default_dpi)
-        pages = _render_pdf(path, plan, limits)
+        pages = _render_pdf(path, plan, limits, known)
         count = len(plan)
     else:
         count = _count_image(path, kind, limits=limits)
@@ -214,12 +220,12 @@ def _check_size(path: Path, width: int, height: int, limits: Limits, where=""):
 
 
 def scan_page(image: Image.Image, index: int, dpi: int, source: str = "",
-              text_layer=None) -> Page:
+              text_layer=None, stored_id: str | None = None) -> Page:
     """A PDF page's image (rendered, or decoded as stored) or a spooled scan, normalized for
     OCR. Batch capture makes its pages with this too, so a page read while a stack is examined
     is the page the OCR stage later reads from the capture PDF (`ocr.cache`)."""
     im = _gray_if_neutral(normalize_mode(image))
-    return Page(index, im, dpi, source, im.mode, True, text_layer)
+    return Page(index, im, dpi, source, im.mode, True, text_layer, stored_id)
 
 
 def _gray_if_neutral(img: Image.Image) -> Image.Image:
@@ -449,13 +455,16 @@ def _pdf_error(path: Path, exc: BaseException) -> InputError:
                 "tệp PDF bị hỏng hoặc không đầy đủ, hãy quét lại")
 
 
-def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iterator[Page]:
+def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits,
+                known=None) -> Iterator[Page]:
     """Render the planned pages one pdftoppm call each, as they are asked for, each inside
     the render memory and time limits (`ocr.limits.render_pdf_page`). A page that is nothing
     but one scan image filling it is not rendered when the stored-scan shortcut is on or the
     PDF is batch capture's own (`CAPTURE_CREATOR`): its image is decoded as stored
-    (`_stored_scan`)."""
+    (`_decode_plain_scan`) — or not at all when `known` has its reading (`iter_pages`)."""
     import pikepdf
+
+    from ocr.stored import xobject_id
 
     try:
         pdf = pikepdf.open(path)
@@ -464,8 +473,18 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
     own_capture = pdf is not None and is_capture_pdf(pdf)
     try:
         for i, dpi in plan:
-            image = (_stored_scan(pdf, i, dpi, limits)
+            plain = (_plain_scan(pdf, i, dpi)
                      if pdf is not None and (limits.stored_scans or own_capture) else None)
+            layer = textlayer.read_page(path, i)
+            stored_id = xobject_id(plain[0]) if plain is not None and known is not None else None
+            if stored_id is not None:
+                stub = Page(i, _NO_PIXELS, dpi, path.name, "", True, layer, stored_id)
+                reading = known(stub)
+                if reading is not None:
+                    stub.reading = reading
+                    yield stub
+                    continue
+            image = _decode_plain_scan(*plain, dpi, limits) if plain is not None else None
             if image is None:
                 try:
                     image = render_pdf_page(path, i, dpi, limits)
@@ -477,13 +496,17 @@ def _render_pdf(path: Path, plan: list[tuple[int, int]], limits: Limits) -> Iter
                         f"PDF page {i + 1} cannot be rendered (the page is damaged)",
                         f"không hiển thị được trang {i + 1} của tệp PDF, tệp có thể bị hỏng",
                     ) from None
-            page = scan_page(image, i, dpi, path.name, textlayer.read_page(path, i))
+                stored_id = None  # rendered: not necessarily the stored pixels
+            page = scan_page(image, i, dpi, path.name, layer, stored_id)
             del image
             yield page
             del page
     finally:
         if pdf is not None:
             pdf.close()
+
+
+_NO_PIXELS = Image.new("L", (1, 1), 255)  # a page yielded with its reading, not its image
 
 
 def _decode_stored_jpeg(data: bytes, dpi: int, limits: Limits) -> Image.Image | None:
@@ -531,14 +554,13 @@ def _times(m: list[float], n: list[float]) -> list[float]:
             e * n[0] + f * n[2] + n[4], e * n[1] + f * n[3] + n[5]]
 
 
-def _stored_scan(pdf, index: int, dpi: int, limits: Limits) -> Image.Image | None:
-    """The page's image as stored when the page is a plain scan — one 8-bit gray or RGB image
-    (JPEG or Flate), unmasked, drawn upright over the whole page and nothing else, at the
-    planned resolution (what scanners and img2pdf write). Decoding it gives the pixels
-    pdftoppm would render, without rasterizing the page and a PPM round trip (about as long
-    as the page's OCR at 300 dpi). A JPEG is decoded in the limited child of `ocr.imagedecode`
-    like any input image (libjpeg never sees the bytes in this process). None for any other
-    page, or a stored image that does not decode: it is rendered."""
+def _plain_scan(pdf, index: int, dpi: int) -> tuple | None:
+    """(image XObject, filter, channels) when the page is a plain scan — one 8-bit gray or RGB
+    image (JPEG or Flate), unmasked, drawn upright over the whole page and nothing else, at the
+    planned resolution (what scanners and img2pdf write); None for any other page (it is
+    rendered). Decoding that image (`_decode_plain_scan`) gives the pixels pdftoppm would
+    render, without rasterizing the page and a PPM round trip (about as long as the page's OCR
+    at 300 dpi)."""
     import pikepdf
 
     try:
@@ -592,7 +614,20 @@ def _stored_scan(pdf, index: int, dpi: int, limits: Limits) -> Image.Image | Non
         if (w_px, h_px) != (math.ceil(width / 72 * dpi - 1e-9),
                             math.ceil(height / 72 * dpi - 1e-9)):
             return None  # not the grid pdftoppm renders at the planned resolution: rendered
-        if filters[0] == "/DCTDecode":
+    except Exception as e:  # noqa: BLE001 - anything odd: let pdftoppm render the page
+        log.debug("page %d not taken as stored: %s: %s", index + 1, type(e).__name__, e)
+        return None
+    return xobj, filters[0], channels
+
+
+def _decode_plain_scan(xobj, filter_name: str, channels: int, dpi: int,
+                       limits: Limits) -> Image.Image | None:
+    """A plain scan's stored image, decoded (None when it does not decode: it is rendered). A
+    JPEG is decoded in the limited child of `ocr.imagedecode` like any input image (libjpeg
+    never sees the bytes in this process)."""
+    try:
+        w_px, h_px = int(xobj.Width), int(xobj.Height)
+        if filter_name == "/DCTDecode":
             image = _decode_stored_jpeg(xobj.read_raw_bytes(), dpi, limits)
             if image is None:
                 return None
@@ -603,7 +638,7 @@ def _stored_scan(pdf, index: int, dpi: int, limits: Limits) -> Image.Image | Non
             image = Image.frombuffer("L" if channels == 1 else "RGB", (w_px, h_px), data,
                                      "raw", "L" if channels == 1 else "RGB", 0, 1)
     except Exception as e:  # noqa: BLE001 - anything odd: let pdftoppm render the page
-        log.debug("page %d not taken as stored: %s: %s", index + 1, type(e).__name__, e)
+        log.debug("stored image not decoded: %s: %s", type(e).__name__, e)
         return None
     if image.size != (w_px, h_px) or image.mode not in ("L", "RGB"):
         return None

@@ -89,19 +89,23 @@ def ocr_stage(rt: Context, doc_id: str, *, workers: int | None = None) -> None:
         local = Path(tmp) / "original" / Path(source_name).name
         local.parent.mkdir()
         fetch_to(rt.objects, original_key, local, doc_id=doc_id, expected=source_sha)
-        pages = iter_pages(local, limits=Limits(
+        limits = Limits(
             max_pages=settings.max_pages, max_pixels=settings.max_image_pixels,
             max_side=settings.max_image_side, max_stream_bytes=settings.max_stream_mb << 20,
             render_seconds=settings.render_seconds,
             render_memory_mb=settings.render_memory_mb,
-            decode_memory_mb=settings.decode_memory_mb, stored_scans=settings.pdf_stored_scans))
+            decode_memory_mb=settings.decode_memory_mb, stored_scans=settings.pdf_stored_scans)
+        # rt.ocr_cache: pages already read (a batch reads its stack while splitting it); a
+        # page found there by its stored bytes is not even decoded
+        cache = getattr(rt, "ocr_cache", None)
+        pages = iter_pages(local, limits=limits,
+                           known=cache.finder(settings.ocr_lang) if cache else None)
         try:
             with PageSpool(Path(tmp) / "pages") as spool:
                 # results keep text and words; their page PDFs wait on disk in the spool
-                # rt.ocr_cache: pages already read (a batch reads its stack while splitting it)
                 results = [spool.add(r) for r in iter_recognize(
                     pages, lang=settings.ocr_lang, workers=workers or settings.ocr_workers,
-                    cache=getattr(rt, "ocr_cache", None))]
+                    cache=cache)]
                 pdf = spool.write(Path(tmp) / "searchable.pdf", title=source_name,
                                   author=None, subject=None)
         finally:

@@ -69,6 +69,7 @@ def test_pages_read_while_examining_are_split_right_and_not_read_again(tmp_path,
     from batch.spool import Spool
     from bench.batch import make_stack, score
     from ocr import engine
+    from ocr import pages as pages_module
     from storage.catalog import Document
 
     assert read_lang_for(runtime.settings) == "vie"  # the embedded default is inline
@@ -81,14 +82,18 @@ def test_pages_read_while_examining_are_split_right_and_not_read_again(tmp_path,
     split = spool.split()
     assert score(truth, split.starts())["share_right"] == 1.0, split.to_dict()
     content = {p for d in split.documents for p in d.pages}
-    assert len(list(spool.ocr_cache_dir.glob("*.pdf"))) >= len(content)
+    # the pages of documents were read and kept; blank pages and separators were not
+    assert len(list(spool.ocr_cache_dir.glob("*.json"))) == len(content)
 
-    read = []
+    read, decoded = [], []
     real = engine.recognize_page
     monkeypatch.setattr(engine, "recognize_page",
                         lambda page, **kw: read.append(page.source) or real(page, **kw))
+    for name in ("_decode_plain_scan", "render_pdf_page"):
+        monkeypatch.setattr(pages_module, name, lambda *a, name=name: decoded.append(name))
     commit_spool(runtime, None, Journal(runtime), spool, unit="00004", workers=2)
     assert read == []  # every page's reading came from examining
+    assert decoded == []  # found by the stored image's bytes: not even decoded
     assert runtime.ocr_cache is None  # the runtime is left as it was
     with runtime.session() as session:
         docs = session.query(Document).all()

@@ -81,3 +81,21 @@ def test_recognize_cached_reads_a_page_once(tmp_path, monkeypatch):
     assert calls == [0] and second.index == 7
     assert second.text == first.text and "12" in second.text
     assert second.words == first.words and second.pdf == first.pdf
+
+
+def test_a_page_with_a_stored_id_is_keyed_by_it_and_found_before_it_is_decoded(tmp_path):
+    cache = ResultCache(tmp_path)
+    stored = dataclasses.replace(_page(), stored_id="ab" * 20)
+    key = cache.key(stored, "vie", None)
+    # the id stands for the pixels: another image with the same id has the same key
+    assert key == cache.key(dataclasses.replace(_page("other"), stored_id="ab" * 20), "vie", None)
+    assert key != cache.key(_page(), "vie", None)  # pixels alone: another key
+    assert key != cache.key(dataclasses.replace(stored, dpi=200), "vie", None)
+    assert key != cache.key(stored, "eng", None)
+    find = cache.finder("vie")
+    assert find(stored) is None  # not read yet
+    first = recognize_cached(stored, lang="vie", cache=cache)
+    found = find(dataclasses.replace(stored, index=4, source="b.pdf"))
+    assert found is not None and (found.index, found.source) == (4, "b.pdf")
+    assert found.text == first.text and "12" in found.text
+    assert find(_page()) is None  # no stored id: the finder does not look

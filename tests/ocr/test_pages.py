@@ -282,20 +282,20 @@ def test_iter_pages_counts_without_rendering_and_renders_on_demand(tmp_path, mon
     from ocr.pages import iter_pages
 
     calls: list[int] = []  # pages decoded: rendered, or a plain scan's image read as stored
-    real, stored = pages_module.render_pdf_page, pages_module._stored_scan
+    real, stored = pages_module.render_pdf_page, pages_module._decode_plain_scan
 
     def counting(path, index, dpi, limits):
         calls.append(index + 1)
         return real(path, index, dpi, limits)
 
-    def counting_stored(pdf, index, dpi, limits):
-        image = stored(pdf, index, dpi, limits)
+    def counting_stored(xobj, filter_name, channels, dpi, limits):
+        image = stored(xobj, filter_name, channels, dpi, limits)
         if image is not None:
-            calls.append(index + 1)
+            calls.append(len(calls) + 1)
         return image
 
     monkeypatch.setattr(pages_module, "render_pdf_page", counting)
-    monkeypatch.setattr(pages_module, "_stored_scan", counting_stored)
+    monkeypatch.setattr(pages_module, "_decode_plain_scan", counting_stored)
     pages = iter_pages(_long_pdf(tmp_path / "dai.pdf", 12), limits=STORED)
     assert (pages.count, len(pages), calls) == (12, 12, [])  # nothing rendered yet
     first = next(pages)
@@ -505,3 +505,43 @@ def test_batch_capture_pdfs_are_read_as_stored_with_the_shortcut_off(tmp_path, r
     assert np.array_equal(np.asarray(own.image), np.asarray(source))
     list(iter_pages(tmp_path / "other.pdf"))
     assert rendered == ["other.pdf"]
+
+
+def test_a_capture_page_known_by_its_stored_bytes_is_not_decoded(tmp_path, rendered,
+                                                                  monkeypatch):
+    """`known` (a cache of readings) is asked about each plain-scan page by its stored id: a
+    page it knows comes with that reading and no pixels; one it does not is decoded as usual,
+    carrying its id (its reading is kept under it)."""
+    import img2pdf
+    import numpy as np
+
+    from ocr import pages as pages_module
+    from ocr.pages import CAPTURE_CREATOR, iter_pages
+    from ocr.stored import png_id
+
+    scans = [render_lines([f"Trang {n}"], size=(1654, 2339), mode="L") for n in (1, 2)]
+    pngs = []
+    for scan in scans:
+        buf = io.BytesIO()
+        scan.save(buf, "PNG", dpi=(200, 200))
+        pngs.append(buf.getvalue())
+    path = tmp_path / "lo.pdf"
+    path.write_bytes(img2pdf.convert(pngs, creator=CAPTURE_CREATOR, nodate=True,
+                                     layout_fun=img2pdf.get_fixed_dpi_layout_fun((200, 200)),
+                                     rotation=img2pdf.Rotation.none))
+    decoded = []
+    real = pages_module._decode_plain_scan
+    monkeypatch.setattr(pages_module, "_decode_plain_scan",
+                        lambda *a: decoded.append(1) or real(*a))
+    asked = []
+
+    def known(page):
+        asked.append((page.index, page.stored_id, page.dpi))
+        return "the reading of page 1" if page.index == 0 else None
+
+    first, second = iter_pages(path, known=known)
+    assert asked == [(0, png_id(pngs[0]), 200), (1, png_id(pngs[1]), 200)]
+    assert first.reading == "the reading of page 1" and first.image.size == (1, 1)
+    assert second.reading is None and second.stored_id == png_id(pngs[1])
+    assert np.array_equal(np.asarray(second.image), np.asarray(scans[1]))
+    assert len(decoded) == 1 and rendered == []
