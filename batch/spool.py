@@ -9,11 +9,13 @@ written, and a rerun examines and commits only what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import multiprocessing
 import os
+import threading
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -25,6 +27,11 @@ from batch.split import Split, collate, split_stack
 from ocr.stored import png_id
 
 _RELEASED = Image.new("L", (1, 1), 255)  # what a spooled ScannedPage keeps instead of its image
+
+
+def page_file(index: int) -> str:
+    """The file a page spooled at `index` is written to (collation keeps it)."""
+    return f"{index:05d}.png"
 
 
 def batches_root(home: Path) -> Path:
@@ -44,6 +51,7 @@ class Spool:
         self.pages_dir = self.folder / "pages"
         self.docs_dir = self.folder / "docs"
         self._next: int | None = None
+        self._examiner: _Examiner | None = None
 
     @classmethod
     def create(cls, root: Path, params: dict) -> Spool:
@@ -91,7 +99,7 @@ class Spool:
         if self._next is None:
             self._next = max((p["index"] for p in self.pages()), default=-1) + 1
         index, self._next = self._next, self._next + 1
-        name = f"{index:05d}.png"
+        name = page_file(index)
         tmp = self.pages_dir / (name + ".part")
         image.save(tmp, "PNG", dpi=(dpi, dpi), compress_level=1)
         tmp.replace(self.pages_dir / name)
@@ -99,9 +107,27 @@ class Spool:
         return index
 
     def on_page(self, page) -> None:
-        """A scanner callback: spool the page, then let go of its pixels (memory stays flat)."""
-        self.add_page(page.image, page.dpi, page.side)
+        """A scanner callback: spool the page, then let go of its pixels (memory stays flat);
+        inside `examining`, the page is examined while the feeder goes on."""
+        index = self.add_page(page.image, page.dpi, page.side)
         page.image = _RELEASED
+        if self._examiner is not None:
+            self._examiner.add(index, page.dpi, page.side)
+
+    @contextlib.contextmanager
+    def examining(self, workers: int = 1, first_pages: bool = True,
+                  read_lang: str | None = None):
+        """Examine each page `on_page` spools as it comes, in `workers` processes beside the
+        scan: a stack's examining (its OCR, when read in full) overlaps the feeder instead of
+        starting after the last sheet. Facts are appended as each page is done; on leaving,
+        the pages in hand are finished. A page whose examining failed is left for `examine`,
+        which reports it as before."""
+        self._examiner = _Examiner(self, workers, first_pages, read_lang)
+        try:
+            yield self
+        finally:
+            examiner, self._examiner = self._examiner, None
+            examiner.close()
 
     def add_pages(self, records: list[tuple[Path, int, str]]) -> None:
         for path, dpi, side in records:
@@ -141,16 +167,10 @@ class Spool:
         every page is read in full and its recognition kept for the commit (`ocr_cache_dir`):
         for a batch whose documents are recognized in this process."""
         todo = [p for p in self.pages() if "kind" not in p]
-        reader = Reader(str(self.ocr_cache_dir), read_lang) if read_lang else None
-        # a back never starts a document (split_stack): its header is not read
-        paths = [(str(self.pages_dir / p["file"]), p["dpi"], first_pages and p["side"] == "front",
-                  reader) for p in todo]
+        paths = [self._examine_args(p["file"], p["dpi"], p["side"], first_pages, read_lang)
+                 for p in todo]
         if workers > 1 and len(paths) > 1:
-            # never fork this process: the station calls this from a thread, and a fork copies
-            # every lock other threads hold (malloc arenas, PDFium's, logging's) into a child
-            # that can then wait for ever; forkserver children come from a clean process
-            ctx = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with _pool(workers) as pool:
                 for rec, facts in zip(todo, pool.map(_examine_file, paths), strict=True):
                     self._append({"index": rec["index"], **facts})
                     if progress:
@@ -161,6 +181,12 @@ class Spool:
                 if progress:
                     progress()
         return self.pages()
+
+    def _examine_args(self, file: str, dpi: int, side: str, first_pages: bool,
+                      read_lang: str | None) -> tuple:
+        reader = Reader(str(self.ocr_cache_dir), read_lang) if read_lang else None
+        # a back never starts a document (split_stack): its header is not read
+        return str(self.pages_dir / file), dpi, first_pages and side == "front", reader
 
     # --- split ------------------------------------------------------------------------------
     def split(self, method: str | None = None) -> Split:
@@ -185,7 +211,41 @@ class Spool:
         for record in self.pages():
             if record["index"] == index:
                 return self.pages_dir / record["file"]
-        return self.pages_dir / f"{index:05d}.png"
+        return self.pages_dir / page_file(index)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # never fork this process: the station calls this from a thread, and a fork copies
+    # every lock other threads hold (malloc arenas, PDFium's, logging's) into a child
+    # that can then wait for ever; forkserver children come from a clean process
+    return ProcessPoolExecutor(max_workers=max(1, workers),
+                               mp_context=multiprocessing.get_context("forkserver"))
+
+
+class _Examiner:
+    """Pages handed over by `Spool.on_page`, examined in a pool while the scan goes on."""
+
+    def __init__(self, spool: Spool, workers: int, first_pages: bool, read_lang: str | None):
+        self.spool, self.first_pages, self.read_lang = spool, first_pages, read_lang
+        self.pool = _pool(workers)
+        self.lock = threading.Lock()
+        self.futures = []
+
+    def add(self, index: int, dpi: int, side: str) -> None:
+        args = self.spool._examine_args(page_file(index), dpi, side, self.first_pages,
+                                        self.read_lang)
+        future = self.pool.submit(_examine_file, args)
+        future.add_done_callback(lambda done, index=index: self._record(index, done))
+        self.futures.append(future)
+
+    def _record(self, index: int, future) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return  # left for Spool.examine, which reports it
+        with self.lock:
+            self.spool._append({"index": index, **future.result()})
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def _examine_file(args: tuple[str, int, bool, Reader | None]) -> dict:

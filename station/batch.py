@@ -103,10 +103,14 @@ class BatchDesk:
         profile = ScanProfile(name="lo", dpi=body.dpi, source="duplex" if body.duplex else "adf")
         self.jobs[spool.id] = {"state": "scanning", "message": ""}
 
+        examine = {"workers": 2, "first_pages": body.split in ("auto", "first"),
+                   "read_lang": self._read_lang()}
+
         def work():
             message = ""
             try:
-                with open_scanner(uri) as device:
+                # the pages are examined as they come, beside the feeder
+                with open_scanner(uri) as device, spool.examining(**examine):
                     device.scan(profile, on_page=spool.on_page)
             except ScannerError as exc:  # pages already spooled are kept
                 message = f"{exc.vi} (đã giữ {len(exc.pages)} trang)"
@@ -114,8 +118,7 @@ class BatchDesk:
                     self.jobs[spool.id] = {"state": "error", "message": exc.vi}
                     return
             self.jobs[spool.id] = {"state": "examining", "message": message}
-            spool.examine(workers=2, first_pages=body.split in ("auto", "first"),
-                          read_lang=self._read_lang())
+            spool.examine(**examine)  # what the scan left (none, unless a page failed)
             spool.split(body.split)
             self.jobs[spool.id] = {"state": "ready", "message": message}
 

@@ -145,6 +145,10 @@ def scan_cmd(
                                      "dpi": dpi, "mode": mode}))
     except FileNotFoundError as exc:
         _fail(str(exc))
+    settings = get_runtime().settings
+    # documents recognized here (no broker): read each page once, while examining it
+    examine = {"workers": max(1, settings.ocr_workers),
+               "first_pages": split in ("auto", "first"), "read_lang": read_lang_for(settings)}
     kept = 0
     try:
         with open_scanner(scanner) as device:
@@ -160,7 +164,9 @@ def scan_cmd(
                     device.scan(profile, on_page=keep)
                     spool.collate_backs(files, dpi)
             else:
-                kept = len(device.scan(profile, on_page=spool.on_page))
+                # the pages are examined as they come, beside the feeder
+                with spool.examining(**examine):
+                    kept = len(device.scan(profile, on_page=spool.on_page))
     except ScannerError as exc:
         new_and_empty = not (append or backs) and not spool.pages()
         where = "no batch created" if new_and_empty else f"{len(exc.pages)} page(s) kept in " \
@@ -176,10 +182,7 @@ def scan_cmd(
         _fail(f"batch {spool.id}: {exc}")
     typer.echo(f"batch {spool.id}: {kept or len(spool.pages())} page(s) spooled", err=True)
 
-    settings = get_runtime().settings
-    # documents recognized here (no broker): read each page once, while examining it
-    spool.examine(workers=max(1, settings.ocr_workers), first_pages=split in ("auto", "first"),
-                  read_lang=read_lang_for(settings))
+    spool.examine(**examine)  # what was not examined while scanning (a second pass's backs)
     result = spool.split(split)
     _print_split(spool, result, as_json)
     if commit:

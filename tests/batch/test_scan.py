@@ -158,3 +158,35 @@ def test_examining_in_worker_processes_never_forks_this_process(tmp_path, monkey
     finally:
         held.release()
     assert len(pages) == 4 and all("kind" in p for p in pages)
+
+
+def test_pages_are_examined_while_the_feeder_goes_on(tmp_path, monkeypatch):
+    """Inside `Spool.examining`, each spooled page is examined beside the scan: the first
+    sheets' facts are written before the last sheet comes off the feeder, and what is left
+    after the scan is only the pages in hand (nothing examined twice, nothing skipped)."""
+    import time
+
+    from batch.separator import render_sheet
+    from batch.spool import Spool
+    from scanners.base import ScannedPage
+
+    monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(AssertionError("fork")))
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "auto"})
+    sheets = [render_sheet(None, 150).convert("RGB"), Image.new("RGB", (1240, 1754), "white"),
+              Image.new("RGB", (1240, 1754), "white"), render_sheet("H26.01-0042", 150)]
+    seen_before_last = None
+    with spool.examining(workers=2, first_pages=False):
+        for n, sheet in enumerate(sheets):
+            if n == len(sheets) - 1:  # the feeder's last sheet waits for the first's facts
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and "kind" not in spool.pages()[0]:
+                    time.sleep(0.05)
+                seen_before_last = [p.get("kind") for p in spool.pages()]
+            spool.on_page(ScannedPage(image=sheet, dpi=150, mode="color"))
+    assert seen_before_last[0] == "separator"
+    lines = (spool.folder / "pages.jsonl").read_text().splitlines()
+    assert len(lines) == 2 * len(sheets)  # one line spooled, one examined, per page
+    pages = spool.examine(workers=2)  # nothing left to do
+    assert (spool.folder / "pages.jsonl").read_text().splitlines() == lines
+    assert [p["kind"] for p in pages] == ["separator", "blank", "blank", "separator"]
+    assert pages[3]["dossier"] == "H26.01-0042"
