@@ -21,6 +21,7 @@ It prints figures; it never asserts them.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import subprocess
@@ -103,6 +104,17 @@ def score(truth_starts: list[int], predicted_starts: list[int]) -> dict:
             "share_right": right / max(1, right + missed + extra)}
 
 
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (every process: pool workers and Tesseract
+    runs are not this process's children), from /proc/stat; 0 where there is none."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
 def raw_tesseract_seconds(paths: list[Path], workers: int) -> float:
     """Raw `tesseract -l vie` on the content pages, `workers` at a time (OMP_THREAD_LIMIT=1)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -172,10 +184,10 @@ def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool, *, sheets
             if page.content:
                 content.append(index)
         spooled = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), busy_cpu_seconds()
         # committed inline: pages are read once, while examining (as `sohoa batch scan` does)
         spool.examine(workers=workers, read_lang="vie" if commit else None)
-        examined = time.perf_counter() - t0
+        examined, examined_cpu = time.perf_counter() - t0, busy_cpu_seconds() - c0
         split = spool.split()
         kept = {p for d in split.documents for p in d.pages}
         lost = [i for i in content if i not in kept]
@@ -184,9 +196,11 @@ def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool, *, sheets
                   "content_pages": len(content), "dpi": dpi,
                   **score(truth_starts, split.starts()), "pages_lost": len(lost),
                   "dropped": len(split.dropped), "spool_s": round(spooled, 1),
-                  "examine_s": round(examined, 1)}
+                  "examine_s": round(examined, 1), "examine_cpu_s": round(examined_cpu, 1)}
         if commit:
+            c0 = busy_cpu_seconds()
             committed = _commit(spool, Path(tmp) / "home", workers)
+            result["commit_cpu_s"] = round(busy_cpu_seconds() - c0, 1)
             batch_s = examined + committed["commit_s"]
             result.update({"commit_s": round(committed["commit_s"], 1),
                            "stored": committed["stored"],
@@ -195,8 +209,10 @@ def run(docs: int, dpi: int, seed: int, workers: int, tesseract: bool, *, sheets
                            "pages_per_min": round(60 * pages / batch_s, 1)})
         result.update(_peak_rss_mb())
         if tesseract:
+            c0 = busy_cpu_seconds()
             raw = raw_tesseract_seconds([spool.page_path(i) for i in content], workers)
             result["raw_tesseract_s"] = round(raw, 1)
+            result["raw_tesseract_cpu_s"] = round(busy_cpu_seconds() - c0, 1)
             result["raw_tesseract_pages_per_min"] = round(60 * pages / raw, 1)
             result["examine_over_raw_ocr"] = round(examined / raw, 2)
             if commit:
@@ -310,6 +326,13 @@ def keep(record, result: dict) -> None:
     for name in ("examine_s", "batch_s", "import_s"):
         if name in result:
             record.figure(name.replace("_s", " wall"), result[name], "s", better="lower")
+    if "examine_cpu_s" in result and "raw_tesseract_cpu_s" in result:
+        cpu = result["examine_cpu_s"] + result.get("commit_cpu_s", 0.0)
+        record.figure("batch cpu (machine busy)", round(cpu, 1), "s", better="lower",
+                      comparator="raw tesseract",
+                      comparator_value=result["raw_tesseract_cpu_s"],
+                      note=f"examine {result['examine_cpu_s']} s + commit "
+                           f"{result.get('commit_cpu_s', 0.0)} s")
     for name in ("peak_rss_mb", "peak_rss_mb_biggest_child"):
         if name in result:
             record.figure(name.replace("_mb", "").replace("_", " "), result[name], "MB",

@@ -137,3 +137,23 @@ def test_cli_prints_a_patch_sheet_that_reads_back(tmp_path, sohoa_home):
     bad = subprocess.run([sohoa, "batch", "separator", "--patch", "5", "-o", str(out)],
                          env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown patch code '5'" in bad.stderr
+
+
+def test_a_patch_sheet_that_trips_the_qr_detector_is_still_a_separator():
+    """OpenCV 5.0's QR detector fails an assertion (cv2.error) on some skewed patch sheets —
+    this one comes from the benchmark's stack. It must mean "no QR code", not a crash of the
+    whole stack's examining."""
+    import cv2
+
+    from batch import separator
+    from bench.batch import scanned_sheet
+    from ocr.preprocess import recognition_gray
+
+    page = scanned_sheet(patchcode.render_sheet("T", 200), 200, 100057 + 2)
+    gray = recognition_gray(page)
+    with pytest.raises(cv2.error):  # the detector itself, on this page
+        cv2.QRCodeDetector().detectAndDecode(
+            cv2.resize(gray, None, fx=60 / 200, fy=60 / 200, interpolation=cv2.INTER_AREA))
+    assert separator.detect(gray, 200) == (False, None)
+    facts = examine(page, 200)
+    assert (facts.kind, facts.patch) == ("separator", "T")
