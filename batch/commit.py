@@ -131,8 +131,17 @@ def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: s
     def one(n: int) -> None:
         name, doc = names[n], split.documents[n]
         dpi = pages[doc.pages[0]]["dpi"]
-        pdf = images_to_pdf([spool.pages_dir / pages[i]["file"] for i in doc.pages],
-                            spool.docs_dir / f"{n + 1:03d}.pdf", dpi)
+        try:
+            pdf = images_to_pdf([spool.pages_dir / pages[i]["file"] for i in doc.pages],
+                                spool.docs_dir / f"{n + 1:03d}.pdf", dpi)
+        except Exception as exc:  # noqa: BLE001 - a damaged spooled page: this document only
+            bad = [str(i + 1) for i in doc.pages if pages[i].get("error")]
+            reason = (f"page {', '.join(bad)} of the stack is damaged on disk: scan it again"
+                      if bad else f"its PDF could not be built: {type(exc).__name__}: {exc}")
+            journal.set_item(spool.id, positions[name], status="refused", reason=reason[:300])
+            if on_item:
+                on_item(name, {"status": "refused", "document_id": None, "reason": reason})
+            return
         sheets = sum(1 for i in doc.pages if pages[i].get("side") != "back")  # fronts = sheets
         result = submit_item(rt, broker, journal, spool.id, positions[name], pdf, unit=unit,
                              procedure=procedure, dossier=doc.dossier,

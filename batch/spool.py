@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import multiprocessing
 import os
 import threading
@@ -25,6 +26,8 @@ from PIL import Image
 from batch.pages import PageFacts, Reader, examine
 from batch.split import Split, collate, split_stack
 from ocr.stored import png_id
+
+log = logging.getLogger(__name__)
 
 _RELEASED = Image.new("L", (1, 1), 255)  # what a spooled ScannedPage keeps instead of its image
 
@@ -249,11 +252,20 @@ class _Examiner:
 
 
 def _examine_file(args: tuple[str, int, bool, Reader | None]) -> dict:
+    """A spooled page's facts. A page that cannot be examined is an ordinary page ("other",
+    with the error kept): it stays in its document, whose processing then reports what is
+    wrong with it, and the rest of the stack is examined (one bad page never stops it)."""
     path, dpi, first_pages, reader = args
-    data = Path(path).read_bytes()
-    # the id the capture PDF will store the page under: its reading is found by it unread
-    stored_id = png_id(data) if reader is not None else None
-    with Image.open(io.BytesIO(data)) as img:
-        img.load()
-        return examine(img, dpi, first_pages=first_pages, reader=reader,
-                       stored_id=stored_id).to_dict()
+    try:
+        data = Path(path).read_bytes()
+        # the id the capture PDF will store the page under: its reading is found by it unread
+        stored_id = png_id(data) if reader is not None else None
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            return examine(img, dpi, first_pages=first_pages, reader=reader,
+                           stored_id=stored_id).to_dict()
+    except Exception as exc:  # noqa: BLE001 - any failure is this page's, not the stack's
+        log.warning("%s: page not examined (%s: %s); kept as an ordinary page",
+                    path, type(exc).__name__, exc)
+        return {**PageFacts(kind="other").to_dict(),
+                "error": f"{Path(path).name}: {type(exc).__name__}: {exc}"[:300]}

@@ -190,3 +190,28 @@ def test_pages_are_examined_while_the_feeder_goes_on(tmp_path, monkeypatch):
     assert (spool.folder / "pages.jsonl").read_text().splitlines() == lines
     assert [p["kind"] for p in pages] == ["separator", "blank", "blank", "separator"]
     assert pages[3]["dossier"] == "H26.01-0042"
+
+
+def test_a_page_that_cannot_be_examined_stays_in_its_document_and_the_rest_goes_on(tmp_path,
+                                                                                   runtime):
+    """A damaged spooled page (a crash cut it) is kept as an ordinary page while the stack is
+    examined; at commit its document is refused naming the page, the others are stored."""
+    from batch.commit import commit_spool
+    from batch.journal import Journal
+    from batch.spool import Spool
+    from tests.ocr.conftest import render_lines
+
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "blank"})
+    text = render_lines(["Nội dung văn bản trang một"] * 6, size=(1654, 2339), mode="L")
+    for page in (text, Image.new("L", (1654, 2339), 255), text, text):
+        spool.add_page(page, 200, "front")
+    spool.page_path(2).write_bytes(b"\x89PNG\r\n\x1a\n cut by a crash")  # a damaged spool file
+    pages = spool.examine(workers=2, first_pages=False)
+    assert [p["kind"] for p in pages] == ["other", "blank", "other", "other"]
+    assert "00002.png" in pages[2]["error"] and "error" not in pages[3]
+    assert [d.pages for d in spool.split().documents] == [[0], [2, 3]]
+    journal = Journal(runtime)
+    commit_spool(runtime, None, journal, spool, unit="00004")
+    items = journal.items(spool.id)
+    assert [i["status"] for i in items] in (["stored", "refused"], ["needs_review", "refused"])
+    assert items[1]["reason"] == "page 3 of the stack is damaged on disk: scan it again"
