@@ -232,14 +232,12 @@ class _Examiner:
         self.spool, self.first_pages, self.read_lang = spool, first_pages, read_lang
         self.pool = _pool(workers)
         self.lock = threading.Lock()
-        self.futures = []
 
     def add(self, index: int, dpi: int, side: str) -> None:
         args = self.spool._examine_args(page_file(index), dpi, side, self.first_pages,
                                         self.read_lang)
         future = self.pool.submit(_examine_file, args)
         future.add_done_callback(lambda done, index=index: self._record(index, done))
-        self.futures.append(future)
 
     def _record(self, index: int, future) -> None:
         if future.cancelled() or future.exception() is not None:

@@ -110,7 +110,8 @@ class BatchDesk:
             message = ""
             try:
                 # the pages are examined as they come, beside the feeder
-                with open_scanner(uri) as device, spool.examining(**examine):
+                # (the scanner is let go first; the pages in hand are finished after)
+                with spool.examining(**examine), open_scanner(uri) as device:
                     device.scan(profile, on_page=spool.on_page)
             except ScannerError as exc:  # pages already spooled are kept
                 message = f"{exc.vi} (đã giữ {len(exc.pages)} trang)"

@@ -3,6 +3,7 @@ commit, bulk import of folders, and the status and report of every batch."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -150,8 +151,10 @@ def scan_cmd(
     examine = {"workers": max(1, settings.ocr_workers),
                "first_pages": split in ("auto", "first"), "read_lang": read_lang_for(settings)}
     kept = 0
+    # the pages are examined as they come, beside the feeder (a backs pass is collated first)
+    examining = contextlib.nullcontext() if backs else spool.examining(**examine)
     try:
-        with open_scanner(scanner) as device:
+        with examining, open_scanner(scanner) as device:
             if backs:
                 with tempfile.TemporaryDirectory(prefix="sohoa-backs-") as tmp:
                     files = []
@@ -164,9 +167,7 @@ def scan_cmd(
                     device.scan(profile, on_page=keep)
                     spool.collate_backs(files, dpi)
             else:
-                # the pages are examined as they come, beside the feeder
-                with spool.examining(**examine):
-                    kept = len(device.scan(profile, on_page=spool.on_page))
+                kept = len(device.scan(profile, on_page=spool.on_page))
     except ScannerError as exc:
         new_and_empty = not (append or backs) and not spool.pages()
         where = "no batch created" if new_and_empty else f"{len(exc.pages)} page(s) kept in " \
