@@ -55,6 +55,7 @@ class Spool:
         self.docs_dir = self.folder / "docs"
         self._next: int | None = None
         self._examiner: _Examiner | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def create(cls, root: Path, params: dict) -> Spool:
@@ -92,7 +93,9 @@ class Spool:
                 if (self.pages_dir / records[i]["file"]).exists()]
 
     def _append(self, record: dict) -> None:
-        with open(self.folder / "pages.jsonl", "a", encoding="utf-8") as out:
+        # one writer at a time: the scan thread spools pages while the examining pool's
+        # callback thread appends facts
+        with self._lock, open(self.folder / "pages.jsonl", "a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             os.fsync(out.fileno())
@@ -231,7 +234,6 @@ class _Examiner:
     def __init__(self, spool: Spool, workers: int, first_pages: bool, read_lang: str | None):
         self.spool, self.first_pages, self.read_lang = spool, first_pages, read_lang
         self.pool = _pool(workers)
-        self.lock = threading.Lock()
 
     def add(self, index: int, dpi: int, side: str) -> None:
         args = self.spool._examine_args(page_file(index), dpi, side, self.first_pages,
@@ -242,8 +244,7 @@ class _Examiner:
     def _record(self, index: int, future) -> None:
         if future.cancelled() or future.exception() is not None:
             return  # left for Spool.examine, which reports it
-        with self.lock:
-            self.spool._append({"index": index, **future.result()})
+        self.spool._append({"index": index, **future.result()})
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
