@@ -5,11 +5,18 @@ and a document left half-way by a crash is carried on from the stage it reached.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 from pathlib import Path
 
 from batch.journal import Journal
+from batch.pages import PageFacts
+from batch.split import Document, split_stack
 from ocr.cache import ResultCache
 from ocr.pages import CAPTURE_CREATOR
+
+log = logging.getLogger(__name__)
 
 FINAL = {"stored": "stored", "needs_review": "needs_review"}
 
@@ -110,26 +117,31 @@ def read_lang_for(settings) -> str | None:
 
 
 def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: str | None = None,
-                 on_item=None, workers: int = 1) -> str:
+                 on_item=None, workers: int = 1, documents: list | None = None) -> str:
     """Each document of a spooled stack's split → one PDF → the pipeline, `workers` documents
     at a time (most documents of a stack are one or two pages: one at a time would leave a
     core idle while Tesseract reads on the other). Resumable. Inline (`broker` None), pages
-    read while examining (`Spool.examine(read_lang=…)`) are not read again."""
+    read while examining (`Spool.examine(read_lang=…)`) are not read again. `documents`:
+    only these (position in the split, document) — the settled part of a stack still being
+    examined (`committing_as_settled`); the batch is not marked finished then."""
     from concurrent.futures import ThreadPoolExecutor
 
-    split = spool.split()
+    whole = documents is None
+    if whole:
+        documents = list(enumerate(spool.split().documents))
+    documents = dict(documents)
     pages = {p["index"]: p for p in spool.pages()}
     journal.open_batch(spool.id, "scan", spool.params.get("scanner", ""),
                        {"unit": unit, "procedure": procedure, **spool.params})
-    names = [f"doc-{n + 1:03d} pages {','.join(str(i + 1) for i in d.pages)}"
-             for n, d in enumerate(split.documents)]
-    positions = journal.add_items(spool.id, names)
+    names = {n: f"doc-{n + 1:03d} pages {','.join(str(i + 1) for i in d.pages)}"
+             for n, d in documents.items()}
+    positions = journal.add_items(spool.id, list(names.values()))
     refresh_queued(rt, journal, spool.id)  # what workers finished since the last run is done
     done = {i["name"] for i in journal.items(spool.id)
             if i["status"] in ("stored", "needs_review", "refused")}
 
     def one(n: int) -> None:
-        name, doc = names[n], split.documents[n]
+        name, doc = names[n], documents[n]
         dpi = pages[doc.pages[0]]["dpi"]
         try:
             pdf = images_to_pdf([spool.pages_dir / pages[i]["file"] for i in doc.pages],
@@ -149,7 +161,7 @@ def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: s
         if on_item:
             on_item(name, result)
 
-    todo = [n for n, name in enumerate(names) if name not in done]
+    todo = [n for n, name in names.items() if name not in done]
     rt.database_url  # migrate and seed once, before threads race for it  # noqa: B018
     # inline, the OCR stage takes the pages' recognition from examining (when it read them)
     previous, cache = getattr(rt, "ocr_cache", None), (ResultCache(spool.ocr_cache_dir) if broker is None
@@ -162,6 +174,61 @@ def commit_spool(rt, broker, journal: Journal, spool, *, unit: str, procedure: s
     finally:
         if cache is not None and rt.ocr_cache is cache:
             rt.ocr_cache = previous
-    if not any(i["status"] in ("pending", "queued") for i in journal.items(spool.id)):
+    if whole and not any(i["status"] in ("pending", "queued") for i in journal.items(spool.id)):
         journal.finish(spool.id)
     return spool.id
+
+
+def settled_documents(spool, method: str) -> list[tuple[int, Document]]:
+    """The documents of a stack still being examined that no later page can change, with
+    their position in the stack's split: the split of the pages examined so far (up to the
+    first page not examined yet) but its last document, and only while the next document
+    starts at least two examined pages before the end (whether a blank front ends a document
+    depends on its back, the page after it)."""
+    examined = []
+    for record in spool.pages():
+        if "kind" not in record:
+            break
+        examined.append(record)
+    split = split_stack([PageFacts.from_dict(p) for p in examined],
+                        [p["side"] for p in examined], method)
+    docs = split.documents
+    return [(n, docs[n]) for n in range(len(docs) - 1)
+            if docs[n + 1].pages[0] <= len(examined) - 3]
+
+
+@contextlib.contextmanager
+def committing_as_settled(rt, broker, journal: Journal, spool, *, method: str, unit: str,
+                          procedure: str | None = None, on_item=None, workers: int = 1,
+                          every: float = 1.0):
+    """While the body examines a stack that is committed without review (`sohoa batch scan
+    --commit`), commit each document as soon as the pages after it settle its boundary
+    (`settled_documents`), in a thread beside the examining: the catalog fills as the stack
+    goes and the commit's work overlaps the OCR's instead of waiting for the last page. The
+    caller commits the whole split after the body (`commit_spool`: what is done is skipped).
+    A failure here is logged and left to that last commit, which reports it."""
+    stop = threading.Event()
+
+    def follow() -> None:
+        committed: set[int] = set()
+        while True:
+            last = stop.wait(every)
+            try:
+                todo = [(n, d) for n, d in settled_documents(spool, method) if n not in committed]
+                if todo:
+                    commit_spool(rt, broker, journal, spool, unit=unit, procedure=procedure,
+                                 on_item=on_item, workers=workers, documents=todo)
+                    committed.update(n for n, _ in todo)
+            except Exception:  # noqa: BLE001 - the last commit does it again and reports
+                log.exception("batch %s: committing settled documents failed", spool.id)
+                return
+            if last:
+                return
+
+    thread = threading.Thread(target=follow, name=f"commit-{spool.id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

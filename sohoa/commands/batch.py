@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from batch.commit import commit_spool, read_lang_for, refresh_queued
+from batch.commit import commit_spool, committing_as_settled, read_lang_for, refresh_queued
 from batch.importer import ImportError_, import_folder, other_files, scan_files
 from batch.journal import Journal
 from batch.legacy import LegacyJournalError, adopt_home_journal
@@ -134,6 +134,8 @@ def scan_cmd(
 
     if split not in METHODS:
         raise typer.BadParameter(f"--split must be one of {', '.join(METHODS)}")
+    if commit and not unit:
+        _fail("--unit is needed to commit a batch")
     try:
         profile = ScanProfile(name="batch", dpi=dpi, mode=mode,
                               source="duplex" if duplex else "adf")
@@ -151,10 +153,18 @@ def scan_cmd(
     examine = {"workers": max(1, settings.ocr_workers),
                "first_pages": split in ("auto", "first"), "read_lang": read_lang_for(settings)}
     kept = 0
-    # the pages are examined as they come, beside the feeder (a backs pass is collated first)
+    # the pages are examined as they come, beside the feeder (a backs pass is collated first);
+    # with --commit, each document is committed as soon as its boundary is settled
     examining = contextlib.nullcontext() if backs else spool.examining(**examine)
+    following = contextlib.nullcontext()
+    if commit and not backs:
+        journal = _journal()
+        rt, broker = _runtime_and_broker()
+        following = committing_as_settled(rt, broker, journal, spool, method=split, unit=unit,
+                                          procedure=procedure, workers=rt.settings.ocr_workers,
+                                          on_item=_item_printer(as_json))
     try:
-        with examining, open_scanner(scanner) as device:
+        with following, examining, open_scanner(scanner) as device:
             if backs:
                 with tempfile.TemporaryDirectory(prefix="sohoa-backs-") as tmp:
                     files = []
@@ -238,11 +248,15 @@ def _commit(spool, journal, unit, procedure, as_json) -> None:
         _fail("--unit is needed to commit a batch")
     rt, broker = _runtime_and_broker()
     commit_spool(rt, broker, journal, spool, unit=unit, procedure=procedure,
-                 workers=rt.settings.ocr_workers,
-                 on_item=lambda name, r: _jsonl({"item": name, **r}) if as_json else
-                 typer.echo(f"{r['status']:<13} {name}"
-                            + (f"  ({r['reason']})" if r.get("reason") else "")))
+                 workers=rt.settings.ocr_workers, on_item=_item_printer(as_json))
     _summary(journal, spool.id)
+
+
+def _item_printer(as_json: bool):
+    """A committed document's outcome, one line each (JSON lines with --json)."""
+    return (lambda name, r: _jsonl({"item": name, **r})) if as_json else \
+        (lambda name, r: typer.echo(f"{r['status']:<13} {name}"
+                                    + (f"  ({r['reason']})" if r.get("reason") else "")))
 
 
 @batch_app.command("commit")

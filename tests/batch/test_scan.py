@@ -89,6 +89,41 @@ def test_escl_duplex_stack_is_split_reviewed_and_committed(tmp_path, sohoa_home)
     assert report["counts"]["stored"] + report["counts"]["needs_review"] == 2
 
 
+def test_scan_with_commit_stores_documents_as_their_boundaries_settle(tmp_path, sohoa_home):
+    """`batch scan --commit`: pages are examined beside the feeder and a document is stored as
+    soon as the pages after it settle its end — before the split is even printed — and the
+    last ones after it; every document once, with its dossier from the separator sheet."""
+    env = {**os.environ, "SOHOA_HOME": str(sohoa_home), "SOHOA_OCR_WORKERS": "2"}
+    from bench.batch import blank_paper
+
+    nope = sohoa(env, "batch", "scan", "--scanner", "escl:http://127.0.0.1:9", "--commit",
+                 check=False)
+    assert nope.returncode == 2 and "--unit is needed" in nope.stderr
+    assert not (sohoa_home / "batches").exists() or not list((sohoa_home / "batches").iterdir())
+    back = _jpeg(blank_paper(300, 1))
+    stack = []
+    for n in range(3):
+        if n:
+            stack += [_jpeg(render_sheet(f"H26.01-000{n}", dpi=300)), back]
+        lines = [(left.replace("125/QĐ", f"12{n}/QĐ"), right) for left, right in DECISION]
+        stack += [_jpeg(Image.open(render_decision(tmp_path / f"{n}.png", dpi=300,
+                                                   lines=lines))), back]
+    with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http",
+                       duplex=True) as srv:
+        run = sohoa(env, "batch", "scan", "--scanner", f"escl:{srv.url}", "--duplex", "--json",
+                    "--commit", "--unit", "00004")
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    order = [o.get("item", "split") for o in out]
+    # the first document was settled (the second had started two pages before the end)
+    assert order[:2] == ["doc-001 pages 1", "split"], order
+    assert sorted(order[2:]) == ["doc-002 pages 5", "doc-003 pages 9"]  # two at a time
+    assert [d["pages"] for d in out[1]["documents"]] == [[0], [4], [8]]
+    assert all(o["status"] in ("stored", "needs_review") for o in out if "item" in o)
+    with sqlite3.connect(sohoa_home / "catalog.sqlite3") as db:
+        rows = db.execute("SELECT dossier_code FROM documents ORDER BY dossier_code").fetchall()
+    assert rows == [(None,), ("H26.01-0001",), ("H26.01-0002",)]
+
+
 def test_sane_test_feeder_batch_ends_cleanly(sane_test, sohoa_home):
     env = {**os.environ, "SOHOA_HOME": str(sohoa_home)}
     run = sohoa(env, "batch", "scan", "--scanner", sane_test, "--dpi", "200", "--split", "blank",
