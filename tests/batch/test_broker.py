@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 SOHOA = str(Path(sys.executable).with_name("sohoa"))
 SCANS = 6
+LONG_SCAN_PAGES = 12
 BIG = 300 << 20
 WORKER_ENV = {  # quick take-over of a killed worker's document (see tests/pipeline/test_faults)
     "SOHOA_LEASE_SECONDS": "5",
@@ -98,13 +99,25 @@ def env(request, sohoa_home):
 
 @pytest.fixture
 def backlog(tmp_path) -> Path:
-    """SCANS distinct decisions, one of them again under another name, and two broken PDFs."""
+    """SCANS distinct decisions, one of them again under another name, and two broken PDFs.
+    The last decision is a long scan (a multi-page TIFF): while a worker reads it, holding its
+    lease for seconds, the others are stored — the moment the test kills the worker, reached
+    whatever the machine's speed (with one-page scans only, a fast worker could leave no
+    moment with a document stored and another in its hands)."""
+    from PIL import Image
+
     folder = tmp_path / "hop-2018"
     folder.mkdir()
     for n in range(SCANS):
         lines = list(DECISION)
         lines[2] = (f"Số: {300 + n}/QĐ-UBND", DECISION[2][1])
-        render_decision(folder / f"qd-{300 + n}.png", dpi=200, lines=lines)
+        png = render_decision(folder / f"qd-{300 + n}.png", dpi=200, lines=lines)
+        if n == SCANS - 1:
+            with Image.open(png) as page:
+                page.save(folder / f"qd-{300 + n}.tif", save_all=True, dpi=(200, 200),
+                          append_images=[page] * (LONG_SCAN_PAGES - 1),
+                          compression="tiff_deflate")
+            Path(png).unlink()
     shutil.copy(folder / "qd-300.png", folder / "zz-ban-sao-qd-300.png")
     (folder / "hong.pdf").write_bytes(b"%PDF-1.4 broken")
     # a big broken file second in line: hashing and storing it holds the importer long
