@@ -26,6 +26,7 @@ import dataclasses
 import io
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,7 +282,20 @@ def assemble_pdf(
         return out.read_bytes()
 
 
+# One PDF/A save-and-validate at a time in a process. A batch commits two documents at once in
+# threads, and once their pages came from the OCR cache (no decode, no Tesseract) their
+# assemblies overlapped far more often; the fresh-clone CI then saw one document out of many
+# fail validation with one violation. Not proven to be pikepdf.pdfa's thread-safety, but
+# serializing costs ~0.03 s a document and rules it out.
+_PDFA_LOCK = threading.Lock()
+
+
 def _save_pdfa(pdf: pikepdf.Pdf, out: Path, created: datetime) -> None:
+    with _PDFA_LOCK:
+        _save_pdfa_unlocked(pdf, out, created)
+
+
+def _save_pdfa_unlocked(pdf: pikepdf.Pdf, out: Path, created: datetime) -> None:
     from pikepdf import pdfa as pikepdf_pdfa
 
     # prepare adds the sRGB OutputIntent and the pdfaid declaration, and stamps pikepdf as
