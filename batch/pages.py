@@ -30,8 +30,9 @@ from PIL import Image
 from batch import patchcode, separator
 from ocr.cache import ResultCache
 from ocr.engine import TESSERACT, OcrError, _tesseract_env, prepare_page, recognize_cached
+from ocr.imagedecode import normalize_mode
 from ocr.pages import InputError, Page, scan_page
-from ocr.preprocess import analyze, recognition_gray
+from ocr.preprocess import analyze, blank_at_a_glance, recognition_gray
 
 HEADER_BAND = 0.30  # share of the page height read for the motto and the "Số:" line
 HEADER_DPI = 150
@@ -101,6 +102,16 @@ class Reader:
 
     cache_dir: str
     lang: str = "vie"
+
+
+def glance(image: Image.Image, dpi: int) -> PageFacts | None:
+    """The facts of a page that are plain while its pixels are still in memory (the scanner
+    has just delivered it): a blank page with almost no ink, which `examine` would call blank
+    too (`ocr.preprocess.blank_at_a_glance`). None: the page needs `examine`."""
+    # the red channel of an RGB page is its gray when it has no colour (what `scan_page` makes
+    # of it): the same pixels `examine` looks at, without the neutrality check's cost
+    chars = blank_at_a_glance(recognition_gray(normalize_mode(image)), dpi)
+    return None if chars is None else PageFacts(kind="blank", chars=chars)
 
 
 def examine(image: Image.Image, dpi: int, *, first_pages: bool = True,

@@ -1,6 +1,7 @@
 """A scanned stack on disk: `<home>/batches/<id>/` holds `batch.json` (what was asked),
 `pages/NNNNN.png` (each page written as it comes off the scanner, then released from memory),
-`pages.jsonl` (one line per page: side, dpi, and once examined its facts), `split.json` (the
+`pages.jsonl` (one line per page: side, dpi, and once examined its facts — a plainly blank
+page is known at a glance as it is written, the rest examined in a pool), `split.json` (the
 split the operator reviews) and `docs/NNN.pdf` (the documents handed to the pipeline).
 
 Every file is appended or replaced atomically, so a crash loses at most the page being
@@ -17,13 +18,14 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from PIL import Image
 
-from batch.pages import PageFacts, Reader, examine
+from batch.pages import PageFacts, Reader, examine, glance
 from batch.split import Split, collate, split_stack
 from ocr.stored import png_id
 
@@ -56,6 +58,7 @@ class Spool:
         self._next: int | None = None
         self._examiner: _Examiner | None = None
         self._lock = threading.Lock()
+        self.glance_cpu_s = 0.0  # CPU spent on `glance` by this object (benchmarks count it)
 
     @classmethod
     def create(cls, root: Path, params: dict) -> Spool:
@@ -102,6 +105,12 @@ class Spool:
 
     def add_page(self, image: Image.Image, dpi: int, side: str) -> int:
         """Write a page (PNG, lossless) and record it; the next index in this batch."""
+        return self._spool_page(image, dpi, side)[0]
+
+    def _spool_page(self, image: Image.Image, dpi: int, side: str) -> tuple[int, bool]:
+        """(index, whether the page is already examined). A page plainly blank while its
+        pixels are in memory (`batch.pages.glance`: most duplex backs) is recorded examined,
+        so it is never decoded again; the glance's CPU time adds up in `glance_cpu_s`."""
         if self._next is None:
             self._next = max((p["index"] for p in self.pages()), default=-1) + 1
         index, self._next = self._next, self._next + 1
@@ -109,15 +118,24 @@ class Spool:
         tmp = self.pages_dir / (name + ".part")
         image.save(tmp, "PNG", dpi=(dpi, dpi), compress_level=1)
         tmp.replace(self.pages_dir / name)
-        self._append({"index": index, "file": name, "dpi": dpi, "side": side})
-        return index
+        started = time.thread_time()
+        try:
+            facts = glance(image, dpi)
+        except Exception as exc:  # noqa: BLE001 - the page is examined as any other then
+            log.warning("%s: no glance at page %d (%s: %s)", self.id, index,
+                        type(exc).__name__, exc)
+            facts = None
+        self.glance_cpu_s += time.thread_time() - started
+        record = {"index": index, "file": name, "dpi": dpi, "side": side}
+        self._append({**record, **facts.to_dict()} if facts else record)
+        return index, facts is not None
 
     def on_page(self, page) -> None:
         """A scanner callback: spool the page, then let go of its pixels (memory stays flat);
-        inside `examining`, the page is examined while the feeder goes on."""
-        index = self.add_page(page.image, page.dpi, page.side)
+        inside `examining`, a page not plainly blank is examined while the feeder goes on."""
+        index, examined = self._spool_page(page.image, page.dpi, page.side)
         page.image = _RELEASED
-        if self._examiner is not None:
+        if self._examiner is not None and not examined:
             self._examiner.add(index, page.dpi, page.side)
 
     @contextlib.contextmanager

@@ -31,6 +31,7 @@ turning the page clockwise by the same amount.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -44,6 +45,8 @@ MIN_DPI = 200
 MAX_SKEW = 6.0
 MIN_DESKEW = 0.1  # degrees: smaller skews are left alone (no resampling)
 BLANK_MAX_CHARS = 8
+FINE_MARK_IN = 0.025  # the smallest type looked for at full resolution (inches high)
+GLANCE_MAX_INK = 0.002  # share of a page's pixels that may be ink for `blank_at_a_glance`
 # p90 edge gradient / paper level at ANALYSIS_DPI: sharp print ≈ 0.45, Gaussian blur σ 2 px
 # (at 300 dpi) ≈ 0.25, σ 3 px ≈ 0.13
 MIN_SHARPNESS = 0.15
@@ -156,30 +159,73 @@ def _marks(small: np.ndarray, dpi: int = ANALYSIS_DPI, *, lo_in: float = 0.04,
     Marks are lo_in..hi_in inches high. Diacritics are too small to count as marks; they would
     help the upright test, but at ANALYSIS_DPI they cannot be told from JPEG noise and specks
     (measured: worse)."""
+    stats, paper, thresh = _components(small)
+    return _sized(stats, dpi, lo_in, hi_in), paper, thresh
+
+
+def _components(small: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The ink's connected components (stats rows, the background's first), paper level, ink
+    threshold."""
     hist = np.bincount(small[::3, ::3].ravel(), minlength=256)
     paper = float(np.searchsorted(np.cumsum(hist), 0.9 * hist.sum()))
     thresh = paper * 0.6
     binary = (small < thresh).astype(np.uint8)
     _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    return stats, paper, thresh
+
+
+def _sized(stats: np.ndarray, dpi: int, lo_in: float, hi_in: float) -> np.ndarray:
+    """The components lo_in..hi_in inches high (and at most twice hi_in wide)."""
     h = stats[:, cv2.CC_STAT_HEIGHT]
     w = stats[:, cv2.CC_STAT_WIDTH]
     lo, hi = lo_in * dpi, hi_in * dpi
     keep = (h >= lo) & (h <= hi) & (w <= 2 * hi)
     keep[0] = False
-    return stats[keep], paper, thresh
+    return stats[keep]
 
 
-def _text_the_marks_missed(gray: np.ndarray, small: np.ndarray, dpi: int) -> bool:
+def _text_the_marks_missed(gray: np.ndarray, stats: np.ndarray, dpi: int) -> bool:
     """A page the character-size test calls blank may hold text of other sizes: large letters
     (0.5..3 inches: a certificate's title, a poster) or tiny, thin type (a typewriter, 5-6 pt)
     whose strokes fade below the ink threshold once downscaled; look at full resolution."""
-    large, _, _ = _marks(small, lo_in=0.5, hi_in=3.0)
-    if len(large) >= 3:
+    if len(_sized(stats, ANALYSIS_DPI, 0.5, 3.0)) >= 3:  # `stats`: the ANALYSIS_DPI copy's
         return True
     if dpi <= ANALYSIS_DPI:
         return False
-    fine, _, _ = _marks(gray, dpi, lo_in=0.025, hi_in=0.5)
+    # each fine mark is at least its minimum height in pixels: too little ink for that many
+    # marks needs no search at full resolution (most blank backs: specks and noise)
+    if _ink_pixels(gray) < 3 * BLANK_MAX_CHARS * math.ceil(FINE_MARK_IN * dpi):
+        return False
+    fine, _, _ = _marks(gray, dpi, lo_in=FINE_MARK_IN, hi_in=0.5)
     return len(fine) >= 3 * BLANK_MAX_CHARS
+
+
+def _ink_pixels(gray: np.ndarray) -> int:
+    """Pixels darker than `_marks`' ink threshold on this image (the same paper level)."""
+    sample = gray[::3, ::3]
+    paper = float(np.searchsorted(np.cumsum(np.bincount(sample.ravel(), minlength=256)),
+                                  0.9 * sample.size))
+    hist = cv2.calcHist([np.ascontiguousarray(gray)], [0], None, [256], [0, 256]).ravel()
+    return int(hist[: math.ceil(paper * 0.6)].sum())
+
+
+def blank_at_a_glance(gray: np.ndarray, dpi: int) -> int | None:
+    """The character marks of a page `analyze` calls blank that also holds almost no ink
+    (under `GLANCE_MAX_INK` of its area: specks, dust, noise — never a separator sheet's QR
+    code or patch bars); None when it takes a full examination to say. Cheap enough to run
+    while a scanner delivers the page (batch capture: most of a duplex stack is blank backs)."""
+    small = _downscale(gray, dpi)
+    if _sheet_in_photo(small):
+        return None
+    stats, _, thresh = _components(small)
+    comps = _sized(stats, ANALYSIS_DPI, 0.04, 0.5)
+    if len(comps) >= BLANK_MAX_CHARS:
+        return None
+    if stats[1:, cv2.CC_STAT_AREA].sum() > GLANCE_MAX_INK * small.size:
+        return None
+    if _text_the_marks_missed(gray, stats, dpi):
+        return None
+    return len(comps)
 
 
 def _orientation(comps: np.ndarray) -> tuple[float, float, float, float]:
@@ -319,13 +365,14 @@ def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> An
     photo_angle = _sheet_in_photo(small)
     if photo_angle:
         return Analysis(blank=False, size_in=size_in, photo_angle=photo_angle, sharpness=1.0)
-    comps, paper, thresh = _marks(small)
+    stats, paper, thresh = _components(small)
+    comps = _sized(stats, ANALYSIS_DPI, 0.04, 0.5)
     chars = len(comps)
-    if chars < BLANK_MAX_CHARS and not _text_the_marks_missed(gray, small, dpi):
+    if chars < BLANK_MAX_CHARS and not _text_the_marks_missed(gray, stats, dpi):
         return Analysis(blank=True, chars=chars, paper=paper)
     if chars < BLANK_MAX_CHARS:  # text of unusual size: judge the page on what was found
-        comps = np.concatenate([comps, _marks(small, lo_in=0.5, hi_in=3.0)[0],
-                                _marks(small, lo_in=0.02, hi_in=0.04)[0]])
+        comps = np.concatenate([comps, _sized(stats, ANALYSIS_DPI, 0.5, 3.0),
+                                _sized(stats, ANALYSIS_DPI, 0.02, 0.04)])
         chars = len(comps)
         if chars == 0:
             return Analysis(blank=False, chars=0, paper=paper, undecided=True, sharpness=1.0,

@@ -220,7 +220,9 @@ def test_pages_are_examined_while_the_feeder_goes_on(tmp_path, monkeypatch):
             spool.on_page(ScannedPage(image=sheet, dpi=150, mode="color"))
     assert seen_before_last[0] == "separator"
     lines = (spool.folder / "pages.jsonl").read_text().splitlines()
-    assert len(lines) == 2 * len(sheets)  # one line spooled, one examined, per page
+    # a separator: one line spooled, one examined; a white page is known blank at a glance
+    # as it is spooled (one line, never decoded again)
+    assert sorted(json.loads(line)["index"] for line in lines) == [0, 0, 1, 2, 3, 3]
     pages = spool.examine(workers=2)  # nothing left to do
     assert (spool.folder / "pages.jsonl").read_text().splitlines() == lines
     assert [p["kind"] for p in pages] == ["separator", "blank", "blank", "separator"]
@@ -250,3 +252,27 @@ def test_a_page_that_cannot_be_examined_stays_in_its_document_and_the_rest_goes_
     items = journal.items(spool.id)
     assert [i["status"] for i in items] in (["stored", "refused"], ["needs_review", "refused"])
     assert items[1]["reason"] == "page 3 of the stack is damaged on disk: scan it again"
+
+
+def test_a_plainly_blank_page_is_examined_as_it_is_spooled_and_never_decoded_again(
+        tmp_path, monkeypatch):
+    """Most of a duplex stack is blank backs: known at a glance while the scanner's pixels are
+    in memory, they are recorded examined with the page and `examine` reads only the rest."""
+    import batch.spool as spool_module
+    from batch.separator import render_sheet
+    from batch.spool import Spool
+    from tests.ocr.conftest import render_lines
+
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "auto"})
+    text = render_lines(["Nội dung văn bản trang một"] * 6, size=(1654, 2339), mode="L")
+    for page in (render_sheet(None, 200), Image.new("RGB", (1654, 2339), "white"), text):
+        spool.add_page(page, 200, "front")
+    assert [p.get("kind") for p in spool.pages()] == [None, "blank", None]
+    assert spool.glance_cpu_s > 0
+    decoded = []
+    examine_file = spool_module._examine_file
+    monkeypatch.setattr(spool_module, "_examine_file",
+                        lambda args: decoded.append(Path(args[0]).name) or examine_file(args))
+    pages = spool.examine(workers=1, first_pages=False)
+    assert decoded == ["00000.png", "00002.png"]
+    assert [p["kind"] for p in pages] == ["separator", "blank", "other"]

@@ -297,3 +297,50 @@ def test_a_scan_with_dark_margins_is_not_a_photo():
     framed = Image.new("L", (sheet.width + 300, sheet.height + 260), 30)  # lid left open
     framed.paste(sheet, (150, 130))
     assert analyze(framed, 200).photo_angle == 0.0
+
+
+def test_a_blank_page_is_known_at_a_glance_and_every_other_page_is_left_to_analysis():
+    """`blank_at_a_glance` (batch capture, while the scanner delivers a page) says blank only
+    where `analyze` does and the page holds almost no ink; separator sheets (QR or patch bars),
+    text of any size and a sparse page all need the full examination."""
+    from batch import patchcode, separator
+    from bench.batch import blank_paper
+    from ocr.preprocess import blank_at_a_glance
+
+    for dpi in (200, 300):
+        for seed in range(3):
+            paper = blank_paper(dpi, seed)
+            gray = recognition_gray(paper)
+            chars = blank_at_a_glance(gray, dpi)
+            assert chars is not None and analyze(paper, dpi).blank
+            assert chars == analyze(paper, dpi).chars
+        sheets = [separator.render_sheet(None, dpi), separator.render_sheet("H26.01-0042", dpi),
+                  *(patchcode.render_sheet(code, dpi) for code in ("T", "2", "1", "6"))]
+        for sheet in sheets:
+            assert blank_at_a_glance(recognition_gray(sheet.convert("L")), dpi) is None
+    line = "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015 và các văn bản"
+    for page, dpi in ((_page_with([line] * 30, font_px=14, dpi=300, ink=60), 300),
+                      (_page_with(["GIẤY", "KHEN"], font_px=330, dpi=200), 200)):
+        assert not analyze(page, dpi).blank
+        assert blank_at_a_glance(np.asarray(page), dpi) is None
+    doc = generate_document(3, dpi=200, blank_back=True, noise=0.5, color="gray", pages=1)
+    assert blank_at_a_glance(recognition_gray(doc.pages[0]), 200) is None
+    # a back with the front's text bled through: faint, under the ink threshold, blank
+    assert blank_at_a_glance(recognition_gray(doc.pages[1]), 200) is not None
+
+
+def test_little_ink_at_full_resolution_skips_the_search_for_tiny_type_but_enough_finds_it():
+    """The tiny-type check is skipped only when the ink could not make that many marks (each
+    at least its minimum height in pixels): a page of exactly that many minimal marks is still
+    found, one mark fewer is not text."""
+    from ocr.preprocess import BLANK_MAX_CHARS, FINE_MARK_IN, _components, _downscale, _text_the_marks_missed
+
+    dpi, need = 300, 3 * BLANK_MAX_CHARS
+    tall = int(np.ceil(FINE_MARK_IN * dpi))
+    for marks, found in ((need, True), (need - 1, False)):
+        a = np.full((3508, 2480), 245, np.uint8)
+        for n in range(marks):  # one-pixel-wide strokes of the minimum height: faint at 150 dpi
+            y, x = 400 + (n // 6) * 40, 300 + (n % 6) * 30
+            a[y:y + tall, x] = 40
+        stats = _components(_downscale(a, dpi))[0]
+        assert _text_the_marks_missed(a, stats, dpi) is found
