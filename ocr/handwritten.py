@@ -12,7 +12,8 @@ them to the printed words. This module owns:
   line's character width (the median width per character of the line's clean words).
 - two readers that share nothing but the crop:
   * `read_tesseract`: Tesseract restricted to digits, one text line (psm 7), on several
-    renderings of the crop (gray, Otsu, Otsu at 2x, 0.6x; one Tesseract run for all four);
+    renderings of the crop (gray, Otsu, Otsu at 2x, 0.6x; one Tesseract run for all the
+    renderings of all the page's blanks);
     the reading most renderings give;
   * `read_glyphs`: the crop cut into connected ink components (rule lines removed, a printed
     letter's tail dropped, touching digits split), each classified by support-vector
@@ -212,24 +213,35 @@ def _tesseract_digits(images: list[np.ndarray], timeout: float) -> list[str]:
 def read_tesseract(gray: np.ndarray, box, *, band=None, timeout: float = 20) -> str:
     """Digits Tesseract reads in the blank, voted over renderings of the crop ('' if none wins
     a majority)."""
+    renderings = _renderings(gray, box, band)
+    return _vote(_tesseract_digits(renderings, timeout)) if renderings else ""
+
+
+def _renderings(gray: np.ndarray, box, band) -> list[np.ndarray]:
+    """The crop as Tesseract is shown it: its ink on white, binarized, Otsu at 2x, at 0.6x
+    (with a white border); none when the blank holds no ink."""
     crop = _crop(gray, box)
     if crop.size == 0:
-        return ""
+        return []
     ink = _ink(crop, band)
     if not ink.any():
-        return ""
+        return []
     clean = np.where(ink > 0, crop, 255).astype(np.uint8)
     binary = np.where(ink > 0, 0, 255).astype(np.uint8)
     big = cv2.resize(clean, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     _, big = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     small = cv2.resize(clean, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
-    renderings = [cv2.copyMakeBorder(img, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
-                  for img in (clean, binary, big, small)]
-    votes = Counter(text for text in _tesseract_digits(renderings, timeout) if text)
+    return [cv2.copyMakeBorder(img, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+            for img in (clean, binary, big, small)]
+
+
+def _vote(texts: list[str]) -> str:
+    """The reading most renderings give, if more than half of them give it; else ''."""
+    votes = Counter(text for text in texts if text)
     if not votes:
         return ""
     text, count = votes.most_common(1)[0]
-    return text if count * 2 > len(renderings) else ""
+    return text if count * 2 > len(texts) else ""
 
 
 # --------------------------------------------------------------------------- reader 2: glyphs
@@ -361,14 +373,17 @@ def _read_cleanly(rows, box) -> bool:
 def read_slots(gray: np.ndarray, words) -> dict[str, dict]:
     """Per blank found: {"box", "tesseract", "glyphs", "value"}; `value` is the digits both
     readers agree on (Tesseract's reading is one of the classifiers'; 1-6 digits), else None."""
-    out = {}
     rows = _rows(words)
-    for name, box in slots(words, gray.shape[0]).items():
-        if _read_cleanly(rows, box):
-            continue  # printed (or clearly written) digits the page's OCR is sure of
-        band = band_of(box)
-        tess = read_tesseract(gray, box, band=band)
-        glyphs = read_glyphs(gray, box, band=band) if tess else []
+    # printed (or clearly written) digits the page's OCR is sure of are not read again
+    todo = {name: box for name, box in slots(words, gray.shape[0]).items()
+            if not _read_cleanly(rows, box)}
+    shown = {name: _renderings(gray, box, band_of(box)) for name, box in todo.items()}
+    every = [img for images in shown.values() for img in images]
+    texts = iter(_tesseract_digits(every, 20) if every else [])  # the page's blanks: one run
+    out = {}
+    for name, box in todo.items():
+        tess = _vote([next(texts) for _ in shown[name]]) if shown[name] else ""
+        glyphs = read_glyphs(gray, box, band=band_of(box)) if tess else []
         agreed = tess if tess in glyphs and re.fullmatch(r"[0-9]{1,6}", tess) else None
         out[name] = {"box": box, "tesseract": tess, "glyphs": glyphs, "value": agreed}
     return out

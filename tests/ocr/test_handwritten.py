@@ -82,6 +82,27 @@ def test_the_renderings_of_a_blank_are_read_in_one_tesseract_run(monkeypatch):
     assert len(runs) == 1  # four renderings, one process (its start-up costs most)
 
 
+def test_all_the_blanks_of_a_page_are_read_in_one_tesseract_run(monkeypatch):
+    """The serial and the day of a page: one Tesseract process for both (its start-up and
+    model load cost more than reading eight small crops), each blank its own vote."""
+    number, day = _pen("47", DIGIT_FONT), _pen("305", DIGIT_FONT)
+    gray = np.full((400, 600), 255, np.uint8)
+    gray[20:20 + number.shape[0], 30:30 + number.shape[1]] = number
+    gray[200:200 + day.shape[0], 300:300 + day.shape[1]] = day
+    boxes = {"number": [30, 20, 30 + number.shape[1], 20 + number.shape[0]],
+             "day": [300, 200, 300 + day.shape[1], 200 + day.shape[0]]}
+    monkeypatch.setattr(handwritten, "slots", lambda words, height=None: boxes)
+    monkeypatch.setattr(handwritten, "band_of", lambda box: None)
+    runs = []
+    real_run = handwritten.subprocess.run
+    monkeypatch.setattr(handwritten.subprocess, "run",
+                        lambda *a, **k: runs.append(a) or real_run(*a, **k))
+    read = handwritten.read_slots(gray, [])
+    assert len(runs) == 1
+    assert {name: slot["tesseract"] for name, slot in read.items()} == {"number": "47",
+                                                                        "day": "305"}
+
+
 def test_one_run_gives_each_image_its_own_reading_in_order():
     blank = np.full((80, 200), 255, np.uint8)
     texts = handwritten._tesseract_digits([_pen("47", DIGIT_FONT), blank, _pen("305", DIGIT_FONT)],
