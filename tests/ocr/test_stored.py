@@ -12,7 +12,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ocr.stored import png_id, xobject_id
+from ocr.stored import one_idat, png_chunks, png_id, xobject_id
 
 
 def _png(mode: str, seed: int = 1, **save) -> bytes:
@@ -61,3 +61,33 @@ def test_a_jpeg_image_in_a_pdf_has_no_id():
     jpeg = io.BytesIO()
     Image.new("RGB", (40, 40), "white").save(jpeg, "JPEG")
     assert _id_in_pdf(jpeg.getvalue()) is None
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "1"])
+def test_one_idat_keeps_the_pixels_the_id_and_the_pdf_img2pdf_makes(mode):
+    """A PNG as an encoder writes it (many 64 KB IDAT chunks) and the same file with one
+    chunk: same pixels, same id, and img2pdf makes the very same PDF of either."""
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 256, (900, 700, 3), dtype=np.uint8)).convert(mode)
+    buf = io.BytesIO()
+    image.save(buf, "PNG", compress_level=1)
+    chunked = buf.getvalue()
+    merged = one_idat(chunked)
+    kinds = [kind for kind, _, _ in png_chunks(chunked)]
+    assert kinds.count(b"IDAT") > 1
+    assert [kind for kind, _, _ in png_chunks(merged)] == [
+        k for n, k in enumerate(kinds) if k != b"IDAT" or kinds.index(b"IDAT") == n]
+    with Image.open(io.BytesIO(merged)) as again:
+        assert again.tobytes() == image.tobytes()  # PIL checks each chunk's CRC as it reads
+    assert png_id(merged) == png_id(chunked)
+    convert = dict(nodate=True, rotation=img2pdf.Rotation.none)
+    assert img2pdf.convert([merged], **convert) == img2pdf.convert([chunked], **convert)
+
+
+def test_a_png_cut_short_has_no_id_and_cannot_be_merged():
+    cut = _png("RGB")[:-40]
+    assert png_id(cut) is None
+    with pytest.raises(ValueError, match="cut short"):
+        one_idat(cut)
+    with pytest.raises(ValueError, match="not a PNG"):
+        one_idat(b"GIF89a")
