@@ -10,9 +10,9 @@ When the batch's documents are then recognized in this process, examining reads 
 full instead (`Reader`), keeps the result for the OCR stage (`ocr.cache`) and takes the header
 from it: each page goes through Tesseract once, not twice. A blank page is known from its
 analysis and neither read nor kept; one plainly blank (almost no ink) is known at a glance
-(`glance`) while the scanner's pixels are still in memory, and never decoded from the spool. A reading is kept under the page's stored id
-(`ocr.stored`: its PNG bytes, which the capture PDF stores as they are), so the commit finds
-it without decoding the page again.
+(`glance`) while the scanner's pixels are still in memory, and never decoded from the spool.
+A reading is kept under the page's stored id (`ocr.stored`: its PNG bytes, which the capture
+PDF stores as they are), so the commit finds it without decoding the page again.
 """
 
 from __future__ import annotations

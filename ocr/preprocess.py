@@ -217,7 +217,7 @@ def blank_at_a_glance(gray: np.ndarray, dpi: int) -> int | None:
     small = _downscale(gray, dpi)
     if _sheet_in_photo(small):
         return None
-    stats, _, thresh = _components(small)
+    stats, _, _ = _components(small)
     comps = _sized(stats, ANALYSIS_DPI, 0.04, 0.5)
     if len(comps) >= BLANK_MAX_CHARS:
         return None
