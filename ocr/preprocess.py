@@ -166,12 +166,17 @@ def _marks(small: np.ndarray, dpi: int = ANALYSIS_DPI, *, lo_in: float = 0.04,
 def _components(small: np.ndarray) -> tuple[np.ndarray, float, float]:
     """The ink's connected components (stats rows, the background's first), paper level, ink
     threshold."""
-    hist = np.bincount(small[::3, ::3].ravel(), minlength=256)
-    paper = float(np.searchsorted(np.cumsum(hist), 0.9 * hist.sum()))
+    paper = _paper_level(small)
     thresh = paper * 0.6
     binary = (small < thresh).astype(np.uint8)
     _, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     return stats, paper, thresh
+
+
+def _paper_level(gray: np.ndarray) -> float:
+    """The paper's gray: the 90th percentile of every third pixel both ways."""
+    hist = np.bincount(gray[::3, ::3].ravel(), minlength=256)
+    return float(np.searchsorted(np.cumsum(hist), 0.9 * hist.sum()))
 
 
 def _sized(stats: np.ndarray, dpi: int, lo_in: float, hi_in: float) -> np.ndarray:
@@ -202,11 +207,18 @@ def _text_the_marks_missed(gray: np.ndarray, stats: np.ndarray, dpi: int) -> boo
 
 def _ink_pixels(gray: np.ndarray) -> int:
     """Pixels darker than `_marks`' ink threshold on this image (the same paper level)."""
-    sample = gray[::3, ::3]
-    paper = float(np.searchsorted(np.cumsum(np.bincount(sample.ravel(), minlength=256)),
-                                  0.9 * sample.size))
     hist = cv2.calcHist([np.ascontiguousarray(gray)], [0], None, [256], [0, 256]).ravel()
-    return int(hist[: math.ceil(paper * 0.6)].sum())
+    return int(hist[: math.ceil(_paper_level(gray) * 0.6)].sum())
+
+
+def _blank_chars(gray: np.ndarray, stats: np.ndarray, dpi: int) -> int | None:
+    """The blank rule (`analyze`, `blank_at_a_glance`): fewer than BLANK_MAX_CHARS
+    character-sized marks among `stats` (the ANALYSIS_DPI copy's components) and no text of
+    other sizes; their number, or None for a page that is not blank."""
+    chars = len(_sized(stats, ANALYSIS_DPI, 0.04, 0.5))
+    if chars >= BLANK_MAX_CHARS or _text_the_marks_missed(gray, stats, dpi):
+        return None
+    return chars
 
 
 def blank_at_a_glance(gray: np.ndarray, dpi: int) -> int | None:
@@ -218,14 +230,9 @@ def blank_at_a_glance(gray: np.ndarray, dpi: int) -> int | None:
     if _sheet_in_photo(small):
         return None
     stats, _, _ = _components(small)
-    comps = _sized(stats, ANALYSIS_DPI, 0.04, 0.5)
-    if len(comps) >= BLANK_MAX_CHARS:
-        return None
     if stats[1:, cv2.CC_STAT_AREA].sum() > GLANCE_MAX_INK * small.size:
         return None
-    if _text_the_marks_missed(gray, stats, dpi):
-        return None
-    return len(comps)
+    return _blank_chars(gray, stats, dpi)
 
 
 def _orientation(comps: np.ndarray) -> tuple[float, float, float, float]:
@@ -366,10 +373,11 @@ def analyze(img: Image.Image, dpi: int, *, gray: np.ndarray | None = None) -> An
     if photo_angle:
         return Analysis(blank=False, size_in=size_in, photo_angle=photo_angle, sharpness=1.0)
     stats, paper, thresh = _components(small)
+    blank_chars = _blank_chars(gray, stats, dpi)
+    if blank_chars is not None:
+        return Analysis(blank=True, chars=blank_chars, paper=paper)
     comps = _sized(stats, ANALYSIS_DPI, 0.04, 0.5)
     chars = len(comps)
-    if chars < BLANK_MAX_CHARS and not _text_the_marks_missed(gray, stats, dpi):
-        return Analysis(blank=True, chars=chars, paper=paper)
     if chars < BLANK_MAX_CHARS:  # text of unusual size: judge the page on what was found
         comps = np.concatenate([comps, _sized(stats, ANALYSIS_DPI, 0.5, 3.0),
                                 _sized(stats, ANALYSIS_DPI, 0.02, 0.04)])
