@@ -96,9 +96,10 @@ def ingest(
     request: Request,
     info: Annotated[ClientInfo, Depends(require("ingest"))],
     file: Annotated[UploadFile, File(description="the scan")],
-    unit: Annotated[str, Form(min_length=2, max_length=5, description="issuing unit code")],
-    procedure: Annotated[str | None, Form(max_length=20)] = None,
-    dossier: Annotated[str | None, Form(max_length=64)] = None,
+    unit: Annotated[str, Form(pattern="^[0-9]{2,5}$", description="issuing unit code")],
+    # no control characters (a NUL byte is refused by PostgreSQL: a 500 instead of a 422)
+    procedure: Annotated[str | None, Form(max_length=20, pattern=r"^[^\x00-\x1f]*$")] = None,
+    dossier: Annotated[str | None, Form(max_length=64, pattern=r"^[^\x00-\x1f]*$")] = None,
     corrections: Annotated[str | None, Form(
         max_length=20_000, description='JSON {"document_type": …, "fields": {…}} typed by staff: '
         "applied after recognition, kept as training data")] = None,

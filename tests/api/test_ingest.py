@@ -69,6 +69,13 @@ def test_ingest_refuses_bad_input(catalog):
     missing = http.post("/v1/ingest", data={"unit": "00004"}, headers=auth)
     assert missing.status_code == 422
     assert missing.headers["content-type"].startswith("application/problem+json")
+    # a NUL byte (schemathesis found it): PostgreSQL refuses it in a text field, so it must
+    # be a 422 before any query, on every catalog
+    for field, value in (("unit", "\u00d8\x00\x00"), ("dossier", "H26\x00"),
+                         ("procedure", "1.0\x00")):
+        nul = http.post("/v1/ingest", data={"unit": "00004", field: value},
+                        files={"file": ("x.pdf", b"%PDF-1.4 x")}, headers=auth)
+        assert nul.status_code == 422, (field, nul.status_code)
 
 
 def test_ward_station_sees_its_older_results_and_staff_corrections_apply(catalog, tmp_path):
