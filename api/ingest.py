@@ -27,6 +27,7 @@ from api.deps import require
 from api.keys import ClientInfo
 from api.problems import Problem, problem_responses
 from api.schemas import IngestAccepted, IngestStatus
+from pipeline.corrections import CorrectionsError, checked
 from pipeline.errors import PermanentError
 from pipeline.ingest import ingest_file
 from storage.catalog import AdminUnit, Document, Result
@@ -62,13 +63,11 @@ def _parse_corrections(raw: str | None) -> dict | None:
     import json
 
     try:
-        value = json.loads(raw)
-    except ValueError:
+        return checked(json.loads(raw))
+    except CorrectionsError as exc:
+        raise Problem(422, f"corrections: {exc}", kind="invalid-corrections") from None
+    except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise Problem(422, "corrections: not JSON", kind="invalid-corrections") from None
-    if not isinstance(value, dict) or not isinstance(value.get("fields", {}), dict):
-        raise Problem(422, 'corrections: expected {"document_type": …, "fields": {…}}',
-                      kind="invalid-corrections")
-    return {"document_type": value.get("document_type"), "fields": value.get("fields") or {}}
 
 
 def _unit_for(session, info: ClientInfo, unit: str, action: str) -> AdminUnit:

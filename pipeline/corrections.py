@@ -6,6 +6,8 @@ by the review workflow (`pipeline.review`); every change is kept as a `Review` r
 
 from __future__ import annotations
 
+import re
+
 from ocr.doctypes import load_doctypes
 from pipeline.models import Review
 from storage import states
@@ -13,6 +15,39 @@ from storage.catalog import AuditEvent, Document
 
 FIELDS = ("number", "issued_on", "issuer", "subject_name", "subject_id", "title", "summary",
           "issuer_parent")
+MAX_VALUE = 2_000  # characters in one typed field
+# control characters other than tab and line breaks (a NUL also fails deep in PostgreSQL)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class CorrectionsError(ValueError):
+    """What was sent as corrections is not {"document_type": str, "fields": {name: str}}."""
+
+
+def checked(value: object) -> dict:
+    """Corrections as sent (parsed JSON) made safe to keep: {"document_type": str | None,
+    "fields": {known field: str | None}}. Unknown field names are dropped (an older or newer
+    station may know others); a value that is not text, too long or holding control characters
+    raises `CorrectionsError` naming the field."""
+    if not isinstance(value, dict):
+        raise CorrectionsError('expected {"document_type": …, "fields": {…}}')
+    doc_type, fields = value.get("document_type"), value.get("fields") or {}
+    if doc_type is not None and not (isinstance(doc_type, str) and doc_type.isidentifier()):
+        raise CorrectionsError("document_type must be a document type's name")
+    if not isinstance(fields, dict):
+        raise CorrectionsError('fields: expected {"name": "value", …}')
+    kept = {}
+    for name, text in fields.items():
+        if name not in FIELDS:
+            continue
+        if text is not None and not isinstance(text, str):
+            raise CorrectionsError(f"fields.{name}: expected text or null")
+        if text and len(text) > MAX_VALUE:
+            raise CorrectionsError(f"fields.{name}: longer than {MAX_VALUE} characters")
+        if text and _CONTROL.search(text):
+            raise CorrectionsError(f"fields.{name}: contains a control character")
+        kept[name] = text
+    return {"document_type": doc_type, "fields": kept}
 
 
 def correct_in_session(session, doc: Document, corrections: dict, *, actor: str,

@@ -17,7 +17,7 @@ from ocr.crops import field_crop_png as render
 from ocr.doctypes import load_doctypes
 from pipeline import states
 from pipeline.context import Context
-from pipeline.corrections import FIELDS, correct_in_session
+from pipeline.corrections import FIELDS, CorrectionsError, checked, correct_in_session
 from pipeline.models import Review
 from storage.catalog import AuditEvent, Document
 from storage.units import UnknownUnit, find_unit
@@ -36,6 +36,10 @@ def _validate(fields: dict, document_type: str) -> None:
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise ReviewError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    try:
+        checked({"fields": fields})
+    except CorrectionsError as exc:
+        raise ReviewError(str(exc)) from None
     if fields.get("issued_on"):
         try:
             date.fromisoformat(fields["issued_on"])

@@ -118,6 +118,16 @@ def test_ward_station_sees_its_older_results_and_staff_corrections_apply(catalog
     bad = http.post("/v1/ingest", data={"unit": "00004", "corrections": "{not json"},
                     files={"file": ("x.png", scan, "image/png")}, headers=auth)
     assert bad.status_code == 422 and "corrections" in bad.json()["detail"]
+    # what cannot be kept is refused before anything is accepted: a NUL inside a typed value
+    # (PostgreSQL refuses it in JSON), a value that is not text, brackets nested too deep
+    for raw, says in (('{"fields": {"number": "12/Q\\u0000"}}', "fields.number"),
+                      ('{"fields": {"title": ["a"]}}', "fields.title"),
+                      ('{"fields": ' + "[" * 5000 + "]" * 5000 + "}", "corrections"),
+                      ('{"document_type": {"x": 1}}', "document_type")):
+        refused = http.post("/v1/ingest", data={"unit": "00004", "corrections": raw},
+                            files={"file": ("x.png", scan, "image/png")}, headers=auth)
+        assert refused.status_code == 422, (raw[:40], refused.text)
+        assert says in refused.json()["detail"]
 
 
 def test_a_file_of_another_unit_tells_nothing_about_it(catalog):

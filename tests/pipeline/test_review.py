@@ -65,6 +65,8 @@ def test_correction_is_kept_and_applied(strict, decision_png):
         decide(rt, doc_id, reviewer="x", fields={"issued_on": "05/01/2021"})
     with pytest.raises(ReviewError, match="unknown document type"):
         decide(rt, doc_id, reviewer="x", document_type="hop_dong")
+    with pytest.raises(ReviewError, match="control character"):
+        decide(rt, doc_id, reviewer="x", fields={"number": "126\x00/UBND"})
     action = decide(rt, doc_id, reviewer="anh.tuan", document_type="cong_van",
                     fields={"number": "126/UBND-VP", "issued_on": "2020-06-30"})
     assert action == "correct"
