@@ -118,17 +118,21 @@ class Spool:
         tmp = self.pages_dir / (name + ".part")
         image.save(tmp, "PNG", dpi=(dpi, dpi), compress_level=1)
         tmp.replace(self.pages_dir / name)
+        facts = self._glance(image, dpi, name)
+        self._append({"index": index, "file": name, "dpi": dpi, "side": side, **facts})
+        return index, bool(facts)
+
+    def _glance(self, image: Image.Image, dpi: int, name: str) -> dict:
+        """The facts `glance` gives a page whose pixels are in memory ({} when it takes a full
+        examination); its CPU time adds up in `glance_cpu_s`."""
         started = time.thread_time()
         try:
             facts = glance(image, dpi)
         except Exception as exc:  # noqa: BLE001 - the page is examined as any other then
-            log.warning("%s: no glance at page %d (%s: %s)", self.id, index,
-                        type(exc).__name__, exc)
+            log.warning("%s: no glance at %s (%s: %s)", self.id, name, type(exc).__name__, exc)
             facts = None
         self.glance_cpu_s += time.thread_time() - started
-        record = {"index": index, "file": name, "dpi": dpi, "side": side}
-        self._append({**record, **facts.to_dict()} if facts else record)
-        return index, facts is not None
+        return facts.to_dict() if facts else {}
 
     def on_page(self, page) -> None:
         """A scanner callback: spool the page, then let go of its pixels (memory stays flat);
@@ -160,7 +164,9 @@ class Spool:
 
     def collate_backs(self, backs: list[Path], dpi: int) -> None:
         """Make this batch of fronts a duplex stack from a second, backs-only pass (fed with
-        the stack turned over, so last back first): pages become front1, back1, front2, …"""
+        the stack turned over, so last back first): pages become front1, back1, front2, …
+        What was found on the fronts stays (a front's facts do not depend on its place); a
+        back plainly blank is known at a glance, as in a duplex scan."""
         fronts = self.pages()
         if any(p["side"] != "front" for p in fronts):
             raise ValueError(f"batch {self.id} already has backs")
@@ -169,9 +175,10 @@ class Spool:
             name = f"b{i:05d}.png"
             with Image.open(path) as img:
                 img.save(self.pages_dir / name, "PNG", dpi=(dpi, dpi), compress_level=1)
-            names.append({"file": name, "dpi": dpi, "side": "back"})
+                facts = self._glance(img, dpi, name)
+            names.append({"file": name, "dpi": dpi, "side": "back", **facts})
         order = collate(fronts, names)
-        lines = [json.dumps({**{k: v for k, v in rec.items() if k in ("file", "dpi")},
+        lines = [json.dumps({**{k: v for k, v in rec.items() if k not in ("index", "side")},
                              "index": i, "side": "front" if i % 2 == 0 else "back"},
                             ensure_ascii=False) for i, rec in enumerate(order)]
         tmp = self.folder / "pages.jsonl.part"

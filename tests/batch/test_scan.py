@@ -160,6 +160,33 @@ def test_second_pass_of_backs_is_collated(tmp_path):
     assert shades == [10, 11, 20, 22, 30, 33]
 
 
+def test_collated_fronts_keep_their_facts_and_blank_backs_are_glanced(tmp_path):
+    """Collating used to rewrite every page line with its side and file only: the fronts,
+    already examined, were examined again, and the backs pass was never glanced."""
+    from batch.spool import Spool
+
+    spool = Spool.create(tmp_path, {"scanner": "test", "split": "auto"})
+    spool.add_page(render_sheet("H26.01-0777", dpi=200), 200, "front")
+    spool.add_page(Image.new("L", (1654, 2339), 250), 200, "front")  # a white front: glanced
+    spool.examine(first_pages=False)
+    before = {p["file"]: p for p in spool.pages()}
+    assert before["00000.png"]["kind"] == "separator"
+    backs = [tmp_path / "back-2.png", tmp_path / "back-1.png"]  # the stack turned over
+    render_sheet("H26.01-0778", dpi=200).save(backs[0])  # ink on a back: examined in full
+    Image.new("RGB", (1654, 2339), "white").save(backs[1])
+    spool.collate_backs(backs, 200)
+    pages = spool.pages()
+    assert [p["side"] for p in pages] == ["front", "back"] * 2
+    for page in pages[::2]:  # the fronts' facts as found before collating
+        kept = {k: v for k, v in before[page["file"]].items() if k not in ("index", "side")}
+        assert {k: page[k] for k in kept} == kept
+    assert pages[1]["kind"] == "blank"  # back 1 (white): known at a glance
+    assert "kind" not in pages[3]  # back 2 has a QR code: left for the examining
+    assert spool.glance_cpu_s > 0
+    examined = spool.examine(first_pages=False)
+    assert examined[3]["kind"] == "separator" and examined[3]["dossier"] == "H26.01-0778"
+
+
 def test_spooled_page_lets_go_of_its_pixels(tmp_path):
     from batch.spool import Spool
     from scanners.base import ScannedPage
