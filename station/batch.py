@@ -21,7 +21,8 @@ from pydantic import BaseModel
 from batch.commit import commit_spool, read_lang_for
 from batch.journal import Journal
 from batch.legacy import LegacyJournalError, adopt_home_journal
-from batch.split import METHODS, SplitError, move_boundary
+from batch.pages import PageFacts
+from batch.split import METHODS, SplitError, move_boundary, split_stack
 from batch.spool import Spool, batches_root
 from scanners.base import ScannerError
 from scanners.profiles import ScanProfile
@@ -154,17 +155,23 @@ class BatchDesk:
             raise HTTPException(404, "Không tìm thấy lô quét.") from None
 
     def view(self, batch_id: str) -> dict:
+        """The batch as the page shows it. While a load is scanned or examined the split is
+        not settled (and an operator's edit would be lost when it is): `provisional` is then
+        the split of the pages examined so far, shown without edits, and `split` is None."""
         spool = self.open(batch_id)
         job = self.jobs.get(batch_id, {"state": "ready", "message": ""})
         pages = spool.pages()
-        split = spool.split() if (spool.folder / "split.json").exists() else None
+        busy = job["state"] in ("scanning", "examining")
+        split = spool.split() if not busy and (spool.folder / "split.json").exists() else None
         journal = self.journal()
         counts = journal.counts(batch_id) if self.committed(batch_id) else None
         return {"id": batch_id, "params": spool.params, "state": job["state"],
                 "state_vi": STATE_VI.get(job["state"], job["state"]), "message": job["message"],
-                "pages": [{"index": p["index"], "side": p["side"], "kind": p.get("kind"),
+                "pages": [{"index": p["index"], "file": p["file"], "side": p["side"],
+                           "kind": p.get("kind"),
                            "dossier": p.get("dossier"), "patch": p.get("patch")} for p in pages],
-                "split": split.to_dict() if split else None, "committed": counts}
+                "split": split.to_dict() if split else None,
+                "provisional": _provisional(spool, pages) if busy else None, "committed": counts}
 
     def list(self) -> list[dict]:
         out = []
@@ -177,6 +184,19 @@ class BatchDesk:
                 out.append({"id": spool.id, "pages": len(spool.pages()), "state": job["state"],
                             "state_vi": STATE_VI.get(job["state"], job["state"])})
         return out[:50]
+
+
+def _provisional(spool: Spool, pages: list[dict]) -> dict:
+    """The split of the pages examined so far (up to the first one not examined yet), with
+    how many they are; its last document may still grow."""
+    examined = []
+    for record in pages:
+        if "kind" not in record:
+            break
+        examined.append(record)
+    split = split_stack([PageFacts.from_dict(p) for p in examined],
+                        [p["side"] for p in examined], spool.params.get("split", "auto"))
+    return {**split.to_dict(), "examined": len(examined)}
 
 
 def register_batch_routes(app: FastAPI, station) -> BatchDesk:
@@ -235,7 +255,10 @@ def register_batch_routes(app: FastAPI, station) -> BatchDesk:
             img.thumbnail((220, 320))
             buf = io.BytesIO()
             img.convert("RGB").save(buf, "JPEG", quality=80)
-        return Response(buf.getvalue(), media_type="image/jpeg")
+        # the page's file is in the address the page asks for (`?v=`): a collated stack
+        # gives an index another file, and then another address; one address, one image
+        return Response(buf.getvalue(), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=86400, immutable"})
 
     @app.post("/api/lo/{batch_id}/boundary")
     def boundary(batch_id: str, body: BoundaryBody):

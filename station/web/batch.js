@@ -37,7 +37,8 @@ function thumb(batch, page, actions) {
   div.className = "thumb";
   div.dataset.page = page.index;
   const img = document.createElement("img");
-  img.src = `/api/lo/${batch.id}/pages/${page.index}/thumb`;
+  // the file in the address: the browser keeps the thumbnail while the page re-renders
+  img.src = `/api/lo/${batch.id}/pages/${page.index}/thumb?v=${encodeURIComponent(page.file)}`;
   img.alt = `Trang ${page.index + 1}`;
   div.append(img);
   const label = document.createElement("span");
@@ -66,27 +67,32 @@ function render(batch) {
   const docs = $("#docs");
   docs.replaceChildren();
   const pages = Object.fromEntries(batch.pages.map((p) => [p.index, p]));
-  if (!batch.split) {
-    $("#summary").textContent = `${batch.pages.length} trang đã quét`;
+  // while a load is scanned and examined: the split of the pages examined so far, not editable
+  const provisional = !batch.split && batch.provisional;
+  const split = batch.split || batch.provisional;
+  if (!split || (provisional && !split.documents.length && !split.dropped.length)) {
+    $("#summary").textContent = `${batch.pages.length} trang đã quét` +
+      (provisional ? `, đã xem ${provisional.examined} trang` : "");
     return;
   }
-  const split = batch.split;
-  $("#summary").textContent =
-    `${batch.pages.length} trang, ${split.documents.length} văn bản, ` +
-    `${split.dropped.length} trang bỏ qua (mặt sau trắng, tờ phân cách, tờ trắng)` +
-    (batch.committed ? ` — đã lưu ${batch.committed.stored}, chờ duyệt ${batch.committed.needs_review}, ` +
-      `bị từ chối ${batch.committed.refused}` : "");
+  $("#summary").textContent = provisional
+    ? `${batch.pages.length} trang đã quét, đã xem ${provisional.examined} trang — tạm tách được ` +
+      `${split.documents.length} văn bản (văn bản cuối có thể còn thêm trang)`
+    : `${batch.pages.length} trang, ${split.documents.length} văn bản, ` +
+      `${split.dropped.length} trang bỏ qua (mặt sau trắng, tờ phân cách, tờ trắng)` +
+      (batch.committed ? ` — đã lưu ${batch.committed.stored}, chờ duyệt ${batch.committed.needs_review}, ` +
+        `bị từ chối ${batch.committed.refused}` : "");
   split.documents.forEach((doc, n) => {
     const card = document.createElement("div");
-    card.className = "doc";
+    card.className = provisional ? "doc provisional" : "doc";
     const title = document.createElement("h3");
     title.textContent = `Văn bản ${n + 1} — ${doc.pages.length} trang` +
-      (doc.dossier ? ` — hồ sơ ${doc.dossier}` : "");
+      (doc.dossier ? ` — hồ sơ ${doc.dossier}` : "") + (provisional ? " (tạm)" : "");
     card.append(title);
     const row = document.createElement("div");
     row.className = "thumbs";
     doc.pages.forEach((index, i) => {
-      const actions = i === 0
+      const actions = provisional ? [] : i === 0
         ? (n > 0 ? [["join", "Gộp vào văn bản trước"]] : [])
         : [["start", "Tách văn bản từ trang này"]];
       row.append(thumb(batch, pages[index], actions));

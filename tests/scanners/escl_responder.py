@@ -70,13 +70,16 @@ class EsclResponder:
                  feed_end: str | None = None, empty_bodies: int = 0, processing: int = 0,
                  location_host: str | None = None, fail_at: int | None = None,
                  door_open_after: int | None = None, page_dpi: int = 100,
-                 page_bodies: list[bytes] | None = None, duplex: bool = False):
+                 page_bodies: list[bytes] | None = None, duplex: bool = False,
+                 hold_before: int | None = None):
         """`feed_end`: a capture replayed when the feeder is out (default a bare 404);
         `empty_bodies`: empty 200 answers before the first page; `processing`: status reads
         that say Processing before Idle; `location_host`: the host written into Location;
         `fail_at`: page number answered with 500; `door_open_after`: pages before the door opens;
         `page_bodies`: the pages of a feeder job (a prepared stack) instead of generated ones;
-        `duplex`: the feeder also scans backs (stated as an ADF option, as many devices do)."""
+        `duplex`: the feeder also scans backs (stated as an ADF option, as many devices do);
+        `hold_before`: the page number (1-based) the feeder stops before until `resume` is set
+        (at most 25 s: a client reads with a 30 s timeout), to look at a scan in progress."""
         self.pages, self.busy, self.jam_after, self.empty, self.fmt = pages, busy, jam_after, empty, fmt
         self.caps = caps or CAPS
         if duplex:
@@ -87,6 +90,7 @@ class EsclResponder:
         self.location_host, self.fail_at, self.door_open_after = location_host, fail_at, door_open_after
         self.page_dpi = page_dpi
         self.page_bodies = page_bodies
+        self.hold_before, self.resume = hold_before, threading.Event()
         self.served = 0
         self.adf = "ScannerAdfEmpty" if empty else "ScannerAdfLoaded"
         self.jobs: dict[str, list[bytes]] = {}
@@ -137,6 +141,8 @@ class EsclResponder:
                         if responder.feed_end:
                             return self._replay(responder.feed_end)
                         return self._send(404)
+                    if responder.hold_before == responder.served + 1:
+                        responder.resume.wait(25)
                     responder.served += 1
                     if responder.fail_at == responder.served:
                         return self._send(500)

@@ -1,5 +1,6 @@
 """The station's batch view (/lo) in headless Chromium: a stack fed through an eSCL scanner
-(the responder, 409 at feed end) is split, the operator sees what each separator sheet carried
+(the responder, 409 at feed end) shows its split so far while the feeder runs, is split, the
+operator sees what each separator sheet carried
 (a dossier's QR code, a patch code), moves a boundary both ways, commits, and the documents are
 in the catalog. Screenshots go to test-artifacts/station/."""
 
@@ -31,7 +32,8 @@ def test_batch_view_scan_review_commit(runtime, tmp_path, page, artifacts):
              _jpeg(render_sheet("H26.01-0009", dpi=300)),
              _jpeg(Image.open(render_decision(tmp_path / "b.png", dpi=300, lines=other))),
              _jpeg(patchcode.render_sheet("T", 300))]  # a trailing patch sheet: nothing after
-    with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http") as scanner:
+    with EsclResponder(page_bodies=stack, feed_end="nextdocument-409-feed-end.http",
+                       hold_before=3) as scanner:
         station = Station(sp.Spool(tmp_path / "spool"), scanner_uri=f"escl:{scanner.url}",
                           unit=UNIT, sink=EmbeddedSink(runtime), recognize=False)
         server = ServerThread(create_app(station)).start()
@@ -43,7 +45,23 @@ def test_batch_view_scan_review_commit(runtime, tmp_path, page, artifacts):
             assert page.title() == "Quét theo lô — sohoa"
             assert page.input_value("#scanner") == f"escl:{scanner.url}"  # the station's own
             page.click("#new-btn")
+            # the feeder stops before page 3: what is examined so far shows as it comes,
+            # split for a look but not editable, and nothing can be committed yet
+            page.wait_for_selector(".doc.provisional", timeout=20_000)
+            assert "(tạm)" in page.locator(".doc.provisional h3").first.text_content()
+            assert page.locator(".doc.provisional button").count() == 0
+            assert page.is_disabled("#commit-btn")
+            assert "đã xem" in page.text_content("#summary")
+            page.screenshot(path=str(artifacts / "lo-00-dang-quet.png"), full_page=True)
+            scanner.resume.set()
             page.wait_for_selector("#state[data-state=ready]", timeout=120_000)
+            assert page.locator(".doc.provisional").count() == 0
+            # thumbnails are asked for by page and file, and kept by the browser: the view
+            # re-renders every 0.7 s while a stack is scanned
+            src = page.get_attribute(".thumb[data-page='0'] img", "src")
+            assert src.endswith("/pages/0/thumb?v=00000.png")
+            answer = page.request.get(server.url.rstrip("/") + src)
+            assert answer.ok and "immutable" in answer.headers["cache-control"]
             assert page.locator(".doc:not(.dropped)").count() == 2
             assert "hồ sơ H26.01-0009" in page.locator(".doc h3").nth(1).text_content()
             dropped = page.locator(".dropped .thumb")  # the two separator sheets
