@@ -30,7 +30,14 @@ from PIL import Image
 
 from batch import patchcode, separator
 from ocr.cache import ResultCache
-from ocr.engine import TESSERACT, OcrError, _tesseract_env, prepare_page, recognize_cached
+from ocr.engine import (
+    IMAGE_SUFFIX,
+    TESSERACT,
+    OcrError,
+    _tesseract_env,
+    prepare_page,
+    recognize_cached,
+)
 from ocr.imagedecode import normalize_mode
 from ocr.pages import InputError, Page, scan_page
 from ocr.preprocess import analyze, blank_at_a_glance, recognition_gray
@@ -82,7 +89,7 @@ def read_header(gray: np.ndarray, dpi: int, rotation: int = 0, lang: str = "vie"
     if scale < 1.0:
         band = cv2.resize(band, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     with tempfile.TemporaryDirectory(prefix="sohoa-batch-") as tmp:
-        path = Path(tmp) / "band.pgm"
+        path = Path(tmp) / f"band{IMAGE_SUFFIX}"
         cv2.imwrite(str(path), np.ascontiguousarray(band))
         proc = subprocess.run([TESSERACT, str(path), "stdout", "-l", lang, "--dpi",
                                str(int(dpi * scale)), "--psm", "3"], capture_output=True,
