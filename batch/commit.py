@@ -188,11 +188,7 @@ def settled_documents(spool, method: str) -> list[tuple[int, Document]]:
     first page not examined yet) but its last document, and only while the next document
     starts at least two examined pages before the end (whether a blank front ends a document
     depends on its back, the page after it)."""
-    examined = []
-    for record in spool.pages():
-        if "kind" not in record:
-            break
-        examined.append(record)
+    examined = spool.examined()
     split = split_stack([PageFacts.from_dict(p) for p in examined],
                         [p["side"] for p in examined], method)
     docs = split.documents

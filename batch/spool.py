@@ -95,6 +95,16 @@ class Spool:
         return [records[i] for i in sorted(records)
                 if (self.pages_dir / records[i]["file"]).exists()]
 
+    def examined(self, pages: list[dict] | None = None) -> list[dict]:
+        """The page records examined so far, up to the first page not examined yet (a page
+        examined after a gap does not count until the gap is filled)."""
+        done = []
+        for record in self.pages() if pages is None else pages:
+            if "kind" not in record:
+                break
+            done.append(record)
+        return done
+
     def _append(self, record: dict) -> None:
         # one writer at a time: the scan thread spools pages while the examining pool's
         # callback thread appends facts

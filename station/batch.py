@@ -189,11 +189,7 @@ class BatchDesk:
 def _provisional(spool: Spool, pages: list[dict]) -> dict:
     """The split of the pages examined so far (up to the first one not examined yet), with
     how many they are; its last document may still grow."""
-    examined = []
-    for record in pages:
-        if "kind" not in record:
-            break
-        examined.append(record)
+    examined = spool.examined(pages)
     split = split_stack([PageFacts.from_dict(p) for p in examined],
                         [p["side"] for p in examined], spool.params.get("split", "auto"))
     return {**split.to_dict(), "examined": len(examined)}

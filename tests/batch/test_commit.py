@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from batch.commit import images_to_pdf, settled_documents
 from batch.pages import PageFacts
 from batch.split import split_stack
+from batch.spool import Spool
 from ocr import pages as pages_module
 from ocr.pages import CAPTURE_CREATOR, iter_pages
 
@@ -52,6 +53,8 @@ class _Examined:
 
     def pages(self):
         return self.records
+
+    examined = Spool.examined  # the examined prefix, as the spool finds it
 
 
 @pytest.mark.parametrize("seed", range(40))
